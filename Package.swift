@@ -1,0 +1,112 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// The settings Hummingbird itself builds with: explicit `any`, imports that say what they expose.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "agora",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agora", targets: ["AgoraServer"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: System libraries (module maps only)
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: Infrastructure
+        .target(
+            name: "AgoraPostgres",
+            dependencies: [
+                "CLibPQ", "AgoraCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgoraRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "AgoraCrypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+
+        // MARK: Shared domain ground
+        .target(
+            name: "AgoraCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Application
+        .target(
+            name: "AgoraApp",
+            dependencies: [
+                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "AgoraServer",
+            dependencies: [
+                "AgoraApp", "AgoraPostgres", "AgoraRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "AgoraTestSupport",
+            dependencies: [
+                "AgoraApp", "AgoraPostgres", "AgoraRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AgoraTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "AgoraPostgresTests", dependencies: ["AgoraPostgres", "AgoraTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AgoraRedisTests", dependencies: ["AgoraRedis", "AgoraTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "AgoraCoreTests", dependencies: ["AgoraCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgoraAppTests",
+            dependencies: [
+                "AgoraApp", "AgoraTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

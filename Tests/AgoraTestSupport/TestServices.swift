@@ -1,0 +1,70 @@
+public import AgoraPostgres
+import Foundation
+public import Logging
+public import Testing
+
+extension Tag {
+    /// Needs the real PostgreSQL and Redis that `scripts/test.sh` starts.
+    @Tag public static var integration: Self
+}
+
+/// Where the integration tests find PostgreSQL and Redis.
+///
+/// `scripts/test.sh` sets `AGORA_TEST_DATABASE_URL`, `AGORA_TEST_REDIS_URL` and `AGORA_REQUIRE_SERVICES=1`. With the
+/// last one set, integration tests run even if the URLs are missing, and so fail loudly instead of being skipped.
+public enum TestServices {
+    public static var databaseURL: String? { ProcessInfo.processInfo.environment["AGORA_TEST_DATABASE_URL"] }
+    public static var redisURL: String? { ProcessInfo.processInfo.environment["AGORA_TEST_REDIS_URL"] }
+    public static var isRequired: Bool { ProcessInfo.processInfo.environment["AGORA_REQUIRE_SERVICES"] == "1" }
+    public static var isConfigured: Bool { isRequired || (databaseURL != nil && redisURL != nil) }
+
+    public static func requireDatabaseURL() throws -> String {
+        try #require(databaseURL, "AGORA_TEST_DATABASE_URL is not set: run the tests through scripts/test.sh")
+    }
+
+    public static func requireRedisURL() throws -> String {
+        try #require(redisURL, "AGORA_TEST_REDIS_URL is not set: run the tests through scripts/test.sh")
+    }
+
+    /// A logger for tests: warnings and up, to stderr.
+    public static var logger: Logger {
+        var logger = Logger(label: "agora.test")
+        logger.logLevel = ProcessInfo.processInfo.environment["AGORA_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+
+    /// A name no other test uses: for schemas, key prefixes, channels.
+    public static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+    }
+}
+
+/// A scratch PostgreSQL schema per test, so tests can run in parallel without sharing rows.
+public enum TestDatabase {
+    /// Creates a schema, runs `body` with a pool whose search path is that schema, then drops it.
+    public static func withSchema<R>(
+        poolSize: Int = 4,
+        checkoutTimeout: Duration = .seconds(10),
+        _ body: (PGPool, PGConfiguration) async throws -> R
+    ) async throws -> R {
+        let url = try TestServices.requireDatabaseURL()
+        let schema = TestServices.uniqueName("t")
+        let admin = PGPool(configuration: try PGConfiguration(url: url, poolSize: 1), logger: TestServices.logger)
+        try await admin.execute(PGQuery(sql: "CREATE SCHEMA \(schema)"), logger: TestServices.logger)
+        var configuration = try PGConfiguration(url: url, poolSize: poolSize, checkoutTimeout: checkoutTimeout)
+        configuration.searchPath = schema
+        let pool = PGPool(configuration: configuration, logger: TestServices.logger)
+        do {
+            let result = try await body(pool, configuration)
+            await pool.close()
+            try await admin.execute(PGQuery(sql: "DROP SCHEMA \(schema) CASCADE"), logger: TestServices.logger)
+            await admin.close()
+            return result
+        } catch {
+            await pool.close()
+            _ = try? await admin.execute(PGQuery(sql: "DROP SCHEMA \(schema) CASCADE"), logger: TestServices.logger)
+            await admin.close()
+            throw error
+        }
+    }
+}
