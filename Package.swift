@@ -31,9 +31,18 @@ let package = Package(
 
         // MARK: Infrastructure
         .target(
+            name: "AgoraPool",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AgoraPostgres",
             dependencies: [
-                "CLibPQ", "AgoraCrypto",
+                "CLibPQ", "AgoraCrypto", "AgoraPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -44,7 +53,7 @@ let package = Package(
         .target(
             name: "AgoraRedis",
             dependencies: [
-                "CHiredis",
+                "CHiredis", "AgoraPool", "AgoraCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

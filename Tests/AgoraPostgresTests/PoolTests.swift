@@ -1,3 +1,4 @@
+import AgoraPool
 import AgoraPostgres
 import AgoraTestSupport
 import Foundation
