@@ -1,0 +1,60 @@
+import AgoraCore
+import AgoraPostgres
+import AgoraRedis
+import Hummingbird
+import Logging
+
+/// Renders every failure as the one JSON error shape, so no handler, middleware or router error escapes raw.
+///
+/// Hummingbird's own errors (404 for unknown routes, 400 for undecodable JSON, 413) keep their status; a 404 for a
+/// path that exists under other methods becomes 405 with `Allow`. Unavailable dependencies are 503; anything else
+/// is a 500 whose details go to the log only.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AgoraRequestContext
+    let routes: RouteMethods<Context>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let agoraError = await translate(error, request: request, context: context)
+            return try agoraError.response(from: request, context: context)
+        }
+    }
+
+    private func translate(_ error: any Error, request: Request, context: Context) async -> AgoraError {
+        switch error {
+        case let error as AgoraError:
+            if error.kind == .internalError {
+                context.logger.error("Request failed", metadata: ["error": "\(error)"])
+            } else {
+                context.logger.debug("Request refused", metadata: ["error": "\(error)"])
+            }
+            return error
+        case let error as any HTTPResponseError:
+            if error.status == .notFound {
+                let allowed = await routes.allowedMethods(for: request, context: context)
+                if !allowed.isEmpty {
+                    return AgoraError(
+                        .methodNotAllowed, "\(request.method) is not supported on \(request.uri.path)",
+                        allowedMethods: allowed.map(\.rawValue)
+                    )
+                }
+                return AgoraError(.notFound, "Nothing at \(request.method) \(request.uri.path)")
+            }
+            let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
+            context.logger.debug("Request refused", metadata: ["status": "\(error.status.code)", "error": "\(message)"])
+            return AgoraError(AgoraError.Kind(status: error.status), message)
+        case let error as PGError where [.connectionFailed, .connectionClosed, .poolTimeout, .poolClosed].contains(error.code):
+            context.logger.warning("PostgreSQL unavailable", metadata: ["error": "\(error)"])
+            return AgoraError(.unavailable, "The database is unavailable; try again shortly")
+        case let error as RedisError where [.connectionFailed, .connectionClosed, .poolTimeout, .poolClosed].contains(error.code):
+            context.logger.warning("Redis unavailable", metadata: ["error": "\(error)"])
+            return AgoraError(.unavailable, "The cache is unavailable; try again shortly")
+        default:
+            // The description stays in the log: it may hold SQL or a dependency's message.
+            context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return AgoraError(.internalError, "An unexpected error occurred; quote the request id when reporting it")
+        }
+    }
+}

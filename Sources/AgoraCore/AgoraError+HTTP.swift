@@ -1,0 +1,76 @@
+public import Foundation
+public import Hummingbird
+
+// The one place that turns errors into HTTP statuses and bodies.
+
+extension AgoraError.Kind {
+    /// The HTTP status of a kind.
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .validation: .unprocessableContent
+        case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+
+    /// The kind an HTTP status stands for, for errors Hummingbird raises itself (404, 400, 413).
+    public init(status: HTTPResponse.Status) {
+        self =
+            switch status {
+            case .badRequest: .badRequest
+            case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
+            case .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
+            case .conflict: .conflict
+            case .contentTooLarge: .payloadTooLarge
+            case .unprocessableContent: .validation
+            case .tooManyRequests: .rateLimited
+            case .serviceUnavailable: .unavailable
+            default: status.code < 500 ? .badRequest : .internalError
+            }
+    }
+}
+
+/// The JSON body of every error response.
+public struct ErrorBody: Codable, Sendable, Equatable {
+    public var statusCode: Int
+    public var error: String
+    public var code: String
+    public var message: String
+    public var path: String
+    public var timestamp: String
+    public var requestId: String
+    public var fields: [String: String]?
+}
+
+extension AgoraError: HTTPResponseError {
+    public var status: HTTPResponse.Status { kind.status }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = ErrorBody(
+            statusCode: status.code,
+            error: status.reasonPhrase,
+            code: code,
+            message: message,
+            path: request.uri.path,
+            timestamp: Date.now.formatted(.iso8601),
+            requestId: context.id,
+            fields: fields.isEmpty ? nil : fields
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if !allowedMethods.isEmpty { headers[.allow] = allowedMethods.joined(separator: ", ") }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+    }
+}
