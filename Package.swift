@@ -106,6 +106,7 @@ let package = Package(
             name: "AgoraTestSupport",
             dependencies: [
                 "AgoraApp", "AgoraPostgres", "AgoraRedis",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AgoraTestSupport",
@@ -118,8 +119,10 @@ let package = Package(
         .testTarget(
             name: "AgoraAppTests",
             dependencies: [
-                "AgoraApp", "AgoraTestSupport",
+                "AgoraApp", "AgoraCore", "AgoraPostgres", "AgoraTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,52 @@
+import AgoraApp
+import AgoraPostgres
+import Foundation
+import Testing
+
+@Suite struct ConfigTests {
+    let scratch = NSTemporaryDirectory() + "agora-config-\(UUID().uuidString)"
+
+    @Test func defaultsAreSafeAndLocal() throws {
+        let config = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch])
+        #expect(config.mode == .development)
+        #expect(config.host == "127.0.0.1" && config.port == 8080)
+        #expect(config.postgres["host"] == "127.0.0.1")
+        #expect(config.maxBodySize == 1 << 20)
+        #expect(config.migrateOnStart)
+        #expect(config.allowedOrigins == ["http://127.0.0.1:8080", "http://localhost:8080"])
+    }
+
+    @Test func everyBadValueIsListed() throws {
+        let error = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: [
+                "AGORA_PORT": "eighty", "AGORA_DB_POOL_SIZE": "0", "AGORA_ENV": "staging",
+                "AGORA_DATABASE_URL": "mysql://x", "AGORA_LOG_LEVEL": "loud", "AGORA_DATA_DIR": scratch,
+            ])
+        }
+        #expect(error.problems.count == 5)
+        #expect(error.description.contains("AGORA_PORT must be a whole number"))
+        #expect(error.description.contains("AGORA_DATABASE_URL"))
+    }
+
+    @Test func productionRefusesToStartWithoutSecrets() throws {
+        let error = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: ["AGORA_ENV": "production", "AGORA_JWT_SECRET": String(repeating: "k", count: 40), "AGORA_DATA_DIR": scratch])
+        }
+        #expect(error.problems.contains("AGORA_INVENTORY_KEY must be set when AGORA_ENV=production"))
+        #expect(error.problems.contains("AGORA_PAYMENT_WEBHOOK_SECRET must be set when AGORA_ENV=production"))
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/secrets.json"))
+    }
+
+    @Test func developmentSecretsAreGeneratedOnceAndKept() throws {
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let first = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch]).secrets
+        let second = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch]).secrets
+        #expect(first.jwtSecret == second.jwtSecret && first.inventoryKey == second.inventoryKey)
+        #expect(first.inventoryKey.count == 32)
+        let attributes = try FileManager.default.attributesOfItem(atPath: scratch + "/secrets.json")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        // An environment value wins over the stored one.
+        let overridden = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_JWT_SECRET": String(repeating: "z", count: 32)])
+        #expect(overridden.secrets.jwtSecret == Array(String(repeating: "z", count: 32).utf8))
+    }
+}

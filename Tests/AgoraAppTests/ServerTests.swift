@@ -1,0 +1,183 @@
+import AgoraApp
+import AgoraCore
+import AgoraPostgres
+import AgoraTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+private func errorBody(_ buffer: ByteBuffer) throws -> ErrorBody {
+    try JSONDecoder().decode(ErrorBody.self, from: Data(buffer.readableBytesView))
+}
+
+private let requestID = HTTPField.Name("X-Request-Id")!
+
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
+struct ServerTests {
+    @Test func readyIs200WithBothDependenciesUp() async throws {
+        try await TestApp.withApplication { app, _ in
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health/ready", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                    let checks = body?["checks"] as? [String: [String: Any]]
+                    #expect(body?["status"] as? String == "ok")
+                    #expect(checks?["postgres"]?["status"] as? String == "up")
+                    #expect(checks?["redis"]?["status"] as? String == "up")
+                    #expect(checks?["postgres"]?["latencyMs"] is Double)
+                }
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+                }
+            }
+        }
+    }
+
+    @Test func readyIs503NamingTheDependencyThatIsDown() async throws {
+        try await TestApp.withApplication(["AGORA_REDIS_URL": "redis://127.0.0.1:1/0"]) { app, _ in
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health/ready", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                    let checks = body?["checks"] as? [String: [String: Any]]
+                    #expect(body?["status"] as? String == "unavailable")
+                    #expect(checks?["redis"]?["status"] as? String == "down")
+                    #expect(checks?["postgres"]?["status"] as? String == "up")
+                }
+            }
+        }
+    }
+
+    @Test func errorsHaveTheOneShape() async throws {
+        try await TestApp.withApplication { app, _ in
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/nothing-here", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                    let body = try errorBody(response.body)
+                    #expect(body.statusCode == 404 && body.error == "Not Found" && body.code == "not_found")
+                    #expect(body.path == "/api/nothing-here")
+                    #expect(body.requestId == response.headers[requestID])
+                    #expect(ISO8601DateFormatter().date(from: body.timestamp) != nil)
+                }
+                try await client.execute(uri: "/health/ready", method: .delete) { response in
+                    #expect(response.status == .methodNotAllowed)
+                    #expect(response.headers[.allow] == "GET")
+                    let body = try errorBody(response.body)
+                    #expect(body.statusCode == 405 && body.code == "method_not_allowed")
+                }
+                try await client.execute(
+                    uri: "/api/anything", method: .post, headers: [.contentLength: String(2 << 20)],
+                    body: ByteBuffer(repeating: UInt8(ascii: "x"), count: 2 << 20)
+                ) { response in
+                    #expect(response.status == .contentTooLarge)
+                    let body = try errorBody(response.body)
+                    #expect(body.statusCode == 413 && body.code == "payload_too_large")
+                }
+            }
+        }
+    }
+
+    @Test func requestIDIsAcceptedEchoedOrGenerated() async throws {
+        try await TestApp.withApplication { app, _ in
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get, headers: [requestID: "edge-7f3a.1"]) { response in
+                    #expect(response.headers[requestID] == "edge-7f3a.1")
+                }
+                try await client.execute(uri: "/missing", method: .get, headers: [requestID: "trace-42"]) { response in
+                    #expect(response.headers[requestID] == "trace-42")
+                    let body = try errorBody(response.body)
+                    #expect(body.requestId == "trace-42")
+                }
+                // Unsafe ids (spaces, CR/LF, overlong) are replaced, never echoed.
+                for bad in ["has space", "x\u{7F}", String(repeating: "a", count: 129)] {
+                    try await client.execute(uri: "/health", method: .get, headers: [requestID: bad]) { response in
+                        let id = try #require(response.headers[requestID])
+                        #expect(id != bad && !id.isEmpty)
+                    }
+                }
+                var seen = Set<String>()
+                for _ in 0..<3 {
+                    try await client.execute(uri: "/health", method: .get) { response in
+                        seen.insert(try #require(response.headers[requestID]))
+                    }
+                }
+                #expect(seen.count == 3)
+            }
+        }
+    }
+
+    @Test func everyResponseCarriesSecurityHeaders() async throws {
+        try await TestApp.withApplication { app, _ in
+            try await app.test(.router) { client in
+                for uri in ["/health", "/missing"] {
+                    try await client.execute(uri: uri, method: .get) { response in
+                        #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                        #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func metricsCountRequestsByRouteAndShowPools() async throws {
+        try await TestApp.withApplication { app, _ in
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health/ready", method: .get) { _ in }
+                try await client.execute(uri: "/nope", method: .get) { _ in }
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                    let text = String(buffer: response.body)
+                    #expect(text.contains(#"agora_http_requests_total{route="/health/ready",method="GET",status="200"} 1"#))
+                    #expect(text.contains(#"agora_http_requests_total{route="unmatched",method="GET",status="404"} 1"#))
+                    #expect(text.contains(#"agora_http_request_duration_seconds_bucket{route="/health/ready",method="GET""#))
+                    #expect(text.contains(#"agora_pool_capacity{pool="postgres"} 4.0"#))
+                    #expect(text.contains(#"agora_pool_connections_open{pool="redis"}"#))
+                }
+            }
+        }
+    }
+
+    @Test func migrationsRunBeforeTheServerStarts() async throws {
+        try await TestApp.withApplication { app, services in
+            try await app.test(.router) { _ in
+                let versions = try await services.db.query("SELECT version FROM schema_migrations ORDER BY version", logger: TestServices.logger)
+                let expected = try Migrations.all().map(\.version)
+                #expect(!expected.isEmpty)
+                #expect(try versions.map { try $0.decode("version", as: Int.self) } == expected)
+            }
+        }
+    }
+
+    @Test func staticFilesAreServedWithCacheHeaders() async throws {
+        let folder = NSTemporaryDirectory() + TestServices.uniqueName("public")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("<!doctype html><title>Agora</title>".utf8).write(to: URL(fileURLWithPath: folder + "/index.html"))
+        try Data([0x89, 0x50, 0x4E, 0x47]).write(to: URL(fileURLWithPath: folder + "/logo.png"))
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await TestApp.withApplication(["AGORA_PUBLIC_DIR": folder]) { app, _ in
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains("<title>Agora</title>"))
+                    #expect(response.headers[.cacheControl] == "no-cache")
+                    #expect(response.headers[.eTag] != nil)
+                }
+                try await client.execute(uri: "/logo.png", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.cacheControl] == "public, max-age=86400")
+                }
+                // Path traversal is refused in the error shape, and nothing outside the folder is served.
+                try await client.execute(uri: "/../Package.swift", method: .get) { response in
+                    #expect(response.status == .badRequest)
+                    let body = try errorBody(response.body)
+                    #expect(body.code == "bad_request")
+                }
+            }
+        }
+    }
+}

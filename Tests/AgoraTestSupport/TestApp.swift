@@ -1,0 +1,34 @@
+public import AgoraApp
+public import Hummingbird
+import AgoraPostgres
+import Foundation
+
+/// The real application on a scratch schema, for route tests.
+public enum TestApp {
+    /// An `AgoraConfig` for tests: the test database and Redis, a temporary data folder, fast and quiet.
+    public static func config(_ overrides: [String: String] = [:]) throws -> AgoraConfig {
+        var env = [
+            "AGORA_DATABASE_URL": try TestServices.requireDatabaseURL(),
+            "AGORA_REDIS_URL": try TestServices.requireRedisURL(),
+            "AGORA_DATA_DIR": NSTemporaryDirectory() + TestServices.uniqueName("agora-data"),
+            "AGORA_DB_POOL_SIZE": "4",
+            "AGORA_REDIS_POOL_SIZE": "2",
+        ]
+        env.merge(overrides) { _, new in new }
+        return try AgoraConfig(environment: env)
+    }
+
+    /// Creates a schema, builds the application on it (migrations run at start, as in production), runs `body`,
+    /// then drops the schema.
+    public static func withApplication<R>(
+        _ overrides: [String: String] = [:],
+        _ body: (any ApplicationProtocol, AgoraServices) async throws -> R
+    ) async throws -> R {
+        try await TestDatabase.withSchema { _, database in
+            var config = try config(overrides)
+            if overrides["AGORA_DATABASE_URL"] == nil { config.postgres.searchPath = database.searchPath }
+            let (app, services) = try buildApplication(config: config, logger: TestServices.logger)
+            return try await body(app, services)
+        }
+    }
+}

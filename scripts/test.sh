@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test against a real PostgreSQL and Redis.
+#
+# Installs what is missing and starts the project-local services (scripts/services.sh) unless
+# AGORA_TEST_DATABASE_URL / AGORA_TEST_REDIS_URL (or AGORA_DATABASE_URL / AGORA_REDIS_URL) point elsewhere.
+# AGORA_REQUIRE_SERVICES=1 makes an integration test fail, not skip, when a service is missing.
+# Extra arguments go to `swift test` (e.g. --filter PoolTests).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export AGORA_TEST_DATABASE_URL="${AGORA_TEST_DATABASE_URL:-${AGORA_DATABASE_URL:-}}"
+export AGORA_TEST_REDIS_URL="${AGORA_TEST_REDIS_URL:-${AGORA_REDIS_URL:-}}"
+if [ -z "$AGORA_TEST_DATABASE_URL" ] || [ -z "$AGORA_TEST_REDIS_URL" ]; then
+    scripts/services.sh start
+    scripts/services.sh createdb agora_test
+    eval "$(scripts/services.sh env agora_test)"
+    export AGORA_TEST_DATABASE_URL="${AGORA_TEST_DATABASE_URL:-$AGORA_DATABASE_URL}"
+    export AGORA_TEST_REDIS_URL="${AGORA_TEST_REDIS_URL:-$AGORA_REDIS_URL}"
+else
+    scripts/services.sh install
+fi
+# Tests read only the AGORA_TEST_* variables; keep the app's own out of their way.
+unset AGORA_DATABASE_URL AGORA_REDIS_URL
+export AGORA_REQUIRE_SERVICES=1
+
+swift build --build-tests
+swift test --skip-build "$@"
