@@ -12,7 +12,8 @@ let package = Package(
     name: "agora",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "agora", targets: ["AgoraServer"])
+        .executable(name: "agora", targets: ["AgoraServer"]),
+        .executable(name: "agora-bench", targets: ["AgoraBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -101,6 +102,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "AgoraBench",
+            dependencies: [
+                "AgoraPostgres", "AgoraRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .target(
             name: "AgoraTestSupport",
@@ -115,7 +126,16 @@ let package = Package(
         .testTarget(name: "AgoraPostgresTests", dependencies: ["AgoraPostgres", "AgoraTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgoraRedisTests", dependencies: ["AgoraRedis", "AgoraTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "AgoraCoreTests", dependencies: ["AgoraCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgoraCoreTests",
+            dependencies: ["AgoraCore", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgoraPoolTests",
+            dependencies: ["AgoraPool", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AgoraAppTests",
             dependencies: [
