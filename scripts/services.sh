@@ -92,7 +92,7 @@ createdb() {
         psql_admin -c "CREATE DATABASE \"$name\" OWNER agora"
     fi
     # Extensions later migrations use; only a superuser may create them.
-    as_pg "$(pg_bin)/psql" -h "$pg_run" -p "$pg_port" -U postgres -d "$name" -v ON_ERROR_STOP=1 -qAt \
+    as_pg env PGOPTIONS="-c client_min_messages=warning" "$(pg_bin)/psql" -h "$pg_run" -p "$pg_port" -U postgres -d "$name" -v ON_ERROR_STOP=1 -qAt \
         -c "CREATE EXTENSION IF NOT EXISTS pg_trgm" -c "CREATE EXTENSION IF NOT EXISTS citext" >/dev/null
 }
 
