@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -64,6 +65,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "AgoraCrypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .target(
+            name: "AgoraWebSocket",
+            dependencies: [
+                "AgoraCrypto",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Replays a corpus through the frame parser; built with -D FUZZING -sanitize=fuzzer it is a libFuzzer target
+        // (scripts/fuzz.sh).
+        .executableTarget(
+            name: "FrameParserFuzz",
+            dependencies: ["AgoraWebSocket", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FrameParserFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Shared domain ground
         .target(
@@ -94,7 +116,8 @@ let package = Package(
         .executableTarget(
             name: "AgoraServer",
             dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis",
+                "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,7 +128,9 @@ let package = Package(
         .executableTarget(
             name: "AgoraBench",
             dependencies: [
-                "AgoraPostgres", "AgoraRedis",
+                "AgoraPostgres", "AgoraRedis", "AgoraWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -125,6 +150,20 @@ let package = Package(
         ),
         .testTarget(name: "AgoraPostgresTests", dependencies: ["AgoraPostgres", "AgoraTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgoraRedisTests", dependencies: ["AgoraRedis", "AgoraTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgoraWebSocketTests",
+            dependencies: [
+                "AgoraWebSocket", "AgoraTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgoraCoreTests",

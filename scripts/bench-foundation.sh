@@ -19,8 +19,8 @@ export PGPASSWORD=agora
 pgbench_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pgbench"
 "$pgbench_bin" -h 127.0.0.1 -p "$pg_port" -U agora -i -s 1 -q agora_bench >/dev/null 2>&1
 
-swift build -c release --product agora-bench >/dev/null
-bench="$(swift build -c release --show-bin-path)/agora-bench"
+swift build -c release --scratch-path .build-release --product agora-bench >/dev/null
+bench="$(swift build -c release --scratch-path .build-release --show-bin-path)/agora-bench"
 pin() { taskset -c "$client_cpu" "$@"; }
 
 echo "PostgreSQL one-row SELECT by key (queries/s), ${seconds}s per run, clients on CPU $client_cpu"

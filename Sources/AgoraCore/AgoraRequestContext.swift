@@ -1,6 +1,4 @@
 public import Hummingbird
-public import Logging
-
 /// The request context of every Agora route.
 public struct AgoraRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage

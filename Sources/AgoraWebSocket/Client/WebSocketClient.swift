@@ -1,0 +1,156 @@
+import AgoraCrypto
+public import Logging
+public import NIOCore
+public import NIOPosix
+import Foundation
+
+/// A channel speaking WebSocket, as the client gets it.
+public typealias WebSocketClientChannel = NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>
+
+/// The handshake did not end in a WebSocket connection.
+public struct WebSocketClientError: Error, Sendable, CustomStringConvertible {
+    /// The server's HTTP status, when it answered with one.
+    public var status: Int?
+    /// What went wrong.
+    public var message: String
+    /// The body of a refusal.
+    public var body: String
+
+    public var description: String { "WebSocketClientError(\(status.map(String.init) ?? "-")): \(message)" }
+}
+
+/// Our WebSocket client: opens a connection, performs the handshake (random key, accept key checked, §4.1) and
+/// returns a channel whose outbound frames are masked with a fresh key each.
+public enum WebSocketClient {
+    /// Connects to `ws://host:port/path`.
+    /// - Parameters:
+    ///   - headers: extra request headers (Origin, Cookie, Sec-WebSocket-Protocol, ...).
+    ///   - configuration: frame and message limits for what the server sends; pings are off unless set.
+    public static func connect(
+        host: String,
+        port: Int,
+        path: String = "/",
+        headers: [(String, String)] = [],
+        configuration: WebSocketConfiguration = WebSocketConfiguration(maxFrameSize: 1 << 24, maxMessageSize: 1 << 24, pingInterval: nil, messagesPerSecond: .infinity, messageBurst: .infinity),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "agora.ws.client")
+    ) async throws -> WebSocketClientChannel {
+        let key = Base64.encode(SecureRandom.bytes(16))
+        let channel = try await ClientBootstrap(group: eventLoopGroup)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port).get()
+        do {
+            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(HandshakeResponseReader(expectedAccept: WebSocketHandshake.acceptKey(for: key), promise: promise))
+            }.get()
+            var request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            request += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            try await channel.writeAndFlush(ByteBuffer(string: request + "\r\n"))
+            _ = try await promise.futureResult.get()
+            return try await channel.eventLoop.submit {
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.addHandler(ByteToMessageHandler(FrameDecoderHandler(maxFrameSize: configuration.maxFrameSize, requireMasked: false)))
+                try pipeline.addHandler(WebSocketHandler(configuration: configuration, isClient: true, logger: logger))
+                let asyncChannel = try WebSocketClientChannel(wrappingChannelSynchronously: channel)
+                _ = pipeline.removeHandler(context: try pipeline.context(handlerType: HandshakeResponseReader.self))
+                return asyncChannel
+            }.get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+}
+
+/// Reads the server's handshake answer; on 101 it leaves the pipeline, handing on bytes that followed the head.
+final class HandshakeResponseReader: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let expectedAccept: String
+    private let promise: EventLoopPromise<ByteBuffer>
+    private var buffer: ByteBuffer?
+    private var failure: (status: Int, message: String, bodyLength: Int)?
+    private var done = false
+
+    init(expectedAccept: String, promise: EventLoopPromise<ByteBuffer>) {
+        self.expectedAccept = expectedAccept
+        self.promise = promise
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        buffer.setOrWriteBuffer(&bytes)
+        guard !done, var current = buffer else { return }
+        if let failure {
+            if current.readableBytes >= failure.bodyLength { finishFailure(failure, body: &current) }
+            return
+        }
+        let text = String(buffer: current)
+        guard let end = text.range(of: "\r\n\r\n") else { return }
+        let headLength = text.utf8.distance(from: text.startIndex, to: end.upperBound)
+        let lines = text[..<end.lowerBound].split(separator: "\r\n")
+        let statusParts = lines.first?.split(separator: " ", maxSplits: 2) ?? []
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingASCIIWhitespace()
+        }
+        current.moveReaderIndex(forwardBy: headLength)
+        buffer = current
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+            return fail(WebSocketClientError(status: nil, message: "the server did not answer with HTTP", body: ""))
+        }
+        guard status == 101 else {
+            let pending = (status, "the server refused the upgrade", Int(headers["content-length"] ?? "0") ?? 0)
+            failure = pending
+            if current.readableBytes >= pending.2 { finishFailure(pending, body: &current) }
+            return
+        }
+        // §4.1: the client must fail the connection unless all of these hold.
+        guard headers["upgrade"]?.lowercased() == "websocket", headers["connection"]?.lowercased().contains("upgrade") == true else {
+            return fail(WebSocketClientError(status: status, message: "101 without Upgrade: websocket and Connection: Upgrade", body: ""))
+        }
+        guard headers["sec-websocket-accept"] == expectedAccept else {
+            return fail(WebSocketClientError(status: status, message: "Sec-WebSocket-Accept does not match the key", body: ""))
+        }
+        done = true
+        promise.succeed(current)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            var body = buffer ?? ByteBuffer()
+            if let failure { finishFailure(failure, body: &body) } else {
+                fail(WebSocketClientError(status: nil, message: "connection closed during the handshake", body: ""))
+            }
+        }
+        context.fireChannelInactive()
+    }
+
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        if let leftover = buffer, leftover.readableBytes > 0 {
+            buffer = nil
+            context.fireChannelRead(wrapInboundOut(leftover))
+            context.fireChannelReadComplete()
+        }
+        context.leavePipeline(removalToken: removalToken)
+    }
+
+    private func finishFailure(_ failure: (status: Int, message: String, bodyLength: Int), body: inout ByteBuffer) {
+        let text = body.readString(length: min(failure.bodyLength, body.readableBytes)) ?? ""
+        fail(WebSocketClientError(status: failure.status, message: failure.message, body: text))
+    }
+
+    private func fail(_ error: WebSocketClientError) {
+        guard !done else { return }
+        done = true
+        promise.fail(error)
+    }
+}
+
+@available(*, unavailable)
+extension HandshakeResponseReader: Sendable {}  // belongs to one event loop

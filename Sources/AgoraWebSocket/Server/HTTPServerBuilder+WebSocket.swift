@@ -1,0 +1,31 @@
+public import HummingbirdCore
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with our WebSocket upgrade on `webSocket.paths`.
+    ///
+    /// ```swift
+    /// let app = Application(router: router, server: .http1WebSocket(webSocket: .init(paths: ["/ws"]),
+    ///     shouldUpgrade: { head, channel, logger in .accept(user) },
+    ///     onUpgrade: { connection, user, logger in for try await message in connection.messages { ... } }))
+    /// ```
+    /// - Parameters:
+    ///   - http: Hummingbird's HTTP/1.1 settings for every non-upgrade connection.
+    ///   - webSocket: paths, limits and timers of WebSocket connections.
+    ///   - shouldUpgrade: decides on a valid handshake before `101` (Origin, authentication).
+    ///   - onUpgrade: serves an accepted connection.
+    public static func http1WebSocket<Accepted: Sendable>(
+        http: HTTP1Channel.Configuration = .init(),
+        webSocket: WebSocketConfiguration,
+        shouldUpgrade: @escaping WebSocketHTTPChannel<Accepted>.ShouldUpgrade,
+        onUpgrade: @escaping WebSocketHTTPChannel<Accepted>.OnUpgrade
+    ) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            WebSocketHTTPChannel(
+                http: HTTP1Channel(responder: responder, configuration: http),
+                configuration: webSocket,
+                shouldUpgrade: shouldUpgrade,
+                onUpgrade: onUpgrade
+            )
+        }
+    }
+}

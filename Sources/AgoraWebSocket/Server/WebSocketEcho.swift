@@ -1,0 +1,41 @@
+import NIOCore
+
+/// The echo endpoint behind `agora ws-echo`, shared with the tests so they exercise exactly what external suites see:
+/// every path echoes each text and binary message unchanged, except `/broadcast`, where each text message goes to
+/// every connection on `/broadcast` (encoded once).
+public enum WebSocketEcho {
+    /// Limits large enough for the big-message conformance cases, no rate limit, pings every 30 s.
+    public static func configuration(maxMessageSize: Int = 16 << 20) -> WebSocketConfiguration {
+        WebSocketConfiguration(
+            paths: ["/", "/echo", "/broadcast"],
+            maxFrameSize: maxMessageSize,
+            maxMessageSize: maxMessageSize,
+            pingInterval: .seconds(30),
+            maxQueuedBytes: 64 << 20,
+            messagesPerSecond: .infinity,
+            messageBurst: .infinity
+        )
+    }
+
+    /// Accepts every valid handshake, passing on its path.
+    public static let shouldUpgrade: WebSocketHTTPChannel<String>.ShouldUpgrade = { head, _, _ in .accept(head.path) }
+
+    /// Serves one connection; `group` holds the `/broadcast` members.
+    public static func onUpgrade(group: BroadcastGroup) -> WebSocketHTTPChannel<String>.OnUpgrade {
+        { connection, path, _ in
+            if path == "/broadcast" {
+                group.join(connection.channel)
+                for try await message in connection.messages {
+                    if case .text(let text) = message { group.broadcast(text: text) }
+                }
+            } else {
+                for try await message in connection.messages {
+                    switch message {
+                    case .text(let text): connection.send(.text(text))
+                    case .binary(let bytes): connection.send(.binary(bytes))
+                    }
+                }
+            }
+        }
+    }
+}

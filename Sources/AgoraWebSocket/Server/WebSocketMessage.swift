@@ -1,0 +1,20 @@
+public import NIOCore
+
+/// A complete data message received from the peer.
+public enum WebSocketMessage: Sendable, Equatable {
+    case text(String)
+    case binary(ByteBuffer)
+}
+
+/// What can be written to a WebSocket connection's channel.
+public enum WebSocketOutbound: Sendable {
+    /// A text message, sent as one frame.
+    case text(String)
+    /// A binary message, sent as one frame.
+    case binary(ByteBuffer)
+    /// A complete, already encoded, unmasked frame: encode once with `FrameEncoder.encoded`, write to many
+    /// connections. Server side only (client frames must be masked per frame).
+    case encodedFrame(ByteBuffer)
+    /// Starts the closing handshake.
+    case close(code: UInt16, reason: String)
+}
