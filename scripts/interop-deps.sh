@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Makes the WebSocket interop peers of Tests/interop available (idempotent), and prints the python to run them with.
+#
+#   Debian:  nodejs (only when there is no node binary) and node-ws, which lives in /usr/share/nodejs (NODE_PATH)
+#   PyPI:    websockets (13 or later, for its asyncio client) and websocket-client, for the python3 on PATH
+#
+# When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
+# packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
+#
+#   export AGORA_INTEROP_PYTHON="$(scripts/interop-deps.sh)"
+#
+# Everything else goes to stderr.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.local/venv"
+pypi_packages=("websockets>=13" "websocket-client")
+
+log() { printf '[interop-deps] %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs Debian packages; refreshes the package lists only when the first attempt fails (a fresh machine has none).
+apt_install() {
+    log "installing Debian packages: $*"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; then
+        log "apt-get install failed; running apt-get update and trying again"
+        as_root apt-get update -qq >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    fi
+}
+
+is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# Exactly the imports the scripts need.
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket; websocket.ABNF' >/dev/null 2>&1; }
+
+# MARK: node and ws
+
+debian_packages=()
+command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || debian_packages+=(nodejs)
+is_installed node-ws || debian_packages+=(node-ws)
+command -v python3 >/dev/null 2>&1 || debian_packages+=(python3)
+if [ ${#debian_packages[@]} -gt 0 ]; then apt_install "${debian_packages[@]}"; fi
+node="$(command -v node || command -v nodejs)"
+NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}" "$node" -e "require('ws')" \
+    || { log "node cannot load ws even with NODE_PATH=/usr/share/nodejs"; exit 1; }
+log "node ws: ok ($node)"
+
+# MARK: python websockets and websocket-client
+
+python="$(command -v python3)"
+if ! has_pypi_packages "$python" && ! { [ -x "$venv/bin/python3" ] && has_pypi_packages "$venv/bin/python3"; }; then
+    log "installing ${pypi_packages[*]} for $python"
+    if ! pip_output="$("$python" -m pip install --quiet --upgrade "${pypi_packages[@]}" 2>&1)"; then
+        if grep -q "externally-managed-environment" <<<"$pip_output"; then
+            log "pip refuses to install into $python (externally managed): using a virtualenv in $venv"
+        else
+            log "pip failed for $python; using a virtualenv in $venv instead. pip said:"
+            printf '%s\n' "$pip_output" >&2
+        fi
+        # Debian's python3 needs python3-venv for ensurepip, without which a venv has no pip.
+        "$python" -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+        [ -x "$venv/bin/python3" ] || "$python" -m venv "$venv"
+        "$venv/bin/python3" -m pip install --quiet --upgrade "${pypi_packages[@]}" >&2
+    fi
+fi
+if has_pypi_packages "$python"; then
+    chosen="$python"
+elif has_pypi_packages "$venv/bin/python3"; then
+    chosen="$venv/bin/python3"
+else
+    log "the PyPI packages are still not importable"
+    exit 1
+fi
+log "python websockets and websocket-client: ok ($chosen)"
+echo "$chosen"
