@@ -19,9 +19,18 @@ if [ -z "$AGORA_TEST_DATABASE_URL" ] || [ -z "$AGORA_TEST_REDIS_URL" ]; then
 else
     scripts/services.sh install
 fi
+# Foreign WebSocket clients for InteropTests (node ws, python websockets and websocket-client); prints the python to use.
+AGORA_INTEROP_PYTHON="$(scripts/interop-deps.sh)"
+export AGORA_INTEROP_PYTHON
 # Tests read only the AGORA_TEST_* variables; keep the app's own out of their way.
 unset AGORA_DATABASE_URL AGORA_REDIS_URL
 export AGORA_REQUIRE_SERVICES=1
 
 swift build --build-tests
+if [ $# -eq 0 ]; then
+    # The committed fuzz corpus must still parse without a crash, then a short libFuzzer run looks for new ones
+    # (AGORA_FUZZ_SECONDS, 0 to skip). Both before the test summary, so the run ends with swift test's verdict.
+    swift run --skip-build FrameParserFuzz Fuzz/corpus
+    if [ "${AGORA_FUZZ_SECONDS:-20}" -gt 0 ]; then scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"; fi
+fi
 swift test --skip-build "$@"

@@ -83,6 +83,16 @@ final class UpgradeSniffer: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Server shutdown: a connection that has not sent a request yet has nothing in flight, so close it now
+        // rather than let it hold the shutdown until the handshake timeout.
+        if event is ChannelShouldQuiesceEvent, state == .sniffing {
+            giveUp(context: context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
         // Leaving the pipeline (after an accepted upgrade): bytes that came after the head go to the frame decoder.
         state = .done

@@ -25,6 +25,8 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private var pongDeadline: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var pingPayload: ByteBuffer?
+    /// Masking keys for client frames (§5.3), from the CSPRNG in batches.
+    private var maskingKeys = MaskingKeySource()
 
     init(configuration: WebSocketConfiguration, isClient: Bool, logger: Logger) {
         self.configuration = configuration
@@ -150,7 +152,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
 
     private func send(_ frame: WebSocketFrame, context: ChannelHandlerContext, flush: Bool) {
         var buffer = context.channel.allocator.buffer(capacity: frame.payload.readableBytes + 14)
-        FrameEncoder.encode(frame, maskingKey: isClient ? UInt32.random(in: .min ... .max) : nil, into: &buffer)
+        FrameEncoder.encode(frame, maskingKey: isClient ? maskingKeys.next() : nil, into: &buffer)
         enqueue(buffer, context: context)
         if flush { context.flush() }
     }
@@ -195,7 +197,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
             let payload = code.map { FrameEncoder.closePayload(code: $0, reason: reason) } ?? ByteBuffer()
             var buffer = context.channel.allocator.buffer(capacity: payload.readableBytes + 14)
             FrameEncoder.encode(
-                WebSocketFrame(opcode: .close, payload: payload), maskingKey: isClient ? UInt32.random(in: .min ... .max) : nil, into: &buffer)
+                WebSocketFrame(opcode: .close, payload: payload), maskingKey: isClient ? maskingKeys.next() : nil, into: &buffer)
             // The Close goes after anything already queued, written directly so a full queue cannot hold it back.
             drainAll(context: context)
             let written = context.writeAndFlush(wrapOutboundOut(buffer))
