@@ -77,8 +77,13 @@ start_postgres() {
         log "PostgreSQL already running on 127.0.0.1:$pg_port"
     else
         log "starting PostgreSQL on 127.0.0.1:$pg_port"
-        as_pg "$bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -t 60 start \
-            -o "-p $pg_port -k $pg_run -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+        if ! as_pg "$bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -t 60 start \
+            -o "-p $pg_port -k $pg_run -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null; then
+            log "PostgreSQL did not start; the end of $pg_data/server.log:"
+            tail -n 5 "$pg_data/server.log" >&2
+            log "(another server on port $pg_port? set AGORA_LOCAL_PG_PORT to use another port)"
+            exit 1
+        fi
     fi
     if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'agora'")" != 1 ]; then
         psql_admin -c "CREATE ROLE agora LOGIN PASSWORD 'agora'"
