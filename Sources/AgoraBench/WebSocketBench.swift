@@ -85,6 +85,7 @@ struct WebSocketBench: AsyncParsableCommand {
         @OptionGroup var target: Target
         @Option var receivers = 1000
         @Option var messages = 200
+        @Option(help: "The server's pid: its CPU time is sampled across the send-and-deliver phase only.") var serverPid: Int?
 
         func run() async throws {
             let clock = ContinuousClock()
@@ -98,6 +99,7 @@ struct WebSocketBench: AsyncParsableCommand {
             let sender = try await WebSocketClient.connect(host: target.host, port: target.port, path: "/broadcast")
             try await Task.sleep(for: .milliseconds(500))  // let every receiver join the server's group
             let expected = receivers * messages
+            let cpuBefore = serverPid.flatMap(ServerCPU.seconds(pid:))
             let started = clock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for client in clients {
@@ -123,9 +125,28 @@ struct WebSocketBench: AsyncParsableCommand {
                     try await group.waitForAll()
                 }
             }
+            let elapsed = clock.now - started
+            let cpuAfter = serverPid.flatMap(ServerCPU.seconds(pid:))
             let latencies = received.latencies.withLock { $0 }
-            print(Stats.line(kind: "broadcast", count: latencies.count, elapsed: clock.now - started, latencies: latencies) + " expected=\(expected)")
+            var line = Stats.line(kind: "broadcast", count: latencies.count, elapsed: elapsed, latencies: latencies) + " expected=\(expected)"
+            if let cpuBefore, let cpuAfter, !latencies.isEmpty {
+                line += String(format: " server_us_per_delivery=%.3f", (cpuAfter - cpuBefore) * 1e6 / Double(latencies.count))
+            }
+            print(line)
         }
+    }
+}
+
+/// CPU time (user + system) a process has used, from /proc/PID/stat.
+enum ServerCPU {
+    static func seconds(pid: Int) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 
