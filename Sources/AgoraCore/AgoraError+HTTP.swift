@@ -21,22 +21,16 @@ extension AgoraError.Kind {
         }
     }
 
-    /// The kind an HTTP status stands for, for errors Hummingbird raises itself (404, 400, 413).
+    /// Every kind, so the status mapping can be read in both directions from the one switch above.
+    static let all: [AgoraError.Kind] = [
+        .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .payloadTooLarge, .validation,
+        .rateLimited, .internalError, .unavailable,
+    ]
+
+    /// The kind an HTTP status stands for, for errors Hummingbird raises itself (404, 400, 413): the kind with that
+    /// status, else the generic kind of the status's class.
     public init(status: HTTPResponse.Status) {
-        self =
-            switch status {
-            case .badRequest: .badRequest
-            case .unauthorized: .unauthorized
-            case .forbidden: .forbidden
-            case .notFound: .notFound
-            case .methodNotAllowed: .methodNotAllowed
-            case .conflict: .conflict
-            case .contentTooLarge: .payloadTooLarge
-            case .unprocessableContent: .validation
-            case .tooManyRequests: .rateLimited
-            case .serviceUnavailable: .unavailable
-            default: status.code < 500 ? .badRequest : .internalError
-            }
+        self = Self.all.first { $0.status == status } ?? (status.code < 500 ? .badRequest : .internalError)
     }
 }
 

@@ -27,19 +27,19 @@ struct HealthRoutes: Sendable {
         router.get("/health") { _, _ in
             ["status": "ok"]
         }
-        router.get("/health/ready") { _, context in
-            try await ready(context: context)
+        router.get("/health/ready") { request, context in
+            try await ready(request: request, context: context)
         }
     }
 
-    func ready(context: AgoraRequestContext) async throws -> Response {
+    func ready(request: Request, context: AgoraRequestContext) async throws -> Response {
         let logger = context.logger
         async let postgres = check("postgres", logger: logger) { _ = try await db.query("SELECT 1", logger: logger) }
         async let redis = check("redis", logger: logger) { _ = try await self.redis.send("PING", logger: logger) }
         let checks = await ["postgres": postgres, "redis": redis]
         let allUp = checks.values.allSatisfy { $0.status == "up" }
         let body = Readiness(status: allUp ? "ok" : "unavailable", checks: checks)
-        var response = try body.response(from: Request(head: .init(method: .get, scheme: nil, authority: nil, path: "/"), body: .init(buffer: .init())), context: context)
+        var response = try body.response(from: request, context: context)
         response.status = allUp ? .ok : .serviceUnavailable
         response.headers[.cacheControl] = "no-store"
         return response
