@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Only for HummingbirdBcrypt (a C bcrypt); the rest of hummingbird-auth is not used.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -66,6 +68,16 @@ let package = Package(
         ),
         .target(name: "AgoraCrypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(
+            name: "AgoraMail",
+            dependencies: [
+                "AgoraPostgres", "AgoraCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AgoraWebSocket",
             dependencies: [
                 "AgoraCrypto",
@@ -92,6 +104,23 @@ let package = Package(
             name: "AgoraCore",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Domains
+        .target(
+            name: "Accounts",
+            dependencies: [
+                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -101,7 +130,7 @@ let package = Package(
         .target(
             name: "AgoraApp",
             dependencies: [
-                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool",
+                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -116,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "AgoraServer",
             dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket",
+                "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts", "AgoraCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -164,7 +193,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "AccountsTests",
+            dependencies: [
+                "Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgoraMailTests",
+            dependencies: [
+                "AgoraMail", "AgoraApp", "AgoraPostgres", "AgoraTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AgoraCoreTests",
             dependencies: ["AgoraCore", .product(name: "Hummingbird", package: "hummingbird")],
@@ -178,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "AgoraAppTests",
             dependencies: [
-                "AgoraApp", "AgoraCore", "AgoraPostgres", "AgoraTestSupport",
+                "AgoraApp", "AgoraCore", "AgoraMail", "AgoraPostgres", "AgoraTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

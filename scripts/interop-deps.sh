@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Makes the WebSocket interop peers of Tests/interop available (idempotent), and prints the python to run them with.
+# Makes the foreign peers the tests run against available (idempotent), and prints the python to run them with:
+# the WebSocket interop clients of Tests/interop and the SMTP server of Tests/mail.
 #
-#   Debian:  nodejs (only when there is no node binary) and node-ws, which lives in /usr/share/nodejs (NODE_PATH)
-#   PyPI:    websockets (13 or later, for its asyncio client) and websocket-client, for the python3 on PATH
+#   Debian:  nodejs (only when there is no node binary) and node-ws, which lives in /usr/share/nodejs (NODE_PATH);
+#            openssl, whose command makes the SMTP tests' self-signed certificate
+#   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, and aiosmtpd, for the python3 on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -14,7 +16,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -35,13 +37,14 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket; websocket.ABNF' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller; websocket.ABNF' >/dev/null 2>&1; }
 
 # MARK: node and ws
 
 debian_packages=()
 command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || debian_packages+=(nodejs)
 is_installed node-ws || debian_packages+=(node-ws)
+command -v openssl >/dev/null 2>&1 || debian_packages+=(openssl)
 command -v python3 >/dev/null 2>&1 || debian_packages+=(python3)
 if [ ${#debian_packages[@]} -gt 0 ]; then apt_install "${debian_packages[@]}"; fi
 node="$(command -v node || command -v nodejs)"
@@ -75,5 +78,5 @@ else
     log "the PyPI packages are still not importable"
     exit 1
 fi
-log "python websockets and websocket-client: ok ($chosen)"
+log "python websockets, websocket-client and aiosmtpd: ok ($chosen)"
 echo "$chosen"

@@ -1,3 +1,4 @@
+import AgoraMail
 public import AgoraPostgres
 public import AgoraRedis
 public import Logging
@@ -26,6 +27,16 @@ public struct AgoraConfig: Sendable {
     /// Apply pending migrations before the server starts accepting requests.
     public var migrateOnStart: Bool
     public var secrets: Secrets
+    /// Accounts, tokens and cookies.
+    public var auth: AuthSettings
+    /// Request rate limits, counted in Redis.
+    public var rateLimits: RateLimitSettings
+    /// Namespace of every Redis key Agora writes (`AGORA_REDIS_PREFIX`).
+    public var redisPrefix: String
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a reverse proxy that appends it).
+    public var trustProxy: Bool
+    /// Outgoing mail: the outbox dispatcher and where it sends.
+    public var mail: MailSettings
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
@@ -98,6 +109,25 @@ public struct AgoraConfig: Sendable {
             problems.append("AGORA_REDIS_URL: \(error.message)")
             redis = try RedisConfiguration(url: "redis://127.0.0.1")
         }
+        redisPrefix = string("AGORA_REDIS_PREFIX", "agora:")
+        trustProxy = bool("AGORA_TRUST_PROXY", false)
+        auth = AuthSettings(
+            publicURL: string("AGORA_PUBLIC_URL", "http://localhost:\(port)"),
+            bcryptCost: int("AGORA_BCRYPT_COST", 12, 4...31),
+            accessTokenLifetime: .seconds(int("AGORA_ACCESS_TOKEN_TTL", 900, 60...86_400)),
+            refreshTokenLifetime: .seconds(int("AGORA_REFRESH_TOKEN_TTL", 30 * 86_400, 300...365 * 86_400)),
+            verificationLinkLifetime: .seconds(int("AGORA_VERIFY_LINK_TTL", 86_400, 60...30 * 86_400)),
+            resetLinkLifetime: .seconds(int("AGORA_RESET_LINK_TTL", 3_600, 60...86_400)),
+            secureCookies: bool("AGORA_COOKIE_SECURE", true)
+        )
+        rateLimits = RateLimitSettings(
+            isEnabled: bool("AGORA_RATE_LIMITS", true),
+            window: .seconds(int("AGORA_RATE_LIMIT_WINDOW", 60, 1...86_400)),
+            auth: int("AGORA_RATE_LIMIT_AUTH", 10, 1...1_000_000),
+            general: int("AGORA_RATE_LIMIT_GENERAL", 100, 1...1_000_000),
+            payment: int("AGORA_RATE_LIMIT_PAYMENT", 5, 1...1_000_000)
+        )
+        mail = MailSettings.read(env: env, mode: mode, dataDirectory: dataDirectory, string: string, int: int, bool: bool) { problems.append($0) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         secrets = try Secrets(environment: env, mode: mode, dataDirectory: dataDirectory)
     }
@@ -107,7 +137,9 @@ public struct AgoraConfig: Sendable {
         [
             "mode": "\(mode.rawValue)", "listen": "\(host):\(port)", "database": "\(postgres.redacted)",
             "db_pool": "\(postgres.poolSize)", "redis": "\(redis.redacted)", "public_dir": "\(publicDirectory)",
-            "max_body_size": "\(maxBodySize)",
+            "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
+            "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
+            "mail": "\(mail.summary)",
         ]
     }
 }
@@ -116,4 +148,36 @@ public struct AgoraConfig: Sendable {
 public struct ConfigError: Error, CustomStringConvertible {
     public var problems: [String]
     public var description: String { "Invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
+}
+
+/// Settings of accounts and sessions.
+public struct AuthSettings: Sendable {
+    /// Where the app is reached, for links in mails (`AGORA_PUBLIC_URL`).
+    public var publicURL: String
+    /// bcrypt's cost (`AGORA_BCRYPT_COST`, 12; tests use 4).
+    public var bcryptCost: Int
+    /// Lifetime of access tokens (`AGORA_ACCESS_TOKEN_TTL` seconds, 900).
+    public var accessTokenLifetime: Duration
+    /// Lifetime of refresh tokens, renewed on each refresh (`AGORA_REFRESH_TOKEN_TTL` seconds, 30 days).
+    public var refreshTokenLifetime: Duration
+    /// Lifetime of email verification links (`AGORA_VERIFY_LINK_TTL` seconds, a day).
+    public var verificationLinkLifetime: Duration
+    /// Lifetime of password reset links (`AGORA_RESET_LINK_TTL` seconds, an hour).
+    public var resetLinkLifetime: Duration
+    /// Mark session cookies `Secure` (`AGORA_COOKIE_SECURE`, true). Browsers accept Secure cookies from
+    /// http://localhost, so only a plain-HTTP deployment on another host needs this off.
+    public var secureCookies: Bool
+}
+
+/// Rate limits per window (`AGORA_RATE_LIMIT_WINDOW` seconds, 60).
+public struct RateLimitSettings: Sendable {
+    /// `AGORA_RATE_LIMITS` (true); off only for benchmarks.
+    public var isEnabled: Bool
+    public var window: Duration
+    /// Login, registration, verification and reset attempts per IP and per account (`AGORA_RATE_LIMIT_AUTH`, 10).
+    public var auth: Int
+    /// API requests per user, or per IP when anonymous (`AGORA_RATE_LIMIT_GENERAL`, 100).
+    public var general: Int
+    /// Payment requests (checkout) per user (`AGORA_RATE_LIMIT_PAYMENT`, 5).
+    public var payment: Int
 }

@@ -1,7 +1,10 @@
+public import Accounts
 public import AgoraCore
+public import AgoraMail
 public import AgoraPostgres
 public import AgoraRedis
 import Foundation
+import Synchronization
 public import Hummingbird
 public import Logging
 
@@ -10,6 +13,11 @@ public struct AgoraServices: Sendable {
     public let db: PGPool
     public let redis: RedisClient
     public let metrics: AgoraMetrics
+    /// Accounts, sessions, access tokens and WebSocket tickets.
+    public let auth: AuthService
+    /// The email outbox; `mailDispatcher` sends what it holds.
+    public let mail: MailOutbox
+    public let mailDispatcher: MailDispatcher
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -26,6 +34,15 @@ public func buildApplication(
 ) throws -> (app: some ApplicationProtocol, services: AgoraServices) {
     let db = PGPool(configuration: config.postgres, logger: logger)
     let redis = RedisClient(configuration: config.redis, logger: logger)
+    let outbox = MailOutbox(db: db)
+    let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: outbox))
+    let migrated = Flag(!config.migrateOnStart)
+    let dispatcher = MailDispatcher(
+        outbox: outbox, transport: makeMailTransport(config.mail), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
+        isReady: { migrated.isSet }
+    )
+    let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
+    let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
     let router = AgoraRouter(context: AgoraRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -50,8 +67,17 @@ public func buildApplication(
         logger.warning("Public directory not found; static files are not served", metadata: ["public_dir": "\(config.publicDirectory)"])
     }
 
+    // After static files, so assets skip the token check and the API limits.
+    if config.trustProxy { router.add(middleware: ClientIPMiddleware()) }
+    router.add(middleware: AuthMiddleware(auth: auth, origins: origins))
+    if config.rateLimits.isEnabled {
+        router.add(middleware: RateLimitMiddleware(limiter: RedisRateLimiter(redis: redis), prefix: config.redisPrefix, settings: config.rateLimits))
+    }
+
     HealthRoutes(db: db, redis: redis).add(to: router)
     MetricsRoutes(metrics: metrics, db: db, redis: redis).add(to: router)
+    AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
+    AccountRoutes(auth: auth, cookies: cookies).add(to: router)
 
     var app = Application(
         router: router,
@@ -59,11 +85,64 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(db, redis)
+    if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
     if config.migrateOnStart {
         app.beforeServerStarts {
             let applied = try await PGMigrator(pool: db).migrate(try Migrations.all(), logger: logger)
             if !applied.isEmpty { logger.info("Migrations applied", metadata: ["versions": "\(applied)"]) }
+            migrated.set()
         }
     }
-    return (app, AgoraServices(db: db, redis: redis, metrics: metrics))
+    return (app, AgoraServices(db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher))
+}
+
+/// A flag one task sets and others poll: "migrations are applied".
+final class Flag: Sendable {
+    private let value: Atomic<Bool>
+    init(_ initial: Bool) { value = Atomic(initial) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}
+
+/// SMTP, or the development mailbox folder.
+func makeMailTransport(_ settings: MailSettings) -> any MailTransport {
+    switch settings.transport {
+    case .smtp: SMTPTransport(settings: settings.smtp)
+    case .mailbox: MailboxTransport(directory: URL(fileURLWithPath: settings.mailboxDirectory))
+    }
+}
+
+/// The accounts domain, from configuration.
+func makeAuthService(config: AgoraConfig, db: PGPool, redis: RedisClient, mail: any MailQueue) -> AuthService {
+    let sessions = SessionStore(redis: redis, prefix: config.redisPrefix, refreshLifetime: config.auth.refreshTokenLifetime)
+    let accounts = AccountsService(
+        db: db,
+        hasher: PasswordHasher(cost: UInt8(config.auth.bcryptCost)),
+        mail: mail,
+        sessions: sessions,
+        settings: .init(
+            publicURL: config.auth.publicURL,
+            verificationLifetime: config.auth.verificationLinkLifetime,
+            resetLifetime: config.auth.resetLinkLifetime
+        )
+    )
+    let limits = AuthRateLimits(
+        limiter: config.rateLimits.isEnabled ? RedisRateLimiter(redis: redis) : nil,
+        prefix: config.redisPrefix,
+        limit: config.rateLimits.auth,
+        period: config.rateLimits.window
+    )
+    return AuthService(
+        accounts: accounts,
+        sessions: sessions,
+        tokens: AccessToken(key: config.secrets.jwtSecret, lifetime: config.auth.accessTokenLifetime),
+        tickets: RealtimeTickets(redis: redis, prefix: config.redisPrefix),
+        limits: limits
+    )
+}
+
+/// Sets the role of `username` (for `agora set-role`). New access tokens carry it from the next refresh on.
+public func setAccountRole(config: AgoraConfig, db: PGPool, redis: RedisClient, username: String, role: Role, logger: Logger) async throws -> Account {
+    let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: MailOutbox(db: db)))
+    return try await auth.accounts.setRole(username: username, to: role, logger: logger)
 }

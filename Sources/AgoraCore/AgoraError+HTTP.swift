@@ -1,5 +1,6 @@
-public import Foundation
+import Foundation
 public import Hummingbird
+import HTTPTypes
 
 // The one place that turns errors into HTTP statuses and bodies.
 
@@ -65,6 +66,9 @@ extension AgoraError: HTTPResponseError {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if !allowedMethods.isEmpty { headers[.allow] = allowedMethods.joined(separator: ", ") }
+        for (name, value) in self.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
     }
 }

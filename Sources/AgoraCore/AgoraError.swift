@@ -44,19 +44,22 @@ public struct AgoraError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Int?
     /// Methods the path supports, for `methodNotAllowed`.
     public var allowedMethods: [String]
+    /// Extra response headers, e.g. the `RateLimit-*` fields of a 429. Names must be valid header names.
+    public var headers: [String: String]
 
     /// Makes an error.
     /// - Parameters:
     ///   - kind: decides the HTTP status.
     ///   - code: stable code for clients; defaults to the kind's generic code.
     ///   - message: safe to show to a client.
-    public init(_ kind: Kind, code: String? = nil, _ message: String, fields: [String: String] = [:], retryAfter: Int? = nil, allowedMethods: [String] = []) {
+    public init(_ kind: Kind, code: String? = nil, _ message: String, fields: [String: String] = [:], retryAfter: Int? = nil, allowedMethods: [String] = [], headers: [String: String] = [:]) {
         self.kind = kind
         self.code = code ?? kind.defaultCode
         self.message = message
         self.fields = fields
         self.retryAfter = retryAfter
         self.allowedMethods = allowedMethods
+        self.headers = headers
     }
 
     public var description: String { "AgoraError(\(code)): \(message)" }

@@ -1,12 +1,37 @@
 public import Hummingbird
+import NIOCore
+
 /// The request context of every Agora route.
 public struct AgoraRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The body size limit for this request; `BodyLimitMiddleware` sets it from `AGORA_MAX_BODY_SIZE`.
     public var maxUploadSize: Int
+    /// The peer's IP address (the TCP peer, or the forwarded client when `AGORA_TRUST_PROXY` is on); `nil` when
+    /// unknown, e.g. in router tests.
+    public var clientIP: String?
+    /// The authenticated caller; set by `AuthMiddleware`, `nil` when anonymous.
+    public var identity: Identity?
+    /// Set when credentials were presented but refused, so `requireIdentity()` can say why.
+    public var authFailure: AuthFailure?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.maxUploadSize = 1 << 20
+        self.clientIP = source.channel.remoteAddress?.ipAddress
+        self.identity = nil
+        self.authFailure = nil
+    }
+
+    /// The caller, or a 401 saying why there is none.
+    public func requireIdentity() throws(AgoraError) -> Identity {
+        if let identity { return identity }
+        throw authFailure?.error ?? AgoraError(.unauthorized, code: "authentication_required", "Log in to do this")
+    }
+
+    /// The caller if their role is at least `role`; else 401 (anonymous) or 403.
+    public func requireRole(_ role: Role) throws(AgoraError) -> Identity {
+        let identity = try requireIdentity()
+        guard identity.role >= role else { throw AgoraError(.forbidden, code: "role_required", "This needs the \(role.rawValue) role") }
+        return identity
     }
 }

@@ -45,6 +45,12 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
             sql += "$\(binds.count)"
         }
 
+        /// Splices in SQL text known at compile time, such as a shared column list. A `StaticString` cannot be built
+        /// from runtime values, so this cannot carry input into the statement.
+        public mutating func appendInterpolation(literal: StaticString) {
+            sql += literal.description
+        }
+
         /// Binds `value`, or NULL.
         public mutating func appendInterpolation(_ value: (some PGEncodable)?) {
             binds.append(value?.pgBind ?? .null)

@@ -54,6 +54,7 @@ public final class RedisClient: Service, Sendable {
     }
 
     /// Runs a Lua script by its SHA-1 (`EVALSHA`), loading it first if the server does not have it (`NOSCRIPT`).
+    @discardableResult
     public func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
         let call: [any RedisArgument] = ["EVALSHA", script.sha1, keys.count] + keys + arguments
         do {

@@ -1,5 +1,6 @@
 import AgoraApp
 import AgoraPostgres
+import AgoraMail
 import Foundation
 import Testing
 
@@ -26,6 +27,36 @@ import Testing
         #expect(error.problems.count == 5)
         #expect(error.description.contains("AGORA_PORT must be a whole number"))
         #expect(error.description.contains("AGORA_DATABASE_URL"))
+    }
+
+    @Test func mailDefaultsToTheMailboxInDevelopmentAndRefusesUnsafeSMTP() throws {
+        let development = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch]).mail
+        #expect(development.transport == .mailbox && development.mailboxDirectory == scratch + "/mailbox")
+        #expect(development.from.address == "no-reply@agora.localhost" && development.from.displayName == "Agora")
+
+        let smtp = try AgoraConfig(environment: [
+            "AGORA_DATA_DIR": scratch, "AGORA_MAIL_TRANSPORT": "smtp", "AGORA_SMTP_TLS": "starttls", "AGORA_SMTP_HOST": "mail.example.com",
+            "AGORA_SMTP_USERNAME": "agora", "AGORA_SMTP_PASSWORD": "hunter2-secret",
+        ])
+        #expect(smtp.mail.smtp.port == 587 && smtp.mail.smtp.security.rawValue == "starttls")
+        #expect(smtp.summary["mail"].map { "\($0)" } == "smtp mail.example.com:587 tls=starttls auth")
+        #expect(!"\(smtp.summary)".contains("hunter2"))
+
+        let error = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: [
+                "AGORA_DATA_DIR": scratch, "AGORA_MAIL_TRANSPORT": "pigeon", "AGORA_SMTP_TLS": "maybe", "AGORA_MAIL_FROM": "not an address",
+            ])
+        }
+        #expect(error.problems.count == 3)
+        // Credentials in clear to another host, and a production that would keep mail on the machine, are refused.
+        let clear = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_MAIL_TRANSPORT": "smtp", "AGORA_SMTP_HOST": "mail.example.com", "AGORA_SMTP_USERNAME": "agora", "AGORA_SMTP_PASSWORD": "pw"])
+        }
+        #expect(clear.problems.contains { $0.contains("in clear") } && !clear.description.contains("pw\n"))
+        let production = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: ["AGORA_ENV": "production", "AGORA_MAIL_TRANSPORT": "mailbox", "AGORA_DATA_DIR": scratch])
+        }
+        #expect(production.problems.contains { $0.contains("production needs smtp") })
     }
 
     @Test func productionRefusesToStartWithoutSecrets() throws {

@@ -1,0 +1,52 @@
+public import AgoraCore
+import AgoraPostgres
+public import Foundation
+
+/// An account as its owner sees it (`GET /api/me`): everything but the password hash.
+public struct Account: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var emailVerified: Bool
+    public var username: String
+    public var displayName: String
+    public var bio: String
+    public var avatarUrl: String?
+    public var location: String?
+    public var role: Role
+    public var createdAt: Date
+
+    /// What anyone may see (`GET /api/users/:username`): no email, no verification state.
+    public var publicProfile: PublicProfile {
+        PublicProfile(id: id, username: username, displayName: displayName, bio: bio, avatarUrl: avatarUrl, location: location, role: role, createdAt: createdAt)
+    }
+
+    /// The columns `init(row:)` reads, for SELECT and RETURNING lists.
+    static let columns: StaticString = "id, email, email_verified_at, username, display_name, bio, avatar_url, location, role, created_at"
+
+    init(row: PGRow) throws {
+        id = try row.decode("id")
+        email = try row.decode("email")
+        emailVerified = try row.decode("email_verified_at", as: Date?.self) != nil
+        username = try row.decode("username")
+        displayName = try row.decode("display_name")
+        bio = try row.decode("bio")
+        avatarUrl = try row.decode("avatar_url")
+        location = try row.decode("location")
+        let roleName: String = try row.decode("role")
+        guard let role = Role(rawValue: roleName) else { throw AgoraError(.internalError, "Unknown role") }
+        self.role = role
+        createdAt = try row.decode("created_at")
+    }
+}
+
+/// An account as everyone sees it.
+public struct PublicProfile: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var username: String
+    public var displayName: String
+    public var bio: String
+    public var avatarUrl: String?
+    public var location: String?
+    public var role: Role
+    public var createdAt: Date
+}

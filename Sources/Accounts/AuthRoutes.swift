@@ -1,0 +1,165 @@
+public import AgoraCore
+import Foundation
+public import Hummingbird
+import HTTPTypes
+import Logging
+
+/// `/api/auth/*`: register, log in, refresh, log out, verify email, reset password.
+public struct AuthRoutes: Sendable {
+    let auth: AuthService
+    let cookies: AuthCookies
+    let origins: OriginPolicy
+
+    public init(auth: AuthService, cookies: AuthCookies, origins: OriginPolicy) {
+        self.auth = auth
+        self.cookies = cookies
+        self.origins = origins
+    }
+
+    /// The body of a login, refresh or registration response.
+    struct GrantBody: ResponseEncodable {
+        var accessToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+        var expiresAt: Date
+        var account: Account
+
+        init(_ grant: AuthService.Grant) {
+            accessToken = grant.accessToken
+            expiresIn = grant.accessLifetime
+            expiresAt = grant.accessExpiresAt
+            account = grant.account
+        }
+    }
+
+    struct Login: Decodable {
+        var email: String?
+        var password: String?
+        /// A name for the session list (e.g. "Pixel 8"); the User-Agent otherwise.
+        var device: String?
+    }
+
+    struct TokenBody: Decodable { var token: String? }
+    struct EmailBody: Decodable { var email: String? }
+    struct ResetBody: Decodable {
+        var token: String?
+        var password: String?
+    }
+
+    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+        let group = router.group("/api/auth")
+        group.post("register", use: register)
+        group.post("login", use: login)
+        group.post("refresh", use: refresh)
+        group.post("logout", use: logout)
+        group.post("logout-all", use: logoutAll)
+        group.post("verify-email", use: verifyEmail)
+        group.post("verify-email/resend", use: resendVerification)
+        group.post("password-reset", use: requestReset)
+        group.post("password-reset/confirm", use: confirmReset)
+    }
+
+    @Sendable func register(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<GrantBody> {
+        try origins.checkIfPresent(origin: request.headers[.origin])
+        let input = try await request.decode(as: AccountsService.Registration.self, context: context)
+        try await auth.limiter.check(ip: context.clientIP, account: input.email, logger: context.logger)
+        let account = try await auth.accounts.register(input, logger: context.logger)
+        context.logger.info("Account registered", metadata: [LogKey.account.rawValue: "\(account.id)"])
+        let grant = try await auth.startSession(for: account, device: Self.device(nil, request), ip: context.clientIP, logger: context.logger)
+        return EditedResponse(status: .created, headers: cookies.set(grant), response: GrantBody(grant))
+    }
+
+    @Sendable func login(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<GrantBody> {
+        try origins.checkIfPresent(origin: request.headers[.origin])
+        let input = try await request.decode(as: Login.self, context: context)
+        var errors = FieldErrors()
+        if (input.email ?? "").isEmpty { errors.add("email", "is required") }
+        if (input.password ?? "").isEmpty { errors.add("password", "is required") }
+        try errors.throwIfAny()
+        let grant = try await auth.login(
+            email: input.email ?? "", password: input.password ?? "", device: Self.device(input.device, request), ip: context.clientIP, logger: context.logger
+        )
+        return EditedResponse(headers: cookies.set(grant), response: GrantBody(grant))
+    }
+
+    @Sendable func refresh(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        guard let token = request.cookies[AuthCookies.refresh]?.value, !token.isEmpty else {
+            throw AgoraError(.unauthorized, code: "invalid_refresh_token", "No session cookie; log in")
+        }
+        // The refresh cookie is ambient authority: only our own pages may use it.
+        try origins.check(origin: request.headers[.origin], referer: request.headers[.referer])
+        do {
+            let grant = try await auth.refresh(token, logger: context.logger)
+            var response = try GrantBody(grant).response(from: request, context: context)
+            response.headers.append(contentsOf: cookies.set(grant))
+            return response
+        } catch let error as AgoraError where error.kind == .unauthorized {
+            // Also tell the browser to drop cookies that will never work again.
+            var response = try error.response(from: request, context: context)
+            response.headers.append(contentsOf: cookies.cleared())
+            return response
+        }
+    }
+
+    @Sendable func logout(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        if let token = request.cookies[AuthCookies.refresh]?.value {
+            try origins.check(origin: request.headers[.origin], referer: request.headers[.referer])
+            if let session = try await auth.sessions.session(ofRefreshToken: token, logger: context.logger) {
+                try await auth.sessions.revoke(session: session, account: nil, logger: context.logger)
+            }
+        } else if let identity = context.identity {
+            try await auth.sessions.revoke(session: identity.sessionID, account: identity.accountID, logger: context.logger)
+        } else {
+            throw context.authFailure.map { _ in AgoraError(.unauthorized, code: "authentication_required", "Log in to do this") }
+                ?? AgoraError(.unauthorized, code: "authentication_required", "No session to log out of")
+        }
+        return Response(status: .noContent, headers: cookies.cleared())
+    }
+
+    @Sendable func logoutAll(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let ended = try await auth.sessions.revokeAll(account: identity.accountID, logger: context.logger)
+        context.logger.info("Logged out everywhere", metadata: ["sessions": "\(ended)"])
+        return Response(status: .noContent, headers: cookies.cleared())
+    }
+
+    @Sendable func verifyEmail(_ request: Request, context: AgoraRequestContext) async throws -> Account {
+        let input = try await request.decode(as: TokenBody.self, context: context)
+        try await auth.limiter.check(ip: context.clientIP, account: nil, logger: context.logger)
+        return try await auth.accounts.verifyEmail(token: input.token ?? "", logger: context.logger)
+    }
+
+    @Sendable func resendVerification(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        try await auth.limiter.check(ip: context.clientIP, account: identity.accountID.uuidString, logger: context.logger)
+        try await auth.accounts.resendVerification(id: identity.accountID, logger: context.logger)
+        return Response(status: .accepted)
+    }
+
+    @Sendable func requestReset(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        let input = try await request.decode(as: EmailBody.self, context: context)
+        guard let email = input.email, !email.isEmpty else {
+            throw AgoraError(.validation, "An email address is needed", fields: ["email": "is required"])
+        }
+        try await auth.limiter.check(ip: context.clientIP, account: email, logger: context.logger)
+        try await auth.accounts.requestPasswordReset(email: email, logger: context.logger)
+        // The same answer whether or not the address has an account.
+        return Response(status: .accepted)
+    }
+
+    @Sendable func confirmReset(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        let input = try await request.decode(as: ResetBody.self, context: context)
+        try await auth.limiter.check(ip: context.clientIP, account: nil, logger: context.logger)
+        try await auth.accounts.resetPassword(token: input.token ?? "", newPassword: input.password ?? "", logger: context.logger)
+        return Response(status: .noContent, headers: cookies.cleared())
+    }
+
+    static func device(_ given: String?, _ request: Request) -> String {
+        let name = given?.trimmingCharacters(in: .whitespacesAndNewlines) ?? request.headers[.userAgent] ?? "unknown"
+        return String(name.unicodeScalars.filter { $0.properties.generalCategory != .control }.prefix(200).map(Character.init))
+    }
+}
+
+// Done here, so the model files never import Hummingbird.
+extension Account: ResponseEncodable {}
+extension PublicProfile: ResponseEncodable {}

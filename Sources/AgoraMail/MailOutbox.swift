@@ -1,0 +1,89 @@
+public import AgoraPostgres
+public import Foundation
+public import Logging
+
+/// A mail waiting in the outbox.
+public struct OutboxMail: Sendable, Equatable {
+    public var id: UUID
+    public var to: String
+    public var subject: String
+    public var body: String
+    /// Tries so far, this one included once claimed.
+    public var attempts: Int
+}
+
+/// The `mail_outbox` table: mails are written in the transaction of the change that causes them, and claimed,
+/// sent and marked by `MailDispatcher`.
+///
+/// Delivery is at least once: a dispatcher that dies after the SMTP server accepted a mail but before marking it
+/// sent leaves the mail to be sent again when its lease runs out. Our mails are links with single-use tokens, so a
+/// duplicate is harmless, and a lost mail is not.
+public struct MailOutbox: Sendable {
+    let db: PGPool
+
+    public init(db: PGPool) {
+        self.db = db
+    }
+
+    /// Queues a mail as part of `transaction`; it exists exactly when the transaction commits.
+    /// - Throws: `MailError.invalidAddress` for a recipient that could not be sent to (nothing is written).
+    @discardableResult
+    public func enqueue(to: String, subject: String, body: String, in transaction: PGTransaction) async throws -> UUID {
+        let recipient = try MailAddress(to)
+        let subject = String(subject.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(250))
+        let row = try await transaction.query(
+            "INSERT INTO mail_outbox (to_address, subject, body) VALUES (\(recipient.address), \(subject), \(body)) RETURNING id"
+        )[0]
+        return try row.decode("id")
+    }
+
+    /// Claims up to `limit` due mails for `lease`: other dispatchers skip them until it runs out. Safe with any
+    /// number of instances (`FOR UPDATE SKIP LOCKED`).
+    public func claim(limit: Int, lease: Duration, logger: Logger) async throws -> [OutboxMail] {
+        let rows = try await db.query(
+            """
+            UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(Self.seconds(lease)))
+            WHERE id IN (
+                SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= now()
+                ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, to_address, subject, body, attempts
+            """,
+            logger: logger
+        )
+        return try rows.map { row in
+            OutboxMail(
+                id: try row.decode("id"), to: try row.decode("to_address"), subject: try row.decode("subject"),
+                body: try row.decode("body"), attempts: try row.decode("attempts")
+            )
+        }
+    }
+
+    /// Records that the server accepted the mail.
+    public func markSent(_ id: UUID, logger: Logger) async throws {
+        try await db.execute("UPDATE mail_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = \(id)", logger: logger)
+    }
+
+    /// Keeps the mail pending, to be tried again after `delay`.
+    public func markForRetry(_ id: UUID, error: String, after delay: Duration, logger: Logger) async throws {
+        try await db.execute(
+            """
+            UPDATE mail_outbox SET last_error = \(String(error.prefix(500))), next_attempt_at = now() + make_interval(secs => \(Self.seconds(delay)))
+            WHERE id = \(id) AND status = 'pending'
+            """,
+            logger: logger
+        )
+    }
+
+    /// Gives up on the mail.
+    public func markFailed(_ id: UUID, error: String, logger: Logger) async throws {
+        try await db.execute(
+            "UPDATE mail_outbox SET status = 'failed', last_error = \(String(error.prefix(500))) WHERE id = \(id) AND status = 'pending'",
+            logger: logger
+        )
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// A JSON response, decoded loosely for assertions.
+struct APIResponse {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: [String: Any]
+    var raw: String
+
+    subscript(key: String) -> Any? { body[key] }
+    var code: String? { body["code"] as? String }
+    var fields: [String: String] { body["fields"] as? [String: String] ?? [:] }
+
+    /// `name=value` of each Set-Cookie, and whether it clears the cookie.
+    var setCookies: [String: String] {
+        var cookies: [String: String] = [:]
+        for line in headers[values: .setCookie] {
+            let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            cookies[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+        }
+        return cookies
+    }
+
+    func setCookieLine(_ name: String) -> String? {
+        headers[values: .setCookie].first { $0.hasPrefix(name + "=") }
+    }
+}
+
+/// The router test client with JSON in and out.
+struct API {
+    let client: any TestClientProtocol
+    static let origin = "http://localhost:8080"
+
+    @discardableResult
+    func call(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        json: [String: Any?]? = nil,
+        bearer: String? = nil,
+        cookies: [String: String] = [:],
+        headers extra: HTTPFields = [:]
+    ) async throws -> APIResponse {
+        var headers = extra
+        if let json {
+            headers[.contentType] = "application/json"
+            _ = json
+        }
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        let body = try json.map { ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: $0.mapValues { $0 ?? NSNull() })) }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
+            let raw = String(buffer: response.body)
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any]
+            return APIResponse(status: response.status, headers: response.headers, body: object ?? [:], raw: raw)
+        }
+    }
+
+    /// Registers an account and returns its grant (access token and refresh cookie).
+    func register(_ username: String, password: String = "correct horse battery") async throws -> Grant {
+        let response = try await call(.post, "/api/auth/register", json: [
+            "email": "\(username)@example.com", "username": username, "displayName": username.capitalized, "password": password,
+        ])
+        try #require(response.status == .created, "register \(username): \(response.raw)")
+        return try Grant(response)
+    }
+
+    func login(_ email: String, _ password: String = "correct horse battery") async throws -> APIResponse {
+        try await call(.post, "/api/auth/login", json: ["email": email, "password": password])
+    }
+}
+
+/// What a successful login or registration gave.
+struct Grant {
+    var accessToken: String
+    var refreshToken: String
+    var accountID: String
+
+    init(_ response: APIResponse) throws {
+        accessToken = try #require(response["accessToken"] as? String)
+        refreshToken = try #require(response.setCookies["agora_refresh"])
+        accountID = try #require((response["account"] as? [String: Any])?["id"] as? String)
+    }
+}
