@@ -30,11 +30,13 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private var queue: CircularBuffer<ByteBuffer>?
     private var queuedBytes = 0
     private var lastInbound = NIODeadline.now()
-    private var pingTimer: RepeatedTask?
-    private var pongDeadline: Scheduled<Void>?
+    /// The next keep-alive check (see `keepAliveDue`).
+    private var keepAlive: NIOScheduledCallback?
     private var closeTimer: Scheduled<Void>?
     /// The payload of our unanswered ping.
     private var pingPayload: UInt64?
+    /// Set while the handler is in the pipeline, for the keep-alive timer.
+    private var context: ChannelHandlerContext?
     /// Masking keys for client frames (§5.3), from the CSPRNG in batches.
     private var maskingKeys = MaskingKeySource()
     private var delegate: (any WebSocketDelegate)?
@@ -62,17 +64,14 @@ final class WebSocketHandler: ChannelDuplexHandler {
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         openConnections?.opened()
-        guard let interval = settings.pingInterval else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        pingTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            loopBound.value.pingIfIdle(context: contextBound.value)
-        }
+        if let interval = settings.pingInterval { scheduleKeepAlive(at: lastInbound + interval, context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         isRemoved = true
+        self.context = nil
         cancelTimers()
         partialFrame = nil
         queue = nil
@@ -150,10 +149,9 @@ final class WebSocketHandler: ChannelDuplexHandler {
             send(WebSocketFrame(opcode: .pong, payload: payload), context: context, flush: true)
         case .pong(let payload):
             // Unsolicited pongs are ignored (§5.5.3); only the answer to our own ping clears the deadline.
+            // The keep-alive check already scheduled for the pong deadline then finds nothing outstanding.
             if let expected = pingPayload, payload.readableBytes == 8, payload.getInteger(at: payload.readerIndex, as: UInt64.self) == expected {
                 pingPayload = nil
-                pongDeadline?.cancel()
-                pongDeadline = nil
             }
         case .close(let code, _):
             perform(closing.receivedClose(code: code), context: context)
@@ -292,29 +290,54 @@ final class WebSocketHandler: ChannelDuplexHandler {
 
     // MARK: Keep-alive
 
-    private func pingIfIdle(context: ChannelHandlerContext) {
-        guard closing.isOpen, pingPayload == nil, let interval = settings.pingInterval else { return }
-        guard NIODeadline.now() - lastInbound >= interval else { return }
+    /// One timer per connection, always for the next moment something can be due: when the connection will have been
+    /// silent for `pingInterval`, or when our ping's pong is due. A callback timer costs one slot in the event loop's
+    /// queue, where a `RepeatedTask` (with its promises and closures) cost some 380 bytes on every idle connection.
+    private func scheduleKeepAlive(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        do {
+            keepAlive = try context.eventLoop.scheduleCallback(at: deadline, handler: KeepAliveTimer(handler: self))
+        } catch {
+            // Only an event loop that is shutting down refuses, and it takes the connection with it.
+            logger.debug("Could not schedule the keep-alive check", metadata: ["error": "\(error)"])
+        }
+    }
+
+    fileprivate func keepAliveDue() {
+        keepAlive = nil
+        guard let context, closing.isOpen, let interval = settings.pingInterval else { return }
+        if pingPayload != nil {
+            logger.debug("WebSocket peer missed its pong deadline; dropping it")
+            context.close(promise: nil)
+            return
+        }
+        let now = NIODeadline.now()
+        guard now - lastInbound >= interval else { return scheduleKeepAlive(at: lastInbound + interval, context: context) }
         let token = UInt64.random(in: .min ... .max)
         var payload = context.channel.allocator.buffer(capacity: 8)
         payload.writeInteger(token)
         pingPayload = token
         send(WebSocketFrame(opcode: .ping, payload: payload), context: context, flush: true)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        pongDeadline = context.eventLoop.scheduleTask(in: settings.pongTimeout) {
-            loopBound.value.logger.debug("WebSocket peer missed its pong deadline; dropping it")
-            contextBound.value.close(promise: nil)
-        }
+        scheduleKeepAlive(at: now + settings.pongTimeout, context: context)
     }
 
     private func cancelTimers() {
-        pingTimer?.cancel()
-        pingTimer = nil
-        pongDeadline?.cancel()
-        pongDeadline = nil
+        keepAlive?.cancel()
+        keepAlive = nil
         closeTimer?.cancel()
         closeTimer = nil
+    }
+}
+
+/// Calls the handler back on its event loop.
+///
+/// `@unchecked Sendable`: the timer is scheduled on the handler's own event loop, which is the only thread that ever
+/// calls it, so the handler (which belongs to that loop) is only touched there. Holding the handler itself (one word,
+/// stored inline) rather than an `NIOLoopBound` keeps the timer free of allocations.
+private struct KeepAliveTimer: NIOScheduledCallbackHandler, @unchecked Sendable {
+    let handler: WebSocketHandler
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        handler.keepAliveDue()
     }
 }
 
