@@ -16,6 +16,8 @@ struct WebSocketEchoCommand: AsyncParsableCommand {
     @Option(help: "Largest frame and message, in bytes (16 MiB by default, for the large-message conformance cases).")
     var maxMessageSize = 16 << 20
     @Option(help: "Log level.") var logLevel = "info"
+    @Flag(help: "Serve each connection with a task of its own (the async API) instead of from its pipeline.")
+    var tasks = false
 
     func run() async throws {
         var logger = Logger(label: "agora.ws-echo")
@@ -24,11 +26,7 @@ struct WebSocketEchoCommand: AsyncParsableCommand {
         router.get("/") { _, _ in "Agora WebSocket echo: connect with ws://\(host):\(port)/ (echo) or /broadcast\n" }
         let app = Application(
             router: router,
-            server: .http1WebSocket(
-                webSocket: WebSocketEcho.configuration(maxMessageSize: maxMessageSize),
-                shouldUpgrade: WebSocketEcho.shouldUpgrade,
-                onUpgrade: WebSocketEcho.onUpgrade(group: BroadcastGroup())
-            ),
+            server: WebSocketEcho.server(maxMessageSize: maxMessageSize, tasks: tasks),
             configuration: .init(address: .hostname(host, port: port), serverName: "agora-ws-echo"),
             logger: logger
         )

@@ -26,11 +26,7 @@ enum Conformance {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: Router(),
-            server: .http1WebSocket(
-                webSocket: WebSocketEcho.configuration(),
-                shouldUpgrade: WebSocketEcho.shouldUpgrade,
-                onUpgrade: WebSocketEcho.onUpgrade(group: BroadcastGroup())
-            ),
+            server: WebSocketEcho.server(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
             logger: TestServer.logger

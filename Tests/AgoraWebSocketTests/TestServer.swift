@@ -44,4 +44,29 @@ enum TestServer {
             try await body(try #require(client.port))
         }
     }
+
+    /// The same server with each connection served from its pipeline by the delegate `serve` returns.
+    static func with(
+        _ configuration: WebSocketConfiguration = WebSocketConfiguration(paths: ["/ws"], pingInterval: nil),
+        shouldUpgrade: @escaping WebSocketHTTPChannel<String>.ShouldUpgrade = { head, _, _ in .accept(head.target) },
+        serve: @escaping WebSocketHTTPChannel<String>.Serve,
+        _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
+        let app = Application(
+            router: Router(),
+            server: .http1WebSocket(webSocket: configuration, shouldUpgrade: shouldUpgrade, serve: serve),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: logger
+        )
+        try await app.test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+}
+
+/// Echoes every message back, from the pipeline.
+struct EchoDelegate: WebSocketDelegate {
+    func received(_ message: WebSocketMessage, from peer: WebSocketPeer) {
+        peer.send(WebSocketOutbound(message))
+    }
 }

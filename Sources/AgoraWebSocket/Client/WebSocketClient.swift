@@ -52,8 +52,7 @@ public enum WebSocketClient {
             _ = try await promise.futureResult.get()
             return try await channel.eventLoop.submit {
                 let pipeline = channel.pipeline.syncOperations
-                try pipeline.addHandler(ByteToMessageHandler(FrameDecoderHandler(maxFrameSize: configuration.maxFrameSize, requireMasked: false)))
-                try pipeline.addHandler(WebSocketHandler(configuration: configuration, isClient: true, logger: logger))
+                try pipeline.addHandler(WebSocketHandler(settings: WebSocketSettings(configuration: configuration, isClient: true), logger: logger))
                 let asyncChannel = try WebSocketClientChannel(wrappingChannelSynchronously: channel)
                 _ = pipeline.removeHandler(context: try pipeline.context(handlerType: HandshakeResponseReader.self))
                 return asyncChannel

@@ -112,6 +112,11 @@ final class UpgradeSniffer: ChannelInboundHandler, RemovableChannelHandler {
         state = .done
         timeout?.cancel()
         let channel = context.channel
+        do {
+            try ReceiveBuffers.http(channel)
+        } catch {
+            logger.debug("Could not restore the read buffer defaults", metadata: ["error": "\(error)"])  // only a closed channel fails
+        }
         // HTTP1Channel.setup adds its handlers synchronously, behind this one; then the bytes read so far are
         // replayed into them and this handler leaves.
         http.setup(channel: channel, logger: logger).map { WebSocketConnectionKind.http($0) }.cascade(to: promise)

@@ -1,3 +1,4 @@
+public import HummingbirdCore
 import NIOCore
 
 /// The echo endpoint behind `agora ws-echo`, shared with the tests so they exercise exactly what external suites see:
@@ -17,10 +18,30 @@ public enum WebSocketEcho {
         )
     }
 
+    /// The HTTP server with the echo endpoint.
+    /// - Parameter tasks: serve each connection with a task (the async API) instead of from its pipeline.
+    public static func server(maxMessageSize: Int = 16 << 20, tasks: Bool = false) -> HTTPServerBuilder {
+        let webSocket = configuration(maxMessageSize: maxMessageSize)
+        let group = BroadcastGroup()
+        return tasks
+            ? .http1WebSocket(webSocket: webSocket, shouldUpgrade: shouldUpgrade, onUpgrade: onUpgrade(group: group))
+            : .http1WebSocket(webSocket: webSocket, shouldUpgrade: shouldUpgrade, serve: serve(group: group))
+    }
+
     /// Accepts every valid handshake, passing on its path.
     public static let shouldUpgrade: WebSocketHTTPChannel<String>.ShouldUpgrade = { head, _, _ in .accept(head.path) }
 
-    /// Serves one connection; `group` holds the `/broadcast` members.
+    /// Serves each connection from its pipeline, with no task per connection (what `agora ws-echo` runs); `group`
+    /// holds the `/broadcast` members.
+    public static func serve(group: BroadcastGroup) -> WebSocketHTTPChannel<String>.Serve {
+        { peer, path, _ in
+            guard path == "/broadcast" else { return Echo() }
+            group.join(peer.channel)
+            return Broadcast(group: group)
+        }
+    }
+
+    /// The same endpoint on the async API: one task per connection, iterating its messages.
     public static func onUpgrade(group: BroadcastGroup) -> WebSocketHTTPChannel<String>.OnUpgrade {
         { connection, path, _ in
             if path == "/broadcast" {
@@ -36,6 +57,20 @@ public enum WebSocketEcho {
                     }
                 }
             }
+        }
+    }
+
+    private struct Echo: WebSocketDelegate {
+        func received(_ message: WebSocketMessage, from peer: WebSocketPeer) {
+            peer.send(WebSocketOutbound(message))
+        }
+    }
+
+    private struct Broadcast: WebSocketDelegate {
+        let group: BroadcastGroup
+
+        func received(_ message: WebSocketMessage, from peer: WebSocketPeer) {
+            if case .text(let text) = message { group.broadcast(text: text) }
         }
     }
 }

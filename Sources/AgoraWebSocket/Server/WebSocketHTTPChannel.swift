@@ -43,30 +43,53 @@ public enum WebSocketUpgradeDecision<Accepted: Sendable>: Sendable {
 /// Hummingbird's HTTP/1.1 server plus our own WebSocket upgrade, as one `ServerChildChannel`.
 ///
 /// The first request of a connection decides: an `Upgrade: websocket` request on a configured path goes through
-/// `WebSocketHandshake`, then `shouldUpgrade`, then, if accepted, `onUpgrade` with a live connection. Every other
-/// connection is handed to `HTTP1Channel` untouched.
+/// `WebSocketHandshake`, then `shouldUpgrade`, then, if accepted, is served, either by a `WebSocketDelegate` in its
+/// pipeline (no task per connection) or by an `OnUpgrade` task. Every other connection is handed to `HTTP1Channel`
+/// untouched.
 public struct WebSocketHTTPChannel<Accepted: Sendable>: ServerChildChannel {
     public typealias Value = WebSocketChildChannelValue
     /// Decides on a valid handshake: sees path, query, headers and cookies.
     public typealias ShouldUpgrade = @Sendable (RequestHead, any Channel, Logger) async -> WebSocketUpgradeDecision<Accepted>
-    /// Serves an accepted connection; when it returns, the connection is closed with 1000.
+    /// Serves an accepted connection in a task of its own; when it returns, the connection is closed with 1000.
     public typealias OnUpgrade = @Sendable (WebSocketConnection, Accepted, Logger) async throws -> Void
+    /// Serves an accepted connection from its pipeline: called once, on the connection's event loop, right after the
+    /// `101`; returns the delegate that gets the connection's messages. Messages may already be sent to the peer here.
+    public typealias Serve = @Sendable (WebSocketPeer, Accepted, Logger) -> any WebSocketDelegate
+
+    private enum Serving {
+        case task(OnUpgrade)
+        case delegate(Serve)
+    }
 
     let http: HTTP1Channel
     let configuration: WebSocketConfiguration
     let shouldUpgrade: ShouldUpgrade
-    let onUpgrade: OnUpgrade
+    private let serving: Serving
+    private let settings: WebSocketSettings
+    private let openConnections = OpenConnections()
 
-    /// Makes the channel.
+    /// Makes the channel; each accepted connection is served by a task running `onUpgrade`.
     public init(http: HTTP1Channel, configuration: WebSocketConfiguration, shouldUpgrade: @escaping ShouldUpgrade, onUpgrade: @escaping OnUpgrade) {
+        self.init(http: http, configuration: configuration, shouldUpgrade: shouldUpgrade, serving: .task(onUpgrade))
+    }
+
+    /// Makes the channel; each accepted connection is served by the `WebSocketDelegate` that `serve` returns, without
+    /// a task.
+    public init(http: HTTP1Channel, configuration: WebSocketConfiguration, shouldUpgrade: @escaping ShouldUpgrade, serve: @escaping Serve) {
+        self.init(http: http, configuration: configuration, shouldUpgrade: shouldUpgrade, serving: .delegate(serve))
+    }
+
+    private init(http: HTTP1Channel, configuration: WebSocketConfiguration, shouldUpgrade: @escaping ShouldUpgrade, serving: Serving) {
         self.http = http
         self.configuration = configuration
         self.shouldUpgrade = shouldUpgrade
-        self.onUpgrade = onUpgrade
+        self.serving = serving
+        self.settings = WebSocketSettings(configuration: configuration, isClient: false)
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try ReceiveBuffers.sniffing(channel)
             let promise = channel.eventLoop.makePromise(of: WebSocketConnectionKind.self)
             try channel.pipeline.syncOperations.addHandler(UpgradeSniffer(configuration: configuration, http: http, logger: logger, promise: promise))
             return WebSocketChildChannelValue(channel: channel, kind: promise.futureResult)
@@ -114,19 +137,37 @@ public struct WebSocketHTTPChannel<Accepted: Sendable>: ServerChildChannel {
         case .accept(let acceptedValue):
             value = acceptedValue
         }
-        let configuration = self.configuration
-        let asyncChannel = try await channel.eventLoop.submit {
+        let settings = self.settings
+        let serving = self.serving
+        let openConnections = self.openConnections
+        let asyncChannel = try await channel.eventLoop.submit { () throws -> NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>? in
             channel.write(HandshakeResponse.switchingProtocols(accepted), promise: nil)
+            try ReceiveBuffers.webSocket(channel)
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(ByteToMessageHandler(FrameDecoderHandler(maxFrameSize: configuration.maxFrameSize, requireMasked: true)))
-            try pipeline.addHandler(WebSocketHandler(configuration: configuration, isClient: false, logger: logger))
-            let asyncChannel = try NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>(wrappingChannelSynchronously: channel)
-            // Removing the sniffer replays any bytes the client sent after its handshake into the frame decoder.
+            var asyncChannel: NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>?
+            switch serving {
+            case .delegate(let serve):
+                // The handler goes in first, so whatever `serve` sends already goes through it (after the 101); the
+                // delegate is in place before the sniffer leaves and replays frames that came early.
+                let handler = WebSocketHandler(settings: settings, logger: logger, openConnections: openConnections)
+                try pipeline.addHandler(handler)
+                let peer = WebSocketPeer(channel: channel)
+                handler.setDelegate(serve(peer, value, logger), peer: peer)
+            case .task:
+                try pipeline.addHandler(WebSocketHandler(settings: settings, logger: logger))
+                asyncChannel = try NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>(wrappingChannelSynchronously: channel)
+            }
+            // Removing the sniffer replays any bytes the client sent after its handshake into the WebSocket handler.
             let sniffer = try pipeline.context(handlerType: UpgradeSniffer.self)
             _ = pipeline.removeHandler(context: sniffer)
             channel.flush()
             return asyncChannel
         }.get()
+        guard case .task(let onUpgrade) = serving, let asyncChannel else {
+            // Served from the pipeline: this task can end, unless it is the one that keeps the server's shutdown
+            // waiting for such connections.
+            return await openConnections.holdWhileOpen()
+        }
         // The connection's task prefers its channel's event loop: reading, handling and sending a message then
         // happen on one thread (see EventLoopTaskExecutor).
         try await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {

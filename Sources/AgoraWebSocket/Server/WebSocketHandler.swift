@@ -1,55 +1,86 @@
 import Logging
 import NIOCore
 
-/// The connection state of one WebSocket: messages from frames, control frames answered in the pipeline, the closing
-/// handshake, keep-alive pings, inbound rate limiting and a bounded outbound queue.
+/// The connection state of one WebSocket: frames parsed from the received bytes, messages from frames, control frames
+/// answered in the pipeline, the closing handshake, keep-alive pings, inbound rate limiting and a bounded outbound
+/// queue.
 ///
-/// The decisions live in `MessageAssembler`, `CloseStateMachine` and `TokenBucket`; this class carries out what
-/// they return. It runs on the channel's event loop only.
+/// The decisions live in `FrameParser`, `MessageAssembler`, `CloseStateMachine` and `TokenBucket`; this class carries
+/// out what they return. It runs on the channel's event loop only. Messages go to the connection's
+/// `WebSocketDelegate` when it has one, otherwise down the pipeline (to an `NIOAsyncChannel`).
+///
+/// An idle connection is mostly this object, so it holds nothing it does not need: received bytes are parsed straight
+/// from the channel's read buffer and copied only when a frame is split across reads, the send queue exists only
+/// while the socket is not keeping up, and the settings every connection shares are one `WebSocketSettings`.
 final class WebSocketHandler: ChannelDuplexHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = WebSocketMessage
     typealias OutboundIn = WebSocketOutbound
     typealias OutboundOut = ByteBuffer
 
-    private let configuration: WebSocketConfiguration
-    private let isClient: Bool
+    private let settings: WebSocketSettings
     private let logger: Logger
+    private var parser: FrameParser
+    /// The start of a frame that has not fully arrived, in a buffer of our own (so the channel can reuse its read buffer).
+    private var partialFrame: ByteBuffer?
     private var assembler: MessageAssembler
     private var closing: CloseStateMachine
     private var rate: TokenBucket
-    private var queue = CircularBuffer<ByteBuffer>()
+    /// Frames waiting for the socket to become writable; nil while it keeps up, which is nearly always.
+    private var queue: CircularBuffer<ByteBuffer>?
     private var queuedBytes = 0
     private var lastInbound = NIODeadline.now()
-    private var pingTimer: RepeatedTask?
-    private var pongDeadline: Scheduled<Void>?
+    /// The next keep-alive check (see `keepAliveDue`).
+    private var keepAlive: NIOScheduledCallback?
     private var closeTimer: Scheduled<Void>?
-    private var pingPayload: ByteBuffer?
+    /// The payload of our unanswered ping.
+    private var pingPayload: UInt64?
+    /// Set while the handler is in the pipeline, for the keep-alive timer.
+    private var context: ChannelHandlerContext?
     /// Masking keys for client frames (§5.3), from the CSPRNG in batches.
     private var maskingKeys = MaskingKeySource()
+    private var delegate: (any WebSocketDelegate)?
+    private var openConnections: OpenConnections?
+    private var isRemoved = false
 
-    init(configuration: WebSocketConfiguration, isClient: Bool, logger: Logger) {
-        self.configuration = configuration
-        self.isClient = isClient
+    /// - Parameter openConnections: counts this connection until its handler leaves the pipeline.
+    init(settings: WebSocketSettings, logger: Logger, openConnections: OpenConnections? = nil) {
+        let configuration = settings.configuration
+        self.settings = settings
         self.logger = logger
+        self.parser = FrameParser(maxFrameSize: configuration.maxFrameSize, requireMasked: !settings.isClient)
         self.assembler = MessageAssembler(maxMessageSize: configuration.maxMessageSize)
-        self.closing = CloseStateMachine(isClient: isClient)
+        self.closing = CloseStateMachine(isClient: settings.isClient)
         self.rate = TokenBucket(rate: configuration.messagesPerSecond, burst: configuration.messageBurst, now: .now)
+        self.openConnections = openConnections
+    }
+
+    /// From now on messages go to `delegate` instead of down the pipeline. Set before the first frame can arrive.
+    func setDelegate(_ delegate: any WebSocketDelegate, peer: WebSocketPeer) {
+        guard !isRemoved else { return delegate.closed(peer) }  // the channel closed while the delegate was being made
+        self.delegate = delegate
     }
 
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard let interval = configuration.pingInterval else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        pingTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(interval), delay: TimeAmount(interval)) { _ in
-            loopBound.value.pingIfIdle(context: contextBound.value)
-        }
+        self.context = context
+        openConnections?.opened()
+        if let interval = settings.pingInterval { scheduleKeepAlive(at: lastInbound + interval, context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        isRemoved = true
+        self.context = nil
         cancelTimers()
+        partialFrame = nil
+        queue = nil
+        if let delegate {
+            self.delegate = nil
+            delegate.closed(WebSocketPeer(channel: context.channel))
+        }
+        openConnections?.closed()
+        openConnections = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -69,8 +100,32 @@ final class WebSocketHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Once closed (handshake done or failed) nothing more is read; TCP is on its way down.
+        guard closing.state != .closed else { return }
         lastInbound = .now()
-        let frame = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var partial = partialFrame {
+            partialFrame = nil  // drop our reference first, so appending does not copy the storage
+            partial.writeBuffer(&bytes)
+            bytes = partial
+        }
+        do {
+            while closing.state != .closed, let frame = try parser.next(&bytes) {
+                receive(frame, context: context)
+            }
+        } catch {
+            fail(error, context: context)
+            return
+        }
+        if bytes.readableBytes > 0, closing.state != .closed {
+            // Keep a copy, not a slice: a slice would pin the channel's whole read buffer and make it allocate another.
+            var copy = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+            copy.writeBuffer(&bytes)
+            partialFrame = copy
+        }
+    }
+
+    private func receive(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         let event: MessageAssembler.Event?
         do {
             event = try assembler.receive(frame)
@@ -94,10 +149,9 @@ final class WebSocketHandler: ChannelDuplexHandler {
             send(WebSocketFrame(opcode: .pong, payload: payload), context: context, flush: true)
         case .pong(let payload):
             // Unsolicited pongs are ignored (§5.5.3); only the answer to our own ping clears the deadline.
-            if let expected = pingPayload, expected == payload {
+            // The keep-alive check already scheduled for the pong deadline then finds nothing outstanding.
+            if let expected = pingPayload, payload.readableBytes == 8, payload.getInteger(at: payload.readerIndex, as: UInt64.self) == expected {
                 pingPayload = nil
-                pongDeadline?.cancel()
-                pongDeadline = nil
             }
         case .close(let code, _):
             perform(closing.receivedClose(code: code), context: context)
@@ -120,7 +174,11 @@ final class WebSocketHandler: ChannelDuplexHandler {
             fail(WebSocketError.policyViolation("message rate limit exceeded"), context: context)
             return
         }
-        context.fireChannelRead(wrapInboundOut(message))
+        if let delegate {
+            delegate.received(message, from: WebSocketPeer(channel: context.channel))
+        } else {
+            context.fireChannelRead(wrapInboundOut(message))
+        }
     }
 
     // MARK: Outbound
@@ -152,32 +210,34 @@ final class WebSocketHandler: ChannelDuplexHandler {
 
     private func send(_ frame: WebSocketFrame, context: ChannelHandlerContext, flush: Bool) {
         var buffer = context.channel.allocator.buffer(capacity: frame.payload.readableBytes + 14)
-        FrameEncoder.encode(frame, maskingKey: isClient ? maskingKeys.next() : nil, into: &buffer)
+        FrameEncoder.encode(frame, maskingKey: settings.isClient ? maskingKeys.next() : nil, into: &buffer)
         enqueue(buffer, context: context)
         if flush { context.flush() }
     }
 
     /// Writes through while the socket keeps up; otherwise queues, and closes a peer that lets the queue pass its limit.
     private func enqueue(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
-        if queue.isEmpty, context.channel.isWritable {
+        guard queue != nil || !context.channel.isWritable else {
             context.write(wrapOutboundOut(bytes), promise: nil)
             return
         }
-        queue.append(bytes)
+        if queue == nil { queue = CircularBuffer(initialCapacity: 16) }
+        queue?.append(bytes)
         queuedBytes += bytes.readableBytes
-        if queuedBytes > configuration.maxQueuedBytes {
+        if queuedBytes > settings.configuration.maxQueuedBytes {
             logger.debug("WebSocket peer too slow; closing", metadata: ["queued_bytes": "\(queuedBytes)"])
-            queue.removeAll()
+            queue = nil
             queuedBytes = 0
             fail(WebSocketError.policyViolation("send queue overflow: the client is not reading"), context: context)
         }
     }
 
     private func drain(context: ChannelHandlerContext) {
-        while context.channel.isWritable, let next = queue.popFirst() {
+        while context.channel.isWritable, let next = queue?.popFirst() {
             queuedBytes -= next.readableBytes
             context.write(wrapOutboundOut(next), promise: nil)
         }
+        if queue?.isEmpty == true { queue = nil }
         context.flush()
     }
 
@@ -186,6 +246,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private func fail(_ error: any Error, context: ChannelHandlerContext) {
         let error = error as? WebSocketError ?? .protocolError("\(error)")
         logger.debug("Failing WebSocket connection", metadata: ["code": "\(error.closeCode)", "reason": "\(error.reason)"])
+        partialFrame = nil
         perform(closing.fail(code: error.closeCode, reason: error.reason), context: context)
     }
 
@@ -197,7 +258,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
             let payload = code.map { FrameEncoder.closePayload(code: $0, reason: reason) } ?? ByteBuffer()
             var buffer = context.channel.allocator.buffer(capacity: payload.readableBytes + 14)
             FrameEncoder.encode(
-                WebSocketFrame(opcode: .close, payload: payload), maskingKey: isClient ? maskingKeys.next() : nil, into: &buffer)
+                WebSocketFrame(opcode: .close, payload: payload), maskingKey: settings.isClient ? maskingKeys.next() : nil, into: &buffer)
             // The Close goes after anything already queued, written directly so a full queue cannot hold it back.
             drainAll(context: context)
             let written = context.writeAndFlush(wrapOutboundOut(buffer))
@@ -214,51 +275,71 @@ final class WebSocketHandler: ChannelDuplexHandler {
     }
 
     private func drainAll(context: ChannelHandlerContext) {
-        while let next = queue.popFirst() { context.write(wrapOutboundOut(next), promise: nil) }
+        while let next = queue?.popFirst() { context.write(wrapOutboundOut(next), promise: nil) }
+        queue = nil
         queuedBytes = 0
     }
 
     private func startCloseTimer(context: ChannelHandlerContext) {
         guard closeTimer == nil else { return }
         let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        closeTimer = context.eventLoop.scheduleTask(in: TimeAmount(configuration.closeTimeout)) {
+        closeTimer = context.eventLoop.scheduleTask(in: settings.closeTimeout) {
             contextBound.value.close(promise: nil)
         }
     }
 
     // MARK: Keep-alive
 
-    private func pingIfIdle(context: ChannelHandlerContext) {
-        guard closing.isOpen, pingPayload == nil, let interval = configuration.pingInterval else { return }
-        guard NIODeadline.now() - lastInbound >= TimeAmount(interval) else { return }
-        var payload = context.channel.allocator.buffer(capacity: 8)
-        payload.writeInteger(UInt64.random(in: .min ... .max))
-        pingPayload = payload
-        send(WebSocketFrame(opcode: .ping, payload: payload), context: context, flush: true)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        pongDeadline = context.eventLoop.scheduleTask(in: TimeAmount(configuration.pongTimeout)) {
-            loopBound.value.logger.debug("WebSocket peer missed its pong deadline; dropping it")
-            contextBound.value.close(promise: nil)
+    /// One timer per connection, always for the next moment something can be due: when the connection will have been
+    /// silent for `pingInterval`, or when our ping's pong is due. A callback timer costs one slot in the event loop's
+    /// queue, where a `RepeatedTask` (with its promises and closures) cost some 380 bytes on every idle connection.
+    private func scheduleKeepAlive(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        do {
+            keepAlive = try context.eventLoop.scheduleCallback(at: deadline, handler: KeepAliveTimer(handler: self))
+        } catch {
+            // Only an event loop that is shutting down refuses, and it takes the connection with it.
+            logger.debug("Could not schedule the keep-alive check", metadata: ["error": "\(error)"])
         }
     }
 
+    fileprivate func keepAliveDue() {
+        keepAlive = nil
+        guard let context, closing.isOpen, let interval = settings.pingInterval else { return }
+        if pingPayload != nil {
+            logger.debug("WebSocket peer missed its pong deadline; dropping it")
+            context.close(promise: nil)
+            return
+        }
+        let now = NIODeadline.now()
+        guard now - lastInbound >= interval else { return scheduleKeepAlive(at: lastInbound + interval, context: context) }
+        let token = UInt64.random(in: .min ... .max)
+        var payload = context.channel.allocator.buffer(capacity: 8)
+        payload.writeInteger(token)
+        pingPayload = token
+        send(WebSocketFrame(opcode: .ping, payload: payload), context: context, flush: true)
+        scheduleKeepAlive(at: now + settings.pongTimeout, context: context)
+    }
+
     private func cancelTimers() {
-        pingTimer?.cancel()
-        pingTimer = nil
-        pongDeadline?.cancel()
-        pongDeadline = nil
+        keepAlive?.cancel()
+        keepAlive = nil
         closeTimer?.cancel()
         closeTimer = nil
     }
 }
 
-@available(*, unavailable)
-extension WebSocketHandler: Sendable {}  // belongs to one event loop
+/// Calls the handler back on its event loop.
+///
+/// `@unchecked Sendable`: the timer is scheduled on the handler's own event loop, which is the only thread that ever
+/// calls it, so the handler (which belongs to that loop) is only touched there. Holding the handler itself (one word,
+/// stored inline) rather than an `NIOLoopBound` keeps the timer free of allocations.
+private struct KeepAliveTimer: NIOScheduledCallbackHandler, @unchecked Sendable {
+    let handler: WebSocketHandler
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        handler.keepAliveDue()
     }
 }
+
+@available(*, unavailable)
+extension WebSocketHandler: Sendable {}  // belongs to one event loop

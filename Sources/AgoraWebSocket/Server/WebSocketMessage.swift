@@ -18,3 +18,13 @@ public enum WebSocketOutbound: Sendable {
     /// Starts the closing handshake.
     case close(code: UInt16, reason: String)
 }
+
+extension WebSocketOutbound {
+    /// The same message, to send back (an echo, a relay).
+    public init(_ message: WebSocketMessage) {
+        switch message {
+        case .text(let text): self = .text(text)
+        case .binary(let bytes): self = .binary(bytes)
+        }
+    }
+}
