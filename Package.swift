@@ -210,6 +210,7 @@ let package = Package(
             dependencies: [
                 "AgoraMail", "AgoraApp", "AgoraPostgres", "AgoraTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

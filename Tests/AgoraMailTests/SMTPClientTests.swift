@@ -1,12 +1,20 @@
 import AgoraMail
 import AgoraTestSupport
 import Foundation
+import NIOPosix
 import Testing
 
 /// Our SMTP client against a real SMTP server (aiosmtpd), over real TCP, with and without TLS.
 @Suite(.enabled(if: SMTPTestServer.isRunnableOrRequired), .timeLimit(.minutes(2)))
 struct SMTPClientTests {
     let from = try! MailAddress(parsing: "Agora Shop <no-reply@agora.example>")
+
+    /// The client blocks; like `SMTPTransport`, run it on a thread pool, never on the cooperative pool that every
+    /// other test shares.
+    func send(_ settings: SMTPSettings, _ mails: [Mail]) async throws -> [Result<Void, SMTPError>] {
+        let client = SMTPClient(settings: settings)
+        return try await NIOThreadPool.singleton.runIfActive { client.send(mails) }
+    }
 
     func mail(to: String = "ada@example.com", subject: String = "Hello", text: String = "Hi there") -> Mail {
         Mail(from: from, to: try! MailAddress(to), subject: subject, text: text)
@@ -23,8 +31,7 @@ struct SMTPClientTests {
                 http://localhost:8080/verify-email?token=\(String(repeating: "Ab_9-", count: 9))
                 €, 🎉 and ✓
                 """
-            let client = SMTPClient(settings: .init(host: "127.0.0.1", port: server.port))
-            let results = client.send([mail(subject: "Grüße aus Köln – bestätigen Sie", text: text), mail(to: "bob@example.com", subject: "Second")])
+            let results = try await send(.init(host: "127.0.0.1", port: server.port), [mail(subject: "Grüße aus Köln – bestätigen Sie", text: text), mail(to: "bob@example.com", subject: "Second")])
             #expect(results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
             let received = try await server.waitForMail(count: 2)
             try #require(received.count == 2)
@@ -42,13 +49,13 @@ struct SMTPClientTests {
     @Test func startTLSWithAuthenticationVerifiesTheServerCertificate() async throws {
         try await SMTPTestServer.with(.init(tls: .starttls, auth: "agora:s3cret pass")) { server in
             var settings = SMTPSettings(host: "localhost", port: server.port, security: .startTLS, username: "agora", password: "s3cret pass", caFile: server.certificateFile)
-            let ok = SMTPClient(settings: settings).send([mail()])
+            let ok = try await send(settings, [mail()])
             #expect((try? ok[0].get()) != nil, "\(ok)")
             let received = try await server.waitForMail()
             #expect(received.count == 1 && received[0].tls && received[0].authenticated)
 
             settings.password = "wrong"
-            let refused = SMTPClient(settings: settings).send([mail()])
+            let refused = try await send(settings, [mail()])
             guard case .failure(let error) = refused[0] else { Issue.record("a wrong password was accepted"); return }
             #expect(error.kind == .transient && error.message.contains("535"), "\(error)")
             #expect(!error.message.contains("wrong"), "the password never appears in errors")
@@ -59,7 +66,7 @@ struct SMTPClientTests {
         try await SMTPTestServer.with(.init(tls: .starttls, auth: "agora:s3cret pass")) { server in
             // The system trust store does not know the test's self-signed certificate.
             let settings = SMTPSettings(host: "localhost", port: server.port, security: .startTLS, username: "agora", password: "s3cret pass")
-            let results = SMTPClient(settings: settings).send([mail()])
+            let results = try await send(settings, [mail()])
             guard case .failure(let error) = results[0] else { Issue.record("an untrusted certificate was accepted"); return }
             #expect(error.kind == .transient && error.message.contains("certificate verify failed"), "\(error)")
             let received = try server.received()
@@ -71,7 +78,7 @@ struct SMTPClientTests {
         try await SMTPTestServer.with(.init(tls: .implicit)) { server in
             // Trusted, but issued for localhost/127.0.0.1: 127.0.0.2 reaches the same server under a name it is not for.
             let settings = SMTPSettings(host: "127.0.0.2", port: server.port, security: .tls, caFile: server.certificateFile)
-            let results = SMTPClient(settings: settings).send([mail()])
+            let results = try await send(settings, [mail()])
             guard case .failure(let error) = results[0] else { Issue.record("a certificate for another host was accepted"); return }
             #expect(error.message.contains("certificate") || error.message.contains("connect"), "\(error)")
             let received = try server.received()
@@ -82,7 +89,7 @@ struct SMTPClientTests {
     @Test func implicitTLSDelivers() async throws {
         try await SMTPTestServer.with(.init(tls: .implicit)) { server in
             let settings = SMTPSettings(host: "127.0.0.1", port: server.port, security: .tls, caFile: server.certificateFile)
-            let results = SMTPClient(settings: settings).send([mail()])
+            let results = try await send(settings, [mail()])
             #expect((try? results[0].get()) != nil, "\(results)")
             let received = try await server.waitForMail()
             #expect(received.first?.tls == true)
@@ -92,7 +99,7 @@ struct SMTPClientTests {
     @Test func startTLSRequiredButNotOfferedIsAnErrorNotADowngrade() async throws {
         try await SMTPTestServer.with { server in
             let settings = SMTPSettings(host: "127.0.0.1", port: server.port, security: .startTLS)
-            let results = SMTPClient(settings: settings).send([mail()])
+            let results = try await send(settings, [mail()])
             guard case .failure(let error) = results[0] else { Issue.record("sent without the TLS it was told to require"); return }
             #expect(error.message.contains("STARTTLS"))
             let received = try server.received()
@@ -102,7 +109,7 @@ struct SMTPClientTests {
 
     @Test func aRefusedRecipientFailsOnlyItsOwnMailAndPermanently() async throws {
         try await SMTPTestServer.with(.init(reject: ["nobody@example.com"])) { server in
-            let results = SMTPClient(settings: .init(host: "127.0.0.1", port: server.port)).send([
+            let results = try await send(.init(host: "127.0.0.1", port: server.port), [
                 mail(to: "nobody@example.com"), mail(to: "ada@example.com"),
             ])
             guard case .failure(let error) = results[0] else { Issue.record("a 550 was taken as delivered"); return }
@@ -115,7 +122,7 @@ struct SMTPClientTests {
 
     @Test func aTemporaryRefusalIsTransient() async throws {
         try await SMTPTestServer.with(.init(tempfail: 1)) { server in
-            let results = SMTPClient(settings: .init(host: "127.0.0.1", port: server.port)).send([mail(), mail(to: "bob@example.com")])
+            let results = try await send(.init(host: "127.0.0.1", port: server.port), [mail(), mail(to: "bob@example.com")])
             guard case .failure(let error) = results[0] else { Issue.record("a 451 was taken as delivered"); return }
             #expect(error.kind == .transient && error.message.contains("451"))
             #expect((try? results[1].get()) != nil, "the session goes on after RSET")
@@ -125,7 +132,7 @@ struct SMTPClientTests {
     @Test func noServerIsATransientFailureWithinTheTimeout() async throws {
         let start = ContinuousClock.now
         // Port 1 (tcpmux): nothing listens there on these machines.
-        let results = SMTPClient(settings: .init(host: "127.0.0.1", port: 1, timeout: .seconds(2))).send([mail()])
+        let results = try await send(.init(host: "127.0.0.1", port: 1, timeout: .seconds(2)), [mail()])
         guard case .failure(let error) = results[0] else { Issue.record("delivered to nothing"); return }
         #expect(error.kind == .transient && error.message.contains("connect"))
         #expect(ContinuousClock.now - start < .seconds(3))
