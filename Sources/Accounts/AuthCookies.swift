@@ -1,5 +1,5 @@
 import Foundation
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
 
 /// The two session cookies. Both `HttpOnly` (no script can read them), `SameSite=Lax` and, unless turned off for

@@ -52,10 +52,15 @@ public struct AuthService: Sendable {
     /// Starts a session for an account whose credentials were just established (login, registration).
     public func startSession(for account: Account, device: String, ip: String?, logger: Logger) async throws -> Grant {
         let (session, refresh) = try await sessions.create(account: account.id, device: device, ip: ip, logger: logger)
+        return grant(for: account, refreshToken: refresh, session: session)
+    }
+
+    /// A fresh access token for `account` in `session`, with the refresh token that goes with it.
+    private func grant(for account: Account, refreshToken: String, session: String) -> Grant {
         let access = tokens.issue(account: account.id, role: account.role, session: session)
         return Grant(
             account: account, accessToken: access.token, accessExpiresAt: Date(timeIntervalSince1970: Double(access.claims.exp)),
-            accessLifetime: access.claims.exp - access.claims.iat, refreshToken: refresh, session: session
+            accessLifetime: access.claims.exp - access.claims.iat, refreshToken: refreshToken, session: session
         )
     }
 
@@ -77,11 +82,7 @@ public struct AuthService: Sendable {
                 try await sessions.revoke(session: session, account: nil, logger: logger)
                 throw AgoraError(.unauthorized, code: "invalid_refresh_token", "The session has ended; log in again")
             }
-            let access = tokens.issue(account: account.id, role: account.role, session: session)
-            return Grant(
-                account: account, accessToken: access.token, accessExpiresAt: Date(timeIntervalSince1970: Double(access.claims.exp)),
-                accessLifetime: access.claims.exp - access.claims.iat, refreshToken: next, session: session
-            )
+            return grant(for: account, refreshToken: next, session: session)
         }
     }
 

@@ -56,9 +56,13 @@ public struct Mail: Sendable, Equatable {
     public init(from: MailAddress, to: MailAddress, subject: String, text: String) {
         self.from = from
         self.to = to
-        // A header value cannot hold a line break; folding it into a space keeps what was meant.
-        self.subject = subject.split(whereSeparator: \.isNewline).joined(separator: " ")
+        self.subject = Self.oneLine(subject)
         self.text = text
+    }
+
+    /// A header value cannot hold a line break; folding each into a space keeps what was meant.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
 

@@ -87,17 +87,17 @@ public struct MailDispatcher: Service {
     public func dispatchOnce() async throws -> Int {
         let claimed = try await outbox.claim(limit: settings.batchSize, lease: settings.lease, logger: logger)
         guard !claimed.isEmpty else { return 0 }
-        var ready: [(id: UUID, mail: Mail)] = []
+        var ready: [(entry: OutboxMail, mail: Mail)] = []
         for entry in claimed {
             do {
-                ready.append((entry.id, Mail(from: from, to: try MailAddress(entry.to), subject: entry.subject, text: entry.body)))
+                ready.append((entry, Mail(from: from, to: try MailAddress(entry.to), subject: entry.subject, text: entry.body)))
             } catch {
                 try await outbox.markFailed(entry.id, error: "\(error)", logger: logger)
             }
         }
-        let results = await transport.send(ready, logger: logger)
-        for (entry, result) in zip(ready, results) {
-            let attempts = claimed.first { $0.id == entry.id }?.attempts ?? 1
+        let results = await transport.send(ready.map { ($0.entry.id, $0.mail) }, logger: logger)
+        for ((entry, _), result) in zip(ready, results) {
+            let attempts = entry.attempts
             var logger = logger
             logger[metadataKey: "agora.mail_id"] = "\(entry.id)"
             switch result {

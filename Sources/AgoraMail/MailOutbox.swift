@@ -30,7 +30,7 @@ public struct MailOutbox: Sendable {
     @discardableResult
     public func enqueue(to: String, subject: String, body: String, in transaction: PGTransaction) async throws -> UUID {
         let recipient = try MailAddress(to)
-        let subject = String(subject.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(250))
+        let subject = String(Mail.oneLine(subject).prefix(250))
         let row = try await transaction.query(
             "INSERT INTO mail_outbox (to_address, subject, body) VALUES (\(recipient.address), \(subject), \(body)) RETURNING id"
         )[0]

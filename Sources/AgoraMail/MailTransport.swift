@@ -34,36 +34,52 @@ public struct SMTPTransport: MailTransport {
 /// name, so the links in it can be opened without a mail server.
 public struct MailboxTransport: MailTransport {
     public let directory: URL
+    let threadPool: NIOThreadPool
 
-    public init(directory: URL) {
+    public init(directory: URL, threadPool: NIOThreadPool = .singleton) {
         self.directory = directory
+        self.threadPool = threadPool
     }
 
     public func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>] {
-        mails.map { entry in
-            do {
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let formatter = DateFormatter()
-                formatter.locale = Locale(identifier: "en_US_POSIX")
-                formatter.timeZone = TimeZone(identifier: "UTC")
-                formatter.dateFormat = "yyyyMMdd-HHmmss"
-                let file = directory.appendingPathComponent("\(formatter.string(from: .now))-\(entry.id.uuidString.prefix(8).lowercased()).txt")
-                let text = """
-                    From: \(entry.mail.from)
-                    To: \(entry.mail.to)
-                    Subject: \(entry.mail.subject)
-                    Date: \(Mail.rfc5322Date(.now))
-
-                    \(entry.mail.text)
-
-                    """
-                try Data(text.utf8).write(to: file, options: .atomic)
+        let directory = self.directory
+        let written: [Result<String, SMTPError>]
+        do {
+            // File I/O blocks: on the thread pool, like the SMTP sender, not in the cooperative pool.
+            written = try await threadPool.runIfActive { mails.map { Self.write($0.id, $0.mail, to: directory) } }
+        } catch {
+            return mails.map { _ in .failure(SMTPError(.transient, "mail sender is shutting down")) }
+        }
+        return zip(mails, written).map { entry, result in
+            result.map { path in
                 // The path and recipient only: the body holds single-use links, which do not belong in logs.
-                logger.info("Mail written to the development mailbox", metadata: ["file": "\(file.path)", "to": "\(entry.mail.to.address)"])
-                return .success(())
-            } catch {
-                return .failure(SMTPError(.transient, "cannot write to the mailbox \(directory.path): \(error)"))
+                logger.info("Mail written to the development mailbox", metadata: ["file": "\(path)", "to": "\(entry.mail.to.address)"])
             }
+        }
+    }
+
+    /// Writes one mail as a readable text file; returns its path.
+    private static func write(_ id: UUID, _ mail: Mail, to directory: URL) -> Result<String, SMTPError> {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyyMMdd-HHmmss"
+            let file = directory.appendingPathComponent("\(formatter.string(from: .now))-\(id.uuidString.prefix(8).lowercased()).txt")
+            let text = """
+                From: \(mail.from)
+                To: \(mail.to)
+                Subject: \(mail.subject)
+                Date: \(Mail.rfc5322Date(.now))
+
+                \(mail.text)
+
+                """
+            try Data(text.utf8).write(to: file, options: .atomic)
+            return .success(file.path)
+        } catch {
+            return .failure(SMTPError(.transient, "cannot write to the mailbox \(directory.path): \(error)"))
         }
     }
 }

@@ -49,13 +49,8 @@ public final class SMTPTestServer: Sendable {
         self.spool = spool
     }
 
-    /// The python with aiosmtpd: `AGORA_INTEROP_PYTHON` (set by scripts/test.sh), the project venv, or python3.
-    public static var python: String? {
-        if let chosen = ProcessInfo.processInfo.environment["AGORA_INTEROP_PYTHON"], !chosen.isEmpty { return chosen }
-        let venv = repositoryRoot.appendingPathComponent(".local/venv/bin/python3").path
-        if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-        return ["/usr/local/bin/python3", "/usr/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    /// The python with aiosmtpd.
+    public static var python: String? { TestTools.python() }
 
     /// Whether the server can run here, or must (AGORA_REQUIRE_SERVICES=1): then a missing aiosmtpd fails loudly.
     public static var isRunnableOrRequired: Bool {
@@ -71,8 +66,6 @@ public final class SMTPTestServer: Sendable {
         return probe.terminationStatus == 0
     }
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// Starts a server, runs `body`, stops the server.
     public static func with<R>(_ options: Options = .init(), _ body: (SMTPTestServer) async throws -> R) async throws -> R {
         let python = try #require(python, "no python3 for the SMTP test server")
@@ -81,7 +74,7 @@ public final class SMTPTestServer: Sendable {
         try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let ready = directory.appendingPathComponent("port")
-        var arguments = [repositoryRoot.appendingPathComponent("Tests/mail/smtp_server.py").path, "--spool", spool.path, "--ready", ready.path]
+        var arguments = [TestTools.repositoryRoot.appendingPathComponent("Tests/mail/smtp_server.py").path, "--spool", spool.path, "--ready", ready.path]
         var certificate: String?
         if let tls = options.tls {
             let (cert, key) = try await makeCertificate(in: directory)
@@ -160,7 +153,7 @@ public final class SMTPTestServer: Sendable {
     static func makeCertificate(in directory: URL) async throws -> (cert: String, key: String) {
         let cert = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let openssl = try #require(["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }, "no openssl command")
+        let openssl = try #require(TestTools.onPath("openssl"), "no openssl command")
         let run = try await ChildProcess.run(openssl, [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",

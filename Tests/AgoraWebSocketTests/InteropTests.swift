@@ -58,21 +58,9 @@ struct InteropPeer: Sendable {
         installHint: "Debian nodejs and node-ws"
     )
 
-    /// `AGORA_INTEROP_PYTHON` if set, else the virtualenv `scripts/interop-deps.sh` makes when pip may not install
-    /// into the system Python, else `python3` on PATH.
-    static func python() -> String? {
-        if let chosen = ProcessInfo.processInfo.environment["AGORA_INTEROP_PYTHON"], !chosen.isEmpty { return chosen }
-        let venv = repositoryRoot.appendingPathComponent(".local/venv/bin/python3").path
-        if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-        return onPath("python3")
-    }
-
-    static func onPath(_ name: String) -> String? {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
-        return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func python() -> String? { TestTools.python() }
+    static func onPath(_ name: String) -> String? { TestTools.onPath(name) }
+    static var repositoryRoot: URL { TestTools.repositoryRoot }
 
     /// The runtime, when it can load the library.
     func runnable() async -> String? {
