@@ -126,11 +126,38 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "AgoraEvents",
+            dependencies: ["AgoraCore", "AgoraPostgres", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Catalog",
+            dependencies: [
+                "AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Social",
+            dependencies: [
+                "AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Application
         .target(
             name: "AgoraApp",
             dependencies: [
                 "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
+                "AgoraEvents", "Catalog", "Social",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -172,6 +199,8 @@ let package = Package(
             dependencies: [
                 "AgoraApp", "AgoraPostgres", "AgoraRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AgoraTestSupport",
@@ -197,6 +226,17 @@ let package = Package(
             name: "AccountsTests",
             dependencies: [
                 "Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog", "Social", "AgoraEvents", "Accounts", "AgoraApp", "AgoraCore", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,24 +1,6 @@
 public import AgoraCore
 import Foundation
 
-/// Collects per-field problems and throws them together as one 422, so a form can show every error at once.
-public struct FieldErrors: Sendable {
-    public private(set) var fields: [String: String] = [:]
-
-    public init() {}
-
-    /// Records `message` for `field` unless the field already has a problem (the first one is the clearest).
-    public mutating func add(_ field: String, _ message: String) {
-        if fields[field] == nil { fields[field] = message }
-    }
-
-    /// Throws a validation error listing every field, if any was recorded.
-    public func throwIfAny(_ message: String = "Some fields are not valid") throws(AgoraError) {
-        guard !fields.isEmpty else { return }
-        throw AgoraError(.validation, message, fields: fields)
-    }
-}
-
 /// The rules for account fields, shared by registration, profile edits and password changes.
 public enum AccountValidation {
     /// Usernames that would be confusing or collide with paths.

@@ -3,11 +3,6 @@ import AgoraPostgres
 public import Foundation
 public import Logging
 
-/// A change to a field that may be left alone, set, or (for optional fields) cleared with JSON `null`.
-public enum FieldChange<Value: Sendable>: Sendable {
-    case keep, set(Value), clear
-}
-
 /// What `PATCH /api/me` sends: only the fields present change; `null` clears an optional one.
 public struct ProfileUpdate: Decodable, Sendable {
     public var displayName: FieldChange<String> = .keep

@@ -37,6 +37,8 @@ public struct AgoraConfig: Sendable {
     public var trustProxy: Bool
     /// Outgoing mail: the outbox dispatcher and where it sends.
     public var mail: MailSettings
+    /// Catalog, search, caches, views and the feed.
+    public var catalog: CatalogSettings
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
@@ -127,6 +129,22 @@ public struct AgoraConfig: Sendable {
             general: int("AGORA_RATE_LIMIT_GENERAL", 100, 1...1_000_000),
             payment: int("AGORA_RATE_LIMIT_PAYMENT", 5, 1...1_000_000)
         )
+        catalog = CatalogSettings(
+            defaultPageSize: int("AGORA_PAGE_SIZE", 24, 1...1000),
+            maxPageSize: int("AGORA_PAGE_SIZE_MAX", 100, 1...1000),
+            cacheTTL: .milliseconds(int("AGORA_CACHE_TTL_MS", 10_000, 0...3_600_000)),
+            viewWindow: .seconds(int("AGORA_VIEW_WINDOW", 3600, 1...86_400 * 7)),
+            viewFlushInterval: .milliseconds(int("AGORA_VIEW_FLUSH_INTERVAL_MS", 5000, 10...3_600_000)),
+            fuzzyThreshold: int("AGORA_SEARCH_FUZZY_PERCENT", 40, 1...100),
+            feedFollowLimit: int("AGORA_FEED_MAX_FOLLOWS", 5000, 1...100_000),
+            maxImagesPerProduct: int("AGORA_MAX_IMAGES_PER_PRODUCT", 10, 1...100),
+            maxImageSize: int("AGORA_MAX_IMAGE_SIZE", 5 << 20, 1024...(1 << 30)),
+            seedOnFirstStart: bool("AGORA_SEED_DEMO", false)
+        )
+        if catalog.defaultPageSize > catalog.maxPageSize { problems.append("AGORA_PAGE_SIZE must not exceed AGORA_PAGE_SIZE_MAX") }
+        // Typo tolerance: how similar (percent) a search word must be to a word of a title. A connection setting, so
+        // the trigram index answers `<%` with it.
+        postgres.serverSettings["pg_trgm.word_similarity_threshold"] = String(Double(catalog.fuzzyThreshold) / 100)
         mail = MailSettings.read(env: env, mode: mode, dataDirectory: dataDirectory, string: string, int: int, bool: bool) { problems.append($0) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         secrets = try Secrets(environment: env, mode: mode, dataDirectory: dataDirectory)
@@ -167,6 +185,33 @@ public struct AuthSettings: Sendable {
     /// Mark session cookies `Secure` (`AGORA_COOKIE_SECURE`, true). Browsers accept Secure cookies from
     /// http://localhost, so only a plain-HTTP deployment on another host needs this off.
     public var secureCookies: Bool
+}
+
+/// Settings of the catalog and the social graph.
+public struct CatalogSettings: Sendable {
+    /// Listing page size when a request names none (`AGORA_PAGE_SIZE`, 24).
+    public var defaultPageSize: Int
+    /// The largest `limit` a listing accepts (`AGORA_PAGE_SIZE_MAX`, 100).
+    public var maxPageSize: Int
+    /// Lifetime of cached product details and first listing pages (`AGORA_CACHE_TTL_MS`, 10 s; 0 turns caching
+    /// off). Edits invalidate at once; like and view counts lag by at most this.
+    public var cacheTTL: Duration
+    /// A viewer counts once per product in this window (`AGORA_VIEW_WINDOW` seconds, an hour).
+    public var viewWindow: Duration
+    /// How often view counts move from Redis to PostgreSQL (`AGORA_VIEW_FLUSH_INTERVAL_MS`, 5 s).
+    public var viewFlushInterval: Duration
+    /// Word similarity, in percent, for typo-tolerant title matches (`AGORA_SEARCH_FUZZY_PERCENT`, 40).
+    public var fuzzyThreshold: Int
+    /// The feed reads the products of at most this many followed accounts, most recently followed first
+    /// (`AGORA_FEED_MAX_FOLLOWS`, 5000).
+    public var feedFollowLimit: Int
+    /// Images per product (`AGORA_MAX_IMAGES_PER_PRODUCT`, 10).
+    public var maxImagesPerProduct: Int
+    /// Largest image upload in bytes (`AGORA_MAX_IMAGE_SIZE`, 5 MiB).
+    public var maxImageSize: Int
+    /// Load the demo marketplace when the database has no products yet (`AGORA_SEED_DEMO`, false; `scripts/run.sh`
+    /// turns it on).
+    public var seedOnFirstStart: Bool
 }
 
 /// Rate limits per window (`AGORA_RATE_LIMIT_WINDOW` seconds, 60).

@@ -3,6 +3,9 @@ public import AgoraCore
 public import AgoraMail
 public import AgoraPostgres
 public import AgoraRedis
+public import AgoraEvents
+public import Catalog
+public import Social
 import Foundation
 import Synchronization
 public import Hummingbird
@@ -18,6 +21,12 @@ public struct AgoraServices: Sendable {
     /// The email outbox; `mailDispatcher` sends what it holds.
     public let mail: MailOutbox
     public let mailDispatcher: MailDispatcher
+    /// The domain-event outbox every domain records into.
+    public let events: EventOutbox
+    public let categories: CategoryService
+    public let products: ProductService
+    public let views: ProductViews
+    public let follows: FollowService
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -41,6 +50,16 @@ public func buildApplication(
         outbox: outbox, transport: makeMailTransport(config.mail), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
         isReady: { migrated.isSet }
     )
+    let events = EventOutbox(db: db)
+    let directory = AccountsDirectory(accounts: auth.accounts)
+    let cache = CatalogCache(redis: redis, prefix: config.redisPrefix, ttl: config.catalog.cacheTTL, isEnabled: config.catalog.cacheTTL > .zero)
+    let products = ProductService(
+        db: db, sellers: directory, events: events, cache: cache,
+        settings: .init(defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize, maxImages: config.catalog.maxImagesPerProduct)
+    )
+    let categories = CategoryService(db: db)
+    let views = ProductViews(redis: redis, db: db, prefix: config.redisPrefix, window: config.catalog.viewWindow)
+    let follows = FollowService(db: db, accounts: directory, products: products, events: events, feedFollowLimit: config.catalog.feedFollowLimit)
     let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
@@ -78,6 +97,8 @@ public func buildApplication(
     MetricsRoutes(metrics: metrics, db: db, redis: redis).add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
+    CatalogRoutes(products: products, categories: categories, views: views).add(to: router)
+    SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
 
     var app = Application(
         router: router,
@@ -86,6 +107,7 @@ public func buildApplication(
     )
     app.addServices(db, redis)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
+    app.addServices(ProductViewFlusher(views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet }))
     if config.migrateOnStart {
         app.beforeServerStarts {
             let applied = try await PGMigrator(pool: db).migrate(try Migrations.all(), logger: logger)
@@ -93,7 +115,11 @@ public func buildApplication(
             migrated.set()
         }
     }
-    return (app, AgoraServices(db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher))
+    let services = AgoraServices(
+        db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
+        categories: categories, products: products, views: views, follows: follows
+    )
+    return (app, services)
 }
 
 /// A flag one task sets and others poll: "migrations are applied".

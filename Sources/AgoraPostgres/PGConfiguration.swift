@@ -15,6 +15,9 @@ public struct PGConfiguration: Sendable, Equatable {
     public var checkoutTimeout: Duration
     /// Schema to put first on the search path of every connection (tests use one per test).
     public var searchPath: String?
+    /// Server settings for every connection, sent as `-c name=value` at connect time (e.g. the fuzzy-search
+    /// threshold `pg_trgm.word_similarity_threshold`), so no statement has to set them.
+    public var serverSettings: [String: String] = [:]
 
     /// Parses a `postgres://` or `postgresql://` URL.
     /// - Throws: `PGError.invalidConfiguration` naming what is wrong (never echoing the password).
@@ -71,6 +74,6 @@ public struct PGConfiguration: Sendable, Equatable {
 
     public static func == (lhs: PGConfiguration, rhs: PGConfiguration) -> Bool {
         lhs.keywords == rhs.keywords && lhs.poolSize == rhs.poolSize && lhs.checkoutTimeout == rhs.checkoutTimeout
-            && lhs.searchPath == rhs.searchPath
+            && lhs.searchPath == rhs.searchPath && lhs.serverSettings == rhs.serverSettings
     }
 }

@@ -23,10 +23,16 @@ public final class PGConnection: @unchecked Sendable {
         // Server options: NOTICEs (e.g. "relation already exists, skipping") are not errors and libpq would print
         // them to stderr; keep warnings and up.
         var options = ["-c client_min_messages=warning"]
+        // libpq `options`: backslash-escape spaces and backslashes in a value, as libpq documents.
+        func escaped(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
+        }
         if let schema = configuration.searchPath {
-            // libpq `options`: backslash-escape spaces and backslashes in a value, as libpq documents.
-            let escaped = schema.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
-            options.append("-c search_path=\(escaped)")
+            // Then public, where database-wide extensions (pg_trgm) live, as on a default search path.
+            options.append("-c search_path=\(escaped(schema)),public")
+        }
+        for (name, value) in configuration.serverSettings.sorted(by: { $0.key < $1.key }) {
+            options.append("-c \(escaped(name))=\(escaped(value))")
         }
         parameters.append(("options", options.joined(separator: " ")))
         let keys = parameters.map { strdup($0.0) }

@@ -5,16 +5,22 @@
 /// ```swift
 /// let rows = try await db.query("SELECT title FROM products WHERE id = \(id) AND price < \(max)", logger: logger)
 /// ```
+/// Queries compose: `\(fragment: other)` or `append(_:)` splice another query in and renumber its placeholders,
+/// so optional filters can be added one by one without ever concatenating values into the text.
 public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
     /// The statement text with `$1…$n` placeholders.
     public private(set) var sql: String
     /// One bind per placeholder, in order.
     public private(set) var binds: [PGBind]
+    /// The UTF-8 offset in `sql` of each placeholder written by interpolation, so the query can be spliced into
+    /// another and renumbered without parsing SQL. Nil when the text came with hand-numbered placeholders.
+    private var placeholders: [Int]?
 
-    /// A statement with explicit binds; `sql` must use `$1…$n` for them.
+    /// A statement with explicit binds; `sql` must use `$1…$n` for them. Such a query cannot be spliced into another.
     public init(sql: String, binds: [PGBind] = []) {
         self.sql = sql
         self.binds = binds
+        self.placeholders = binds.isEmpty ? [] : nil
     }
 
     public init(stringLiteral value: String) {
@@ -22,13 +28,48 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
     }
 
     public init(stringInterpolation: StringInterpolation) {
-        self.init(sql: stringInterpolation.sql, binds: stringInterpolation.binds)
+        self.sql = stringInterpolation.sql
+        self.binds = stringInterpolation.binds
+        self.placeholders = stringInterpolation.placeholders
+    }
+
+    /// Appends `other`, renumbering its placeholders after this query's.
+    public mutating func append(_ other: PGQuery) {
+        guard let theirs = other.placeholders else {
+            preconditionFailure("a PGQuery built with hand-numbered placeholders cannot be spliced into another")
+        }
+        var text = other.sql.utf8[...]
+        var consumed = 0
+        for (index, offset) in theirs.enumerated() {
+            let start = text.index(text.startIndex, offsetBy: offset - consumed)
+            sql += String(Substring(text[text.startIndex..<start]))
+            // Skip the old "$k" and write the new number.
+            var end = text.index(after: start)
+            while end < text.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[end]) { end = text.index(after: end) }
+            consumed = offset + text.distance(from: start, to: end)
+            text = text[end...]
+            binds.append(other.binds[index])
+            placeholders?.append(sql.utf8.count)
+            sql += "$\(binds.count)"
+        }
+        sql += String(Substring(text))
+    }
+
+    /// `parts` one after another, with `separator` between them.
+    public static func joined(_ parts: [PGQuery], separator: StaticString) -> PGQuery {
+        var query = PGQuery(sql: "")
+        for (index, part) in parts.enumerated() {
+            if index > 0 { query.append(PGQuery(stringLiteral: separator.description)) }
+            query.append(part)
+        }
+        return query
     }
 
     /// Builds a query from literal SQL and bound values.
     public struct StringInterpolation: StringInterpolationProtocol {
         var sql = ""
         var binds: [PGBind] = []
+        var placeholders: [Int] = []
 
         public init(literalCapacity: Int, interpolationCount: Int) {
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
@@ -39,10 +80,15 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
             sql += literal
         }
 
+        private mutating func bind(_ bind: PGBind) {
+            binds.append(bind)
+            placeholders.append(sql.utf8.count)
+            sql += "$\(binds.count)"
+        }
+
         /// Binds `value` as the next parameter.
         public mutating func appendInterpolation(_ value: some PGEncodable) {
-            binds.append(value.pgBind)
-            sql += "$\(binds.count)"
+            bind(value.pgBind)
         }
 
         /// Splices in SQL text known at compile time, such as a shared column list. A `StaticString` cannot be built
@@ -53,8 +99,19 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
 
         /// Binds `value`, or NULL.
         public mutating func appendInterpolation(_ value: (some PGEncodable)?) {
-            binds.append(value?.pgBind ?? .null)
-            sql += "$\(binds.count)"
+            bind(value?.pgBind ?? .null)
+        }
+
+        /// Splices in another query (a filter, an ORDER BY), renumbering its placeholders.
+        public mutating func appendInterpolation(fragment: PGQuery) {
+            var query = PGQuery(sql: sql, binds: [])
+            query.sql = sql
+            query.binds = binds
+            query.placeholders = placeholders
+            query.append(fragment)
+            sql = query.sql
+            binds = query.binds
+            placeholders = query.placeholders ?? []
         }
     }
 }

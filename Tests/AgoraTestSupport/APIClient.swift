@@ -1,22 +1,22 @@
-import Foundation
-import HTTPTypes
+public import Foundation
+public import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
+public import HummingbirdTesting
 import Testing
 
 /// A JSON response, decoded loosely for assertions.
-struct APIResponse {
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
-    var body: [String: Any]
-    var raw: String
+public struct APIResponse {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var body: [String: Any]
+    public var raw: String
 
-    subscript(key: String) -> Any? { body[key] }
-    var code: String? { body["code"] as? String }
-    var fields: [String: String] { body["fields"] as? [String: String] ?? [:] }
+    public subscript(key: String) -> Any? { body[key] }
+    public var code: String? { body["code"] as? String }
+    public var fields: [String: String] { body["fields"] as? [String: String] ?? [:] }
 
     /// `name=value` of each Set-Cookie, and whether it clears the cookie.
-    var setCookies: [String: String] {
+    public var setCookies: [String: String] {
         var cookies: [String: String] = [:]
         for line in headers[values: .setCookie] {
             let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -25,18 +25,19 @@ struct APIResponse {
         return cookies
     }
 
-    func setCookieLine(_ name: String) -> String? {
+    public func setCookieLine(_ name: String) -> String? {
         headers[values: .setCookie].first { $0.hasPrefix(name + "=") }
     }
 }
 
 /// The router test client with JSON in and out.
-struct API {
-    let client: any TestClientProtocol
-    static let origin = "http://localhost:8080"
+public struct API {
+    public let client: any TestClientProtocol
+    public init(client: any TestClientProtocol) { self.client = client }
+    public static let origin = "http://localhost:8080"
 
     @discardableResult
-    func call(
+    public func call(
         _ method: HTTPRequest.Method,
         _ path: String,
         json: [String: Any?]? = nil,
@@ -60,7 +61,7 @@ struct API {
     }
 
     /// Registers an account and returns its grant (access token and refresh cookie).
-    func register(_ username: String, password: String = "correct horse battery") async throws -> Grant {
+    public func register(_ username: String, password: String = "correct horse battery") async throws -> Grant {
         let response = try await call(.post, "/api/auth/register", json: [
             "email": "\(username)@example.com", "username": username, "displayName": username.capitalized, "password": password,
         ])
@@ -68,18 +69,18 @@ struct API {
         return try Grant(response)
     }
 
-    func login(_ email: String, _ password: String = "correct horse battery") async throws -> APIResponse {
+    public func login(_ email: String, _ password: String = "correct horse battery") async throws -> APIResponse {
         try await call(.post, "/api/auth/login", json: ["email": email, "password": password])
     }
 }
 
 /// What a successful login or registration gave.
-struct Grant {
-    var accessToken: String
-    var refreshToken: String
-    var accountID: String
+public struct Grant {
+    public var accessToken: String
+    public var refreshToken: String
+    public var accountID: String
 
-    init(_ response: APIResponse) throws {
+    public init(_ response: APIResponse) throws {
         accessToken = try #require(response["accessToken"] as? String)
         refreshToken = try #require(response.setCookies["agora_refresh"])
         accountID = try #require((response["account"] as? [String: Any])?["id"] as? String)

@@ -1,0 +1,73 @@
+public import AgoraCore
+public import AgoraPostgres
+public import Foundation
+public import Logging
+
+/// The one internal publisher of domain events: events go into the `domain_events` table in the transaction of
+/// the change that caused them, so an event exists exactly when its change committed, and consumers (the realtime
+/// relay, notifications) read them from there.
+public struct EventOutbox: Sendable {
+    /// An event as stored, with its id and time.
+    public struct Recorded: Sendable, Equatable {
+        public var id: Int64
+        public var event: DomainEvent
+        public var occurredAt: Date
+    }
+
+    let db: PGPool
+
+    public init(db: PGPool) { self.db = db }
+
+    /// Records `events` as part of `transaction`; they are rolled back with it.
+    public func record(_ events: [DomainEvent], in transaction: PGTransaction) async throws {
+        guard !events.isEmpty else { return }
+        // One statement for the batch: parallel arrays unnested in order.
+        try await transaction.execute(
+            """
+            INSERT INTO domain_events (type, actor_id, subject_id, payload)
+            SELECT type, nullif(actor, '')::uuid, nullif(subject, '')::uuid, payload::jsonb
+            FROM unnest(\(events.map(\.kind.rawValue)), \(events.map { $0.actorID?.uuidString ?? "" }),
+                        \(events.map { $0.subjectID?.uuidString ?? "" }), \(try events.map(Self.payloadJSON)))
+                 AS e(type, actor, subject, payload)
+            """
+        )
+    }
+
+    /// Records one event as part of `transaction`.
+    public func record(_ event: DomainEvent, in transaction: PGTransaction) async throws {
+        try await record([event], in: transaction)
+    }
+
+    /// Events with an id above `id`, oldest first, optionally only of `kinds` or about `subject`.
+    public func events(after id: Int64 = 0, kinds: [DomainEvent.Kind]? = nil, subject: UUID? = nil, limit: Int = 100, logger: Logger) async throws -> [Recorded] {
+        let rows = try await db.query(
+            """
+            SELECT id, type, actor_id, subject_id, payload::text AS payload, occurred_at FROM domain_events
+            WHERE id > \(id)
+              AND (\(kinds == nil) OR type = ANY(\(kinds?.map(\.rawValue) ?? [])))
+              AND (\(subject == nil) OR subject_id = \(subject))
+            ORDER BY id LIMIT \(limit)
+            """,
+            logger: logger
+        )
+        return try rows.map { row in
+            let payload: String = try row.decode("payload")
+            return Recorded(
+                id: try row.decode("id"),
+                event: DomainEvent(
+                    DomainEvent.Kind(rawValue: try row.decode("type")),
+                    actor: try row.decode("actor_id"),
+                    subject: try row.decode("subject_id"),
+                    payload: try JSONDecoder().decode([String: DomainEvent.Value].self, from: Data(payload.utf8))
+                ),
+                occurredAt: try row.decode("occurred_at")
+            )
+        }
+    }
+
+    static func payloadJSON(_ event: DomainEvent) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(event.payload), as: UTF8.self)
+    }
+}

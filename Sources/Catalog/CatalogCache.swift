@@ -1,0 +1,98 @@
+public import AgoraRedis
+import AgoraCrypto
+public import Foundation
+public import Logging
+
+/// Redis caches of product details and of first listing pages.
+///
+/// Invalidation is exact for what a seller edits (title, price, stock, status, images): the change commits, then
+/// bumps a version and deletes the entry, and a reader only stores what it read from PostgreSQL if the version it
+/// saw before reading is still current, so a slow reader can never put back a value older than the edit.
+/// Like and view counts do not invalidate: they lag by at most the TTL (`AGORA_CACHE_TTL`, 10 s by default).
+/// Redis being down is never an error here: reads fall through to PostgreSQL, writes are skipped.
+public struct CatalogCache: Sendable {
+    let redis: RedisClient
+    let prefix: String
+    /// How long an entry lives; also the bound on how stale like and view counts can be.
+    public let ttl: Duration
+    let isEnabled: Bool
+
+    public init(redis: RedisClient, prefix: String, ttl: Duration, isEnabled: Bool = true) {
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl
+        self.isEnabled = isEnabled
+    }
+
+    /// A cached value, or the version to present when storing a freshly read one.
+    enum Lookup {
+        case hit([UInt8])
+        case miss(version: String)
+        case unavailable
+    }
+
+    // KEYS[1] = version key, KEYS[2] = value key prefix; the value lives under prefix .. version, so a bumped
+    // version also retires every value stored under the old one.
+    static let getScript = RedisScript("""
+        local v = redis.call('GET', KEYS[1]) or '0'
+        return {v, redis.call('GET', KEYS[2] .. v)}
+        """)
+    // Store only if the version is still the one seen before reading PostgreSQL.
+    static let setScript = RedisScript("""
+        local v = redis.call('GET', KEYS[1]) or '0'
+        if v ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[2] .. v, ARGV[2], 'PX', ARGV[3])
+        return 1
+        """)
+    static let bumpScript = RedisScript("""
+        for i, key in ipairs(KEYS) do
+            redis.call('INCR', key)
+            redis.call('PEXPIRE', key, ARGV[1])
+        end
+        return 1
+        """)
+
+    func productKeys(_ id: UUID) -> (version: String, value: String) {
+        ("\(prefix)cache:product:\(id.uuidString.lowercased()):v", "\(prefix)cache:product:\(id.uuidString.lowercased()):")
+    }
+
+    func listingKeys(_ query: String) -> (version: String, value: String) {
+        let digest = Hex.encode(SHA256.hash(Array(query.utf8)).prefix(16))
+        return ("\(prefix)cache:listing:v", "\(prefix)cache:listing:\(digest):")
+    }
+
+    func lookup(_ keys: (version: String, value: String), logger: Logger) async -> Lookup {
+        guard isEnabled else { return .unavailable }
+        do {
+            let reply = try await redis.run(Self.getScript, keys: [keys.version, keys.value], arguments: [], logger: logger).array ?? []
+            guard reply.count == 2, let version = reply[0].string else { return .unavailable }
+            if case .bulk(let bytes) = reply[1] { return .hit(bytes) }
+            return .miss(version: version)
+        } catch {
+            logger.warning("Catalog cache read failed; serving from PostgreSQL", metadata: ["error": "\(error)"])
+            return .unavailable
+        }
+    }
+
+    func store(_ bytes: [UInt8], _ keys: (version: String, value: String), seen version: String, logger: Logger) async {
+        do {
+            let millis = Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+            try await redis.run(Self.setScript, keys: [keys.version, keys.value], arguments: [version, bytes, millis], logger: logger)
+        } catch {
+            logger.warning("Catalog cache write failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Retires the cached detail of `products` and every cached listing page. Call after the change committed.
+    public func invalidate(products: [UUID], logger: Logger) async {
+        guard isEnabled else { return }
+        let keys = products.map { productKeys($0).version } + [listingKeys("").version]
+        do {
+            // Versions outlive any value stored under them (a day against seconds).
+            try await redis.run(Self.bumpScript, keys: keys, arguments: [86_400_000], logger: logger)
+        } catch {
+            // The entries then expire by TTL; say so, since an edit may look stale until then.
+            logger.warning("Catalog cache invalidation failed; entries expire by TTL", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,159 @@
+public import AgoraCore
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+
+/// `/api/products*`, `/api/me/products`, `/api/me/likes` and `/api/categories*`.
+public struct CatalogRoutes: Sendable {
+    let products: ProductService
+    let categories: CategoryService
+    let views: ProductViews
+
+    public init(products: ProductService, categories: CategoryService, views: ProductViews) {
+        self.products = products
+        self.categories = categories
+        self.views = views
+    }
+
+    struct CategoriesBody: ResponseEncodable { var categories: [Category] }
+
+    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+        router.get("/api/products", use: search)
+        router.post("/api/products", use: create)
+        router.get("/api/products/:id", use: show)
+        router.patch("/api/products/:id", use: update)
+        router.post("/api/products/:id/publish") { try await self.transition($0, $1, .publish) }
+        router.post("/api/products/:id/unpublish") { try await self.transition($0, $1, .unpublish) }
+        router.post("/api/products/:id/archive") { try await self.transition($0, $1, .archive) }
+        router.put("/api/products/:id/like") { try await self.like($0, $1, liked: true) }
+        router.delete("/api/products/:id/like") { try await self.like($0, $1, liked: false) }
+        router.get("/api/me/likes", use: myLikes)
+        router.get("/api/me/products", use: myProducts)
+        router.get("/api/categories", use: tree)
+        router.post("/api/categories", use: createCategory)
+        router.patch("/api/categories/:id", use: updateCategory)
+        router.delete("/api/categories/:id", use: deleteCategory)
+    }
+
+    @Sendable func search(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
+        let query = try ProductQuery.parse(
+            Self.parameters(request), defaultLimit: products.settings.defaultPageSize, maxLimit: products.settings.maxPageSize
+        )
+        return try await products.search(query, viewer: context.identity?.accountID, logger: context.logger)
+    }
+
+    @Sendable func create(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Product> {
+        let seller = try context.requireRole(.seller)
+        let input = try await request.decode(as: ProductInput.self, context: context)
+        let product = try await products.create(seller: seller.accountID, input, logger: context.logger)
+        return EditedResponse(status: .created, headers: [.location: "/api/products/\(product.id)"], response: product)
+    }
+
+    @Sendable func show(_ request: Request, context: AgoraRequestContext) async throws -> Product {
+        let id = try Self.id(context)
+        let product = try await products.product(id, viewer: context.identity, logger: context.logger)
+        // A seller looking at their own listing is not a view.
+        if product.status == .published, product.seller.id != context.identity?.accountID {
+            let viewer = context.identity.map { "a:\($0.accountID)" } ?? "ip:\(context.clientIP ?? "unknown")"
+            await views.record(id, viewer: viewer, logger: context.logger)
+        }
+        return product
+    }
+
+    @Sendable func update(_ request: Request, context: AgoraRequestContext) async throws -> Product {
+        let seller = try context.requireRole(.seller)
+        let input = try await request.decode(as: ProductInput.self, context: context)
+        return try await products.update(try Self.id(context), seller: seller.accountID, input, logger: context.logger)
+    }
+
+    func transition(_ request: Request, _ context: AgoraRequestContext, _ transition: ProductService.Transition) async throws -> Product {
+        let seller = try context.requireRole(.seller)
+        return try await products.transition(try Self.id(context), seller: seller.accountID, transition, logger: context.logger)
+    }
+
+    func like(_ request: Request, _ context: AgoraRequestContext, liked: Bool) async throws -> ProductService.LikeState {
+        let identity = try context.requireIdentity()
+        return try await products.setLike(try Self.id(context), account: identity.accountID, liked: liked, logger: context.logger)
+    }
+
+    @Sendable func myLikes(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
+        let identity = try context.requireIdentity()
+        let (limit, cursor) = try Self.page(request, products.settings)
+        return try await products.likes(of: identity.accountID, limit: limit, cursor: cursor, logger: context.logger)
+    }
+
+    @Sendable func myProducts(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
+        let seller = try context.requireRole(.seller)
+        let (limit, cursor) = try Self.page(request, products.settings)
+        var status: ProductStatus?
+        if let raw = request.uri.queryParameters.get("status") {
+            guard let value = ProductStatus(rawValue: raw) else {
+                throw AgoraError(.validation, "Some query parameters are not valid", fields: ["status": "must be one of draft, published, unpublished, archived"])
+            }
+            status = value
+        }
+        return try await products.sellerProducts(seller.accountID, status: status, limit: limit, cursor: cursor, logger: context.logger)
+    }
+
+    @Sendable func tree(_ request: Request, context: AgoraRequestContext) async throws -> CategoriesBody {
+        CategoriesBody(categories: try await categories.tree(logger: context.logger))
+    }
+
+    @Sendable func createCategory(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Category> {
+        _ = try context.requireRole(.admin)
+        let input = try await request.decode(as: CategoryInput.self, context: context)
+        let category = try await categories.create(input, logger: context.logger)
+        return EditedResponse(status: .created, response: category)
+    }
+
+    @Sendable func updateCategory(_ request: Request, context: AgoraRequestContext) async throws -> Category {
+        _ = try context.requireRole(.admin)
+        let input = try await request.decode(as: CategoryInput.self, context: context)
+        return try await categories.update(try Self.id(context), input, logger: context.logger)
+    }
+
+    @Sendable func deleteCategory(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        _ = try context.requireRole(.admin)
+        try await categories.delete(try Self.id(context), logger: context.logger)
+        return Response(status: .noContent)
+    }
+
+    // MARK: - Parsing
+
+    static func id(_ context: AgoraRequestContext, _ name: String = "id") throws -> UUID {
+        guard let id = context.parameters.get(name).flatMap(UUID.init(uuidString:)) else {
+            throw AgoraError(.notFound, code: "not_found", "No such resource")
+        }
+        return id
+    }
+
+    /// Query parameters as a dictionary; a repeated parameter is a 400, so nothing is silently ignored.
+    static func parameters(_ request: Request) throws -> [String: String] {
+        var parameters: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters {
+            guard parameters.updateValue(String(value), forKey: String(name)) == nil else {
+                throw AgoraError(.badRequest, code: "repeated_parameter", "Query parameter '\(name.prefix(40))' is given more than once")
+            }
+        }
+        return parameters
+    }
+
+    /// `limit` and `cursor` of a simple paginated list.
+    static func page(_ request: Request, _ settings: ProductService.Settings) throws -> (Int, String?) {
+        let parameters = request.uri.queryParameters
+        var limit = settings.defaultPageSize
+        if let raw = parameters.get("limit") {
+            guard let value = Int(raw), (1...settings.maxPageSize).contains(value) else {
+                throw AgoraError(.validation, "Some query parameters are not valid", fields: ["limit": "must be from 1 to \(settings.maxPageSize)"])
+            }
+            limit = value
+        }
+        return (limit, parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 })
+    }
+}
+
+extension Product: ResponseEncodable {}
+extension ProductPage: ResponseEncodable {}
+extension Category: ResponseEncodable {}
+extension ProductService.LikeState: ResponseEncodable {}

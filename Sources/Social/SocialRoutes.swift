@@ -1,0 +1,60 @@
+public import AgoraCore
+import Catalog
+import Foundation
+public import Hummingbird
+import Logging
+
+/// `/api/users/:username/follow`, `/api/users/:username/followers|following` and `/api/feed`.
+public struct SocialRoutes: Sendable {
+    let follows: FollowService
+    let maxPageSize: Int
+    let defaultPageSize: Int
+
+    public init(follows: FollowService, defaultPageSize: Int, maxPageSize: Int) {
+        self.follows = follows
+        self.defaultPageSize = defaultPageSize
+        self.maxPageSize = maxPageSize
+    }
+
+    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+        router.get("/api/users/:username/follow") { request, context in
+            try await self.follows.state(try context.parameters.require("username"), viewer: context.identity?.accountID, logger: context.logger)
+        }
+        router.put("/api/users/:username/follow") { try await self.setFollow($0, $1, following: true) }
+        router.delete("/api/users/:username/follow") { try await self.setFollow($0, $1, following: false) }
+        router.get("/api/users/:username/followers") { try await self.list($0, $1, .followers) }
+        router.get("/api/users/:username/following") { try await self.list($0, $1, .following) }
+        router.get("/api/feed", use: feed)
+    }
+
+    func setFollow(_ request: Request, _ context: AgoraRequestContext, following: Bool) async throws -> FollowService.FollowState {
+        let identity = try context.requireIdentity()
+        return try await follows.setFollow(try context.parameters.require("username"), follower: identity.accountID, following: following, logger: context.logger)
+    }
+
+    func list(_ request: Request, _ context: AgoraRequestContext, _ direction: FollowService.Direction) async throws -> FollowService.Page {
+        let (limit, cursor) = try page(request)
+        return try await follows.list(try context.parameters.require("username"), direction, limit: limit, cursor: cursor, logger: context.logger)
+    }
+
+    @Sendable func feed(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
+        let identity = try context.requireIdentity()
+        let (limit, cursor) = try page(request)
+        return try await follows.feed(identity.accountID, limit: limit, cursor: cursor, logger: context.logger)
+    }
+
+    func page(_ request: Request) throws -> (Int, String?) {
+        let parameters = request.uri.queryParameters
+        var limit = defaultPageSize
+        if let raw = parameters.get("limit") {
+            guard let value = Int(raw), (1...maxPageSize).contains(value) else {
+                throw AgoraError(.validation, "Some query parameters are not valid", fields: ["limit": "must be from 1 to \(maxPageSize)"])
+            }
+            limit = value
+        }
+        return (limit, parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 })
+    }
+}
+
+extension FollowService.FollowState: ResponseEncodable {}
+extension FollowService.Page: ResponseEncodable {}

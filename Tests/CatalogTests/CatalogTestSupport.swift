@@ -1,0 +1,64 @@
+import Accounts
+import AgoraApp
+import AgoraCore
+import AgoraPostgres
+import AgoraTestSupport
+import Foundation
+import HTTPTypes
+import Logging
+import Testing
+
+/// Accounts and products for catalog tests, made through the real API.
+struct Market {
+    let api: API
+    let services: AgoraServices
+    var logger: Logger { TestServices.logger }
+
+    /// A verified seller; returns a grant whose token carries the seller role.
+    func seller(_ username: String) async throws -> Grant {
+        var grant = try await api.register(username)
+        try await services.db.execute(
+            "UPDATE accounts SET email_verified_at = now() WHERE id = \(try #require(UUID(uuidString: grant.accountID)))", logger: logger
+        )
+        let response = try await api.call(.post, "/api/me/seller", bearer: grant.accessToken)
+        try #require(response.status == .ok, "become seller: \(response.raw)")
+        grant.accessToken = try #require(response["accessToken"] as? String)
+        return grant
+    }
+
+    /// An admin (set as `agora set-role` does), logged in again so the token carries the role.
+    func admin(_ username: String) async throws -> Grant {
+        _ = try await api.register(username)
+        _ = try await services.auth.accounts.setRole(username: username, to: .admin, logger: logger)
+        let login = try await api.login("\(username)@example.com")
+        try #require(login.status == .ok, "admin login: \(login.raw)")
+        return try Grant(login)
+    }
+
+    /// Creates a product (a draft unless `publish`), returning its JSON.
+    @discardableResult
+    func product(_ seller: Grant, _ fields: [String: Any?] = [:], publish: Bool = true) async throws -> [String: Any] {
+        var body: [String: Any?] = ["title": "Test product", "price": ["amount": 1000, "currency": "ZAR"], "stock": 5]
+        body.merge(fields) { _, new in new }
+        let created = try await api.call(.post, "/api/products", json: body, bearer: seller.accessToken)
+        try #require(created.status == .created, "create product: \(created.raw)")
+        guard publish else { return created.body }
+        let id = try #require(created["id"] as? String)
+        let published = try await api.call(.post, "/api/products/\(id)/publish", bearer: seller.accessToken)
+        try #require(published.status == .ok, "publish: \(published.raw)")
+        return published.body
+    }
+
+    /// The titles of a listing page, and its next cursor.
+    func titles(_ path: String, bearer: String? = nil) async throws -> (titles: [String], next: String?) {
+        let response = try await api.call(.get, path, bearer: bearer)
+        try #require(response.status == .ok, "GET \(path): \(response.raw)")
+        let items = try #require(response["items"] as? [[String: Any]])
+        return (items.compactMap { $0["title"] as? String }, response["nextCursor"] as? String)
+    }
+}
+
+extension String {
+    /// Percent-encoded for a query string value.
+    var query: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
+}
