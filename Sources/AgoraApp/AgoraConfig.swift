@@ -135,16 +135,16 @@ public struct AgoraConfig: Sendable {
             cacheTTL: .milliseconds(int("AGORA_CACHE_TTL_MS", 10_000, 0...3_600_000)),
             viewWindow: .seconds(int("AGORA_VIEW_WINDOW", 3600, 1...86_400 * 7)),
             viewFlushInterval: .milliseconds(int("AGORA_VIEW_FLUSH_INTERVAL_MS", 5000, 10...3_600_000)),
-            fuzzyThreshold: int("AGORA_SEARCH_FUZZY_PERCENT", 40, 1...100),
+            fuzzyThreshold: int("AGORA_SEARCH_FUZZY_PERCENT", 20, 1...100),
             feedFollowLimit: int("AGORA_FEED_MAX_FOLLOWS", 5000, 1...100_000),
             maxImagesPerProduct: int("AGORA_MAX_IMAGES_PER_PRODUCT", 10, 1...100),
             maxImageSize: int("AGORA_MAX_IMAGE_SIZE", 5 << 20, 1024...(1 << 30)),
             seedOnFirstStart: bool("AGORA_SEED_DEMO", false)
         )
         if catalog.defaultPageSize > catalog.maxPageSize { problems.append("AGORA_PAGE_SIZE must not exceed AGORA_PAGE_SIZE_MAX") }
-        // Typo tolerance: how similar (percent) a search word must be to a word of a title. A connection setting, so
-        // the trigram index answers `<%` with it.
-        postgres.serverSettings["pg_trgm.word_similarity_threshold"] = String(Double(catalog.fuzzyThreshold) / 100)
+        // Typo tolerance: how similar (trigram percent) a catalog word must be to a search word to be a correction
+        // candidate. A connection setting, so the trigram index answers `%` with it.
+        postgres.serverSettings["pg_trgm.similarity_threshold"] = String(Double(catalog.fuzzyThreshold) / 100)
         mail = MailSettings.read(env: env, mode: mode, dataDirectory: dataDirectory, string: string, int: int, bool: bool) { problems.append($0) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         secrets = try Secrets(environment: env, mode: mode, dataDirectory: dataDirectory)
@@ -200,7 +200,8 @@ public struct CatalogSettings: Sendable {
     public var viewWindow: Duration
     /// How often view counts move from Redis to PostgreSQL (`AGORA_VIEW_FLUSH_INTERVAL_MS`, 5 s).
     public var viewFlushInterval: Duration
-    /// Word similarity, in percent, for typo-tolerant title matches (`AGORA_SEARCH_FUZZY_PERCENT`, 40).
+    /// Trigram similarity, in percent, a catalog word needs to be considered as the correction of a mistyped search
+    /// word (`AGORA_SEARCH_FUZZY_PERCENT`, 20); the edit distance then decides.
     public var fuzzyThreshold: Int
     /// The feed reads the products of at most this many followed accounts, most recently followed first
     /// (`AGORA_FEED_MAX_FOLLOWS`, 5000).

@@ -55,10 +55,11 @@ extension ProductService {
     /// The statement of a search, or nil when it cannot match anything (an unknown category or seller).
     func statement(for query: ProductQuery, after cursor: ProductCursor?, logger: Logger) async throws -> PGQuery? {
         var filters: [PGQuery] = ["p.status = 'published'"]
+        var tsquery: PGQuery?
         if let text = query.text {
-            // Full-text match on the weighted tsvector, or a title within word-similarity of the text (typos:
-            // "iphnoe" finds "iPhone"; the threshold is the connection setting pg_trgm.word_similarity_threshold).
-            filters.append("(p.search @@ websearch_to_tsquery('english', \(text)) OR \(text) <% p.title)")
+            let query = try await textQuery(text, logger: logger)
+            filters.append("p.search @@ \(fragment: query)")
+            tsquery = query
         }
         if let category = query.category {
             guard let id = try await categoryID(category, logger: logger) else { return nil }
@@ -89,9 +90,8 @@ extension ProductService {
         if query.inStockOnly { filters.append("p.stock > p.reserved") }
         if let near = query.near, let radius = query.radiusKm { filters.append(Self.radiusFilter(near, km: radius)) }
 
-        let score: PGQuery = query.text.map { text in
-            "(ts_rank(p.search, websearch_to_tsquery('english', \(text)))::float8 + word_similarity(\(text), p.title)::float8)"
-        } ?? "0::float8"
+        // Title matches (weight A) outrank tags (B) and descriptions (C).
+        let score: PGQuery = tsquery.map { "ts_rank(p.search, \(fragment: $0))::float8" } ?? "0::float8"
         let (order, after) = Self.order(query.sort, score: score, cursor: cursor)
         if let after { filters.append(after) }
         return """
@@ -101,6 +101,50 @@ extension ProductService {
             ORDER BY \(fragment: order)
             LIMIT \(query.limit + 1)
             """
+    }
+
+    /// The text as a tsquery: what people type (websearch syntax: quotes, `or`, `-`), or else the same words with
+    /// each one the catalog does not know replaced by its closest known word (typos: "iphnoe" finds "iPhone").
+    ///
+    /// Candidates come from `catalog_words` by trigram similarity (its GIN index, threshold
+    /// `pg_trgm.similarity_threshold`); the closest by edit distance wins, within 1 edit for words of up to 4
+    /// letters, 2 up to 8, 3 beyond. A word that is in the catalog is never "corrected".
+    func textQuery(_ text: String, logger: Logger) async throws -> PGQuery {
+        let words = Array(text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init).filter { (3...40).contains($0.count) }.prefix(8))
+        guard !words.isEmpty else { return "websearch_to_tsquery('english', \(text))" }
+        let rows = try await db.query(
+            """
+            SELECT w.stem, c.word FROM (
+                SELECT input.ordinality, (SELECT coalesce(min(t.lexeme), '') FROM unnest(to_tsvector('english', input.word)) AS t) AS stem
+                FROM unnest(\(words)) WITH ORDINALITY AS input(word, ordinality)
+            ) w
+            LEFT JOIN LATERAL (
+                SELECT k.word FROM catalog_words k
+                WHERE length(w.stem) >= 3 AND NOT EXISTS (SELECT 1 FROM catalog_words e WHERE e.word = w.stem)
+                  AND k.word % w.stem
+                  AND levenshtein(k.word, w.stem) <= CASE WHEN length(w.stem) <= 4 THEN 1 WHEN length(w.stem) <= 8 THEN 2 ELSE 3 END
+                ORDER BY levenshtein(k.word, w.stem), similarity(k.word, w.stem) DESC, k.word
+                LIMIT 1
+            ) c ON TRUE
+            ORDER BY w.ordinality
+            """,
+            logger: logger
+        )
+        var corrected = false
+        var lexemes: [String] = []
+        for row in rows {
+            let stem: String = try row.decode("stem")
+            if let word: String = try row.decode("word") {
+                corrected = true
+                lexemes.append(word)
+            } else if !stem.isEmpty {
+                lexemes.append(stem)
+            }
+        }
+        guard corrected else { return "websearch_to_tsquery('english', \(text))" }
+        // Stems of letter-only words: quoting (with quotes doubled) keeps tsquery syntax out of them.
+        let alternative = lexemes.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: " & ")
+        return "(websearch_to_tsquery('english', \(text)) || \(alternative)::tsquery)"
     }
 
     /// The ORDER BY of a sort, and the keyset condition for rows after `cursor`.

@@ -58,6 +58,11 @@ struct Market {
     }
 }
 
+extension Market {
+    /// The titles `GET /api/products?<query>` lists.
+    func listed(_ query: String) async throws -> Set<String> { Set(try await titles("/api/products?\(query)").titles) }
+}
+
 extension String {
     /// Percent-encoded for a query string value.
     var query: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }

@@ -2,9 +2,16 @@
 
 -- pg_trgm is database-wide: create it once in public (where every search path ends), tolerating a concurrent
 -- creator; a second schema migrating at the same time would otherwise fail on the extension's unique name.
+-- fuzzystrmatch gives levenshtein() for typo correction. Both are trusted extensions: the database owner may create them.
 DO $$
 BEGIN
     CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
+END
+$$;
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS fuzzystrmatch WITH SCHEMA public;
 EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
 END
 $$;
@@ -69,7 +76,28 @@ CREATE INDEX products_seller_newest ON products (seller_id, published_at DESC, i
 -- The seller's own list (every status).
 CREATE INDEX products_seller_all ON products (seller_id, created_at DESC, id DESC);
 CREATE INDEX products_search ON products USING gin (search) WHERE status = 'published';
-CREATE INDEX products_title_trgm ON products USING gin (title gin_trgm_ops) WHERE status = 'published';
+
+-- The vocabulary of the catalog, as English stems: what typo correction picks from ("iphnoe" -> "iphon", the stem of
+-- "iPhone"). Filled by a trigger, never pruned (a stale word only costs a candidate that matches nothing).
+CREATE TABLE catalog_words (
+    word  text PRIMARY KEY
+);
+CREATE INDEX catalog_words_trgm ON catalog_words USING gin (word gin_trgm_ops);
+
+CREATE FUNCTION catalog_words_collect() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO catalog_words (word)
+    SELECT DISTINCT t.lexeme
+    FROM unnest(to_tsvector('english', NEW.title || ' ' || agora_tags_text(NEW.tags) || ' ' || NEW.description)) AS t
+    -- Words only: model numbers and sizes are not typo-corrected.
+    WHERE length(t.lexeme) BETWEEN 3 AND 40 AND t.lexeme ~ '^[[:alpha:]]+$'
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER products_collect_words AFTER INSERT OR UPDATE OF title, tags, description ON products
+    FOR EACH ROW EXECUTE FUNCTION catalog_words_collect();
 -- Built-in geometry, no extension: a bounding box on this index, then the exact great-circle distance.
 CREATE INDEX products_location ON products USING gist (point(longitude, latitude))
     WHERE status = 'published' AND latitude IS NOT NULL;
