@@ -3,11 +3,15 @@
 public enum DemoArt {
     /// The colours of one illustration.
     public struct Palette: Sendable, Hashable {
+        /// The sky at the top of the background gradient.
         public var top: RGBColor
+        /// The bottom of the gradient; the floor and the card's shadow are darker shades of it.
         public var bottom: RGBColor
         /// Colours for the background shapes.
         public var accents: [RGBColor]
+        /// The card the initials sit on.
         public var card: RGBColor
+        /// The initials.
         public var ink: RGBColor
 
         /// Makes a palette from `0xRRGGBB` values.
@@ -48,11 +52,14 @@ public enum DemoArt {
         for index in 0..<(3 + Int(random.next() % 3)) {
             let color = palette.accents[index % palette.accents.count].mixed(with: palette.top, 0.35)
             let radius = unit / 10 + Int(random.next() % UInt64(max(1, unit / 4)))
-            image.fillCircle(centerX: Int(random.next() % UInt64(width)), centerY: Int(random.next() % UInt64(height)), radius: radius, with: color)
+            let centerX = Int(random.next() % UInt64(width))
+            let centerY = Int(random.next() % UInt64(height))
+            image.fillCircle(centerX: centerX, centerY: centerY, radius: radius, with: color)
         }
         // A floor, so the card stands on something.
         let floor = height * 3 / 4
-        image.fillRoundedRectangle(x: -unit / 8, y: floor, width: width + unit / 4, height: height, radius: unit / 8, with: palette.bottom.mixed(with: palette.ink, 0.12))
+        let floorColor = palette.bottom.mixed(with: palette.ink, 0.12)
+        image.fillRoundedRectangle(x: -unit / 8, y: floor, width: width + unit / 4, height: height, radius: unit / 8, with: floorColor)
 
         // The card: a flat offset shadow, then the card, then the initials centred on it.
         let cardWidth = width * 9 / 20
@@ -60,10 +67,13 @@ public enum DemoArt {
         let cardX = (width - cardWidth) / 2 + Int(random.next() % UInt64(max(1, width / 12))) - width / 24
         let cardY = (height - cardHeight) / 2 - height / 20
         let corner = unit / 16
-        image.fillRoundedRectangle(x: cardX + unit / 40, y: cardY + unit / 30, width: cardWidth, height: cardHeight, radius: corner, with: palette.bottom.mixed(with: palette.ink, 0.35))
+        let shadow = palette.bottom.mixed(with: palette.ink, 0.35)
+        image.fillRoundedRectangle(x: cardX + unit / 40, y: cardY + unit / 30, width: cardWidth, height: cardHeight, radius: corner, with: shadow)
         image.fillRoundedRectangle(x: cardX, y: cardY, width: cardWidth, height: cardHeight, radius: corner, with: palette.card)
         let accent = palette.accents[Int(random.next() % UInt64(palette.accents.count))]
-        image.fillRoundedRectangle(x: cardX + cardWidth / 8, y: cardY + cardHeight * 4 / 5, width: cardWidth * 3 / 4, height: max(2, cardHeight / 16), radius: unit / 60, with: accent)
+        let barY = cardY + cardHeight * 4 / 5
+        image.fillRoundedRectangle(
+            x: cardX + cardWidth / 8, y: barY, width: cardWidth * 3 / 4, height: max(2, cardHeight / 16), radius: unit / 60, with: accent)
 
         let text = String(initials.uppercased().filter(BitmapFont.has).prefix(2))
         let scale = max(1, min(cardHeight * 2 / 5 / BitmapFont.glyphHeight, cardWidth * 3 / 4 / max(1, PixelBuffer.textWidth(text, scale: 1))))

@@ -35,7 +35,9 @@ public struct MediaKey: Sendable, Hashable, CustomStringConvertible {
         let hexCount = Self.randomByteCount * 2
         guard bytes.count > hexCount + 1, bytes[hexCount] == UInt8(ascii: ".") else { return nil }
         // Lowercase only: one spelling per key, so two URLs never name the same file.
-        let isHex = bytes[..<hexCount].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        let isHex = bytes[..<hexCount].allSatisfy { c in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(c)
+        }
         guard isHex, let format = ImageFormat(fileExtension: String(decoding: bytes[(hexCount + 1)...], as: UTF8.self)) else { return nil }
         self.init(rawValue: text, format: format)
     }

@@ -1,10 +1,13 @@
 /// An 8-bit colour.
 public struct RGBColor: Sendable, Hashable {
+    /// Red, 0–255.
     public var red: UInt8
+    /// Green, 0–255.
     public var green: UInt8
+    /// Blue, 0–255.
     public var blue: UInt8
 
-    /// Makes a colour from its channels.
+    /// Makes a colour from its channels, each 0–255.
     public init(red: UInt8, green: UInt8, blue: UInt8) {
         self.red = red
         self.green = green

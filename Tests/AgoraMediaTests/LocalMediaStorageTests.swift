@@ -87,7 +87,8 @@ func withScratchFolder<R>(_ body: (URL) async throws -> R) async throws -> R {
             let keys = (0..<24).map { _ in MediaKey.random(format: .webp) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, key) in keys.enumerated() {
-                    group.addTask { try await storage.put([UInt8](repeating: UInt8(index), count: 10_000 + index), key: key, contentType: "image/webp") }
+                    let bytes = [UInt8](repeating: UInt8(index), count: 10_000 + index)
+                    group.addTask { try await storage.put(bytes, key: key, contentType: "image/webp") }
                 }
                 try await group.waitForAll()
             }

@@ -18,7 +18,9 @@ import Testing
         return body
     }
 
-    static func parse(_ body: String, boundary: String = "XyZ", limits: MultipartFormData.Limits = .init()) throws(AgoraError) -> [MultipartFormData.Part] {
+    static func parse(_ body: String, boundary: String = "XyZ", limits: MultipartFormData.Limits = .init()) throws(AgoraError)
+        -> [MultipartFormData.Part]
+    {
         try MultipartFormData.parse(body: Array(body.utf8), boundary: boundary, limits: limits)
     }
 
@@ -64,7 +66,8 @@ import Testing
     }
 
     @Test func preambleEpilogueAndTransportPaddingAreIgnored() throws {
-        let body = "This is a preamble.\r\n--XyZ  \t\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n\r\n--XyZ--\r\nepilogue --XyZ junk"
+        let body = "This is a preamble.\r\n--XyZ  \t\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n"
+            + "--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n\r\n--XyZ--\r\nepilogue --XyZ junk"
         let parts = try Self.parse(body)
         #expect(parts.map(\.name) == ["a", "b"])
         #expect(parts.map(\.text) == ["1", ""])
@@ -72,7 +75,8 @@ import Testing
 
     @Test func contentDispositionParameters() throws {
         let body = """
-            --XyZ\r\nCONTENT-DISPOSITION: Form-Data ; NAME="a \\"q\\" b";filename="C:\\\\Users\\\\me\\\\ph;oto.jpg"\r\ncontent-type:  image/jpeg \r\n\r\nx\r\n\
+            --XyZ\r\nCONTENT-DISPOSITION: Form-Data ; NAME="a \\"q\\" b";filename="C:\\\\Users\\\\me\\\\ph;oto.jpg"\r\n\
+            content-type:  image/jpeg \r\n\r\nx\r\n\
             --XyZ\r\nContent-Disposition: form-data; name="n"; filename="fallback.txt"; filename*=UTF-8''na%C3%AFve.png\r\n\r\ny\r\n--XyZ--
             """
         let parts = try Self.parse(body)
@@ -112,7 +116,8 @@ import Testing
     @Test func boundaryFromContentType() {
         #expect(MultipartFormData.boundary(fromContentType: "multipart/form-data; boundary=----WebKitFormBoundaryabc") == "----WebKitFormBoundaryabc")
         #expect(MultipartFormData.boundary(fromContentType: "Multipart/Form-Data; charset=utf-8; BOUNDARY=xyz") == "xyz")
-        #expect(MultipartFormData.boundary(fromContentType: "multipart/form-data; boundary=\"gc0p4Jq0M2Yt08j34c0p:b y\"") == "gc0p4Jq0M2Yt08j34c0p:b y")
+        let quoted = "multipart/form-data; boundary=\"gc0p4Jq0M2Yt08j34c0p:b y\""
+        #expect(MultipartFormData.boundary(fromContentType: quoted) == "gc0p4Jq0M2Yt08j34c0p:b y")
         #expect(MultipartFormData.boundary(fromContentType: "multipart/form-data") == nil)
         #expect(MultipartFormData.boundary(fromContentType: "multipart/form-data; boundary=\"\"") == nil)
         #expect(MultipartFormData.boundary(fromContentType: "multipart/mixed; boundary=abc") == nil)
@@ -125,7 +130,8 @@ import Testing
     @Test func quotedBoundaryParsesItsBody() throws {
         let contentType = "multipart/form-data; boundary=\"simple boundary\""
         let boundary = try #require(MultipartFormData.boundary(fromContentType: contentType))
-        let parts = try Self.parse("--simple boundary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nok\r\n--simple boundary--", boundary: boundary)
+        let body = "--simple boundary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nok\r\n--simple boundary--"
+        let parts = try Self.parse(body, boundary: boundary)
         #expect(parts.first?.text == "ok")
     }
 
