@@ -15,6 +15,7 @@ extension AgoraError.Kind {
         case .methodNotAllowed: .methodNotAllowed
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .validation: .unprocessableContent
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
@@ -24,8 +25,8 @@ extension AgoraError.Kind {
 
     /// Every kind, so the status mapping can be read in both directions from the one switch above.
     static let all: [AgoraError.Kind] = [
-        .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .payloadTooLarge, .validation,
-        .rateLimited, .internalError, .unavailable,
+        .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .payloadTooLarge,
+        .unsupportedMediaType, .validation, .rateLimited, .internalError, .unavailable,
     ]
 
     /// The kind an HTTP status stands for, for errors Hummingbird raises itself (404, 400, 413): the kind with that

@@ -4,7 +4,7 @@
 public struct AgoraError: Error, Sendable, CustomStringConvertible {
     /// The class of failure; decides the HTTP status.
     public struct Kind: Hashable, Sendable {
-        private enum Base: Hashable { case badRequest, unauthorized, forbidden, notFound, methodNotAllowed, conflict, payloadTooLarge, validation, rateLimited, internalError, unavailable }
+        private enum Base: Hashable { case badRequest, unauthorized, forbidden, notFound, methodNotAllowed, conflict, payloadTooLarge, unsupportedMediaType, validation, rateLimited, internalError, unavailable }
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
@@ -22,6 +22,8 @@ public struct AgoraError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Kind(.conflict)
         /// The body is larger than the configured limit.
         public static let payloadTooLarge = Kind(.payloadTooLarge)
+        /// The body is of a type the endpoint does not accept (an upload that is not a supported image).
+        public static let unsupportedMediaType = Kind(.unsupportedMediaType)
         /// Well-formed input that fails validation; see `fields`.
         public static let validation = Kind(.validation)
         /// Too many requests; see `retryAfter`.
@@ -76,6 +78,7 @@ extension AgoraError.Kind {
         case .methodNotAllowed: "method_not_allowed"
         case .conflict: "conflict"
         case .payloadTooLarge: "payload_too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
         case .validation: "validation_failed"
         case .rateLimited: "rate_limited"
         case .unavailable: "service_unavailable"

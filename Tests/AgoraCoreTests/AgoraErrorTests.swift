@@ -7,7 +7,8 @@ import Testing
     @Test(arguments: [
         (AgoraError.Kind.badRequest, 400, "bad_request"), (.unauthorized, 401, "unauthorized"), (.forbidden, 403, "forbidden"),
         (.notFound, 404, "not_found"), (.methodNotAllowed, 405, "method_not_allowed"), (.conflict, 409, "conflict"),
-        (.payloadTooLarge, 413, "payload_too_large"), (.validation, 422, "validation_failed"), (.rateLimited, 429, "rate_limited"),
+        (.payloadTooLarge, 413, "payload_too_large"),
+        (.unsupportedMediaType, 415, "unsupported_media_type"), (.validation, 422, "validation_failed"), (.rateLimited, 429, "rate_limited"),
         (.internalError, 500, "internal_error"), (.unavailable, 503, "service_unavailable"),
     ])
     func eachKindHasOneStatusAndDefaultCode(kind: AgoraError.Kind, status: Int, code: String) {
