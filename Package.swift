@@ -134,7 +134,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
-                "AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto",
+                "AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -247,7 +247,7 @@ let package = Package(
         .testTarget(
             name: "CatalogTests",
             dependencies: [
-                "Catalog", "Social", "AgoraEvents", "Accounts", "AgoraApp", "AgoraCore", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
+                "Catalog", "Social", "AgoraEvents", "AgoraMedia", "Accounts", "AgoraApp", "AgoraCore", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

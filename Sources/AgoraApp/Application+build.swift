@@ -6,6 +6,7 @@ public import AgoraRedis
 public import AgoraEvents
 public import Catalog
 public import Social
+public import AgoraMedia
 import Foundation
 import Synchronization
 public import Hummingbird
@@ -27,6 +28,8 @@ public struct AgoraServices: Sendable {
     public let products: ProductService
     public let views: ProductViews
     public let follows: FollowService
+    /// Uploaded images.
+    public let media: any MediaStorage
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -53,9 +56,13 @@ public func buildApplication(
     let events = EventOutbox(db: db)
     let directory = AccountsDirectory(accounts: auth.accounts)
     let cache = CatalogCache(redis: redis, prefix: config.redisPrefix, ttl: config.catalog.cacheTTL, isEnabled: config.catalog.cacheTTL > .zero)
+    let media = LocalMediaStorage(directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("media"))
     let products = ProductService(
-        db: db, sellers: directory, events: events, cache: cache,
-        settings: .init(defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize, maxImages: config.catalog.maxImagesPerProduct)
+        db: db, sellers: directory, events: events, cache: cache, media: media,
+        settings: .init(
+            defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize,
+            maxImages: config.catalog.maxImagesPerProduct, imageLimits: ImageLimits(maxBytes: config.catalog.maxImageSize)
+        )
     )
     let categories = CategoryService(db: db)
     let views = ProductViews(redis: redis, db: db, prefix: config.redisPrefix, window: config.catalog.viewWindow)
@@ -68,7 +75,12 @@ public func buildApplication(
     router.add(middleware: ObservabilityMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(routes: router.methods))
-    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize))
+    // An image upload is one image plus the multipart framing around it.
+    let imageUpload = BodyLimitMiddleware.Upload(
+        matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },
+        limit: config.catalog.maxImageSize + 64 * 1024
+    )
+    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload]))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
         router.add(middleware: FileMiddleware(
             config.publicDirectory,
@@ -98,6 +110,8 @@ public func buildApplication(
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
     CatalogRoutes(products: products, categories: categories, views: views).add(to: router)
+    ProductImageRoutes(products: products).add(to: router)
+    MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
 
     var app = Application(
@@ -117,7 +131,7 @@ public func buildApplication(
     }
     let services = AgoraServices(
         db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
-        categories: categories, products: products, views: views, follows: follows
+        categories: categories, products: products, views: views, follows: follows, media: media
     )
     return (app, services)
 }

@@ -1,5 +1,6 @@
 public import AgoraCore
 public import AgoraEvents
+public import AgoraMedia
 public import AgoraPostgres
 public import Foundation
 public import Logging
@@ -16,10 +17,13 @@ public struct ProductService: Sendable {
         public var maxPageSize: Int
         /// At most this many images per product.
         public var maxImages: Int
-        public init(defaultPageSize: Int = 24, maxPageSize: Int = 100, maxImages: Int = 10) {
+        /// Size and pixel bounds of each image.
+        public var imageLimits: ImageLimits
+        public init(defaultPageSize: Int = 24, maxPageSize: Int = 100, maxImages: Int = 10, imageLimits: ImageLimits = .init()) {
             self.defaultPageSize = defaultPageSize
             self.maxPageSize = maxPageSize
             self.maxImages = maxImages
+            self.imageLimits = imageLimits
         }
     }
 
@@ -27,10 +31,12 @@ public struct ProductService: Sendable {
     let sellers: any AccountDirectory
     let events: EventOutbox
     let cache: CatalogCache
+    let media: any MediaStorage
     let settings: Settings
 
-    public init(db: PGPool, sellers: any AccountDirectory, events: EventOutbox, cache: CatalogCache, settings: Settings) {
+    public init(db: PGPool, sellers: any AccountDirectory, events: EventOutbox, cache: CatalogCache, media: any MediaStorage, settings: Settings) {
         self.db = db
+        self.media = media
         self.sellers = sellers
         self.events = events
         self.cache = cache

@@ -116,6 +116,9 @@ public struct ProductViewFlusher: Service {
         do {
             let written = try await views.flush(logger: logger)
             if written > 0 { logger.debug("Product views flushed", metadata: ["views": "\(written)"]) }
+        } catch let error as RedisError where error.code == .poolClosed {
+            // Shutting down: nothing was taken, the counts wait in Redis for the next process.
+            logger.debug("Product view flush skipped: Redis client closed")
         } catch {
             logger.warning("Product view flush failed; counts kept for the next one", metadata: ["error": "\(error)"])
         }

@@ -11,6 +11,13 @@ public struct APIResponse {
     public var body: [String: Any]
     public var raw: String
 
+    public init(status: HTTPResponse.Status, headers: HTTPFields, body: [String: Any], raw: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.raw = raw
+    }
+
     public subscript(key: String) -> Any? { body[key] }
     public var code: String? { body["code"] as? String }
     public var fields: [String: String] { body["fields"] as? [String: String] ?? [:] }

@@ -1,0 +1,49 @@
+public import AgoraCore
+import AgoraMedia
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import NIOCore
+
+/// `POST /api/products/:id/images` (multipart upload, field `image`), `PUT /api/products/:id/images` (order) and
+/// `DELETE /api/products/:id/images/:imageId`.
+public struct ProductImageRoutes: Sendable {
+    let products: ProductService
+
+    public init(products: ProductService) { self.products = products }
+
+    struct Order: Decodable { var order: [UUID] }
+
+    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+        router.post("/api/products/:id/images", use: upload)
+        router.put("/api/products/:id/images", use: reorder)
+        router.delete("/api/products/:id/images/:imageId", use: remove)
+    }
+
+    @Sendable func upload(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Product> {
+        let seller = try context.requireRole(.seller)
+        let id = try CatalogRoutes.id(context)
+        guard let contentType = request.headers[.contentType], let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
+            throw AgoraError(.unsupportedMediaType, code: "multipart_required", "Send the image as multipart/form-data with a field named 'image'")
+        }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let form = try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary)
+        guard let part = form.part(named: "image") else {
+            throw AgoraError(.validation, code: "image_required", "The form has no field named 'image'", fields: ["image": "is required"])
+        }
+        let product = try await products.addImage(id, seller: seller.accountID, bytes: part.body, logger: context.logger)
+        return EditedResponse(status: .created, response: product)
+    }
+
+    @Sendable func reorder(_ request: Request, context: AgoraRequestContext) async throws -> Product {
+        let seller = try context.requireRole(.seller)
+        let order = try await request.decode(as: Order.self, context: context)
+        return try await products.reorderImages(try CatalogRoutes.id(context), order: order.order, seller: seller.accountID, logger: context.logger)
+    }
+
+    @Sendable func remove(_ request: Request, context: AgoraRequestContext) async throws -> Product {
+        let seller = try context.requireRole(.seller)
+        let imageID = try CatalogRoutes.id(context, "imageId")
+        return try await products.deleteImage(try CatalogRoutes.id(context), imageID: imageID, seller: seller.accountID, logger: context.logger)
+    }
+}

@@ -1,0 +1,103 @@
+import AgoraApp
+import AgoraMedia
+import AgoraPostgres
+import AgoraTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
+struct ProductImageTests {
+    static let boundary = "----agora-test-boundary-7MA4YWxkTrZu0gW"
+
+    func upload(_ api: API, _ product: String, bytes: [UInt8], filename: String, type: String, bearer: String, field: String = "image") async throws -> APIResponse {
+        var body = Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+        body += bytes
+        body += Array("\r\n--\(Self.boundary)--\r\n".utf8)
+        return try await api.client.execute(
+            uri: "/api/products/\(product)/images", method: .post,
+            headers: [.contentType: "multipart/form-data; boundary=\(Self.boundary)", .authorization: "Bearer \(bearer)"],
+            body: ByteBuffer(bytes: body)
+        ) { response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any]
+            return APIResponse(status: response.status, headers: response.headers, body: object ?? [:], raw: String(buffer: response.body))
+        }
+    }
+
+    @Test func uploadsAreSniffedStoredOrderedAndServedWithLongCacheHeaders() async throws {
+        let dataDir = NSTemporaryDirectory() + TestServices.uniqueName("agora-media")
+        try await TestApp.withApplication(["AGORA_DATA_DIR": dataDir, "AGORA_MAX_IMAGES_PER_PRODUCT": "3"]) { app, services in
+            try await app.test(.router) { client in
+                let market = Market(api: API(client: client), services: services)
+                let alice = try await market.seller("alice")
+                let bob = try await market.seller("bob")
+                let product = try #require(try await market.product(alice)["id"] as? String)
+                let png = PNGEncoder.encode(DemoArt.render(width: 64, height: 48, seed: 7, initials: "AG"))
+
+                // A text file renamed .jpg and declared image/jpeg is refused by its bytes, and nothing is stored.
+                let fake = try await upload(market.api, product, bytes: Array("GIF89a? no: <script>alert(1)</script>".utf8), filename: "cat.jpg", type: "image/jpeg", bearer: alice.accessToken)
+                #expect(fake.status == .unsupportedMediaType && fake.code == "unsupported_image_type")
+                let files = { (FileManager.default.enumerator(atPath: dataDir + "/media")?.allObjects as? [String] ?? []).filter { $0.contains(".") } }
+                #expect(files().isEmpty)
+                // Someone else's product: 404, nothing stored.
+                #expect(try await upload(market.api, product, bytes: png, filename: "a.png", type: "image/png", bearer: bob.accessToken).status == .notFound)
+                #expect(files().isEmpty)
+                // Wrong field name, and not multipart at all.
+                #expect(try await upload(market.api, product, bytes: png, filename: "a.png", type: "image/png", bearer: alice.accessToken, field: "file").code == "image_required")
+                #expect(try await market.api.call(.post, "/api/products/\(product)/images", json: ["image": "x"], bearer: alice.accessToken).code == "multipart_required")
+
+                var ids: [String] = []
+                for _ in 0..<3 {
+                    let added = try await upload(market.api, product, bytes: png, filename: "photo.PNG", type: "application/octet-stream", bearer: alice.accessToken)
+                    #expect(added.status == .created, "\(added.raw)")
+                    let images = try #require(added["images"] as? [[String: Any]])
+                    ids.append(try #require(images.last?["id"] as? String))
+                    #expect(images.last?["width"] as? Int == 64 && images.last?["contentType"] as? String == "image/png")
+                }
+                #expect(files().count == 3)
+                let fourth = try await upload(market.api, product, bytes: png, filename: "4.png", type: "image/png", bearer: alice.accessToken)
+                #expect(fourth.status == .conflict && fourth.code == "too_many_images")
+                #expect(files().count == 3)  // the file of a refused upload is removed again
+
+                // Served with the sniffed type and a year of immutable caching.
+                let detail = try await market.api.call(.get, "/api/products/\(product)")
+                let url = try #require(((detail["images"] as? [[String: Any]])?.first?["url"] as? String))
+                #expect(url.hasPrefix("/media/") && url.hasSuffix(".png"))
+                try await client.execute(uri: url, method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "image/png")
+                    #expect(response.headers[.cacheControl] == "public, max-age=31536000, immutable")
+                    #expect(Array(response.body.readableBytesView) == png)
+                }
+
+                // Reorder: must name each image once.
+                #expect(try await market.api.call(.put, "/api/products/\(product)/images", json: ["order": [ids[0]]], bearer: alice.accessToken).fields["order"] != nil)
+                let reordered = try await market.api.call(.put, "/api/products/\(product)/images", json: ["order": Array(ids.reversed())], bearer: alice.accessToken)
+                #expect((reordered["images"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ids.reversed())
+
+                // Delete: the others close ranks and the file goes.
+                let deleted = try await market.api.call(.delete, "/api/products/\(product)/images/\(ids[1])", bearer: alice.accessToken)
+                #expect((deleted["images"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2], ids[0]])
+                #expect(files().count == 2)
+                #expect(try await market.api.call(.delete, "/api/products/\(product)/images/\(ids[1])", bearer: alice.accessToken).status == .notFound)
+                let positions = try await services.db.query("SELECT position FROM product_images ORDER BY position", logger: TestServices.logger)
+                #expect(try positions.map { try $0.decode("position", as: Int.self) } == [0, 1])
+            }
+        }
+    }
+
+    @Test func anOversizedUploadIsRefusedBeforeItIsRead() async throws {
+        try await TestApp.withApplication(["AGORA_MAX_IMAGE_SIZE": "2048"]) { app, services in
+            try await app.test(.router) { client in
+                let market = Market(api: API(client: client), services: services)
+                let alice = try await market.seller("alice")
+                let product = try #require(try await market.product(alice)["id"] as? String)
+                let big = try await upload(market.api, product, bytes: Array(repeating: 0x42, count: 100_000), filename: "big.png", type: "image/png", bearer: alice.accessToken)
+                #expect(big.status == .contentTooLarge)
+            }
+        }
+    }
+}
