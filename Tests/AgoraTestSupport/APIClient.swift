@@ -38,7 +38,7 @@ public struct APIResponse {
 }
 
 /// The router test client with JSON in and out.
-public struct API {
+public struct API: Sendable {
     public let client: any TestClientProtocol
     public init(client: any TestClientProtocol) { self.client = client }
     public static let origin = "http://localhost:8080"
@@ -82,7 +82,7 @@ public struct API {
 }
 
 /// What a successful login or registration gave.
-public struct Grant {
+public struct Grant: Sendable {
     public var accessToken: String
     public var refreshToken: String
     public var accountID: String

@@ -9,7 +9,7 @@ import Logging
 import Testing
 
 /// Accounts and products for catalog tests, made through the real API.
-struct Market {
+struct Market: Sendable {
     let api: API
     let services: AgoraServices
     var logger: Logger { TestServices.logger }
