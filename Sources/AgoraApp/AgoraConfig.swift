@@ -138,8 +138,7 @@ public struct AgoraConfig: Sendable {
             fuzzyThreshold: int("AGORA_SEARCH_FUZZY_PERCENT", 20, 1...100),
             feedFollowLimit: int("AGORA_FEED_MAX_FOLLOWS", 5000, 1...100_000),
             maxImagesPerProduct: int("AGORA_MAX_IMAGES_PER_PRODUCT", 10, 1...100),
-            maxImageSize: int("AGORA_MAX_IMAGE_SIZE", 5 << 20, 1024...(1 << 30)),
-            seedOnFirstStart: bool("AGORA_SEED_DEMO", false)
+            maxImageSize: int("AGORA_MAX_IMAGE_SIZE", 5 << 20, 1024...(1 << 30))
         )
         if catalog.defaultPageSize > catalog.maxPageSize { problems.append("AGORA_PAGE_SIZE must not exceed AGORA_PAGE_SIZE_MAX") }
         // Typo tolerance: how similar (trigram percent) a catalog word must be to a search word to be a correction
@@ -210,9 +209,6 @@ public struct CatalogSettings: Sendable {
     public var maxImagesPerProduct: Int
     /// Largest image upload in bytes (`AGORA_MAX_IMAGE_SIZE`, 5 MiB).
     public var maxImageSize: Int
-    /// Load the demo marketplace when the database has no products yet (`AGORA_SEED_DEMO`, false; `scripts/run.sh`
-    /// turns it on).
-    public var seedOnFirstStart: Bool
 }
 
 /// Rate limits per window (`AGORA_RATE_LIMIT_WINDOW` seconds, 60).

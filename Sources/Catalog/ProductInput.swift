@@ -7,6 +7,10 @@ public struct ProductInput: Decodable, Sendable {
     public struct Price: Codable, Sendable {
         public var amount: Int64
         public var currency: String
+        public init(amount: Int64, currency: String) {
+            self.amount = amount
+            self.currency = currency
+        }
     }
 
     public var title: FieldChange<String> = .keep
