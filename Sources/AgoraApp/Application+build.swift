@@ -106,7 +106,7 @@ public func buildApplication(
     }
 
     HealthRoutes(db: db, redis: redis).add(to: router)
-    MetricsRoutes(metrics: metrics, db: db, redis: redis).add(to: router)
+    MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache).add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
     CatalogRoutes(products: products, categories: categories, views: views).add(to: router)

@@ -2,13 +2,16 @@ public import AgoraRedis
 import AgoraCrypto
 public import Foundation
 public import Logging
+import Synchronization
 
 /// Redis caches of product details and of first listing pages.
 ///
-/// Invalidation is exact for what a seller edits (title, price, stock, status, images): the change commits, then
-/// bumps a version and deletes the entry, and a reader only stores what it read from PostgreSQL if the version it
-/// saw before reading is still current, so a slow reader can never put back a value older than the edit.
-/// Like and view counts do not invalidate: they lag by at most the TTL (`AGORA_CACHE_TTL`, 10 s by default).
+/// Invalidation is exact for what a seller edits (title, price, stock, status, images): after the change commits it
+/// bumps a version that is part of the value's key (so the old entry is never read again), and a reader only stores
+/// what it read from PostgreSQL if the version it saw before reading is still current, so a slow reader can never
+/// put back a value older than the edit. Every product change also bumps the one listing version, retiring every
+/// cached first page. Like and view counts do not invalidate: they lag by at most the TTL (`AGORA_CACHE_TTL_MS`,
+/// 10 s by default).
 /// Redis being down is never an error here: reads fall through to PostgreSQL, writes are skipped.
 public struct CatalogCache: Sendable {
     let redis: RedisClient
@@ -16,12 +19,35 @@ public struct CatalogCache: Sendable {
     /// How long an entry lives; also the bound on how stale like and view counts can be.
     public let ttl: Duration
     let isEnabled: Bool
+    /// Hits and misses since start, for `/metrics` and the benchmark's hit ratio.
+    public let statistics = Statistics()
 
     public init(redis: RedisClient, prefix: String, ttl: Duration, isEnabled: Bool = true) {
         self.redis = redis
         self.prefix = prefix
         self.ttl = ttl
         self.isEnabled = isEnabled
+    }
+
+    /// Counts of cache lookups.
+    public final class Statistics: Sendable {
+        private let counts = Mutex((hits: 0, misses: 0, unavailable: 0))
+        /// Lookups answered from Redis.
+        public var hits: Int { counts.withLock { $0.hits } }
+        /// Lookups that went to PostgreSQL (and stored what they read, unless an edit raced them).
+        public var misses: Int { counts.withLock { $0.misses } }
+        /// Lookups that could not ask Redis (down, or caching off).
+        public var unavailable: Int { counts.withLock { $0.unavailable } }
+
+        func count(_ lookup: Lookup) {
+            counts.withLock {
+                switch lookup {
+                case .hit: $0.hits += 1
+                case .miss: $0.misses += 1
+                case .unavailable: $0.unavailable += 1
+                }
+            }
+        }
     }
 
     /// A cached value, or the version to present when storing a freshly read one.
@@ -62,6 +88,12 @@ public struct CatalogCache: Sendable {
     }
 
     func lookup(_ keys: (version: String, value: String), logger: Logger) async -> Lookup {
+        let lookup = await read(keys, logger: logger)
+        statistics.count(lookup)
+        return lookup
+    }
+
+    private func read(_ keys: (version: String, value: String), logger: Logger) async -> Lookup {
         guard isEnabled else { return .unavailable }
         do {
             let reply = try await redis.run(Self.getScript, keys: [keys.version, keys.value], arguments: [], logger: logger).array ?? []
