@@ -98,7 +98,7 @@ createdb() {
     fi
     # Extensions later migrations use; only a superuser may create them.
     as_pg env PGOPTIONS="-c client_min_messages=warning" "$(pg_bin)/psql" -h "$pg_run" -p "$pg_port" -U postgres -d "$name" -v ON_ERROR_STOP=1 -qAt \
-        -c "CREATE EXTENSION IF NOT EXISTS pg_trgm" -c "CREATE EXTENSION IF NOT EXISTS citext" >/dev/null
+        -c "CREATE EXTENSION IF NOT EXISTS pg_trgm" -c "CREATE EXTENSION IF NOT EXISTS fuzzystrmatch" -c "CREATE EXTENSION IF NOT EXISTS citext" >/dev/null
 }
 
 start_redis() {
