@@ -79,13 +79,13 @@ public struct CatalogRoutes: Sendable {
 
     @Sendable func myLikes(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
         let identity = try context.requireIdentity()
-        let (limit, cursor) = try Self.page(request, products.settings)
+        let (limit, cursor) = try request.pagination(defaultLimit: products.settings.defaultPageSize, maxLimit: products.settings.maxPageSize)
         return try await products.likes(of: identity.accountID, limit: limit, cursor: cursor, logger: context.logger)
     }
 
     @Sendable func myProducts(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
         let seller = try context.requireRole(.seller)
-        let (limit, cursor) = try Self.page(request, products.settings)
+        let (limit, cursor) = try request.pagination(defaultLimit: products.settings.defaultPageSize, maxLimit: products.settings.maxPageSize)
         var status: ProductStatus?
         if let raw = request.uri.queryParameters.get("status") {
             guard let value = ProductStatus(rawValue: raw) else {
@@ -137,19 +137,6 @@ public struct CatalogRoutes: Sendable {
             }
         }
         return parameters
-    }
-
-    /// `limit` and `cursor` of a simple paginated list.
-    static func page(_ request: Request, _ settings: ProductService.Settings) throws -> (Int, String?) {
-        let parameters = request.uri.queryParameters
-        var limit = settings.defaultPageSize
-        if let raw = parameters.get("limit") {
-            guard let value = Int(raw), (1...settings.maxPageSize).contains(value) else {
-                throw AgoraError(.validation, "Some query parameters are not valid", fields: ["limit": "must be from 1 to \(settings.maxPageSize)"])
-            }
-            limit = value
-        }
-        return (limit, parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 })
     }
 }
 

@@ -33,26 +33,14 @@ public struct SocialRoutes: Sendable {
     }
 
     func list(_ request: Request, _ context: AgoraRequestContext, _ direction: FollowService.Direction) async throws -> FollowService.Page {
-        let (limit, cursor) = try page(request)
+        let (limit, cursor) = try request.pagination(defaultLimit: defaultPageSize, maxLimit: maxPageSize)
         return try await follows.list(try context.parameters.require("username"), direction, limit: limit, cursor: cursor, logger: context.logger)
     }
 
     @Sendable func feed(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
         let identity = try context.requireIdentity()
-        let (limit, cursor) = try page(request)
+        let (limit, cursor) = try request.pagination(defaultLimit: defaultPageSize, maxLimit: maxPageSize)
         return try await follows.feed(identity.accountID, limit: limit, cursor: cursor, logger: context.logger)
-    }
-
-    func page(_ request: Request) throws -> (Int, String?) {
-        let parameters = request.uri.queryParameters
-        var limit = defaultPageSize
-        if let raw = parameters.get("limit") {
-            guard let value = Int(raw), (1...maxPageSize).contains(value) else {
-                throw AgoraError(.validation, "Some query parameters are not valid", fields: ["limit": "must be from 1 to \(maxPageSize)"])
-            }
-            limit = value
-        }
-        return (limit, parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 })
     }
 }
 
