@@ -16,7 +16,7 @@ command -v wrk >/dev/null || { sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo;
 scripts/services.sh start >/dev/null
 scripts/services.sh createdb agora_catalog_bench >/dev/null
 eval "$(scripts/services.sh env agora_catalog_bench)"
-swift build -c release --scratch-path .build-release --product agora >/dev/null
+swift build -c release --scratch-path .build-release --product agora 2>&1 | grep -E "error|Compiling" || true
 bin="$(swift build -c release --scratch-path .build-release --show-bin-path)"
 "$bin/agora" migrate >/dev/null
 echo "Seeding (once): 100,000 products, 10,000 accounts, 300,000 likes, 54,000 follows"
@@ -68,7 +68,8 @@ curl -s -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$port
     -d "{\"email\":\"$reader@bench.local\",\"username\":\"$reader\",\"displayName\":\"Reader\",\"password\":\"correct horse battery\"}"
 psql "$AGORA_DATABASE_URL" -q -c "
     INSERT INTO follows (follower_id, followee_id)
-    SELECT (SELECT id FROM accounts WHERE username = '$reader'), id FROM accounts WHERE role = 'seller' ORDER BY id LIMIT 1000
+    SELECT r.id, s.id FROM accounts s, (SELECT id FROM accounts WHERE username = '$reader') r
+    WHERE s.role = 'seller' ORDER BY s.id LIMIT 1000
     ON CONFLICT DO NOTHING;"
 token=$(curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:$port/api/auth/login" \
     -d "{\"email\":\"$reader@bench.local\",\"password\":\"correct horse battery\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import Logging
+import NIOCore
 
 /// `/api/products*`, `/api/me/products`, `/api/me/likes` and `/api/categories*`.
 public struct CatalogRoutes: Sendable {
@@ -36,11 +37,11 @@ public struct CatalogRoutes: Sendable {
         router.delete("/api/categories/:id", use: deleteCategory)
     }
 
-    @Sendable func search(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
+    @Sendable func search(_ request: Request, context: AgoraRequestContext) async throws -> Response {
         let query = try ProductQuery.parse(
             Self.parameters(request), defaultLimit: products.settings.defaultPageSize, maxLimit: products.settings.maxPageSize
         )
-        return try await products.search(query, viewer: context.identity?.accountID, logger: context.logger)
+        return Self.json(try await products.search(query, viewer: context.identity?.accountID, logger: context.logger))
     }
 
     @Sendable func create(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Product> {
@@ -50,15 +51,20 @@ public struct CatalogRoutes: Sendable {
         return EditedResponse(status: .created, headers: [.location: "/api/products/\(product.id)"], response: product)
     }
 
-    @Sendable func show(_ request: Request, context: AgoraRequestContext) async throws -> Product {
+    @Sendable func show(_ request: Request, context: AgoraRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        let product = try await products.product(id, viewer: context.identity, logger: context.logger)
+        let (product, json) = try await products.rendered(id, viewer: context.identity, logger: context.logger)
         // A seller looking at their own listing is not a view.
-        if product.status == .published, product.seller.id != context.identity?.accountID {
+        if product.status == .published, product.sellerID != context.identity?.accountID {
             let viewer = context.identity.map { "a:\($0.accountID)" } ?? "ip:\(context.clientIP ?? "unknown")"
             await views.record(id, viewer: viewer, logger: context.logger)
         }
-        return product
+        return Self.json(json)
+    }
+
+    /// A 200 with JSON the service already rendered (from the cache, as bytes).
+    static func json(_ bytes: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     @Sendable func update(_ request: Request, context: AgoraRequestContext) async throws -> Product {

@@ -4,32 +4,34 @@ public import Foundation
 public import Logging
 
 extension ProductService {
-    /// One page of published products matching `query`, in its order, for `viewer` (who gets `likedByMe`).
+    /// One page of published products matching `query`, in its order, as response JSON for `viewer` (who gets
+    /// `likedByMe`).
     ///
-    /// First pages are cached (`CatalogCache`); later pages are cheap keyset scans on the indexes of
-    /// `0004_catalog.sql`.
+    /// First pages are cached (`CatalogCache`) as rendered items; later pages are cheap keyset scans on the
+    /// indexes of `0004_catalog.sql`.
     /// - Throws: 400 for a cursor of another query.
-    public func search(_ query: ProductQuery, viewer: UUID?, logger: Logger) async throws -> ProductPage {
-        var page: ProductPage
+    public func search(_ query: ProductQuery, viewer: UUID?, logger: Logger) async throws -> [UInt8] {
+        var page: RenderedPage?
         if query.cursor == nil {
             let keys = cache.listingKeys(query.fingerprint)
             let lookup = await cache.lookup(keys, logger: logger)
-            if case .hit(let bytes) = lookup, let cached = try? JSONDecoder.catalog.decode(ProductPage.self, from: Data(bytes)) {
-                page = cached
-            } else {
-                page = try await searchDatabase(query, logger: logger)
-                if case .miss(let version) = lookup {
-                    await cache.store(Array(try JSONEncoder.catalog.encode(page)), keys, seen: version, logger: logger)
-                }
+            if case .hit(let bytes) = lookup { page = RenderedPage(cacheValue: bytes) }
+            if page == nil {
+                let fresh = try await renderedPage(query, logger: logger)
+                if case .miss(let version) = lookup { await cache.store(fresh.cacheValue, keys, seen: version, logger: logger) }
+                page = fresh
             }
-        } else {
-            page = try await searchDatabase(query, logger: logger)
         }
-        if let viewer, !page.items.isEmpty {
-            let liked = try await likedSet(of: viewer, among: page.items.map(\.id), logger: logger)
-            for index in page.items.indices { page.items[index].likedByMe = liked.contains(page.items[index].id) }
-        }
-        return page
+        let result: RenderedPage
+        if let page { result = page } else { result = try await renderedPage(query, logger: logger) }
+        guard let viewer else { return result.json(liked: nil) }
+        let liked = result.items.isEmpty ? [] : try await likedSet(of: viewer, among: result.items.map(\.id), logger: logger)
+        return result.json(liked: liked)
+    }
+
+    func renderedPage(_ query: ProductQuery, logger: Logger) async throws -> RenderedPage {
+        let page = try await searchDatabase(query, logger: logger)
+        return RenderedPage(items: try page.items.map(RenderedProduct.init), nextCursor: page.nextCursor)
     }
 
     /// A page of `query` without the listing cache (the feed: one list per person, not worth sharing).

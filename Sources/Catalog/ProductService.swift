@@ -155,29 +155,45 @@ public struct ProductService: Sendable {
 
     // MARK: - Reading
 
-    /// Product `id` as `viewer` may see it: published products to everyone, any other state only to its seller
-    /// (and admins). Published details come from the cache when they can.
+    /// Product `id` as `viewer` may see it, as response JSON: published products to everyone, any other state only
+    /// to its seller (and admins). Published details come from the cache when they can, as bytes.
     /// - Throws: 404 when the viewer may not see it, so a draft's existence is not revealed.
-    public func product(_ id: UUID, viewer: Identity?, logger: Logger) async throws -> Product {
+    public func rendered(_ id: UUID, viewer: Identity?, logger: Logger) async throws -> (product: RenderedProduct, json: [UInt8]) {
         let keys = cache.productKeys(id)
         let lookup = await cache.lookup(keys, logger: logger)
-        var product: Product
-        if case .hit(let bytes) = lookup, let cached = try? JSONDecoder.catalog.decode(Product.self, from: Data(bytes)) {
-            product = cached
-        } else {
-            product = try await load(id, logger: logger)
-            if product.status == .published, case .miss(let version) = lookup {
-                await cache.store(Array(try JSONEncoder.catalog.encode(product.publicView)), keys, seen: version, logger: logger)
-            }
+        var cached: RenderedProduct?
+        if case .hit(let bytes) = lookup { cached = RenderedProduct(cacheLine: bytes[...]) }
+        // The cache holds the public view; its seller (and admins) see stock too, so read the row for them.
+        if let cached, let viewer, viewer.accountID == cached.sellerID || viewer.role == .admin {
+            return try await ownerView(id, viewer: viewer, logger: logger)
         }
+        if let cached {
+            return (cached, cached.json(likedByMe: try await liked(id, by: viewer, logger: logger)))
+        }
+        let product = try await load(id, logger: logger)
         let isOwner = viewer.map { $0.accountID == product.seller.id || $0.role == .admin } ?? false
         guard product.status == .published || isOwner else {
             throw AgoraError(.notFound, code: "product_not_found", "No such product")
         }
-        if let viewer {
-            product.likedByMe = try await likedSet(of: viewer.accountID, among: [id], logger: logger).contains(id)
+        let publicView = try RenderedProduct(product.publicView)
+        if product.status == .published, case .miss(let version) = lookup {
+            await cache.store(publicView.cacheLine, keys, seen: version, logger: logger)
         }
-        return isOwner ? product : product.publicView
+        if isOwner, let viewer { return try await ownerView(id, product: product, viewer: viewer, logger: logger) }
+        return (publicView, publicView.json(likedByMe: try await liked(id, by: viewer, logger: logger)))
+    }
+
+    func ownerView(_ id: UUID, product: Product? = nil, viewer: Identity, logger: Logger) async throws -> (product: RenderedProduct, json: [UInt8]) {
+        let loaded: Product
+        if let product { loaded = product } else { loaded = try await load(id, logger: logger) }
+        let rendered = try RenderedProduct(loaded)
+        return (rendered, rendered.json(likedByMe: try await liked(id, by: viewer, logger: logger)))
+    }
+
+    /// Whether `viewer` likes `id`; nil for anonymous callers.
+    func liked(_ id: UUID, by viewer: Identity?, logger: Logger) async throws -> Bool? {
+        guard let viewer else { return nil }
+        return try await likedSet(of: viewer.accountID, among: [id], logger: logger).contains(id)
     }
 
     /// The seller's own view of their product.
@@ -257,25 +273,5 @@ public struct ProductService: Sendable {
         } catch let error as PGError where error.sqlState == "23514" && error.constraint == "products_reserved_within_stock" {
             throw stockError()
         }
-    }
-}
-
-extension JSONEncoder {
-    /// How catalog values are cached: ISO 8601 dates with fractions, so a cached value decodes to the same dates.
-    static var catalog: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.timeIntervalSince1970)
-        }
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    static var catalog: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        return decoder
     }
 }

@@ -20,6 +20,9 @@ struct CacheAndViewTests {
                 let uuid = try #require(UUID(uuidString: id))
                 #expect(try await market.api.call(.get, "/api/products/\(id)")["title"] as? String == "Teapot")
                 #expect(try await market.titles("/api/products").titles == ["Teapot"])
+                // The cached copy is the public view; the seller still gets their own, with stock.
+                #expect(try await market.api.call(.get, "/api/products/\(id)")["stock"] == nil)
+                #expect(try await market.api.call(.get, "/api/products/\(id)", bearer: alice.accessToken)["stock"] as? Int == 5)
 
                 // Behind the service's back: served from Redis, the row change is invisible.
                 try await services.db.execute("UPDATE products SET title = 'Changed behind the cache' WHERE id = \(uuid)", logger: TestServices.logger)

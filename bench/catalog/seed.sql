@@ -1,9 +1,9 @@
 -- A large marketplace for scripts/bench-catalog.sh: 10,000 accounts (3,000 of them sellers), 100 categories,
 -- 100,000 published products, 300,000 likes, 50,000 follows. Deterministic (setseed), and skipped when it already ran.
 \set ON_ERROR_STOP on
-SELECT setseed(0.42);
 DO $$
 BEGIN
+    PERFORM setseed(0.42);
     IF (SELECT count(*) FROM products) >= 100000 THEN
         RAISE NOTICE 'already seeded';
         RETURN;
