@@ -57,7 +57,7 @@ public struct CatalogRoutes: Sendable {
         // A seller looking at their own listing is not a view.
         if product.status == .published, product.sellerID != context.identity?.accountID {
             let viewer = context.identity.map { "a:\($0.accountID)" } ?? "ip:\(context.clientIP ?? "unknown")"
-            await views.record(id, viewer: viewer, logger: context.logger)
+            views.record(id, viewer: viewer, logger: context.logger)
         }
         return Self.json(json)
     }

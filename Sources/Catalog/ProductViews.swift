@@ -1,36 +1,53 @@
 public import AgoraPostgres
 public import AgoraRedis
 import AgoraCrypto
+import Synchronization
 public import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// Product view counts, kept cheap: a view is one Redis call (at most one per viewer per product per window),
-/// and `ProductViewFlusher` moves the counts into `products.view_count` in batches.
-public struct ProductViews: Sendable {
+/// Product view counts, kept cheap: a view costs a request nothing but an insert into an in-process set;
+/// `ProductViewFlusher` then, once per interval, sends the views it collected to Redis in one script (which keeps
+/// one marker per viewer and product for the window, across instances, and counts only new pairs), and moves the
+/// counts from Redis into `products.view_count` in one UPDATE.
+///
+/// What a crash can lose: the views of the last interval that were still in this process.
+public final class ProductViews: Sendable {
     let redis: RedisClient
     let db: PGPool
     let prefix: String
     /// One viewer counts once per product in this window (an hour by default).
     public let window: Duration
+    /// Views held in memory at most; beyond it new ones are dropped (and logged) until the next flush.
+    let maxPending: Int
+    private let pending = Mutex<Set<Pending>>([])
 
-    public init(redis: RedisClient, db: PGPool, prefix: String, window: Duration = .seconds(3600)) {
+    struct Pending: Hashable {
+        var product: UUID
+        var viewer: String
+    }
+
+    public init(redis: RedisClient, db: PGPool, prefix: String, window: Duration = .seconds(3600), maxPending: Int = 100_000) {
         self.redis = redis
         self.db = db
         self.prefix = prefix
         self.window = window
+        self.maxPending = maxPending
     }
 
     var pendingKey: String { "\(prefix)views:pending" }
 
-    // KEYS[1] = the viewer's marker, KEYS[2] = the pending counts; both in one script so a counted view always has
-    // its marker and the other way round.
+    // KEYS[1] = the pending counts; ARGV[1] = the window in seconds, then marker/product pairs. A marker is set and
+    // its product counted in the same step, so a counted view always has its marker and the other way round.
     static let recordScript = RedisScript("""
-        if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-            redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-            return 1
+        local counted = 0
+        for i = 2, #ARGV, 2 do
+            if redis.call('SET', ARGV[i], '1', 'NX', 'EX', ARGV[1]) then
+                redis.call('HINCRBY', KEYS[1], ARGV[i + 1], 1)
+                counted = counted + 1
+            end
         end
-        return 0
+        return counted
         """)
     // Read and clear in one step: with several instances flushing, each count is taken by exactly one of them.
     static let takeScript = RedisScript("""
@@ -39,27 +56,54 @@ public struct ProductViews: Sendable {
         return counts
         """)
 
-    /// Counts a view of `product` by `viewer` (an account id, or a hash of the client address) unless that viewer
-    /// was counted in the window. Never throws: a view that cannot be counted is logged and dropped.
-    /// - Returns: whether the view counted.
-    @discardableResult
-    public func record(_ product: UUID, viewer: String, logger: Logger) async -> Bool {
-        let marker = "\(prefix)views:seen:\(product.uuidString.lowercased()):\(Hex.encode(SHA256.hash(Array(viewer.utf8)).prefix(12)))"
-        do {
-            let reply = try await redis.run(
-                Self.recordScript, keys: [marker, pendingKey],
-                arguments: [product.uuidString.lowercased(), Int(window.components.seconds)], logger: logger
-            )
-            return reply.int == 1
-        } catch {
-            logger.warning("Product view not counted", metadata: ["error": "\(error)"])
+    /// Notes a view of `product` by `viewer` (an account id, or the client address); counted at the next flush
+    /// unless that viewer was counted in the window. Never blocks and never fails the request.
+    public func record(_ product: UUID, viewer: String, logger: Logger) {
+        let dropped = pending.withLock { set -> Bool in
+            guard set.count < maxPending else { return true }
+            set.insert(Pending(product: product, viewer: viewer))
             return false
         }
+        if dropped { logger.warning("Product view dropped: too many pending views") }
     }
 
-    /// Moves pending counts into PostgreSQL; returns how many views it wrote.
+    /// Sends the views collected in this process to Redis; returns how many counted (new in their window).
+    @discardableResult
+    public func push(logger: Logger) async throws -> Int {
+        let views = pending.withLock { set in
+            defer { set.removeAll(keepingCapacity: true) }
+            return Array(set)
+        }
+        var counted = 0
+        var start = 0
+        // In chunks, so one script never holds Redis for long.
+        while start < views.count {
+            let chunk = views[start..<min(start + 500, views.count)]
+            start += chunk.count
+            var arguments: [any RedisArgument] = [Int(window.components.seconds)]
+            for view in chunk {
+                let product = view.product.uuidString.lowercased()
+                arguments.append("\(prefix)views:seen:\(product):\(Hex.encode(SHA256.hash(Array(view.viewer.utf8)).prefix(12)))")
+                arguments.append(product)
+            }
+            do {
+                counted += try await redis.run(Self.recordScript, keys: [pendingKey], arguments: arguments, logger: logger).int ?? 0
+            } catch {
+                // Keep what was not sent for the next flush.
+                pending.withLock { set in
+                    for view in views[(start - chunk.count)...] where set.count < maxPending { set.insert(view) }
+                }
+                throw error
+            }
+        }
+        return counted
+    }
+
+    /// Sends pending views to Redis, then moves the counts in Redis into PostgreSQL; returns how many views it
+    /// wrote to PostgreSQL.
     @discardableResult
     public func flush(logger: Logger) async throws -> Int {
+        try await push(logger: logger)
         let reply = try await redis.run(Self.takeScript, keys: [pendingKey], arguments: [], logger: logger).array ?? []
         var ids: [UUID] = []
         var counts: [Int] = []
