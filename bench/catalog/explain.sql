@@ -37,10 +37,10 @@ WHERE p.status = 'published'
       + cos(radians(-33.92)) * cos(radians(p.latitude)) * power(sin(radians(p.longitude - 18.42) / 2), 2))) <= 25
 ORDER BY p.published_at DESC, p.id DESC LIMIT 25;
 
-\echo '== feed: newest products of the 1,000 sellers benchreader follows'
+\echo '== feed: newest products of the 1,000 sellers benchreader follows (the ids are bound as one array, as the service sends them)'
+SELECT array_agg(followee_id)::text AS followed FROM follows
+WHERE follower_id = (SELECT id FROM accounts WHERE username = 'benchreader') \gset
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY ON)
 SELECT p.id FROM products p
-WHERE p.status = 'published'
-  AND p.seller_id = ANY((SELECT array_agg(followee_id) FROM follows
-                         WHERE follower_id = (SELECT id FROM accounts WHERE username = 'benchreader'))::uuid[])
+WHERE p.status = 'published' AND p.seller_id = ANY(:'followed'::uuid[])
 ORDER BY p.published_at DESC, p.id DESC LIMIT 25;
