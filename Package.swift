@@ -195,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "AgoraBench",
             dependencies: [
-                "AgoraPostgres", "AgoraRedis", "AgoraWebSocket",
+                "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "AgoraMedia",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -135,17 +135,14 @@ import Testing
         #expect(parts.first?.text == "ok")
     }
 
-    @Test func fiveMebibyteUploadParsesQuickly() throws {
+    // Speed is measured by scripts/bench-media.sh, not asserted here: a wall-clock bound fails on a busy machine.
+    @Test func aFiveMebibyteUploadParsesWhole() throws {
         // 64 KiB of noise repeated: incompressible-looking content without generating 5 Mi random bytes in debug.
         let noise = (0..<65536).map { _ in UInt8.random(in: 0...255) }
         var file: [UInt8] = []
         for _ in 0..<80 { file += noise }
         let body = Self.browserBody(file: file)
-        let clock = ContinuousClock()
-        var parts: [MultipartFormData.Part] = []
-        let elapsed = try clock.measure { parts = try MultipartFormData.parse(body: body, boundary: Self.boundary) }
-        print("multipart: 5 MiB body parsed in \(elapsed)")
+        let parts = try MultipartFormData.parse(body: body, boundary: Self.boundary)
         #expect(parts.last?.body == file)
-        #expect(elapsed < .milliseconds(250))
     }
 }

@@ -66,14 +66,10 @@ import Testing
         return outcome.output
     }
 
-    @Test func demoArtDecodesToTheSamePixelsAndIsSmallAndQuick() async throws {
+    @Test func demoArtDecodesToTheSamePixelsAndIsSmall() async throws {
         let image = DemoArt.render(seed: DemoArt.seed(for: "Walnut desk lamp"), initials: "WD")
-        let clock = ContinuousClock()
-        var png: [UInt8] = []
-        let elapsed = clock.measure { png = PNGEncoder.encode(image) }
-        print("PNG: 640x480 demo art, \(png.count) bytes, encoded in \(elapsed)")
+        let png = PNGEncoder.encode(image)
         #expect(png.count < 80_000)
-        #expect(elapsed < .seconds(1))
         let output = try await Self.decodeWithPython(png, expecting: image)
         #expect(output.contains("decoded 640 480"))
     }

@@ -41,10 +41,33 @@ public enum TestServices {
 
 /// A scratch PostgreSQL schema per test, so tests can run in parallel without sharing rows.
 public enum TestDatabase {
+    /// How many scratch schemas (and the applications on them) may exist at once (`AGORA_TEST_SCHEMAS`, 6).
+    ///
+    /// Each one migrates a schema and holds pools of threads and backends; with every test running in parallel on
+    /// two cores, dozens at once kept both cores busy for seconds, and the tests that assert a wall-clock bound
+    /// (pool checkout timeouts, reconnect delays) failed for want of CPU rather than for a bug.
+    static let slots = TestSlots(Int(ProcessInfo.processInfo.environment["AGORA_TEST_SCHEMAS"] ?? "") ?? 6)
+
     /// Creates a schema, runs `body` with a pool whose search path is that schema, then drops it.
     public static func withSchema<R>(
         poolSize: Int = 4,
         checkoutTimeout: Duration = .seconds(10),
+        _ body: (PGPool, PGConfiguration) async throws -> R
+    ) async throws -> R {
+        await slots.acquire()
+        do {
+            let result = try await withSchemaNow(poolSize: poolSize, checkoutTimeout: checkoutTimeout, body)
+            await slots.release()
+            return result
+        } catch {
+            await slots.release()
+            throw error
+        }
+    }
+
+    static func withSchemaNow<R>(
+        poolSize: Int,
+        checkoutTimeout: Duration,
         _ body: (PGPool, PGConfiguration) async throws -> R
     ) async throws -> R {
         let url = try TestServices.requireDatabaseURL()
@@ -66,5 +89,25 @@ public enum TestDatabase {
             await admin.close()
             throw error
         }
+    }
+}
+
+/// A counting semaphore for tests: at most `count` holders at once, the rest wait in order.
+actor TestSlots {
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = max(1, count) }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
     }
 }

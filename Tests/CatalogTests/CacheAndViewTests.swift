@@ -48,7 +48,7 @@ struct CacheAndViewTests {
     }
 
     @Test func likeCountsInCachedDetailsLagByAtMostTheTTL() async throws {
-        try await TestApp.withApplication(["AGORA_CACHE_TTL_MS": "400"]) { app, services in
+        try await TestApp.withApplication(["AGORA_CACHE_TTL_MS": "1500"]) { app, services in
             try await app.test(.router) { client in
                 let market = Market(api: API(client: client), services: services)
                 let alice = try await market.seller("alice")
@@ -59,7 +59,7 @@ struct CacheAndViewTests {
                 // likedByMe is per caller and never cached; the count is the cached one until the entry expires.
                 let cached = try await market.api.call(.get, "/api/products/\(id)", bearer: fan.accessToken)
                 #expect(cached["likedByMe"] as? Bool == true && cached["likeCount"] as? Int == 0)
-                try await Task.sleep(for: .milliseconds(600))
+                try await Task.sleep(for: .milliseconds(1800))
                 #expect(try await market.api.call(.get, "/api/products/\(id)")["likeCount"] as? Int == 1)
             }
         }
