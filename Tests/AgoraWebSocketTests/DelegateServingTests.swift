@@ -60,7 +60,7 @@ struct DelegateServingTests {
     }
 
     @Test func idleConnectionsArePingedAndDroppedWhenThePongIsLate() async throws {
-        let configuration = WebSocketConfiguration(paths: ["/ws"], pingInterval: .milliseconds(250), pongTimeout: .seconds(1))
+        let configuration = WebSocketConfiguration(paths: ["/ws"], pingInterval: .milliseconds(250), pongTimeout: .seconds(2))
         try await TestServer.with(configuration, serve: { _, _, _ in EchoDelegate() }) { port in
             let answering = try await upgraded(port)
             let silent = try await upgraded(port)
@@ -70,7 +70,7 @@ struct DelegateServingTests {
                 try await answering.send(clientFrame(0xA, Array(ping.payload.readableBytesView)))
             }
             #expect(try await silent.readFrame(timeout: .seconds(3))?.opcode == .ping)
-            #expect(try await silent.waitForTCPClose(timeout: .seconds(3)))
+            #expect(try await silent.waitForTCPClose(timeout: .seconds(5)))
             #expect(!(try await answering.waitForTCPClose(timeout: .milliseconds(100))))
             await answering.close()
         }
