@@ -16,6 +16,13 @@ public struct MediaRoutes: Sendable {
     /// Registers the routes on `router`.
     public func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/media/:key", use: show)
+        // HEAD: the same status and headers, no body (CDNs and link checkers ask before they fetch).
+        router.head("/media/:key") { request, context in
+            let response = try await show(request, context: context)
+            var headers = response.headers
+            if case .some(let length) = response.body.contentLength { headers[.contentLength] = String(length) }
+            return Response(status: response.status, headers: headers, body: .init())
+        }
     }
 
     @Sendable func show(_ request: Request, context: AgoraRequestContext) async throws -> Response {

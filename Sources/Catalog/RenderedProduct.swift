@@ -12,7 +12,7 @@ public struct RenderedProduct: Sendable, Equatable {
     public var status: ProductStatus
     var json: [UInt8]
 
-    /// Dates as Hummingbird's response encoder writes them (ISO 8601), so cached and uncached answers are identical.
+    /// What `ProductJSONWriter` must agree with: dates as Hummingbird's response encoder writes them (ISO 8601).
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -25,7 +25,7 @@ public struct RenderedProduct: Sendable, Equatable {
         id = product.id
         sellerID = product.seller.id
         status = product.status
-        json = Array(try Self.encoder.encode(product))
+        json = ProductJSONWriter.render(product)
     }
 
     /// The JSON, with `"likedByMe"` when the caller is logged in.

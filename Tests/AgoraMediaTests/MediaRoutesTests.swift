@@ -34,6 +34,18 @@ import Testing
         }
     }
 
+    @Test func headAnswersTheHeadersWithoutTheBytes() async throws {
+        try await Self.withApp { client, key, bytes in
+            try await client.execute(uri: "/media/\(key)", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.cacheControl] == "public, max-age=31536000, immutable")
+                #expect(response.headers[.contentLength] == String(bytes.count))
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/media/0123456789abcdef0123456789abcdef.png", method: .head) { #expect($0.status == .notFound) }
+        }
+    }
+
     @Test func matchingIfNoneMatchIs304() async throws {
         try await Self.withApp { client, key, _ in
             for tag in ["\"\(key)\"", "W/\"\(key)\"", "\"other\", \"\(key)\"", "*"] {

@@ -30,6 +30,31 @@ struct RenderedProductTests {
         #expect(try object(rendered.json(likedByMe: liked)) == object(Array(expected)))
     }
 
+    /// Every optional present and absent, odd strings, fractional seconds and coordinates: the hand-written JSON must
+    /// be what `JSONEncoder` writes.
+    @Test(arguments: [false, true])
+    func theWriterAgreesWithCodable(full: Bool) throws {
+        var product = try product()
+        product.createdAt = Date(timeIntervalSince1970: 1_780_000_000.999_9)
+        product.updatedAt = Date(timeIntervalSince1970: 946_684_800.5)
+        product.title = "Tab\there, quote \" back\\slash / slash, \u{1} control, emoji 🧉, é"
+        if full {
+            product.category = CategoryRef(id: UUID(), slug: "kitchen", name: "Kitchen & more")
+            product.seller.avatarUrl = "https://example.com/a.png?x=1&y=2"
+            product.images = [ProductImage(id: UUID(), url: "/media/ab.png", width: 640, height: 480, contentType: "image/png")]
+            product.stock = 12
+            product.lowStockThreshold = 0
+            product.likedByMe = true
+            product.location = GeoPoint(lat: -33, lng: 18.000001)
+        } else {
+            product.location = nil
+            product.publishedAt = nil
+            product.tags = []
+        }
+        let expected = try RenderedProduct.encoder.encode(product)
+        #expect(try object(ProductJSONWriter.render(product)) == object(Array(expected)))
+    }
+
     @Test func pagesSurviveTheCacheFormAndRenderAsOneObject() throws {
         let item = try RenderedProduct(try product())
         let page = RenderedPage(items: [item, item], nextCursor: "eyJpZCI6IngifQ")
