@@ -63,7 +63,7 @@ public struct CatalogRoutes: Sendable {
     }
 
     /// A 200 with JSON the service already rendered (from the cache, as bytes).
-    static func json(_ bytes: [UInt8]) -> Response {
+    public static func json(_ bytes: [UInt8]) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
@@ -146,7 +146,17 @@ public struct CatalogRoutes: Sendable {
     }
 }
 
-extension Product: ResponseEncodable {}
-extension ProductPage: ResponseEncodable {}
+// Products and pages answer through ProductJSONWriter: the same JSON as their Codable form, much cheaper.
+extension Product: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        CatalogRoutes.json(ProductJSONWriter.render(self))
+    }
+}
+
+extension ProductPage: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        CatalogRoutes.json(ProductJSONWriter.render(self))
+    }
+}
 extension Category: ResponseEncodable {}
 extension ProductService.LikeState: ResponseEncodable {}

@@ -147,4 +147,13 @@ public struct Product: Sendable, Codable, Equatable {
 public struct ProductPage: Sendable, Codable, Equatable {
     public var items: [Product]
     public var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case items, nextCursor }
+
+    /// Writes `"nextCursor": null` on the last page rather than leaving the key out, as every list does.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
 }

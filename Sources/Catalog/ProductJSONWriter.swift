@@ -20,6 +20,20 @@ struct ProductJSONWriter {
         return writer.bytes
     }
 
+    /// `{"items": [...], "nextCursor": ...}`.
+    static func render(_ page: ProductPage) -> [UInt8] {
+        var writer = ProductJSONWriter(capacity: 64 + 1024 * page.items.count)
+        writer.raw("{\"items\":[")
+        for (index, product) in page.items.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.product(product)
+        }
+        writer.raw("],\"nextCursor\":")
+        if let cursor = page.nextCursor { writer.string(cursor) } else { writer.raw("null") }
+        writer.raw("}")
+        return writer.bytes
+    }
+
     mutating func product(_ p: Product) {
         raw("{\"id\":"); uuid(p.id)
         raw(",\"seller\":{\"id\":"); uuid(p.seller.id)

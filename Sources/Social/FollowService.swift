@@ -25,6 +25,15 @@ public struct FollowService: Sendable {
     public struct Page: Sendable, Codable, Equatable {
         public var items: [Entry]
         public var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey { case items, nextCursor }
+
+        /// Writes `"nextCursor": null` on the last page, as every list does.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(items, forKey: .items)
+            try container.encode(nextCursor, forKey: .nextCursor)
+        }
     }
 
     let db: PGPool

@@ -55,6 +55,14 @@ struct RenderedProductTests {
         #expect(try object(ProductJSONWriter.render(product)) == object(Array(expected)))
     }
 
+    @Test func aPageRendersAsItsCodableForm() throws {
+        var liked = try product()
+        liked.likedByMe = true
+        for page in [ProductPage(items: [try product(), liked], nextCursor: "abc"), ProductPage(items: [], nextCursor: nil)] {
+            #expect(try object(ProductJSONWriter.render(page)) == object(Array(try RenderedProduct.encoder.encode(page))))
+        }
+    }
+
     @Test func pagesSurviveTheCacheFormAndRenderAsOneObject() throws {
         let item = try RenderedProduct(try product())
         let page = RenderedPage(items: [item, item], nextCursor: "eyJpZCI6IngifQ")
