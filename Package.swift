@@ -163,6 +163,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Commerce (issue 6). So far only Stripe's webhook signature scheme.
+        .target(
+            name: "Commerce",
+            dependencies: ["AgoraCore", "AgoraCrypto"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Application
         .target(
             name: "AgoraApp",
@@ -267,6 +274,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CommerceTests", dependencies: ["Commerce", "AgoraCore", "AgoraTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgoraMailTests",

@@ -4,7 +4,8 @@
 #
 #   Debian:  nodejs (only when there is no node binary) and node-ws, which lives in /usr/share/nodejs (NODE_PATH);
 #            openssl, whose command makes the SMTP tests' self-signed certificate
-#   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, and aiosmtpd, for the python3 on PATH
+#   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, aiosmtpd, and stripe (its webhook
+#            signature code checks ours), for the python3 on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -16,7 +17,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -37,7 +38,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller; websocket.ABNF' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe; websocket.ABNF; stripe.WebhookSignature' >/dev/null 2>&1; }
 
 # MARK: node and ws
 
@@ -78,5 +79,5 @@ else
     log "the PyPI packages are still not importable"
     exit 1
 fi
-log "python websockets, websocket-client and aiosmtpd: ok ($chosen)"
+log "python websockets, websocket-client, aiosmtpd and stripe: ok ($chosen)"
 echo "$chosen"
