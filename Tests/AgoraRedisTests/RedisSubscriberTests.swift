@@ -120,6 +120,8 @@ struct RedisSubscriberTests {
             #expect(!subscriber.isSubscribed("x"))
             group.cancelAll()
         }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // "Does not hang", not a latency figure: the stop itself is a pipe write and a thread join, but at the start
+        // of the whole suite on two cores the scheduling around it once took 3.07 s. A hang never returns at all.
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 }
