@@ -55,7 +55,9 @@ func makePool(capacity: Int, timeout: Duration = .seconds(5), factory: Factory) 
 
     @Test func neverOpensMoreThanCapacityAndServesEveryWaiter() async throws {
         let factory = Factory()
-        let pool = makePool(capacity: 3, factory: factory)
+        // Served, not fast: a generous checkout timeout, since on two cores at the suite's busiest moment a waiter
+        // once waited over 5 s.
+        let pool = makePool(capacity: 3, timeout: .seconds(60), factory: factory)
         let usage = Usage()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<100 {

@@ -41,12 +41,12 @@ public enum TestServices {
 
 /// A scratch PostgreSQL schema per test, so tests can run in parallel without sharing rows.
 public enum TestDatabase {
-    /// How many scratch schemas (and the applications on them) may exist at once (`AGORA_TEST_SCHEMAS`, 6).
+    /// How many scratch schemas (and the applications on them) may exist at once (`AGORA_TEST_SCHEMAS`, 4).
     ///
     /// Each one migrates a schema and holds pools of threads and backends; with every test running in parallel on
     /// two cores, dozens at once kept both cores busy for seconds, and the tests that assert a wall-clock bound
     /// (pool checkout timeouts, reconnect delays) failed for want of CPU rather than for a bug.
-    static let slots = TestSlots(Int(ProcessInfo.processInfo.environment["AGORA_TEST_SCHEMAS"] ?? "") ?? 6)
+    static let slots = TestSlots(Int(ProcessInfo.processInfo.environment["AGORA_TEST_SCHEMAS"] ?? "") ?? 4)
 
     /// Creates a schema, runs `body` with a pool whose search path is that schema, then drops it.
     public static func withSchema<R>(
