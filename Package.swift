@@ -163,10 +163,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Commerce (issue 6). So far only Stripe's webhook signature scheme.
+        // Commerce (issue 6): cart, checkout, payments, orders, digital inventory, reviews, payouts.
         .target(
             name: "Commerce",
-            dependencies: ["AgoraCore", "AgoraCrypto"],
+            dependencies: [
+                "AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraMail",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
 

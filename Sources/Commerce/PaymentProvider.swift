@@ -1,0 +1,151 @@
+public import Foundation
+public import Logging
+
+/// A way to take a buyer's money: Agora's built-in simulated provider, or Stripe Checkout.
+///
+/// Checkout asks the provider for a payment session and sends the buyer to its URL; the provider later tells Agora
+/// what happened through a signed webhook, which `parseWebhook` verifies and turns into a `PaymentEvent`. Payment
+/// handling (`PaymentService`) is the same for every provider: events are recorded once by id, so a replayed or
+/// concurrent delivery changes nothing.
+public protocol PaymentProvider: Sendable {
+    /// The provider's name in URLs, rows and settings (`simulated`, `stripe`).
+    var name: String { get }
+
+    /// Opens a payment session for an order; the buyer pays at the returned URL.
+    /// - Throws: `AgoraError(.unavailable, code: "payment_provider_unavailable", …)` when the provider cannot be reached.
+    func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession
+
+    /// Verifies a webhook delivery (`payload` exactly as received) and says what it means.
+    /// - Returns: nil for an authentic event of a type Agora does not act on (answered 200 and ignored).
+    /// - Throws: `AgoraError` 400 `invalid_signature` for a delivery that is not authentic, 400 `invalid_payload`
+    ///   for one that is signed but cannot be read.
+    func parseWebhook(payload: [UInt8], signature: String?, now: Date) throws -> PaymentEvent?
+
+    /// Gives back `amount` of a completed payment (a cancelled, paid seller order).
+    func refund(_ request: RefundRequest, logger: Logger) async throws -> RefundResult
+
+    /// Closes a session that will not be paid (its reservation expired or the buyer cancelled); best effort.
+    func cancelSession(_ sessionID: String, logger: Logger) async throws
+}
+
+/// What to charge, in the order's currency and minor units. The lines sum to `total`: products, then shipping and
+/// (for tax-exclusive prices) VAT as lines of their own.
+public struct PaymentRequest: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public var name: String
+        public var unitAmount: Int64
+        public var quantity: Int
+        public init(name: String, unitAmount: Int64, quantity: Int) {
+            self.name = name
+            self.unitAmount = unitAmount
+            self.quantity = quantity
+        }
+    }
+
+    public var orderID: UUID
+    public var currency: String
+    public var total: Int64
+    public var lines: [Line]
+    public var buyerEmail: String?
+    /// Where the buyer returns after paying, and after giving up (absolute URLs).
+    public var successURL: String
+    public var cancelURL: String
+    /// When the session should stop accepting payment (the reservation's end; providers may impose a minimum).
+    public var expiresAt: Date
+
+    public init(
+        orderID: UUID, currency: String, total: Int64, lines: [Line], buyerEmail: String?, successURL: String, cancelURL: String, expiresAt: Date
+    ) {
+        self.orderID = orderID
+        self.currency = currency
+        self.total = total
+        self.lines = lines
+        self.buyerEmail = buyerEmail
+        self.successURL = successURL
+        self.cancelURL = cancelURL
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An open payment session.
+public struct PaymentSession: Sendable, Equatable {
+    /// The provider's id of the session (`cs_…` at Stripe).
+    public var id: String
+    /// Where to send the buyer.
+    public var url: String
+    public init(id: String, url: String) {
+        self.id = id
+        self.url = url
+    }
+}
+
+/// What a webhook says happened.
+public struct PaymentEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        /// The session was paid (Stripe: `checkout.session.completed` with `payment_status` `paid`).
+        case paid
+        /// The payment was declined (Stripe: `payment_intent.payment_failed`).
+        case failed
+        /// The session ended unpaid (Stripe: `checkout.session.expired`).
+        case expired
+        /// Money went back to the buyer (Stripe: `charge.refunded`).
+        case refunded
+    }
+
+    /// The provider's event id (`evt_…`), recorded once: the key of webhook idempotency.
+    public var id: String
+    public var kind: Kind
+    /// The order, when the event names it (`client_reference_id` or metadata `order_id`).
+    public var orderID: UUID?
+    /// The session the event is about, when it names one.
+    public var sessionID: String?
+    /// The provider's id of the payment itself (`pi_…`), used for refunds and to find the order of a refund event.
+    public var paymentReference: String?
+    /// The amount the event is about (paid total, or refunded amount), in minor units, when known.
+    public var amount: Int64?
+    public var currency: String?
+
+    public init(
+        id: String, kind: Kind, orderID: UUID?, sessionID: String? = nil, paymentReference: String? = nil, amount: Int64? = nil,
+        currency: String? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.orderID = orderID
+        self.sessionID = sessionID
+        self.paymentReference = paymentReference
+        self.amount = amount
+        self.currency = currency
+    }
+}
+
+/// Money to give back.
+public struct RefundRequest: Sendable, Equatable {
+    public var orderID: UUID
+    /// What the refund is for; a retry with the same key must not refund twice (Stripe's `Idempotency-Key`).
+    public var idempotencyKey: String
+    public var sessionID: String?
+    public var paymentReference: String?
+    public var amount: Int64
+    public var currency: String
+    public init(orderID: UUID, idempotencyKey: String, sessionID: String?, paymentReference: String?, amount: Int64, currency: String) {
+        self.orderID = orderID
+        self.idempotencyKey = idempotencyKey
+        self.sessionID = sessionID
+        self.paymentReference = paymentReference
+        self.amount = amount
+        self.currency = currency
+    }
+}
+
+/// A refund the provider accepted.
+public struct RefundResult: Sendable, Equatable {
+    /// The provider's refund id (`re_…`).
+    public var id: String
+    /// `succeeded` or `pending` (Stripe's refund states); anything else was thrown as an error.
+    public var status: String
+    public init(id: String, status: String) {
+        self.id = id
+        self.status = status
+    }
+}
