@@ -183,7 +183,7 @@ let package = Package(
             name: "AgoraApp",
             dependencies: [
                 "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
-                "AgoraEvents", "Catalog", "Social", "AgoraMedia",
+                "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -223,7 +223,7 @@ let package = Package(
         .target(
             name: "AgoraTestSupport",
             dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis",
+                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -282,7 +282,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CommerceTests", dependencies: ["Commerce", "AgoraCore", "AgoraTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CommerceTests",
+            dependencies: [
+                "Commerce", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgoraMailTests",

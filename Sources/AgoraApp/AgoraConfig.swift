@@ -1,4 +1,6 @@
 import AgoraMail
+import AgoraCrypto
+public import Commerce
 public import AgoraPostgres
 public import AgoraRedis
 public import Logging
@@ -27,6 +29,11 @@ public struct AgoraConfig: Sendable {
     /// Apply pending migrations before the server starts accepting requests.
     public var migrateOnStart: Bool
     public var secrets: Secrets
+    /// Keys of earlier rotations of the inventory key, still used to open the items they sealed
+    /// (`AGORA_INVENTORY_PREVIOUS_KEYS`, comma-separated).
+    public var inventoryPreviousKeys: [[UInt8]]
+    /// Largest inventory upload in bytes (`AGORA_INVENTORY_MAX_BYTES`, 2 MiB).
+    public var inventoryUploadLimit: Int
     /// Accounts, tokens and cookies.
     public var auth: AuthSettings
     /// Request rate limits, counted in Redis.
@@ -39,6 +46,10 @@ public struct AgoraConfig: Sendable {
     public var mail: MailSettings
     /// Catalog, search, caches, views and the feed.
     public var catalog: CatalogSettings
+    /// Carts, checkout, VAT, shipping, fees, reservations, deliveries and inventory limits.
+    public var commerce: CommerceSettings
+    /// Which provider new checkouts pay with, and Stripe's settings.
+    public var payments: PaymentSettings
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
@@ -144,6 +155,49 @@ public struct AgoraConfig: Sendable {
         // Typo tolerance: how similar (trigram percent) a catalog word must be to a search word to be a correction
         // candidate. A connection setting, so the trigram index answers `%` with it.
         postgres.serverSettings["pg_trgm.similarity_threshold"] = String(Double(catalog.fuzzyThreshold) / 100)
+        var commerce = CommerceSettings(
+            reservationTTL: .seconds(int("AGORA_RESERVATION_TTL", 900, 10...86_400)),
+            pricesIncludeVAT: bool("AGORA_PRICES_INCLUDE_VAT", true),
+            platformFeeBP: int("AGORA_PLATFORM_FEE_BP", 1000, 0...10_000),
+            autoCompleteAfter: .seconds(int("AGORA_AUTO_COMPLETE_DAYS", 14, 0...365) * 86_400),
+            sweepInterval: .milliseconds(int("AGORA_COMMERCE_SWEEP_MS", 10_000, 10...3_600_000)),
+            maxCartItems: int("AGORA_CART_MAX_ITEMS", 50, 1...1000),
+            maxQuantity: int("AGORA_CART_MAX_QUANTITY", 100, 1...1000),
+            maxInventoryLines: int("AGORA_INVENTORY_MAX_LINES", 10_000, 1...100_000),
+            defaultPageSize: catalog.defaultPageSize, maxPageSize: catalog.maxPageSize,
+            publicURL: auth.publicURL
+        )
+        if let rates = CommerceSettings.parseRates(string("AGORA_VAT_RATES", "ZAR=15")) { commerce.vatRates = rates } else {
+            problems.append("AGORA_VAT_RATES must look like ZAR=15,EUR=21.5 (percent, at most two decimals)")
+        }
+        if let amounts = CommerceSettings.parseAmounts(string("AGORA_SHIPPING_FLAT", "ZAR=6000")) { commerce.shippingFlat = amounts } else {
+            problems.append("AGORA_SHIPPING_FLAT must look like ZAR=6000,USD=500 (minor units)")
+        }
+        self.commerce = commerce
+        inventoryUploadLimit = int("AGORA_INVENTORY_MAX_BYTES", 2 << 20, 1024...(1 << 30))
+        payments = PaymentSettings(
+            provider: string("AGORA_PAYMENT_PROVIDER", "simulated"),
+            stripeSecretKey: env["AGORA_STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 },
+            stripeWebhookSecret: env["AGORA_STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+            stripeAPIBase: string("AGORA_STRIPE_API_BASE", "https://api.stripe.com"),
+            stripeCAFile: env["AGORA_STRIPE_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        )
+        switch payments.provider {
+        case "simulated":
+            if mode == .production { problems.append("AGORA_PAYMENT_PROVIDER=simulated takes no money; production needs stripe") }
+        case "stripe":
+            if payments.stripeSecretKey == nil { problems.append("AGORA_STRIPE_SECRET_KEY is required with AGORA_PAYMENT_PROVIDER=stripe") }
+            if payments.stripeWebhookSecret == nil { problems.append("AGORA_STRIPE_WEBHOOK_SECRET is required with AGORA_PAYMENT_PROVIDER=stripe") }
+        default:
+            problems.append("AGORA_PAYMENT_PROVIDER must be simulated or stripe, got '\(payments.provider)'")
+        }
+        inventoryPreviousKeys = []
+        for (index, raw) in string("AGORA_INVENTORY_PREVIOUS_KEYS", "").split(separator: ",").enumerated() {
+            let text = raw.trimmingCharacters(in: .whitespaces)
+            if let key = Base64.decode(text) ?? Hex.decode(text), key.count == 32 { inventoryPreviousKeys.append(key) } else {
+                problems.append("AGORA_INVENTORY_PREVIOUS_KEYS entry \(index + 1) must be 32 bytes, as base64 or hex")
+            }
+        }
         mail = MailSettings.read(env: env, mode: mode, dataDirectory: dataDirectory, string: string, int: int, bool: bool) { problems.append($0) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         secrets = try Secrets(environment: env, mode: mode, dataDirectory: dataDirectory)
@@ -184,6 +238,18 @@ public struct AuthSettings: Sendable {
     /// Mark session cookies `Secure` (`AGORA_COOKIE_SECURE`, true). Browsers accept Secure cookies from
     /// http://localhost, so only a plain-HTTP deployment on another host needs this off.
     public var secureCookies: Bool
+}
+
+/// The payment provider of new checkouts and Stripe's credentials.
+public struct PaymentSettings: Sendable {
+    /// `simulated` (default; refused in production) or `stripe` (`AGORA_PAYMENT_PROVIDER`).
+    public var provider: String
+    /// `AGORA_STRIPE_SECRET_KEY` (`sk_…`) and `AGORA_STRIPE_WEBHOOK_SECRET` (`whsec_…`); secrets, never logged.
+    public var stripeSecretKey: String?
+    public var stripeWebhookSecret: String?
+    /// `AGORA_STRIPE_API_BASE` (https://api.stripe.com) and `AGORA_STRIPE_CA_FILE` (the system trust store when unset).
+    public var stripeAPIBase: String
+    public var stripeCAFile: String?
 }
 
 /// Settings of the catalog and the social graph.

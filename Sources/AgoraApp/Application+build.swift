@@ -7,6 +7,7 @@ public import AgoraEvents
 public import Catalog
 public import Social
 public import AgoraMedia
+public import Commerce
 import Foundation
 import Synchronization
 public import Hummingbird
@@ -30,6 +31,10 @@ public struct AgoraServices: Sendable {
     public let follows: FollowService
     /// Uploaded images.
     public let media: any MediaStorage
+    /// Carts, checkout, payments, orders, inventory, reviews and payouts.
+    public let commerce: CommerceService
+    /// The built-in payment provider (always there, so tests and the payment page can use it).
+    public let simulatedPayments: SimulatedProvider
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -67,6 +72,11 @@ public func buildApplication(
     let categories = CategoryService(db: db)
     let views = ProductViews(redis: redis, db: db, prefix: config.redisPrefix, window: config.catalog.viewWindow)
     let follows = FollowService(db: db, accounts: directory, products: products, events: events, feedFollowLimit: config.catalog.feedFollowLimit)
+    let simulated = SimulatedProvider(db: db, webhookSecret: config.secrets.paymentWebhookSecret, publicURL: config.commerce.publicURL)
+    let commerce = CommerceService(
+        db: db, events: events, mail: outbox, vault: InventoryVault(key: config.secrets.inventoryKey, previous: config.inventoryPreviousKeys),
+        settings: config.commerce, providers: makePaymentProviders(config: config, simulated: simulated), checkoutProvider: config.payments.provider
+    )
     let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
@@ -80,7 +90,11 @@ public func buildApplication(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },
         limit: config.catalog.maxImageSize + 64 * 1024
     )
-    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload]))
+    let inventoryUpload = BodyLimitMiddleware.Upload(
+        matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/inventory") },
+        limit: config.inventoryUploadLimit
+    )
+    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload]))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
         router.add(middleware: FileMiddleware(
             config.publicDirectory,
@@ -113,6 +127,7 @@ public func buildApplication(
     ProductImageRoutes(products: products).add(to: router)
     MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
+    CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
 
     var app = Application(
         router: router,
@@ -121,6 +136,7 @@ public func buildApplication(
     )
     app.addServices(db, redis)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
+    app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
     app.addServices(ProductViewFlusher(views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet }))
     if config.migrateOnStart {
         app.beforeServerStarts {
@@ -131,7 +147,8 @@ public func buildApplication(
     }
     let services = AgoraServices(
         db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
-        categories: categories, products: products, views: views, follows: follows, media: media
+        categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
+        simulatedPayments: simulated
     )
     return (app, services)
 }
@@ -142,6 +159,12 @@ final class Flag: Sendable {
     init(_ initial: Bool) { value = Atomic(initial) }
     var isSet: Bool { value.load(ordering: .acquiring) }
     func set() { value.store(true, ordering: .releasing) }
+}
+
+/// The providers checkouts and webhooks can use: always the simulated one (its page and webhook answer only for
+/// orders made with it), and Stripe when configured.
+func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) -> [any PaymentProvider] {
+    [simulated]
 }
 
 /// SMTP, or the development mailbox folder.

@@ -3,6 +3,8 @@ import AgoraCore
 import AgoraMedia
 import AgoraPostgres
 import Catalog
+import Commerce
+import AgoraCrypto
 import Foundation
 public import Logging
 import Social
@@ -124,12 +126,24 @@ public enum DemoSeed {
             input.categoryId = categoryIDs[category].map { .set($0) } ?? .keep
             input.condition = .set(condition)
             input.type = .set(type)
-            input.stock = .set(stock)
+            if type == "physical" { input.stock = .set(stock) }
             input.lowStockThreshold = .set(type == "physical" ? 1 : 5)
             input.tags = .set(tags)
             if let place, let point = places[place] { input.location = .set(point) }
             let sellerID = sellerIDs[seller]
             let product = try await services.products.create(seller: sellerID, input, logger: logger)
+            if type != "physical" {
+                // Digital stock is inventory: demo keys, credentials or links, sealed like real ones.
+                let items = (1...stock).map { unit -> (line: Int, item: String) in
+                    let code = SecureRandom.token(byteCount: 9).uppercased().prefix(12)
+                    switch type {
+                    case "link": return (unit, "https://downloads.example.com/\(code.lowercased())")
+                    case "credential": return (unit, "demo-user-\(unit) / \(code)")
+                    default: return (unit, "DEMO-\(code.prefix(4))-\(code.dropFirst(4).prefix(4))-\(code.suffix(4))")
+                    }
+                }
+                _ = try await services.commerce.uploadInventory(product.id, actor: sellerID, admin: false, items: items, logger: logger)
+            }
             let art = DemoArt.render(width: imageSize.0, height: imageSize.1, seed: DemoArt.seed(for: title), initials: DemoArt.initials(of: title))
             _ = try await services.products.addImage(product.id, seller: sellerID, bytes: PNGEncoder.encode(art), logger: logger)
             _ = try await services.products.transition(product.id, seller: sellerID, .publish, logger: logger)

@@ -19,6 +19,14 @@ public struct DomainEvent: Sendable, Equatable, Codable {
         public static let productStockChanged = Kind(rawValue: "product.stock_changed")
         public static let userFollowed = Kind(rawValue: "user.followed")
         public static let userUnfollowed = Kind(rawValue: "user.unfollowed")
+        /// One per seller order: subject the order, payload the seller order, buyer, seller, status and money.
+        public static let orderCreated = Kind(rawValue: "order.created")
+        public static let orderPaid = Kind(rawValue: "order.paid")
+        public static let orderShipped = Kind(rawValue: "order.shipped")
+        public static let orderDelivered = Kind(rawValue: "order.delivered")
+        public static let orderCancelled = Kind(rawValue: "order.cancelled")
+        /// A sale took a product to or below its low-stock threshold; subject the product, payload seller and stock.
+        public static let productLowStock = Kind(rawValue: "product.low_stock")
     }
 
     /// One payload value: JSON scalars only, so every consumer can read a payload without knowing its producer.

@@ -28,11 +28,13 @@ public struct MailOutbox: Sendable {
     /// Queues a mail as part of `transaction`; it exists exactly when the transaction commits.
     /// - Throws: `MailError.invalidAddress` for a recipient that could not be sent to (nothing is written).
     @discardableResult
-    public func enqueue(to: String, subject: String, body: String, in transaction: PGTransaction) async throws -> UUID {
+    /// - Parameter sensitive: the body holds secrets (digital items): it is blanked once the mail is sent or fails,
+    ///   so it rests in the table only while it waits.
+    public func enqueue(to: String, subject: String, body: String, sensitive: Bool = false, in transaction: PGTransaction) async throws -> UUID {
         let recipient = try MailAddress(to)
         let subject = String(Mail.oneLine(subject).prefix(250))
         let row = try await transaction.query(
-            "INSERT INTO mail_outbox (to_address, subject, body) VALUES (\(recipient.address), \(subject), \(body)) RETURNING id"
+            "INSERT INTO mail_outbox (to_address, subject, body, sensitive) VALUES (\(recipient.address), \(subject), \(body), \(sensitive)) RETURNING id"
         )[0]
         return try row.decode("id")
     }
@@ -61,7 +63,7 @@ public struct MailOutbox: Sendable {
 
     /// Records that the server accepted the mail.
     public func markSent(_ id: UUID, logger: Logger) async throws {
-        try await db.execute("UPDATE mail_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = \(id)", logger: logger)
+        try await db.execute("UPDATE mail_outbox SET status = 'sent', sent_at = now(), last_error = NULL, body = CASE WHEN sensitive THEN '' ELSE body END WHERE id = \(id)", logger: logger)
     }
 
     /// Keeps the mail pending, to be tried again after `delay`.
@@ -78,7 +80,7 @@ public struct MailOutbox: Sendable {
     /// Gives up on the mail.
     public func markFailed(_ id: UUID, error: String, logger: Logger) async throws {
         try await db.execute(
-            "UPDATE mail_outbox SET status = 'failed', last_error = \(String(error.prefix(500))) WHERE id = \(id) AND status = 'pending'",
+            "UPDATE mail_outbox SET status = 'failed', last_error = \(String(error.prefix(500))), body = CASE WHEN sensitive THEN '' ELSE body END WHERE id = \(id) AND status = 'pending'",
             logger: logger
         )
     }

@@ -48,6 +48,7 @@ public struct ProductService: Sendable {
     public func create(seller: UUID, _ input: ProductInput, logger: Logger) async throws -> Product {
         let fields = try ProductValidation.check(input, creating: true)
         guard let title = fields.title, let price = fields.price else { throw AgoraError(.internalError, "unreachable") }
+        if fields.type?.isDigital == true, (fields.stock ?? 0) != 0 { throw Self.stockFromInventory }
         let id: UUID = try await mapCategoryViolation {
             try await db.query(
                 """
@@ -75,6 +76,12 @@ public struct ProductService: Sendable {
                 let old = try await lockOwned(id, seller: seller, in: tx)
                 guard old.status != .archived else {
                     throw AgoraError(.conflict, code: "product_archived", "An archived product cannot be edited")
+                }
+                // A digital product's stock is its count of inventory items, so only uploads change it, and its type
+                // is fixed once it holds stock (items would not fit the new type).
+                if (fields.type ?? old.type).isDigital, fields.stock != nil { throw Self.stockFromInventory }
+                if let type = fields.type, type != old.type, old.stock > 0 {
+                    throw AgoraError(.conflict, code: "type_locked", "The type of a product cannot change while it has stock")
                 }
                 try await tx.execute(
                     """
@@ -222,8 +229,14 @@ public struct ProductService: Sendable {
     }
 
     /// The stored state of `seller`'s product, locked for the rest of the transaction.
+    static let stockFromInventory = AgoraError(
+        .validation, code: "stock_from_inventory", "The stock of a digital product is the count of its uploaded inventory items",
+        fields: ["stock": "comes from POST /api/products/:id/inventory for key, credential and link products"]
+    )
+
     struct Snapshot {
         var status: ProductStatus
+        var type: ProductType
         var price: Money
         var stock: Int
         var lowStockThreshold: Int
@@ -231,12 +244,13 @@ public struct ProductService: Sendable {
 
     func lockOwned(_ id: UUID, seller: UUID, in tx: PGTransaction) async throws -> Snapshot {
         let rows = try await tx.query(
-            "SELECT status, price_minor, currency, stock, low_stock_threshold FROM products WHERE id = \(id) AND seller_id = \(seller) FOR UPDATE"
+            "SELECT status, type, price_minor, currency, stock, low_stock_threshold FROM products WHERE id = \(id) AND seller_id = \(seller) FOR UPDATE"
         )
         // Someone else's product is "not found" too: a seller learns nothing about other sellers' drafts.
         guard let row = rows.first else { throw AgoraError(.notFound, code: "product_not_found", "No such product") }
         return Snapshot(
             status: try Product.enumValue(row, "status"),
+            type: try Product.enumValue(row, "type"),
             price: Money(amount: try row.decode("price_minor"), currency: try row.decode("currency")),
             stock: try row.decode("stock"),
             lowStockThreshold: try row.decode("low_stock_threshold")

@@ -11,6 +11,9 @@ public protocol PaymentProvider: Sendable {
     /// The provider's name in URLs, rows and settings (`simulated`, `stripe`).
     var name: String { get }
 
+    /// The request header that carries the webhook signature (`Stripe-Signature` unless the provider says otherwise).
+    var signatureHeader: String { get }
+
     /// Opens a payment session for an order; the buyer pays at the returned URL.
     /// - Throws: `AgoraError(.unavailable, code: "payment_provider_unavailable", …)` when the provider cannot be reached.
     func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession
@@ -26,6 +29,10 @@ public protocol PaymentProvider: Sendable {
 
     /// Closes a session that will not be paid (its reservation expired or the buyer cancelled); best effort.
     func cancelSession(_ sessionID: String, logger: Logger) async throws
+}
+
+extension PaymentProvider {
+    public var signatureHeader: String { "Stripe-Signature" }
 }
 
 /// What to charge, in the order's currency and minor units. The lines sum to `total`: products, then shipping and

@@ -18,10 +18,15 @@ struct RateLimitMiddleware: RouterMiddleware {
     let settings: RateLimitSettings
     /// Paths whose unsafe requests count against the payment limit.
     var paymentPaths = ["/api/checkout", "/api/payments"]
+    /// Provider webhooks are not limited: they are verified by signature, and refusing one only delays a payment
+    /// the provider will deliver again.
+    var exemptPaths = ["/api/payments/webhooks/"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard path == "/api" || path.hasPrefix("/api/") else { return try await next(request, context) }
+        guard path == "/api" || path.hasPrefix("/api/"), !exemptPaths.contains(where: { path.hasPrefix($0) }) else {
+            return try await next(request, context)
+        }
         let subject = context.identity.map { "u:\($0.accountID)" } ?? "ip:\(context.clientIP ?? "unknown")"
         var rules = [RateLimitRule(key: prefix + "rl:gen:" + subject, limit: settings.general, period: settings.window)]
         if request.method != .get, request.method != .head, paymentPaths.contains(where: { path.hasPrefix($0) }) {

@@ -1,21 +1,25 @@
 import Accounts
-import AgoraApp
+public import AgoraApp
 import AgoraCore
 import AgoraPostgres
-import AgoraTestSupport
 import Foundation
 import HTTPTypes
-import Logging
+public import Logging
 import Testing
 
 /// Accounts and products for catalog tests, made through the real API.
-struct Market: Sendable {
-    let api: API
-    let services: AgoraServices
-    var logger: Logger { TestServices.logger }
+public struct Market: Sendable {
+    public let api: API
+    public let services: AgoraServices
+    public var logger: Logger { TestServices.logger }
+
+    public init(api: API, services: AgoraServices) {
+        self.api = api
+        self.services = services
+    }
 
     /// A verified seller; returns a grant whose token carries the seller role.
-    func seller(_ username: String) async throws -> Grant {
+    public func seller(_ username: String) async throws -> Grant {
         var grant = try await api.register(username)
         try await services.db.execute(
             "UPDATE accounts SET email_verified_at = now() WHERE id = \(try #require(UUID(uuidString: grant.accountID)))", logger: logger
@@ -27,7 +31,7 @@ struct Market: Sendable {
     }
 
     /// An admin (set as `agora set-role` does), logged in again so the token carries the role.
-    func admin(_ username: String) async throws -> Grant {
+    public func admin(_ username: String) async throws -> Grant {
         _ = try await api.register(username)
         _ = try await services.auth.accounts.setRole(username: username, to: .admin, logger: logger)
         let login = try await api.login("\(username)@example.com")
@@ -37,9 +41,11 @@ struct Market: Sendable {
 
     /// Creates a product (a draft unless `publish`), returning its JSON.
     @discardableResult
-    func product(_ seller: Grant, _ fields: [String: Any?] = [:], publish: Bool = true) async throws -> [String: Any] {
+    public func product(_ seller: Grant, _ fields: [String: Any?] = [:], publish: Bool = true) async throws -> [String: Any] {
         var body: [String: Any?] = ["title": "Test product", "price": ["amount": 1000, "currency": "ZAR"], "stock": 5]
         body.merge(fields) { _, new in new }
+        // A digital product's stock comes from its inventory uploads.
+        if let type = fields["type"] as? String, type != "physical", fields["stock"] == nil { body["stock"] = nil }
         let created = try await api.call(.post, "/api/products", json: body, bearer: seller.accessToken)
         try #require(created.status == .created, "create product: \(created.raw)")
         guard publish else { return created.body }
@@ -50,7 +56,7 @@ struct Market: Sendable {
     }
 
     /// The titles of a listing page, and its next cursor.
-    func titles(_ path: String, bearer: String? = nil) async throws -> (titles: [String], next: String?) {
+    public func titles(_ path: String, bearer: String? = nil) async throws -> (titles: [String], next: String?) {
         let response = try await api.call(.get, path, bearer: bearer)
         try #require(response.status == .ok, "GET \(path): \(response.raw)")
         let items = try #require(response["items"] as? [[String: Any]])
@@ -60,10 +66,10 @@ struct Market: Sendable {
 
 extension Market {
     /// The titles `GET /api/products?<query>` lists.
-    func listed(_ query: String) async throws -> Set<String> { Set(try await titles("/api/products?\(query)").titles) }
+    public func listed(_ query: String) async throws -> Set<String> { Set(try await titles("/api/products?\(query)").titles) }
 }
 
 extension String {
     /// Percent-encoded for a query string value.
-    var query: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
+    public var query: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
 }

@@ -1,0 +1,20 @@
+/// One page of a cursor-paginated list: `{"items": […], "nextCursor": "…" | null}`.
+public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+    public var items: [Item]
+    /// Pass back as `cursor` for the next page; null on the last page.
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case items, nextCursor }
+
+    /// Writes `"nextCursor": null` on the last page rather than leaving the key out, as every list does.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}

@@ -1,0 +1,327 @@
+public import AgoraCore
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP face of commerce: cart, checkout, orders, seller orders and shipping, inventory, reviews, balances
+/// and payouts, payment webhooks and the simulated payment page, admin stats and payouts.
+public struct CommerceRoutes: Sendable {
+    let commerce: CommerceService
+    let simulated: SimulatedProvider?
+
+    public init(commerce: CommerceService, simulated: SimulatedProvider?) {
+        self.commerce = commerce
+        self.simulated = simulated
+    }
+
+    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+        router.get("/api/cart", use: cart)
+        router.post("/api/cart/items", use: addItem)
+        router.put("/api/cart/items/:productId", use: setItem)
+        router.delete("/api/cart/items/:productId", use: removeItem)
+        router.delete("/api/cart", use: clearCart)
+        router.post("/api/checkout", use: checkout)
+        router.get("/api/orders", use: orders)
+        router.get("/api/orders/:id", use: order)
+        router.post("/api/orders/:id/cancel", use: cancel)
+        router.post("/api/orders/:id/confirm", use: confirm)
+
+        router.get("/api/seller/orders", use: sellerOrders)
+        router.get("/api/seller/orders/:id", use: sellerOrder)
+        router.post("/api/seller/orders/:id/ship", use: ship)
+        router.post("/api/seller/orders/:id/deliver", use: deliver)
+        router.get("/api/seller/balance", use: balance)
+        router.get("/api/seller/payouts", use: sellerPayouts)
+        router.post("/api/seller/payouts", use: requestPayout)
+        router.post("/api/products/:id/inventory", use: uploadInventory)
+        router.get("/api/products/:id/inventory", use: inventory)
+
+        router.get("/api/products/:id/reviews", use: reviews)
+        router.post("/api/products/:id/reviews", use: review)
+        router.post("/api/reviews/:id/reply", use: reply)
+
+        router.post("/api/payments/webhooks/:provider", use: webhook)
+        router.get("/api/payments/simulated/:session", use: simulatedSession)
+        router.post("/api/payments/simulated/:session/complete", use: completeSimulated)
+
+        router.get("/api/admin/stats", use: stats)
+        router.get("/api/admin/payouts", use: adminPayouts)
+        router.post("/api/admin/payouts/:id/settle", use: settlePayout)
+    }
+
+    // MARK: Cart and checkout
+
+    struct CartBody: ResponseEncodable { var cart: Cart
+        func encode(to encoder: any Encoder) throws { try cart.encode(to: encoder) }
+    }
+    struct ItemInput: Decodable { var productId: UUID; var quantity: Int? }
+    struct QuantityInput: Decodable { var quantity: Int }
+
+    @Sendable func cart(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
+        CartBody(cart: try await commerce.cart(of: try context.requireIdentity().accountID, logger: context.logger))
+    }
+
+    @Sendable func addItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
+        let buyer = try context.requireIdentity()
+        let input = try await request.decode(as: ItemInput.self, context: context)
+        return CartBody(cart: try await commerce.setCartItem(input.productId, quantity: input.quantity ?? 1, adding: true, account: buyer.accountID, logger: context.logger))
+    }
+
+    @Sendable func setItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
+        let buyer = try context.requireIdentity()
+        let input = try await request.decode(as: QuantityInput.self, context: context)
+        return CartBody(cart: try await commerce.setCartItem(try Self.id(context, "productId"), quantity: input.quantity, adding: false,
+                                                              account: buyer.accountID, logger: context.logger))
+    }
+
+    @Sendable func removeItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
+        let buyer = try context.requireIdentity()
+        return CartBody(cart: try await commerce.removeCartItem(try Self.id(context, "productId"), account: buyer.accountID, logger: context.logger))
+    }
+
+    @Sendable func clearCart(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        try await commerce.clearCart(account: try context.requireIdentity().accountID, logger: context.logger)
+        return Response(status: .noContent)
+    }
+
+    struct CheckoutInput: Decodable { var shippingAddress: ShippingAddress? }
+
+    @Sendable func checkout(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<OrderView> {
+        let buyer = try context.requireIdentity()
+        let input = try await Self.optionalBody(CheckoutInput.self, request, context) ?? CheckoutInput()
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        let result = try await commerce.checkout(buyer: buyer.accountID, idempotencyKey: key, shippingAddress: input.shippingAddress, logger: context.logger)
+        return EditedResponse(
+            status: result.created ? .created : .ok, headers: [.location: "/api/orders/\(result.order.id.uuidString.lowercased())"], response: result.order
+        )
+    }
+
+    // MARK: Orders
+
+    @Sendable func orders(_ request: Request, context: AgoraRequestContext) async throws -> Page<OrderSummary> {
+        let buyer = try context.requireIdentity()
+        let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
+        return try await commerce.orders(of: buyer.accountID, limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    @Sendable func order(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
+        try await commerce.buyerOrder(try Self.id(context), buyer: try context.requireIdentity().accountID, logger: context.logger)
+    }
+
+    struct SellerOrderInput: Decodable { var sellerOrderId: UUID? }
+
+    @Sendable func cancel(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
+        let buyer = try context.requireIdentity()
+        let input = try await Self.optionalBody(SellerOrderInput.self, request, context)
+        return try await commerce.cancel(try Self.id(context), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
+    }
+
+    @Sendable func confirm(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
+        let buyer = try context.requireIdentity()
+        let input = try await Self.optionalBody(SellerOrderInput.self, request, context)
+        return try await commerce.confirmReceipt(try Self.id(context), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
+    }
+
+    // MARK: Seller
+
+    @Sendable func sellerOrders(_ request: Request, context: AgoraRequestContext) async throws -> Page<SellerOrderView> {
+        let seller = try context.requireRole(.seller)
+        let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
+        var status: SellerOrderStatus?
+        if let raw = request.uri.queryParameters["status"] {
+            guard let value = SellerOrderStatus(rawValue: String(raw)) else {
+                throw AgoraError(.badRequest, code: "invalid_parameter",
+                                 "status must be one of \(SellerOrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = value
+        }
+        return try await commerce.sellerOrders(of: seller.accountID, status: status, limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    @Sendable func sellerOrder(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
+        try await commerce.sellerOrder(try Self.id(context), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+    }
+
+    struct ShipInput: Decodable { var carrier: String?; var trackingNumber: String? }
+
+    @Sendable func ship(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
+        let seller = try context.requireRole(.seller)
+        let input = try await request.decode(as: ShipInput.self, context: context)
+        return try await commerce.ship(try Self.id(context), seller: seller.accountID, carrier: input.carrier ?? "", trackingNumber: input.trackingNumber ?? "",
+                                       logger: context.logger)
+    }
+
+    @Sendable func deliver(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
+        try await commerce.markDelivered(try Self.id(context), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+    }
+
+    struct BalanceBody: ResponseEncodable { var balances: [Balance] }
+
+    @Sendable func balance(_ request: Request, context: AgoraRequestContext) async throws -> BalanceBody {
+        BalanceBody(balances: try await commerce.balances(of: try context.requireRole(.seller).accountID, logger: context.logger))
+    }
+
+    @Sendable func sellerPayouts(_ request: Request, context: AgoraRequestContext) async throws -> Page<Payout> {
+        let seller = try context.requireRole(.seller)
+        let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
+        return try await commerce.payouts(seller: seller.accountID, status: nil, limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    struct PayoutInput: Decodable { var currency: String? }
+
+    @Sendable func requestPayout(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Payout> {
+        let seller = try context.requireRole(.seller)
+        let input = try await Self.optionalBody(PayoutInput.self, request, context)
+        let payout = try await commerce.requestPayout(seller: seller.accountID, currency: input?.currency, logger: context.logger)
+        return EditedResponse(status: .created, response: payout)
+    }
+
+    @Sendable func uploadInventory(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<CommerceService.InventoryUpload> {
+        let seller = try context.requireRole(.seller)
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let lines = try CommerceService.inventoryLines(Array(buffer: body), contentType: request.headers[.contentType])
+        let result = try await commerce.uploadInventory(try Self.id(context), actor: seller.accountID, admin: seller.role == .admin, items: lines, logger: context.logger)
+        return EditedResponse(status: .created, response: result)
+    }
+
+    @Sendable func inventory(_ request: Request, context: AgoraRequestContext) async throws -> CommerceService.InventoryCounts {
+        let seller = try context.requireRole(.seller)
+        return try await commerce.inventoryCounts(try Self.id(context), actor: seller.accountID, admin: seller.role == .admin, logger: context.logger)
+    }
+
+    // MARK: Reviews
+
+    @Sendable func reviews(_ request: Request, context: AgoraRequestContext) async throws -> ReviewPage {
+        let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
+        return try await commerce.productReviews(try Self.id(context), limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    struct ReviewInput: Decodable { var rating: Int; var body: String? }
+
+    @Sendable func review(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Review> {
+        let buyer = try context.requireIdentity()
+        let input = try await request.decode(as: ReviewInput.self, context: context)
+        let review = try await commerce.review(try Self.id(context), buyer: buyer.accountID, rating: input.rating, body: input.body ?? "", logger: context.logger)
+        return EditedResponse(status: .created, response: review)
+    }
+
+    struct ReplyInput: Decodable { var reply: String }
+
+    @Sendable func reply(_ request: Request, context: AgoraRequestContext) async throws -> Review {
+        let seller = try context.requireRole(.seller)
+        let input = try await request.decode(as: ReplyInput.self, context: context)
+        return try await commerce.reply(to: try Self.id(context), seller: seller.accountID, text: input.reply, logger: context.logger)
+    }
+
+    // MARK: Payments
+
+    struct WebhookBody: ResponseEncodable { var received: Bool; var outcome: String }
+
+    /// A provider's webhook. The body is read as bytes and verified before anything else looks at it.
+    @Sendable func webhook(_ request: Request, context: AgoraRequestContext) async throws -> WebhookBody {
+        let name = context.parameters.get("provider") ?? ""
+        let provider = try commerce.provider(name)
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let signature = request.headers[HTTPField.Name(provider.signatureHeader)!]
+        let outcome = try await commerce.handleWebhook(provider: name, payload: Array(buffer: body), signature: signature, logger: context.logger)
+        return WebhookBody(received: true, outcome: outcome.rawValue)
+    }
+
+    @Sendable func simulatedSession(_ request: Request, context: AgoraRequestContext) async throws -> SimulatedProvider.Session {
+        try await requireSimulated().session(context.parameters.get("session") ?? "", logger: context.logger)
+    }
+
+    struct CompleteInput: Decodable { var outcome: String }
+    struct CompleteBody: ResponseEncodable { var outcome: String; var orderStatus: String; var returnURL: String }
+
+    /// The payment page's Pay / Fail button: the provider signs the event, and it goes through `handleWebhook`
+    /// exactly as a delivery to `/api/payments/webhooks/simulated` would.
+    @Sendable func completeSimulated(_ request: Request, context: AgoraRequestContext) async throws -> CompleteBody {
+        let simulated = try requireSimulated()
+        let input = try await request.decode(as: CompleteInput.self, context: context)
+        guard input.outcome == "paid" || input.outcome == "failed" else {
+            throw AgoraError(.validation, "outcome must be paid or failed", fields: ["outcome": "must be paid or failed"])
+        }
+        let id = context.parameters.get("session") ?? ""
+        let delivery = try await simulated.complete(id, paid: input.outcome == "paid", logger: context.logger)
+        let outcome = try await commerce.handleWebhook(provider: simulated.name, payload: delivery.payload, signature: delivery.signature, logger: context.logger)
+        let session = try await simulated.session(id, logger: context.logger)
+        let status = try await commerce.orderStatus(session.orderId, logger: context.logger)
+        return CompleteBody(outcome: outcome.rawValue, orderStatus: status?.rawValue ?? "unknown", returnURL: session.returnURL)
+    }
+
+    func requireSimulated() throws -> SimulatedProvider {
+        guard let simulated else { throw AgoraError(.notFound, code: "not_found", "The simulated payment provider is not enabled") }
+        return simulated
+    }
+
+    // MARK: Admin
+
+    @Sendable func stats(_ request: Request, context: AgoraRequestContext) async throws -> AdminStats {
+        _ = try context.requireRole(.admin)
+        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
+        func day(_ name: String, _ fallback: Date) throws -> Date {
+            guard let raw = request.uri.queryParameters[Substring(name)] else { return fallback }
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate]
+            guard let date = formatter.date(from: String(raw)) else {
+                throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be a date like 2026-12-01")
+            }
+            return date
+        }
+        let to = try day("to", today)
+        let from = try day("from", to.addingTimeInterval(-29 * 86_400))
+        guard from <= to, to.timeIntervalSince(from) <= 366 * 86_400 else {
+            throw AgoraError(.badRequest, code: "invalid_parameter", "from must not be after to, and the range at most 366 days")
+        }
+        return try await commerce.adminStats(from: from, to: to, logger: context.logger)
+    }
+
+    @Sendable func adminPayouts(_ request: Request, context: AgoraRequestContext) async throws -> Page<Payout> {
+        _ = try context.requireRole(.admin)
+        let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
+        let status = request.uri.queryParameters["status"].map(String.init)
+        if let status, !["requested", "paid", "failed"].contains(status) {
+            throw AgoraError(.badRequest, code: "invalid_parameter", "status must be requested, paid or failed")
+        }
+        return try await commerce.payouts(seller: nil, status: status, limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    struct SettleInput: Decodable { var status: String; var note: String? }
+
+    @Sendable func settlePayout(_ request: Request, context: AgoraRequestContext) async throws -> Payout {
+        _ = try context.requireRole(.admin)
+        let input = try await request.decode(as: SettleInput.self, context: context)
+        return try await commerce.settlePayout(try Self.id(context), status: input.status, note: input.note, logger: context.logger)
+    }
+
+    // MARK: Helpers
+
+    static func id(_ context: AgoraRequestContext, _ name: String = "id") throws -> UUID {
+        guard let id = context.parameters.get(name).flatMap(UUID.init(uuidString:)) else {
+            throw AgoraError(.notFound, code: "not_found", "No such resource")
+        }
+        return id
+    }
+
+    /// A JSON body that may be absent (no bytes at all).
+    static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AgoraRequestContext) async throws -> T? {
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        guard body.readableBytes > 0 else { return nil }
+        return try await request.decode(as: T.self, context: context)
+    }
+}
+
+extension OrderView: ResponseEncodable {}
+extension SellerOrderView: ResponseEncodable {}
+extension Page: ResponseEncodable {}
+extension ReviewPage: ResponseEncodable {}
+extension Review: ResponseEncodable {}
+extension Payout: ResponseEncodable {}
+extension AdminStats: ResponseEncodable {}
+extension SimulatedProvider.Session: ResponseEncodable {}
+extension CommerceService.InventoryUpload: ResponseEncodable {}
+extension CommerceService.InventoryCounts: ResponseEncodable {}

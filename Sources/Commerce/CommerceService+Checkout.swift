@@ -1,0 +1,227 @@
+public import AgoraCore
+import AgoraEvents
+import AgoraPostgres
+public import Foundation
+public import Logging
+
+extension CommerceService {
+    /// The result of a checkout: the order, and whether this call made it (false when an `Idempotency-Key` found
+    /// the order an earlier call made).
+    public struct Checkout: Sendable {
+        public var order: OrderView
+        public var created: Bool
+    }
+
+    /// A cart line with its product, locked for the checkout.
+    struct LockedLine {
+        var productID: UUID
+        var quantity: Int
+        var title: String
+        var type: String
+        var sellerID: UUID
+        var price: Int64
+        var currency: String
+        var status: String
+        var available: Int
+    }
+
+    /// Turns the buyer's cart into an order: one order, one seller order per seller, stock reserved until
+    /// `reservationTTL` from now, the cart emptied of what was ordered; then opens a payment session.
+    ///
+    /// With an `idempotencyKey`, a repeat (or a concurrent twin) returns the order the first call made.
+    /// - Throws: 422 `cart_empty`, `mixed_currencies`, `shipping_address_required` or invalid address fields; 409
+    ///   `insufficient_stock` / `product_unavailable` naming the product; 503 when the provider cannot be reached
+    ///   (the order is then cancelled and its stock released).
+    public func checkout(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> Checkout {
+        if let key = idempotencyKey {
+            guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x21 && $0.value < 0x7F }) else {
+                throw AgoraError(.badRequest, code: "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+            }
+            if let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) {
+                return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
+            }
+        }
+        let orderID: UUID
+        do {
+            orderID = try await placeOrder(buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, logger: logger)
+        } catch let error as PGError where error.isUniqueViolation && error.constraint == "orders_idempotency" {
+            // A concurrent checkout with the same key committed first; this one rolled back and returns that order.
+            guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
+            return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
+        }
+        logger.info("Order placed", metadata: ["agora.order_id": "\(orderID)"])
+        let view = try await buyerOrder(orderID, buyer: buyer, logger: logger)
+        return Checkout(order: try await resumePayment(view, logger: logger), created: true)
+    }
+
+    /// The order `buyer` placed with `key`, if any.
+    func order(buyer: UUID, idempotencyKey key: String, logger: Logger) async throws -> OrderView? {
+        let rows = try await db.query("SELECT id FROM orders WHERE buyer_id = \(buyer) AND idempotency_key = \(key)", logger: logger)
+        guard let row = rows.first else { return nil }
+        return try await buyerOrder(try row.decode("id"), buyer: buyer, logger: logger)
+    }
+
+    /// The transaction of a checkout. Returns the new order's id.
+    func placeOrder(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> UUID {
+        try await db.withTransaction(logger: logger) { tx in
+            // Locks the products in id order: two checkouts sharing products queue instead of deadlocking, and
+            // what is read here (stock, reserved, price) cannot change before the reservation below.
+            let rows = try await tx.query(
+                """
+                SELECT c.product_id, c.quantity, p.title, p.type, p.seller_id, p.price_minor, p.currency, p.status,
+                       p.stock - p.reserved AS available
+                FROM cart_items c JOIN products p ON p.id = c.product_id
+                WHERE c.account_id = \(buyer)
+                ORDER BY p.id
+                FOR UPDATE OF p
+                """
+            )
+            let lines = try rows.map { row in
+                LockedLine(
+                    productID: try row.decode("product_id"), quantity: try row.decode("quantity"), title: try row.decode("title"),
+                    type: try row.decode("type"), sellerID: try row.decode("seller_id"), price: try row.decode("price_minor"),
+                    currency: try row.decode("currency"), status: try row.decode("status"), available: try row.decode("available")
+                )
+            }
+            try validate(lines, buyer: buyer, shippingAddress: shippingAddress)
+            let currency = lines[0].currency
+            let pricing = Pricing(settings: settings, currency: currency)
+            let bySeller = Dictionary(grouping: lines, by: \.sellerID).sorted { $0.key.uuidString < $1.key.uuidString }
+            let totals = bySeller.map { _, lines in
+                pricing.totals(goods: lines.reduce(0) { $0 + $1.price * Int64($1.quantity) }, hasPhysical: lines.contains { $0.type == "physical" })
+            }
+            let sum = totals.reduce(Pricing.Totals.zero, +)
+            let needsAddress = lines.contains { $0.type == "physical" }
+            let address = needsAddress ? try shippingAddress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) } : nil
+
+            let orderID: UUID = try await tx.query(
+                """
+                INSERT INTO orders (buyer_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, platform_fee_minor,
+                                    vat_rate_bp, prices_include_vat, shipping_address, idempotency_key, payment_provider, reserved_until)
+                VALUES (\(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
+                        \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(address)::jsonb, \(idempotencyKey), \(checkoutProvider),
+                        now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
+                RETURNING id
+                """
+            )[0].decode("id")
+            let sellerRows = try await tx.query(
+                """
+                INSERT INTO seller_orders (order_id, seller_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor,
+                                           platform_fee_minor, seller_earnings_minor, has_physical)
+                SELECT \(orderID), s, \(currency), sub, vat, ship, sub + vat + ship, fee, sub - fee, phys::boolean
+                FROM unnest(\(bySeller.map(\.key)), \(totals.map { Int($0.subtotal) }), \(totals.map { Int($0.vat) }),
+                            \(totals.map { Int($0.shipping) }), \(totals.map { Int($0.platformFee) }),
+                            \(bySeller.map { $0.value.contains { $0.type == "physical" } ? "t" : "f" }))
+                     AS t(s, sub, vat, ship, fee, phys)
+                RETURNING id, seller_id
+                """
+            )
+            let sellerOrderOf = Dictionary(uniqueKeysWithValues: try sellerRows.map { (try $0.decode("seller_id", as: UUID.self), try $0.decode("id", as: UUID.self)) })
+            try await tx.execute(
+                """
+                INSERT INTO order_lines (order_id, seller_order_id, product_id, title, product_type, unit_price_minor, quantity, line_total_minor)
+                SELECT \(orderID), so, p, t, ty, price, q, price * q
+                FROM unnest(\(lines.map { sellerOrderOf[$0.sellerID]! }), \(lines.map(\.productID)), \(lines.map(\.title)),
+                            \(lines.map(\.type)), \(lines.map { Int($0.price) }), \(lines.map(\.quantity)))
+                     AS l(so, p, t, ty, price, q)
+                """
+            )
+            // The rows are locked and were checked above; the table's CHECK is the last word all the same.
+            try await tx.execute(
+                """
+                UPDATE products p SET reserved = p.reserved + l.q
+                FROM unnest(\(lines.map(\.productID)), \(lines.map(\.quantity))) AS l(id, q)
+                WHERE p.id = l.id
+                """
+            )
+            try await tx.execute("DELETE FROM cart_items WHERE account_id = \(buyer) AND product_id = ANY(\(lines.map(\.productID)))")
+            try await recordHistory(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer), in: tx)
+            try await events.record(
+                bySeller.enumerated().map { index, entry in
+                    Self.orderEvent(.orderCreated, order: orderID, sellerOrder: sellerOrderOf[entry.key]!, buyer: buyer, seller: entry.key,
+                                    status: .pendingPayment, total: totals[index].total, currency: currency, actor: buyer)
+                },
+                in: tx
+            )
+            return orderID
+        }
+    }
+
+    func validate(_ lines: [LockedLine], buyer: UUID, shippingAddress: ShippingAddress?) throws {
+        guard !lines.isEmpty else { throw AgoraError(.validation, code: "cart_empty", "The cart is empty") }
+        for line in lines {
+            guard line.status == "published" else {
+                throw AgoraError(.conflict, code: "product_unavailable", "“\(line.title)” is no longer for sale; remove it from the cart",
+                                 fields: ["productId": line.productID.uuidString])
+            }
+            guard line.sellerID != buyer else { throw AgoraError(.validation, code: "own_product", "You cannot buy your own product “\(line.title)”") }
+            guard line.available >= line.quantity else { throw Self.insufficientStock(product: line.productID, title: line.title, available: line.available) }
+        }
+        let currencies = Set(lines.map(\.currency))
+        guard currencies.count == 1 else {
+            throw AgoraError(.validation, code: "mixed_currencies",
+                             "An order is in one currency; this cart mixes \(currencies.sorted().joined(separator: ", ")). Check out each separately.")
+        }
+        if lines.contains(where: { $0.type == "physical" }) {
+            guard let shippingAddress else {
+                throw AgoraError(.validation, code: "shipping_address_required", "Physical products need a shipping address",
+                                 fields: ["shippingAddress": "is required for physical products"])
+            }
+            let problems = shippingAddress.problems()
+            guard problems.isEmpty else { throw AgoraError(.validation, "The shipping address is incomplete", fields: problems) }
+        }
+    }
+
+    /// Makes sure a pending order has a payment session (opening one if the first attempt never got one).
+    func resumePayment(_ order: OrderView, logger: Logger) async throws -> OrderView {
+        guard order.status == .pendingPayment, order.payment.url == nil else { return order }
+        let provider = try provider(order.payment.provider)
+        let request = try await paymentRequest(for: order, logger: logger)
+        let session: PaymentSession
+        do {
+            session = try await provider.startPayment(request, logger: logger)
+        } catch {
+            logger.error("Payment session could not be opened", metadata: ["agora.order_id": "\(order.id)", "error": "\(error)"])
+            // Nothing is owed: give the stock back now rather than at expiry.
+            _ = try? await release(order.id, to: .cancelled, reason: "payment_unavailable", actor: .system, logger: logger)
+            throw (error as? AgoraError) ?? AgoraError(.unavailable, code: "payment_provider_unavailable", "The payment provider cannot be reached; try again")
+        }
+        try await db.execute(
+            "UPDATE orders SET payment_session = \(session.id), payment_url = \(session.url), updated_at = now() WHERE id = \(order.id)",
+            logger: logger
+        )
+        var updated = order
+        updated.payment.url = session.url
+        return updated
+    }
+
+    /// What the provider is asked to charge: the product lines as priced, then shipping, then VAT when prices exclude it.
+    func paymentRequest(for order: OrderView, logger: Logger) async throws -> PaymentRequest {
+        var lines = order.sellerOrders.flatMap(\.lines).map { PaymentRequest.Line(name: $0.title, unitAmount: $0.unitPrice.amount, quantity: $0.quantity) }
+        if order.shipping.amount > 0 { lines.append(.init(name: "Shipping", unitAmount: order.shipping.amount, quantity: 1)) }
+        if !order.pricesIncludeVat, order.vat.amount > 0 { lines.append(.init(name: "VAT", unitAmount: order.vat.amount, quantity: 1)) }
+        let email = try await db.query("SELECT a.email FROM orders o JOIN accounts a ON a.id = o.buyer_id WHERE o.id = \(order.id)", logger: logger)
+            .first?.decode("email", as: String.self)
+        let base = settings.publicURL.hasSuffix("/") ? String(settings.publicURL.dropLast()) : settings.publicURL
+        return PaymentRequest(
+            orderID: order.id, currency: order.currency, total: order.total.amount, lines: lines, buyerEmail: email,
+            successURL: "\(base)/orders.html?id=\(order.id.uuidString.lowercased())&paid=1",
+            cancelURL: "\(base)/orders.html?id=\(order.id.uuidString.lowercased())&cancelled=1",
+            expiresAt: order.reservedUntil
+        )
+    }
+
+    /// One event per seller order, so each consumer (the buyer's feed, the seller's) reads its facts from the payload.
+    static func orderEvent(
+        _ kind: DomainEvent.Kind, order: UUID, sellerOrder: UUID, buyer: UUID, seller: UUID, status: SellerOrderStatus, total: Int64,
+        currency: String, actor: UUID?, extra: [String: DomainEvent.Value] = [:]
+    ) -> DomainEvent {
+        var payload: [String: DomainEvent.Value] = [
+            "sellerOrderId": .string(sellerOrder.uuidString.lowercased()), "buyerId": .string(buyer.uuidString.lowercased()),
+            "sellerId": .string(seller.uuidString.lowercased()), "status": .string(status.rawValue), "total": .int(total),
+            "currency": .string(currency),
+        ]
+        payload.merge(extra) { _, new in new }
+        return DomainEvent(kind, actor: actor, subject: order, payload: payload)
+    }
+}

@@ -1,0 +1,194 @@
+public import AgoraCore
+import AgoraEvents
+import AgoraPostgres
+public import Foundation
+public import Logging
+
+extension CommerceService {
+    /// A locked seller order, for a transition.
+    struct LockedSellerOrder {
+        var id: UUID
+        var orderID: UUID
+        var sellerID: UUID
+        var buyerID: UUID
+        var status: SellerOrderStatus
+        var hasPhysical: Bool
+        var total: Int64
+        var credit: Int64
+        var currency: String
+    }
+
+    func lockSellerOrder(where filter: PGQuery, in tx: PGTransaction) async throws -> LockedSellerOrder {
+        let rows = try await tx.query(
+            """
+            SELECT so.id, so.order_id, so.seller_id, o.buyer_id, so.status, so.has_physical, so.total_minor, so.currency,
+                   so.seller_earnings_minor + so.shipping_minor AS credit
+            FROM seller_orders so JOIN orders o ON o.id = so.order_id
+            WHERE \(fragment: filter)
+            FOR UPDATE OF so
+            """
+        )
+        guard let row = rows.first else { throw AgoraError(.notFound, code: "order_not_found", "No such order") }
+        return LockedSellerOrder(
+            id: try row.decode("id"), orderID: try row.decode("order_id"), sellerID: try row.decode("seller_id"), buyerID: try row.decode("buyer_id"),
+            status: try Self.enumValue(row, "status"), hasPhysical: try row.decode("has_physical"), total: try row.decode("total_minor"),
+            credit: try row.decode("credit"), currency: try row.decode("currency")
+        )
+    }
+
+    static func illegal(_ from: SellerOrderStatus, _ to: SellerOrderStatus) -> AgoraError {
+        AgoraError(.conflict, code: "invalid_transition", "A \(from.rawValue) order cannot become \(to.rawValue)")
+    }
+
+    /// The seller hands a paid order to a carrier.
+    /// - Throws: 404 unless it is the seller's; 409 `invalid_transition` unless it is paid; 422 for a missing
+    ///   carrier or tracking number.
+    public func ship(_ id: UUID, seller: UUID, carrier: String, trackingNumber: String, logger: Logger) async throws -> SellerOrderView {
+        var problems: [String: String] = [:]
+        let carrier = carrier.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tracking = trackingNumber.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !(1...100).contains(carrier.count) { problems["carrier"] = "is required (at most 100 characters)" }
+        if !(1...100).contains(tracking.count) { problems["trackingNumber"] = "is required (at most 100 characters)" }
+        guard problems.isEmpty else { throw AgoraError(.validation, "Shipping needs a carrier and a tracking number", fields: problems) }
+        try await db.withTransaction(logger: logger) { tx in
+            let order = try await lockSellerOrder(where: "so.id = \(id) AND so.seller_id = \(seller)", in: tx)
+            guard order.status.canMove(to: .shipped), order.hasPhysical else { throw Self.illegal(order.status, .shipped) }
+            try await tx.execute(
+                """
+                UPDATE seller_orders SET status = 'shipped', carrier = \(carrier), tracking_number = \(tracking), shipped_at = now(), updated_at = now()
+                WHERE id = \(id)
+                """
+            )
+            try await recordHistory(order: order.orderID, sellerOrder: id, from: order.status.rawValue, to: "shipped", actor: .seller(seller),
+                                    note: "\(carrier) \(tracking)", in: tx)
+            try await events.record(
+                Self.orderEvent(.orderShipped, order: order.orderID, sellerOrder: id, buyer: order.buyerID, seller: seller, status: .shipped,
+                                total: order.total, currency: order.currency, actor: seller,
+                                extra: ["carrier": .string(carrier), "trackingNumber": .string(tracking)]),
+                in: tx
+            )
+        }
+        return try await sellerOrder(id, seller: seller, logger: logger)
+    }
+
+    /// The seller says a shipped order arrived.
+    public func markDelivered(_ id: UUID, seller: UUID, logger: Logger) async throws -> SellerOrderView {
+        try await db.withTransaction(logger: logger) { tx in
+            let order = try await lockSellerOrder(where: "so.id = \(id) AND so.seller_id = \(seller)", in: tx)
+            guard order.status == .shipped else { throw Self.illegal(order.status, .delivered) }
+            try await deliver(order, actor: .seller(seller), in: tx)
+        }
+        return try await sellerOrder(id, seller: seller, logger: logger)
+    }
+
+    /// The buyer confirms receipt of the shipped seller orders of their order (or just `sellerOrder`).
+    /// - Throws: 404 unless the order is the buyer's; 409 when nothing of it is shipped.
+    public func confirmReceipt(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
+        try await db.withTransaction(logger: logger) { tx in
+            try await requireBuyerOrder(orderID, buyer: buyer, in: tx)
+            let ids = try await tx.query(
+                """
+                SELECT id FROM seller_orders WHERE order_id = \(orderID) AND status = 'shipped' AND (\(sellerOrder == nil) OR id = \(sellerOrder))
+                ORDER BY id
+                """
+            ).map { try $0.decode("id", as: UUID.self) }
+            guard !ids.isEmpty else { throw AgoraError(.conflict, code: "invalid_transition", "Nothing in this order is shipped and awaiting receipt") }
+            for id in ids {
+                try await deliver(try await lockSellerOrder(where: "so.id = \(id)", in: tx), actor: .buyer(buyer), in: tx)
+            }
+        }
+        return try await buyerOrder(orderID, buyer: buyer, logger: logger)
+    }
+
+    func requireBuyerOrder(_ orderID: UUID, buyer: UUID, in tx: PGTransaction) async throws {
+        guard try await !tx.query("SELECT 1 FROM orders WHERE id = \(orderID) AND buyer_id = \(buyer)").isEmpty else {
+            throw AgoraError(.notFound, code: "order_not_found", "No such order")
+        }
+    }
+
+    /// shipped → delivered on a locked seller order: earnings become available.
+    func deliver(_ order: LockedSellerOrder, actor: OrderActor, note: String? = nil, in tx: PGTransaction) async throws {
+        try await tx.execute("UPDATE seller_orders SET status = 'delivered', delivered_at = now(), updated_at = now() WHERE id = \(order.id)")
+        try await releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.credit, in: tx)
+        try await recordHistory(order: order.orderID, sellerOrder: order.id, from: order.status.rawValue, to: "delivered", actor: actor, note: note, in: tx)
+        try await events.record(
+            Self.orderEvent(.orderDelivered, order: order.orderID, sellerOrder: order.id, buyer: order.buyerID, seller: order.sellerID,
+                            status: .delivered, total: order.total, currency: order.currency, actor: actor.accountID),
+            in: tx
+        )
+    }
+
+    /// The buyer cancels: an unpaid order ends and its stock is released; in a paid one, every seller order not yet
+    /// shipped (or just `sellerOrder`) is cancelled, refunded through the provider and its stock put back.
+    ///
+    /// The seller orders stay locked while the provider refunds, so a seller cannot ship one mid-cancel; if the
+    /// refund fails nothing changes and the buyer gets the provider's error.
+    /// - Throws: 404 unless the order is the buyer's; 409 when nothing in it can be cancelled any more.
+    public func cancel(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
+        var sessionToClose: (provider: String, session: String)?
+        try await db.withTransaction(logger: logger) { tx in
+            let rows = try await tx.query(
+                """
+                SELECT buyer_id, status, total_minor, refunded_minor, currency, payment_provider, payment_session, payment_reference
+                FROM orders WHERE id = \(orderID) AND buyer_id = \(buyer) FOR UPDATE
+                """
+            )
+            guard let row = rows.first else { throw AgoraError(.notFound, code: "order_not_found", "No such order") }
+            let order = LockedOrder(
+                id: orderID, buyerID: buyer, status: try Self.enumValue(row, "status"), total: try row.decode("total_minor"),
+                refunded: try row.decode("refunded_minor"), currency: try row.decode("currency"), session: try row.decode("payment_session"),
+                reference: try row.decode("payment_reference")
+            )
+            let providerName: String = try row.decode("payment_provider")
+            switch order.status {
+            case .pendingPayment:
+                _ = try await releaseLocked(order, to: .cancelled, reason: "cancelled_by_buyer", actor: .buyer(buyer), in: tx)
+                if let session = order.session { sessionToClose = (providerName, session) }
+            case .paid:
+                let ids = try await tx.query(
+                    """
+                    SELECT id, total_minor FROM seller_orders
+                    WHERE order_id = \(orderID) AND status = 'paid' AND (\(sellerOrder == nil) OR id = \(sellerOrder))
+                    ORDER BY id FOR UPDATE
+                    """
+                )
+                guard !ids.isEmpty else {
+                    throw AgoraError(.conflict, code: "invalid_transition", "Only orders not yet shipped can be cancelled")
+                }
+                let sellerOrderIDs: [UUID] = try ids.map { try $0.decode("id") }
+                let amount = try ids.reduce(Int64(0)) { $0 + (try $1.decode("total_minor", as: Int64.self)) }
+                let refund = try await provider(providerName).refund(
+                    RefundRequest(
+                        orderID: orderID, idempotencyKey: "cancel-" + sellerOrderIDs.map { $0.uuidString.lowercased() }.joined(separator: "-").prefix(200),
+                        sessionID: order.session, paymentReference: order.reference, amount: amount, currency: order.currency
+                    ),
+                    logger: logger
+                )
+                for id in sellerOrderIDs {
+                    try await cancelPaidSellerOrder(id, order: orderID, actor: .buyer(buyer), refundReference: refund.id, restock: true, in: tx)
+                }
+                let remaining = try await tx.query(
+                    "SELECT count(*) AS n FROM seller_orders WHERE order_id = \(orderID) AND status <> 'cancelled'"
+                )[0].decode("n", as: Int.self)
+                try await tx.execute(
+                    """
+                    UPDATE orders SET refunded_minor = refunded_minor + \(amount), status = CASE WHEN \(remaining == 0) THEN 'refunded' ELSE status END,
+                           updated_at = now()
+                    WHERE id = \(orderID)
+                    """
+                )
+                if remaining == 0 {
+                    try await recordHistory(order: orderID, from: "paid", to: "refunded", actor: .buyer(buyer), note: "cancelled by the buyer", in: tx)
+                }
+            case .cancelled, .refunded:
+                throw AgoraError(.conflict, code: "invalid_transition", "This order is already \(order.status.rawValue)")
+            }
+        }
+        if let close = sessionToClose {
+            do { try await provider(close.provider).cancelSession(close.session, logger: logger) } catch {
+                logger.warning("Could not close the payment session", metadata: ["agora.order_id": "\(orderID)", "error": "\(error)"])
+            }
+        }
+        return try await buyerOrder(orderID, buyer: buyer, logger: logger)
+    }
+}

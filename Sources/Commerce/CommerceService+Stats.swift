@@ -1,0 +1,111 @@
+public import AgoraCore
+import AgoraPostgres
+public import Foundation
+public import Logging
+
+/// The admin dashboard's figures for a range of days (UTC).
+public struct AdminStats: Codable, Sendable, Equatable {
+    public struct Day: Codable, Sendable, Equatable {
+        /// `YYYY-MM-DD`.
+        public var day: String
+        public var newUsers: Int
+        public var newSellers: Int
+        /// Orders paid that day, and their value per currency.
+        public var orders: Int
+        public var gmv: [Money]
+    }
+    public struct TopProduct: Codable, Sendable, Equatable {
+        public var productId: UUID
+        public var title: String
+        public var unitsSold: Int
+        public var revenue: Money
+    }
+    public var from: String
+    public var to: String
+    public var totals: Totals
+    public var days: [Day]
+    public var topProducts: [TopProduct]
+
+    public struct Totals: Codable, Sendable, Equatable {
+        public var users: Int
+        public var sellers: Int
+        public var ordersPaid: Int
+        public var gmv: [Money]
+        /// Orders whose payment failed, over orders that reached an outcome (paid or failed), in the range; null
+        /// when none did.
+        public var paymentFailureRate: Double?
+    }
+}
+
+extension CommerceService {
+    /// Figures for `from`…`to` inclusive (UTC days). GMV counts what buyers paid (totals of paid orders, refunds
+    /// not deducted) per currency.
+    public func adminStats(from: Date, to: Date, logger: Logger) async throws -> AdminStats {
+        let days = try await db.query(
+            """
+            WITH d AS (SELECT generate_series(\(from)::timestamptz AT TIME ZONE 'UTC', \(to)::timestamptz AT TIME ZONE 'UTC', '1 day')::date AS day)
+            SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
+                   (SELECT count(*) FROM accounts a WHERE (a.created_at AT TIME ZONE 'UTC')::date = d.day) AS users,
+                   (SELECT count(*) FROM accounts a WHERE (a.created_at AT TIME ZONE 'UTC')::date = d.day AND a.role = 'seller') AS sellers,
+                   (SELECT count(*) FROM orders o WHERE (o.paid_at AT TIME ZONE 'UTC')::date = d.day) AS orders,
+                   (SELECT coalesce(array_agg(currency || ':' || total ORDER BY currency), '{}') FROM (
+                        SELECT currency, sum(total_minor) AS total FROM orders o WHERE (o.paid_at AT TIME ZONE 'UTC')::date = d.day GROUP BY currency
+                   ) g) AS gmv
+            FROM d ORDER BY d.day
+            """,
+            logger: logger
+        ).map { row in
+            AdminStats.Day(
+                day: try row.decode("day"), newUsers: try row.decode("users"), newSellers: try row.decode("sellers"),
+                orders: try row.decode("orders"), gmv: Self.moneyList(try row.decode("gmv"))
+            )
+        }
+        let end = to.addingTimeInterval(86_400)
+        let totals = try await db.query(
+            """
+            SELECT (SELECT count(*) FROM accounts) AS users, (SELECT count(*) FROM accounts WHERE role = 'seller') AS sellers,
+                   (SELECT count(*) FROM orders WHERE paid_at >= \(from) AND paid_at < \(end)) AS paid,
+                   (SELECT count(*) FROM orders WHERE created_at >= \(from) AND created_at < \(end) AND cancel_reason = 'payment_failed') AS failed,
+                   (SELECT count(*) FROM orders WHERE created_at >= \(from) AND created_at < \(end) AND paid_at IS NOT NULL) AS paid_created,
+                   (SELECT coalesce(array_agg(currency || ':' || total ORDER BY currency), '{}') FROM (
+                        SELECT currency, sum(total_minor) AS total FROM orders WHERE paid_at >= \(from) AND paid_at < \(end) GROUP BY currency) g) AS gmv
+            """,
+            logger: logger
+        )[0]
+        let failed: Int = try totals.decode("failed")
+        let outcomes = failed + (try totals.decode("paid_created", as: Int.self))
+        let top = try await db.query(
+            """
+            SELECT l.product_id, max(l.title) AS title, sum(l.quantity) AS units, sum(l.line_total_minor) AS revenue, max(o.currency) AS currency
+            FROM order_lines l JOIN orders o ON o.id = l.order_id
+            WHERE o.paid_at >= \(from) AND o.paid_at < \(end) AND l.reservation = 'sold'
+            GROUP BY l.product_id ORDER BY units DESC, revenue DESC LIMIT 10
+            """,
+            logger: logger
+        ).map { row in
+            AdminStats.TopProduct(
+                productId: try row.decode("product_id"), title: try row.decode("title"), unitsSold: try row.decode("units"),
+                revenue: Money(amount: try row.decode("revenue"), currency: try row.decode("currency"))
+            )
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return AdminStats(
+            from: formatter.string(from: from), to: formatter.string(from: to),
+            totals: .init(
+                users: try totals.decode("users"), sellers: try totals.decode("sellers"), ordersPaid: try totals.decode("paid"),
+                gmv: Self.moneyList(try totals.decode("gmv")),
+                paymentFailureRate: outcomes == 0 ? nil : (Double(failed) / Double(outcomes) * 10_000).rounded() / 10_000
+            ),
+            days: days, topProducts: top
+        )
+    }
+
+    static func moneyList(_ pairs: [String]) -> [Money] {
+        pairs.compactMap { pair in
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let amount = Int64(parts[1]) else { return nil }
+            return Money(amount: amount, currency: String(parts[0]))
+        }
+    }
+}

@@ -1,0 +1,95 @@
+public import AgoraCore
+import AgoraPostgres
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// The background job of commerce: releases reservations whose time ran out and completes deliveries nobody
+/// confirmed. Safe with any number of instances running it: each batch claims its rows with
+/// `FOR UPDATE SKIP LOCKED`, and every step re-checks the state it moves from under the row lock.
+public struct CommerceSweeper: Service {
+    let commerce: CommerceService
+    let logger: Logger
+    let isReady: @Sendable () -> Bool
+
+    public init(commerce: CommerceService, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
+        self.commerce = commerce
+        self.logger = logger
+        self.isReady = isReady
+    }
+
+    public func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            if isReady() {
+                do {
+                    _ = try await commerce.sweep(logger: logger)
+                } catch {
+                    logger.warning("Commerce sweep failed; trying again next round", metadata: ["error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: commerce.settings.sweepInterval)
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { isCancelled || isShuttingDownGracefully }
+}
+
+extension CommerceService {
+    /// What one sweep did.
+    public struct Sweep: Sendable, Equatable {
+        public var expired: Int
+        public var autoCompleted: Int
+    }
+
+    /// One round of the sweeper: up to `batch` expired reservations and `batch` overdue deliveries.
+    public func sweep(batch: Int = 100, logger: Logger) async throws -> Sweep {
+        var closing: [(provider: String, session: String)] = []
+        let expired: Int = try await db.withTransaction(logger: logger) { tx in
+            let rows = try await tx.query(
+                """
+                SELECT id, buyer_id, status, total_minor, currency, payment_provider, payment_session FROM orders
+                WHERE status = 'pending_payment' AND reserved_until < now()
+                ORDER BY reserved_until LIMIT \(batch)
+                FOR UPDATE SKIP LOCKED
+                """
+            )
+            for row in rows {
+                let order = LockedOrder(
+                    id: try row.decode("id"), buyerID: try row.decode("buyer_id"), status: try Self.enumValue(row, "status"),
+                    total: try row.decode("total_minor"), refunded: 0, currency: try row.decode("currency"), session: try row.decode("payment_session"),
+                    reference: nil
+                )
+                if try await releaseLocked(order, to: .cancelled, reason: "reservation_expired", actor: .system, in: tx), let session = order.session {
+                    closing.append((try row.decode("payment_provider"), session))
+                }
+            }
+            return rows.count
+        }
+        for close in closing {
+            do { try await provider(close.provider).cancelSession(close.session, logger: logger) } catch {
+                logger.debug("Could not close an expired payment session", metadata: ["error": "\(error)"])
+            }
+        }
+        let seconds = Double(settings.autoCompleteAfter.components.seconds)
+        let completed: Int = try await db.withTransaction(logger: logger) { tx in
+            let ids = try await tx.query(
+                """
+                SELECT id FROM seller_orders WHERE status = 'shipped' AND shipped_at < now() - make_interval(secs => \(seconds))
+                ORDER BY shipped_at LIMIT \(batch)
+                FOR UPDATE SKIP LOCKED
+                """
+            ).map { try $0.decode("id", as: UUID.self) }
+            for id in ids {
+                let order = try await lockSellerOrder(where: "so.id = \(id)", in: tx)
+                try await deliver(order, actor: .system, note: "delivery auto-completed", in: tx)
+            }
+            return ids.count
+        }
+        if expired > 0 || completed > 0 {
+            logger.info("Commerce sweep", metadata: ["agora.expired": "\(expired)", "agora.auto_completed": "\(completed)"])
+        }
+        return Sweep(expired: expired, autoCompleted: completed)
+    }
+}

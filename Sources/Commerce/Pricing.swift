@@ -1,0 +1,70 @@
+/// The money of a seller order, from the prices of its lines. Pure arithmetic, so it is unit-tested on its own.
+///
+/// Rules (all in integer minor units):
+/// - goods = Σ unit price × quantity, as the seller entered the prices;
+/// - VAT is computed once per seller order on its goods, rounded half up to the minor unit:
+///   tax-inclusive prices: VAT = goods × r / (1 + r), subtotal = goods − VAT;
+///   tax-exclusive prices: VAT = goods × r, subtotal = goods;
+///   so the subtotal is always net of VAT and total = subtotal + VAT + shipping either way;
+/// - shipping is flat per seller order holding at least one physical product (none for digital-only ones), and is
+///   outside the VAT calculation;
+/// - platform fee = subtotal × fee rate, rounded half up; seller earnings = subtotal − fee.
+public struct Pricing: Sendable {
+    public var vatRateBP: Int
+    public var pricesIncludeVAT: Bool
+    public var shippingFlat: Int64
+    public var platformFeeBP: Int
+
+    public init(vatRateBP: Int, pricesIncludeVAT: Bool, shippingFlat: Int64, platformFeeBP: Int) {
+        self.vatRateBP = vatRateBP
+        self.pricesIncludeVAT = pricesIncludeVAT
+        self.shippingFlat = shippingFlat
+        self.platformFeeBP = platformFeeBP
+    }
+
+    public init(settings: CommerceSettings, currency: String) {
+        self.init(
+            vatRateBP: settings.vatRates[currency] ?? 0, pricesIncludeVAT: settings.pricesIncludeVAT,
+            shippingFlat: settings.shippingFlat[currency] ?? 0, platformFeeBP: settings.platformFeeBP
+        )
+    }
+
+    /// A seller order's amounts.
+    public struct Totals: Sendable, Equatable {
+        public var subtotal: Int64
+        public var vat: Int64
+        public var shipping: Int64
+        public var platformFee: Int64
+        public var sellerEarnings: Int64
+        public var total: Int64 { subtotal + vat + shipping }
+
+        public static let zero = Totals(subtotal: 0, vat: 0, shipping: 0, platformFee: 0, sellerEarnings: 0)
+
+        public static func + (lhs: Totals, rhs: Totals) -> Totals {
+            Totals(
+                subtotal: lhs.subtotal + rhs.subtotal, vat: lhs.vat + rhs.vat, shipping: lhs.shipping + rhs.shipping,
+                platformFee: lhs.platformFee + rhs.platformFee, sellerEarnings: lhs.sellerEarnings + rhs.sellerEarnings
+            )
+        }
+    }
+
+    /// The totals of goods worth `goods` (prices as entered), shipped when `hasPhysical`.
+    public func totals(goods: Int64, hasPhysical: Bool) -> Totals {
+        let vat: Int64
+        let subtotal: Int64
+        if pricesIncludeVAT {
+            vat = Self.divideRoundingHalfUp(Int128(goods) * Int128(vatRateBP), by: 10_000 + Int128(vatRateBP))
+            subtotal = goods - vat
+        } else {
+            vat = Self.divideRoundingHalfUp(Int128(goods) * Int128(vatRateBP), by: 10_000)
+            subtotal = goods
+        }
+        let fee = Self.divideRoundingHalfUp(Int128(subtotal) * Int128(platformFeeBP), by: 10_000)
+        return Totals(subtotal: subtotal, vat: vat, shipping: hasPhysical ? shippingFlat : 0, platformFee: fee, sellerEarnings: subtotal - fee)
+    }
+
+    /// `value / divisor` for non-negative values, halves rounded up (0.5 → 1).
+    static func divideRoundingHalfUp(_ value: Int128, by divisor: Int128) -> Int64 {
+        Int64((value * 2 + divisor) / (divisor * 2))
+    }
+}

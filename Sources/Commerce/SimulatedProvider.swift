@@ -1,0 +1,136 @@
+public import AgoraCore
+import AgoraCrypto
+public import AgoraPostgres
+public import Foundation
+public import Logging
+
+/// The built-in provider for local use and tests: checkout sends the buyer to Agora's own payment page
+/// (`Public/pay.html`), where they pay or fail; the page's choice becomes an event signed with the webhook secret
+/// exactly as Stripe signs (`Agora-Signature: t=…,v1=…`) and goes through the same webhook handling as a real
+/// provider's. No money moves.
+public struct SimulatedProvider: PaymentProvider {
+    public var name: String { "simulated" }
+    public var signatureHeader: String { "Agora-Signature" }
+    let db: PGPool
+    let signer: StripeWebhookSignature
+    let publicURL: String
+
+    public init(db: PGPool, webhookSecret: [UInt8], publicURL: String) {
+        self.db = db
+        self.signer = StripeWebhookSignature(secret: String(decoding: webhookSecret, as: UTF8.self))
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+    }
+
+    /// A session of the payment page.
+    public struct Session: Codable, Sendable {
+        public struct Line: Codable, Sendable {
+            public var name: String
+            public var unitAmount: Int64
+            public var quantity: Int
+        }
+        public var id: String
+        public var orderId: UUID
+        public var amount: Money
+        public var lines: [Line]
+        public var status: String
+        public var expiresAt: Date
+        public var returnURL: String
+    }
+
+    public func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession {
+        let id = "sim_" + SecureRandom.token(byteCount: 24)
+        let lines = request.lines.map { Session.Line(name: $0.name, unitAmount: $0.unitAmount, quantity: $0.quantity) }
+        try await db.execute(
+            """
+            INSERT INTO simulated_payments (id, order_id, currency, amount, lines, expires_at)
+            VALUES (\(id), \(request.orderID), \(request.currency), \(request.total), \(String(decoding: try JSONEncoder().encode(lines), as: UTF8.self))::jsonb, \(request.expiresAt))
+            """,
+            logger: logger
+        )
+        return PaymentSession(id: id, url: "\(publicURL)/pay.html?session=\(id)")
+    }
+
+    /// The session behind the payment page. The id is the capability, as a provider's hosted page URL is.
+    public func session(_ id: String, logger: Logger) async throws -> Session {
+        let rows = try await db.query(
+            "SELECT id, order_id, currency, amount, lines::text AS lines, status, expires_at FROM simulated_payments WHERE id = \(id)",
+            logger: logger
+        )
+        guard let row = rows.first else { throw AgoraError(.notFound, code: "payment_session_not_found", "No such payment session") }
+        let order: UUID = try row.decode("order_id")
+        let expires: Date = try row.decode("expires_at")
+        var status: String = try row.decode("status")
+        if status == "open", expires < Date() { status = "expired" }
+        return Session(
+            id: id, orderId: order, amount: Money(amount: try row.decode("amount"), currency: try row.decode("currency")),
+            lines: try JSONDecoder().decode([Session.Line].self, from: Data(try row.decode("lines", as: String.self).utf8)), status: status,
+            expiresAt: expires, returnURL: "\(publicURL)/orders.html?id=\(order.uuidString.lowercased())"
+        )
+    }
+
+    /// Closes an open session as paid or failed and returns the signed webhook delivery that says so, for the
+    /// caller to hand to the webhook handler. A session is completed once.
+    /// - Throws: 409 `payment_session_closed` for a session already paid, failed or expired.
+    public func complete(_ id: String, paid: Bool, logger: Logger) async throws -> (payload: [UInt8], signature: String) {
+        let rows = try await db.query(
+            """
+            UPDATE simulated_payments SET status = \(paid ? "paid" : "failed")
+            WHERE id = \(id) AND status = 'open' AND expires_at > now()
+            RETURNING order_id, currency, amount
+            """,
+            logger: logger
+        )
+        guard let row = rows.first else {
+            _ = try await session(id, logger: logger)  // 404 for an unknown id
+            throw AgoraError(.conflict, code: "payment_session_closed", "This payment session is no longer open")
+        }
+        let event = Event(
+            id: "evt_sim_" + SecureRandom.token(byteCount: 16), type: paid ? "payment.succeeded" : "payment.failed",
+            data: .init(session: id, orderId: try row.decode("order_id"), amount: try row.decode("amount"), currency: try row.decode("currency"),
+                        paymentReference: paid ? "pay_sim_" + SecureRandom.token(byteCount: 12) : nil)
+        )
+        let payload = Array(try JSONEncoder().encode(event))
+        return (payload, signer.header(payload: payload, timestamp: Int64(Date().timeIntervalSince1970)))
+    }
+
+    /// The simulated provider's event format.
+    struct Event: Codable {
+        struct Data: Codable {
+            var session: String
+            var orderId: UUID
+            var amount: Int64
+            var currency: String
+            var paymentReference: String?
+        }
+        var id: String
+        var type: String
+        var data: Data
+    }
+
+    public func parseWebhook(payload: [UInt8], signature: String?, now: Date) throws -> PaymentEvent? {
+        if case .failure(let failure) = signer.verify(payload: payload, header: signature, now: now) { throw failure.error }
+        guard let event = try? JSONDecoder().decode(Event.self, from: Data(payload)) else {
+            throw AgoraError(.badRequest, code: "invalid_payload", "The webhook payload is not a payment event")
+        }
+        let kind: PaymentEvent.Kind
+        switch event.type {
+        case "payment.succeeded": kind = .paid
+        case "payment.failed": kind = .failed
+        case "payment.expired": kind = .expired
+        case "payment.refunded": kind = .refunded
+        default: return nil
+        }
+        return PaymentEvent(
+            id: event.id, kind: kind, orderID: event.data.orderId, sessionID: event.data.session, paymentReference: event.data.paymentReference,
+            amount: event.data.amount, currency: event.data.currency
+        )
+    }
+
+    public func refund(_ request: RefundRequest, logger: Logger) async throws -> RefundResult {
+        RefundResult(id: "re_sim_" + SecureRandom.token(byteCount: 12), status: "succeeded")
+    }
+
+    public func cancelSession(_ sessionID: String, logger: Logger) async throws {
+        try await db.execute("UPDATE simulated_payments SET status = 'expired' WHERE id = \(sessionID) AND status = 'open'", logger: logger)
+    }
+}
