@@ -27,7 +27,7 @@ public struct CommerceSweeper: Service {
                     logger.warning("Commerce sweep failed; trying again next round", metadata: ["error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: commerce.settings.sweepInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: commerce.settings.sweepInterval) }
         }
     }
 }

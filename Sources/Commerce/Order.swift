@@ -63,6 +63,17 @@ public struct ShippingAddress: Codable, Sendable, Equatable {
     public var country: String
     public var phone: String?
 
+    public init(name: String, line1: String, line2: String? = nil, city: String, region: String? = nil, postalCode: String, country: String, phone: String? = nil) {
+        self.name = name
+        self.line1 = line1
+        self.line2 = line2
+        self.city = city
+        self.region = region
+        self.postalCode = postalCode
+        self.country = country
+        self.phone = phone
+    }
+
     /// Every problem, by field (`shippingAddress.city`).
     func problems() -> [String: String] {
         var problems: [String: String] = [:]
