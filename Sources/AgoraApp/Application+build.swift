@@ -75,7 +75,7 @@ public func buildApplication(
     let simulated = SimulatedProvider(db: db, webhookSecret: config.secrets.paymentWebhookSecret, publicURL: config.commerce.publicURL)
     let commerce = CommerceService(
         db: db, events: events, mail: outbox, vault: InventoryVault(key: config.secrets.inventoryKey, previous: config.inventoryPreviousKeys),
-        settings: config.commerce, providers: makePaymentProviders(config: config, simulated: simulated), checkoutProvider: config.payments.provider
+        settings: config.commerce, providers: try makePaymentProviders(config: config, simulated: simulated), checkoutProvider: config.payments.provider
     )
     let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
@@ -163,8 +163,16 @@ final class Flag: Sendable {
 
 /// The providers checkouts and webhooks can use: always the simulated one (its page and webhook answer only for
 /// orders made with it), and Stripe when configured.
-func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) -> [any PaymentProvider] {
-    [simulated]
+func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) throws -> [any PaymentProvider] {
+    var providers: [any PaymentProvider] = [simulated]
+    if let key = config.payments.stripeSecretKey, let secret = config.payments.stripeWebhookSecret {
+        do {
+            providers.append(try StripeProvider(secretKey: key, webhookSecret: secret, apiBaseURL: config.payments.stripeAPIBase, caFile: config.payments.stripeCAFile))
+        } catch {
+            throw ConfigError(problems: ["AGORA_STRIPE_API_BASE: \(error.message)"])
+        }
+    }
+    return providers
 }
 
 /// SMTP, or the development mailbox folder.

@@ -57,11 +57,16 @@ import Testing
             try AgoraConfig(environment: ["AGORA_ENV": "production", "AGORA_MAIL_TRANSPORT": "mailbox", "AGORA_DATA_DIR": scratch])
         }
         #expect(production.problems.contains { $0.contains("production needs smtp") })
+        // The simulated provider takes no money: production must name a real one.
+        #expect(production.problems.contains { $0.contains("AGORA_PAYMENT_PROVIDER=simulated takes no money") })
     }
 
     @Test func productionRefusesToStartWithoutSecrets() throws {
         let error = try #require(throws: ConfigError.self) {
-            try AgoraConfig(environment: ["AGORA_ENV": "production", "AGORA_JWT_SECRET": String(repeating: "k", count: 40), "AGORA_DATA_DIR": scratch])
+            try AgoraConfig(environment: [
+                "AGORA_ENV": "production", "AGORA_JWT_SECRET": String(repeating: "k", count: 40), "AGORA_DATA_DIR": scratch,
+                "AGORA_PAYMENT_PROVIDER": "stripe", "AGORA_STRIPE_SECRET_KEY": "sk_test_x", "AGORA_STRIPE_WEBHOOK_SECRET": "whsec_x",
+            ])
         }
         #expect(error.problems.contains("AGORA_INVENTORY_KEY must be set when AGORA_ENV=production"))
         #expect(error.problems.contains("AGORA_PAYMENT_WEBHOOK_SECRET must be set when AGORA_ENV=production"))
