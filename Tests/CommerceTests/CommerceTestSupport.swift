@@ -18,7 +18,7 @@ struct Shop: Sendable {
     ] }
 
     /// Settings for commerce tests: no rate limits (many checkouts from one account), no dispatcher noise.
-    static let overrides = ["AGORA_RATE_LIMITS": "false", "AGORA_MAIL_DISPATCHER": "false"]
+    static let overrides = ["AGORA_RATE_LIMITS": "false", "AGORA_MAIL_DISPATCH": "false"]
 
     func buyer(_ username: String) async throws -> Grant { try await api.register(username) }
 
