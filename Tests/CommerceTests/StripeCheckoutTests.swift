@@ -1,0 +1,89 @@
+import AgoraApp
+import AgoraPostgres
+import AgoraTestSupport
+import Commerce
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// The whole app with `AGORA_PAYMENT_PROVIDER=stripe`, against the local fake of Stripe's API over TLS: checkout
+/// opens a Checkout Session, a signed `checkout.session.completed` fulfils, a cancel refunds through `/v1/refunds`.
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && FakeStripeAPI.isRunnableOrRequired), .timeLimit(.minutes(3)))
+struct StripeCheckoutTests {
+    static let webhookSecret = "whsec_test_agora_checkout_0123456789"
+
+    @Test func checkoutPaysAndRefundsThroughStripe() async throws {
+        try await FakeStripeAPI.with { stripe in
+            var overrides = Shop.overrides
+            overrides["AGORA_PAYMENT_PROVIDER"] = "stripe"
+            overrides["AGORA_STRIPE_SECRET_KEY"] = FakeStripeAPI.secretKey
+            overrides["AGORA_STRIPE_WEBHOOK_SECRET"] = Self.webhookSecret
+            overrides["AGORA_STRIPE_API_BASE"] = stripe.baseURL
+            overrides["AGORA_STRIPE_CA_FILE"] = stripe.certificateFile
+            try await TestApp.withApplication(overrides) { app, services in
+                try await app.test(.router) { client in
+                    let shop = Shop(market: Market(api: API(client: client), services: services))
+                    let seller = try await shop.market.seller("stripeseller")
+                    let buyer = try await shop.buyer("stripebuyer")
+                    let product = try await shop.product(seller, ["title": "Leather wallet", "stock": 3, "price": ["amount": 45_000, "currency": "ZAR"]])
+                    #expect(try await shop.add(product, 2, as: buyer).status == .ok)
+                    let placed = try await shop.checkout(buyer)
+                    try #require(placed.status == .created, "\(placed.raw)")
+                    let orderID = try #require(placed["id"] as? String)
+                    let payment = try #require(placed["payment"] as? [String: Any])
+                    #expect(payment["provider"] as? String == "stripe" && (payment["url"] as? String)?.hasPrefix("https://") == true)
+
+                    // What Stripe was asked for: the lines (products, then shipping), the order as reference.
+                    let session = try #require(try stripe.calls().last { $0.path == "/v1/checkout/sessions" })
+                    #expect(session.field("client_reference_id")?.lowercased() == orderID.lowercased())
+                    #expect(session.field("line_items[0][price_data][unit_amount]") == "45000" && session.field("line_items[0][quantity]") == "2")
+                    #expect(session.field("line_items[1][price_data][product_data][name]") == "Shipping")
+                    #expect(session.field("line_items[0][price_data][currency]") == "zar")
+
+                    // Stripe's webhook, signed as Stripe signs: fulfilled once, then a duplicate.
+                    let sessionID = try #require(try await services.db.query("SELECT payment_session FROM orders", logger: shop.market.logger)[0].decode("payment_session", as: String.self))
+                    let event = """
+                        {"id":"evt_test_paid_1","object":"event","type":"checkout.session.completed","data":{"object":{"id":"\(sessionID)",\
+                        "object":"checkout.session","client_reference_id":"\(orderID)","payment_status":"paid","payment_intent":"pi_test_1",\
+                        "amount_total":\(try #require(placed.money("total"))),"currency":"zar"}}}
+                        """
+                    let signer = StripeWebhookSignature(secret: Self.webhookSecret)
+                    let header = signer.header(payload: Array(event.utf8), timestamp: Int64(Date().timeIntervalSince1970))
+                    func deliver(_ body: String, _ signature: String) async throws -> APIResponse {
+                        try await client.execute(
+                            uri: "/api/payments/webhooks/stripe", method: .post,
+                            headers: [.contentType: "application/json", HTTPField.Name("Stripe-Signature")!: signature], body: ByteBuffer(string: body)
+                        ) { response in
+                            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any]
+                            return APIResponse(status: response.status, headers: response.headers, body: object ?? [:], raw: String(buffer: response.body))
+                        }
+                    }
+                    let wrong = StripeWebhookSignature(secret: "whsec_someone_else").header(payload: Array(event.utf8), timestamp: Int64(Date().timeIntervalSince1970))
+                    #expect(try await deliver(event, wrong).status == .badRequest)
+                    let first = try await deliver(event, header)
+                    #expect(first.status == .ok && first["outcome"] as? String == "fulfilled", "\(first.raw)")
+                    #expect(try await deliver(event, header)["outcome"] as? String == "duplicate")
+                    #expect(try await shop.stock(product) == (1, 0))
+
+                    // The buyer cancels before shipping: refunded through Stripe with the payment intent.
+                    let cancelled = try await shop.api.call(.post, "/api/orders/\(orderID)/cancel", bearer: buyer.accessToken)
+                    #expect(cancelled.status == .ok && cancelled["status"] as? String == "refunded", "\(cancelled.raw)")
+                    let refund = try #require(try stripe.calls().last { $0.path == "/v1/refunds" })
+                    let total = try #require(placed.money("total"))
+                    #expect(refund.field("payment_intent") == "pi_test_1" && refund.field("amount") == String(total))
+                    #expect(try await shop.stock(product) == (3, 0))
+                    // Stripe's own charge.refunded for it changes nothing more.
+                    let refunded = """
+                        {"id":"evt_test_refund_1","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge",\
+                        "payment_intent":"pi_test_1","amount_refunded":\(try #require(placed.money("total"))),"currency":"zar"}}}
+                        """
+                    let answer = try await deliver(refunded, signer.header(payload: Array(refunded.utf8), timestamp: Int64(Date().timeIntervalSince1970)))
+                    #expect(answer["outcome"] as? String == "no_change", "\(answer.raw)")
+                }
+            }
+        }
+    }
+}
