@@ -1,3 +1,4 @@
+public import Foundation
 public import Hummingbird
 import NIOCore
 
@@ -33,5 +34,15 @@ public struct AgoraRequestContext: RequestContext {
         let identity = try requireIdentity()
         guard identity.role >= role else { throw AgoraError(.forbidden, code: "role_required", "This needs the \(role.rawValue) role") }
         return identity
+    }
+}
+
+extension AgoraRequestContext {
+    /// The UUID in route parameter `name`; a missing or malformed one is a 404, as for any unknown resource.
+    public func uuidParameter(_ name: String = "id") throws(AgoraError) -> UUID {
+        guard let id = parameters.get(name).flatMap(UUID.init(uuidString:)) else {
+            throw AgoraError(.notFound, code: "not_found", "No such resource")
+        }
+        return id
     }
 }

@@ -52,7 +52,7 @@ public struct CatalogRoutes: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: AgoraRequestContext) async throws -> Response {
-        let id = try Self.id(context)
+        let id = try context.uuidParameter()
         let (product, json) = try await products.rendered(id, viewer: context.identity, logger: context.logger)
         // A seller looking at their own listing is not a view.
         if product.status == .published, product.sellerID != context.identity?.accountID {
@@ -70,17 +70,17 @@ public struct CatalogRoutes: Sendable {
     @Sendable func update(_ request: Request, context: AgoraRequestContext) async throws -> Product {
         let seller = try context.requireRole(.seller)
         let input = try await request.decode(as: ProductInput.self, context: context)
-        return try await products.update(try Self.id(context), seller: seller.accountID, input, logger: context.logger)
+        return try await products.update(try context.uuidParameter(), seller: seller.accountID, input, logger: context.logger)
     }
 
     func transition(_ request: Request, _ context: AgoraRequestContext, _ transition: ProductService.Transition) async throws -> Product {
         let seller = try context.requireRole(.seller)
-        return try await products.transition(try Self.id(context), seller: seller.accountID, transition, logger: context.logger)
+        return try await products.transition(try context.uuidParameter(), seller: seller.accountID, transition, logger: context.logger)
     }
 
     func like(_ request: Request, _ context: AgoraRequestContext, liked: Bool) async throws -> ProductService.LikeState {
         let identity = try context.requireIdentity()
-        return try await products.setLike(try Self.id(context), account: identity.accountID, liked: liked, logger: context.logger)
+        return try await products.setLike(try context.uuidParameter(), account: identity.accountID, liked: liked, logger: context.logger)
     }
 
     @Sendable func myLikes(_ request: Request, context: AgoraRequestContext) async throws -> ProductPage {
@@ -116,23 +116,16 @@ public struct CatalogRoutes: Sendable {
     @Sendable func updateCategory(_ request: Request, context: AgoraRequestContext) async throws -> Category {
         _ = try context.requireRole(.admin)
         let input = try await request.decode(as: CategoryInput.self, context: context)
-        return try await categories.update(try Self.id(context), input, logger: context.logger)
+        return try await categories.update(try context.uuidParameter(), input, logger: context.logger)
     }
 
     @Sendable func deleteCategory(_ request: Request, context: AgoraRequestContext) async throws -> Response {
         _ = try context.requireRole(.admin)
-        try await categories.delete(try Self.id(context), logger: context.logger)
+        try await categories.delete(try context.uuidParameter(), logger: context.logger)
         return Response(status: .noContent)
     }
 
     // MARK: - Parsing
-
-    static func id(_ context: AgoraRequestContext, _ name: String = "id") throws -> UUID {
-        guard let id = context.parameters.get(name).flatMap(UUID.init(uuidString:)) else {
-            throw AgoraError(.notFound, code: "not_found", "No such resource")
-        }
-        return id
-    }
 
     /// Query parameters as a dictionary; a repeated parameter is a 400, so nothing is silently ignored.
     static func parameters(_ request: Request) throws -> [String: String] {

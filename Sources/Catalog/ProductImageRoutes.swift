@@ -22,7 +22,7 @@ public struct ProductImageRoutes: Sendable {
 
     @Sendable func upload(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Product> {
         let seller = try context.requireRole(.seller)
-        let id = try CatalogRoutes.id(context)
+        let id = try context.uuidParameter()
         guard let contentType = request.headers[.contentType], let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
             throw AgoraError(.unsupportedMediaType, code: "multipart_required", "Send the image as multipart/form-data with a field named 'image'")
         }
@@ -38,12 +38,12 @@ public struct ProductImageRoutes: Sendable {
     @Sendable func reorder(_ request: Request, context: AgoraRequestContext) async throws -> Product {
         let seller = try context.requireRole(.seller)
         let order = try await request.decode(as: Order.self, context: context)
-        return try await products.reorderImages(try CatalogRoutes.id(context), order: order.order, seller: seller.accountID, logger: context.logger)
+        return try await products.reorderImages(try context.uuidParameter(), order: order.order, seller: seller.accountID, logger: context.logger)
     }
 
     @Sendable func remove(_ request: Request, context: AgoraRequestContext) async throws -> Product {
         let seller = try context.requireRole(.seller)
-        let imageID = try CatalogRoutes.id(context, "imageId")
-        return try await products.deleteImage(try CatalogRoutes.id(context), imageID: imageID, seller: seller.accountID, logger: context.logger)
+        let imageID = try context.uuidParameter("imageId")
+        return try await products.deleteImage(try context.uuidParameter(), imageID: imageID, seller: seller.accountID, logger: context.logger)
     }
 }

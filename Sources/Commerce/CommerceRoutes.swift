@@ -72,13 +72,13 @@ public struct CommerceRoutes: Sendable {
     @Sendable func setItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
         let buyer = try context.requireIdentity()
         let input = try await request.decode(as: QuantityInput.self, context: context)
-        return CartBody(cart: try await commerce.setCartItem(try Self.id(context, "productId"), quantity: input.quantity, adding: false,
+        return CartBody(cart: try await commerce.setCartItem(try context.uuidParameter("productId"), quantity: input.quantity, adding: false,
                                                               account: buyer.accountID, logger: context.logger))
     }
 
     @Sendable func removeItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
         let buyer = try context.requireIdentity()
-        return CartBody(cart: try await commerce.removeCartItem(try Self.id(context, "productId"), account: buyer.accountID, logger: context.logger))
+        return CartBody(cart: try await commerce.removeCartItem(try context.uuidParameter("productId"), account: buyer.accountID, logger: context.logger))
     }
 
     @Sendable func clearCart(_ request: Request, context: AgoraRequestContext) async throws -> Response {
@@ -107,7 +107,7 @@ public struct CommerceRoutes: Sendable {
     }
 
     @Sendable func order(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
-        try await commerce.buyerOrder(try Self.id(context), buyer: try context.requireIdentity().accountID, logger: context.logger)
+        try await commerce.buyerOrder(try context.uuidParameter(), buyer: try context.requireIdentity().accountID, logger: context.logger)
     }
 
     struct SellerOrderInput: Decodable { var sellerOrderId: UUID? }
@@ -115,13 +115,13 @@ public struct CommerceRoutes: Sendable {
     @Sendable func cancel(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
         let buyer = try context.requireIdentity()
         let input = try await Self.optionalBody(SellerOrderInput.self, request, context)
-        return try await commerce.cancel(try Self.id(context), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
+        return try await commerce.cancel(try context.uuidParameter(), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
     }
 
     @Sendable func confirm(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
         let buyer = try context.requireIdentity()
         let input = try await Self.optionalBody(SellerOrderInput.self, request, context)
-        return try await commerce.confirmReceipt(try Self.id(context), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
+        return try await commerce.confirmReceipt(try context.uuidParameter(), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
     }
 
     // MARK: Seller
@@ -141,7 +141,7 @@ public struct CommerceRoutes: Sendable {
     }
 
     @Sendable func sellerOrder(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
-        try await commerce.sellerOrder(try Self.id(context), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+        try await commerce.sellerOrder(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
     }
 
     struct ShipInput: Decodable { var carrier: String?; var trackingNumber: String? }
@@ -149,12 +149,12 @@ public struct CommerceRoutes: Sendable {
     @Sendable func ship(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
         let seller = try context.requireRole(.seller)
         let input = try await request.decode(as: ShipInput.self, context: context)
-        return try await commerce.ship(try Self.id(context), seller: seller.accountID, carrier: input.carrier ?? "", trackingNumber: input.trackingNumber ?? "",
+        return try await commerce.ship(try context.uuidParameter(), seller: seller.accountID, carrier: input.carrier ?? "", trackingNumber: input.trackingNumber ?? "",
                                        logger: context.logger)
     }
 
     @Sendable func deliver(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
-        try await commerce.markDelivered(try Self.id(context), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+        try await commerce.markDelivered(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
     }
 
     struct BalanceBody: ResponseEncodable { var balances: [Balance] }
@@ -182,20 +182,20 @@ public struct CommerceRoutes: Sendable {
         let seller = try context.requireRole(.seller)
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let lines = try CommerceService.inventoryLines(Array(buffer: body), contentType: request.headers[.contentType])
-        let result = try await commerce.uploadInventory(try Self.id(context), actor: seller.accountID, admin: seller.role == .admin, items: lines, logger: context.logger)
+        let result = try await commerce.uploadInventory(try context.uuidParameter(), actor: seller.accountID, admin: seller.role == .admin, items: lines, logger: context.logger)
         return EditedResponse(status: .created, response: result)
     }
 
     @Sendable func inventory(_ request: Request, context: AgoraRequestContext) async throws -> CommerceService.InventoryCounts {
         let seller = try context.requireRole(.seller)
-        return try await commerce.inventoryCounts(try Self.id(context), actor: seller.accountID, admin: seller.role == .admin, logger: context.logger)
+        return try await commerce.inventoryCounts(try context.uuidParameter(), actor: seller.accountID, admin: seller.role == .admin, logger: context.logger)
     }
 
     // MARK: Reviews
 
     @Sendable func reviews(_ request: Request, context: AgoraRequestContext) async throws -> ReviewPage {
         let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
-        return try await commerce.productReviews(try Self.id(context), limit: page.limit, cursor: page.cursor, logger: context.logger)
+        return try await commerce.productReviews(try context.uuidParameter(), limit: page.limit, cursor: page.cursor, logger: context.logger)
     }
 
     struct ReviewInput: Decodable { var rating: Int; var body: String? }
@@ -203,7 +203,7 @@ public struct CommerceRoutes: Sendable {
     @Sendable func review(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Review> {
         let buyer = try context.requireIdentity()
         let input = try await request.decode(as: ReviewInput.self, context: context)
-        let review = try await commerce.review(try Self.id(context), buyer: buyer.accountID, rating: input.rating, body: input.body ?? "", logger: context.logger)
+        let review = try await commerce.review(try context.uuidParameter(), buyer: buyer.accountID, rating: input.rating, body: input.body ?? "", logger: context.logger)
         return EditedResponse(status: .created, response: review)
     }
 
@@ -212,7 +212,7 @@ public struct CommerceRoutes: Sendable {
     @Sendable func reply(_ request: Request, context: AgoraRequestContext) async throws -> Review {
         let seller = try context.requireRole(.seller)
         let input = try await request.decode(as: ReplyInput.self, context: context)
-        return try await commerce.reply(to: try Self.id(context), seller: seller.accountID, text: input.reply, logger: context.logger)
+        return try await commerce.reply(to: try context.uuidParameter(), seller: seller.accountID, text: input.reply, logger: context.logger)
     }
 
     // MARK: Payments
@@ -294,17 +294,10 @@ public struct CommerceRoutes: Sendable {
     @Sendable func settlePayout(_ request: Request, context: AgoraRequestContext) async throws -> Payout {
         _ = try context.requireRole(.admin)
         let input = try await request.decode(as: SettleInput.self, context: context)
-        return try await commerce.settlePayout(try Self.id(context), status: input.status, note: input.note, logger: context.logger)
+        return try await commerce.settlePayout(try context.uuidParameter(), status: input.status, note: input.note, logger: context.logger)
     }
 
     // MARK: Helpers
-
-    static func id(_ context: AgoraRequestContext, _ name: String = "id") throws -> UUID {
-        guard let id = context.parameters.get(name).flatMap(UUID.init(uuidString:)) else {
-            throw AgoraError(.notFound, code: "not_found", "No such resource")
-        }
-        return id
-    }
 
     /// A JSON body that may be absent (no bytes at all).
     static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AgoraRequestContext) async throws -> T? {
