@@ -2,6 +2,7 @@ public import AgoraApp
 public import Hummingbird
 import AgoraPostgres
 import Foundation
+public import Logging
 
 /// The real application on a scratch schema, for route tests.
 public enum TestApp {
@@ -26,12 +27,13 @@ public enum TestApp {
     /// then drops the schema.
     public static func withApplication<R>(
         _ overrides: [String: String] = [:],
+        logger: Logger = TestServices.logger,
         _ body: (any ApplicationProtocol, AgoraServices) async throws -> R
     ) async throws -> R {
         try await TestDatabase.withSchema { _, database in
             var config = try config(overrides)
             if overrides["AGORA_DATABASE_URL"] == nil { config.postgres.searchPath = database.searchPath }
-            let (app, services) = try buildApplication(config: config, logger: TestServices.logger)
+            let (app, services) = try buildApplication(config: config, logger: logger)
             return try await body(app, services)
         }
     }
