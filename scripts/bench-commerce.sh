@@ -22,7 +22,7 @@ swift build -c release --scratch-path .build-release --product agora 2>&1 | grep
 bin="$(swift build -c release --scratch-path .build-release --show-bin-path)"
 work="$(mktemp -d)"
 export AGORA_PORT=$port AGORA_DATA_DIR="$work/data" AGORA_RATE_LIMITS=false AGORA_LOG_LEVEL=warning AGORA_BCRYPT_COST=4 \
-    AGORA_MAIL_DISPATCH=false AGORA_DB_POOL_SIZE=32 AGORA_PUBLIC_URL="http://127.0.0.1:$port" AGORA_REDIS_PREFIX="agora-bench-commerce:"
+    AGORA_MAIL_DISPATCH=false AGORA_DB_POOL_SIZE=32 AGORA_DB_PREPARED_STATEMENTS="${AGORA_DB_PREPARED_STATEMENTS:-1000}" AGORA_PUBLIC_URL="http://127.0.0.1:$port" AGORA_REDIS_PREFIX="agora-bench-commerce:"
 taskset -c 0 "$bin/agora" serve > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT

@@ -18,6 +18,9 @@ public struct PGConfiguration: Sendable, Equatable {
     /// Server settings for every connection, sent as `-c name=value` at connect time (e.g. the fuzzy-search
     /// threshold `pg_trgm.word_similarity_threshold`), so no statement has to set them.
     public var serverSettings: [String: String] = [:]
+    /// How many statements each connection keeps prepared (parsed once, then run by name); 0 sends every statement
+    /// unprepared, as a pooler in transaction mode (PgBouncer before 1.21) needs.
+    public var preparedStatements: Int = 1000
 
     /// Parses a `postgres://` or `postgresql://` URL.
     /// - Throws: `PGError.invalidConfiguration` naming what is wrong (never echoing the password).

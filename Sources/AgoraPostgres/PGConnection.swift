@@ -15,6 +15,12 @@ public final class PGConnection: @unchecked Sendable {
     public let backendPID: Int32
     /// Set when a call saw the connection break; the pool then discards it.
     public private(set) var isBroken = false
+    /// Statements prepared on this connection, by SQL text and parameter types: each is parsed (and analysed) by
+    /// the server once, then executed by name. Bounded; past the bound, new statements go unprepared.
+    private var prepared: [String: String] = [:]
+    private var preparedCount = 0
+    /// The most statements this connection keeps prepared (`PGConfiguration.preparedStatements`).
+    private let maxPrepared: Int
 
     /// Opens a connection. Blocks.
     /// - Throws: `PGError.connectionFailed` with libpq's message (which never contains the password).
@@ -53,6 +59,7 @@ public final class PGConnection: @unchecked Sendable {
         }
         self.handle = handle
         self.backendPID = PQbackendPID(handle)
+        self.maxPrepared = configuration.preparedStatements
     }
 
     deinit { PQfinish(handle) }
@@ -80,8 +87,28 @@ public final class PGConnection: @unchecked Sendable {
         }
         defer { buffers.forEach { $0?.deallocate() } }
         let values = buffers.map { UnsafePointer($0) }
-        let raw = PQexecParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 1)
-        return try consume(PGResult(raw))
+        let key = types.isEmpty ? query.sql : query.sql + "\u{0}" + types.map(String.init).joined(separator: ",")
+        var name = prepared[key]
+        if name == nil, prepared.count < maxPrepared {
+            // Prepared once per connection. A statement that cannot be prepared (a syntax error, an aborted
+            // transaction) fails here exactly as it would have failed to run, and is not remembered.
+            let candidate = "agora_\(preparedCount)"
+            preparedCount += 1
+            _ = try consume(PGResult(PQprepare(handle, candidate, query.sql, Int32(binds.count), types)))
+            prepared[key] = candidate
+            name = candidate
+        }
+        guard let name else {
+            return try consume(PGResult(PQexecParams(handle, query.sql, Int32(binds.count), types, values, lengths, formats, 1)))
+        }
+        do {
+            return try consume(PGResult(PQexecPrepared(handle, name, Int32(binds.count), values, lengths, formats, 1)))
+        } catch let error where error.sqlState == "26000" || error.sqlState == "0A000" {
+            // The server no longer has it (DISCARD ALL) or its result shape changed under it (DDL): forget it, so the
+            // next call prepares it afresh.
+            prepared[key] = nil
+            throw error
+        }
     }
 
     /// Runs a script of one or more statements with the simple protocol (no parameters). Blocks.
