@@ -48,6 +48,11 @@ extension CommerceService {
             // A concurrent checkout with the same key committed first; this one rolled back and returns that order.
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
             return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
+        } catch let error as AgoraError where error.code == "cart_empty" {
+            // The twin committed between the look-up above and this transaction, emptying the cart: its order is
+            // the answer, not "your cart is empty".
+            guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
+            return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
         }
         logger.info("Order placed", metadata: ["agora.order_id": "\(orderID)"])
         let view = try await buyerOrder(orderID, buyer: buyer, logger: logger)
