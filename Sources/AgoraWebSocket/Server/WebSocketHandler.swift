@@ -264,9 +264,10 @@ final class WebSocketHandler: ChannelDuplexHandler {
             let written = context.writeAndFlush(wrapOutboundOut(buffer))
             if closeTCP {
                 written.whenComplete { _ in context.close(promise: nil) }
-            } else {
-                startCloseTimer(context: context)
             }
+            // Also when closing TCP right after the Close: a peer that stopped reading never lets that write
+            // complete, and must not keep the connection (and what it still holds) alive.
+            startCloseTimer(context: context)
         case .closeTCP:
             context.close(promise: nil)
         case .awaitTCPClose:
