@@ -35,12 +35,16 @@ public final class RedisSubscriber: Service, Sendable {
         var confirmedPatterns: Set<String> = []
         var stopping = false
         var connections = 0
+        /// Channels and patterns subscribed at the last (re)connect that the server has not confirmed yet; `onReady`
+        /// runs when this empties.
+        var awaitingReady: Set<String>?
     }
 
     private let configuration: RedisConfiguration
     /// The connection's `CLIENT SETNAME`, so operators (and tests) can find it in `CLIENT LIST`.
     public let name: String
     private let handler: @Sendable (RedisPubSubMessage) -> Void
+    private let onReady: (@Sendable () -> Void)?
     private let logger: Logger
     private let state = Mutex(State())
     private let wake: WakePipe
@@ -51,16 +55,21 @@ public final class RedisSubscriber: Service, Sendable {
     ///   - configuration: where Redis is (the database number does not matter to pub/sub).
     ///   - name: the connection's client name in `CLIENT LIST` (letters, digits, `-`, `_`).
     ///   - logger: disconnects and reconnects are logged here.
+    ///   - onReady: called on the subscriber thread after every (re)connect, once the server has confirmed everything
+    ///     wanted at that moment: from then on nothing published on those channels is missed, so a consumer can
+    ///     catch up on what it missed while disconnected.
     ///   - handler: called on the subscriber thread for every message.
     public init(
         configuration: RedisConfiguration,
         name: String = "agora-subscriber",
         logger: Logger,
+        onReady: (@Sendable () -> Void)? = nil,
         handler: @escaping @Sendable (RedisPubSubMessage) -> Void
     ) throws {
         self.configuration = configuration
         self.name = name
         self.logger = logger
+        self.onReady = onReady
         self.handler = handler
         self.wake = try WakePipe()
     }
@@ -142,8 +151,10 @@ public final class RedisSubscriber: Service, Sendable {
                 state.confirmedChannels = []
                 state.confirmedPatterns = []
                 state.connections += 1
+                state.awaitingReady = Set(state.channels.map { "c:" + $0 } + state.patterns.map { "p:" + $0 })
                 return (Array(state.channels), Array(state.patterns))
             }
+            readyIfConfirmed(nil)
             if !channels.isEmpty { append(context, ["SUBSCRIBE"] + channels) }
             if !patterns.isEmpty { append(context, ["PSUBSCRIBE"] + patterns) }
             if wasConnected {
@@ -216,6 +227,17 @@ public final class RedisSubscriber: Service, Sendable {
         }
     }
 
+    /// Notes a confirmation; runs `onReady` when the last one of this connection's initial set arrives.
+    private func readyIfConfirmed(_ confirmed: String?) {
+        let ready = state.withLock { state -> Bool in
+            guard var awaiting = state.awaitingReady else { return false }
+            if let confirmed { awaiting.remove(confirmed) }
+            state.awaitingReady = awaiting.isEmpty ? nil : awaiting
+            return awaiting.isEmpty
+        }
+        if ready { onReady?() }
+    }
+
     private func append(_ context: UnsafeMutablePointer<redisContext>, _ command: [String]) {
         _ = RedisConnection.withArgv(command) { argc, argv, lengths in
             argv.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(argc)) { argv in
@@ -242,11 +264,20 @@ public final class RedisSubscriber: Service, Sendable {
             guard let pattern = parts[1].string, let channel = parts[2].string, case .bulk(let payload) = parts[3] else { return }
             handler(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload))
         case ("subscribe", 3):
-            if let channel = parts[1].string { state.withLock { _ = $0.confirmedChannels.insert(channel) } }
+            if let channel = parts[1].string {
+                state.withLock { _ = $0.confirmedChannels.insert(channel) }
+                readyIfConfirmed("c:" + channel)
+            }
         case ("unsubscribe", 3):
-            if let channel = parts[1].string { state.withLock { _ = $0.confirmedChannels.remove(channel) } }
+            if let channel = parts[1].string {
+                state.withLock { _ = $0.confirmedChannels.remove(channel) }
+                readyIfConfirmed("c:" + channel)  // unsubscribed before it was confirmed: nothing to wait for
+            }
         case ("psubscribe", 3):
-            if let pattern = parts[1].string { state.withLock { _ = $0.confirmedPatterns.insert(pattern) } }
+            if let pattern = parts[1].string {
+                state.withLock { _ = $0.confirmedPatterns.insert(pattern) }
+                readyIfConfirmed("p:" + pattern)
+            }
         case ("punsubscribe", 3):
             if let pattern = parts[1].string { state.withLock { _ = $0.confirmedPatterns.remove(pattern) } }
         default:
