@@ -1,5 +1,8 @@
 import AgoraMail
 import AgoraCrypto
+public import AgoraWebSocket
+public import Chat
+public import Realtime
 public import Commerce
 public import AgoraPostgres
 public import AgoraRedis
@@ -50,6 +53,12 @@ public struct AgoraConfig: Sendable {
     public var commerce: CommerceSettings
     /// Which provider new checkouts pay with, and Stripe's settings.
     public var payments: PaymentSettings
+    /// The socket at `/ws`: frame, message and queue limits, inbound rate, keep-alive.
+    public var webSocket: WebSocketConfiguration
+    /// Durable delivery: resume pages and waits, resync, topics per connection.
+    public var realtime: RealtimeSettings
+    /// Message length, page sizes, typing throttle.
+    public var chat: ChatService.Settings
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
@@ -177,6 +186,28 @@ public struct AgoraConfig: Sendable {
         }
         self.commerce = commerce
         inventoryUploadLimit = int("AGORA_INVENTORY_MAX_BYTES", 2 << 20, 1024...(1 << 30))
+        let pingSeconds = int("AGORA_WS_PING_SECONDS", 30, 0...3600)
+        webSocket = WebSocketConfiguration(
+            paths: ["/ws"],
+            maxFrameSize: int("AGORA_WS_MAX_FRAME", 64 << 10, 125...(16 << 20)),
+            maxMessageSize: int("AGORA_WS_MAX_MESSAGE", 64 << 10, 125...(16 << 20)),
+            pingInterval: pingSeconds == 0 ? nil : .seconds(pingSeconds),
+            pongTimeout: .seconds(int("AGORA_WS_PONG_SECONDS", 10, 1...3600)),
+            maxQueuedBytes: int("AGORA_WS_MAX_QUEUE", 1 << 20, 4096...(1 << 30)),
+            messagesPerSecond: Double(int("AGORA_WS_RATE", 20, 1...100_000)),
+            messageBurst: Double(int("AGORA_WS_BURST", 50, 1...100_000))
+        )
+        realtime = RealtimeSettings(
+            resumePageSize: int("AGORA_WS_RESUME_PAGE", 200, 1...10_000),
+            resumeWait: .milliseconds(int("AGORA_WS_RESUME_WAIT_MS", 2000, 0...60_000)),
+            resyncInterval: .seconds(int("AGORA_WS_RESYNC_SECONDS", 10, 1...3600)),
+            maxTopicsPerConnection: int("AGORA_WS_MAX_TOPICS", 100, 1...10_000)
+        )
+        chat = ChatService.Settings(
+            maxLength: int("AGORA_CHAT_MAX_LENGTH", 4000, 1...100_000),
+            defaultPageSize: catalog.defaultPageSize, maxPageSize: catalog.maxPageSize,
+            typingInterval: .milliseconds(int("AGORA_CHAT_TYPING_INTERVAL_MS", 2000, 0...60_000))
+        )
         payments = PaymentSettings(
             provider: string("AGORA_PAYMENT_PROVIDER", "simulated"),
             stripeSecretKey: env["AGORA_STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 },

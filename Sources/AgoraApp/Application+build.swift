@@ -8,6 +8,9 @@ public import Catalog
 public import Social
 public import AgoraMedia
 public import Commerce
+public import Realtime
+public import Chat
+import AgoraWebSocket
 import Foundation
 import Synchronization
 public import Hummingbird
@@ -35,6 +38,10 @@ public struct AgoraServices: Sendable {
     public let commerce: CommerceService
     /// The built-in payment provider (always there, so tests and the payment page can use it).
     public let simulatedPayments: SimulatedProvider
+    /// This process's sockets and the Redis bus between instances.
+    public let realtime: RealtimeHub
+    public let stream: UserStream
+    public let chat: ChatService
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -78,6 +85,13 @@ public func buildApplication(
         settings: config.commerce, providers: try makePaymentProviders(config: config, simulated: simulated), checkoutProvider: config.payments.provider
     )
     let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
+    let stream = UserStream(db: db)
+    let realtime = try RealtimeHub(
+        stream: stream, redis: redis, prefix: config.redisPrefix, settings: config.realtime,
+        topicAuthorizer: CatalogTopics(products: products), logger: logger
+    )
+    let chat = ChatService(db: db, stream: stream, hub: realtime, accounts: directory, products: products, settings: config.chat)
+    realtime.handle(ChatCommands(chat: chat))
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
     let router = AgoraRouter(context: AgoraRequestContext.self)
@@ -128,13 +142,23 @@ public func buildApplication(
     MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
+    ChatRoutes(chat: chat).add(to: router)
 
+    let gate = RealtimeGate(auth: auth, origins: origins)
     var app = Application(
         router: router,
+        server: .http1WebSocket(
+            webSocket: config.webSocket,
+            shouldUpgrade: { head, _, logger in
+                guard migrated.isSet else { return RealtimeGate.refuse(.serviceUnavailable, code: "starting", "The server is starting; retry") }
+                return await gate.decide(head, logger: logger)
+            },
+            serve: { peer, accepted, logger in realtime.serve(peer, identity: accepted.identity, resume: accepted.resume, logger: logger) }
+        ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "agora"),
         logger: logger
     )
-    app.addServices(db, redis)
+    app.addServices(db, redis, realtime)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
     app.addServices(ProductViewFlusher(views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet }))
@@ -148,7 +172,7 @@ public func buildApplication(
     let services = AgoraServices(
         db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
-        simulatedPayments: simulated
+        simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat
     )
     return (app, services)
 }

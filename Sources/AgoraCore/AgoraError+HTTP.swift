@@ -46,6 +46,17 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     public var timestamp: String
     public var requestId: String
     public var fields: [String: String]?
+
+    public init(statusCode: Int, error: String, code: String, message: String, path: String, timestamp: String, requestId: String, fields: [String: String]?) {
+        self.statusCode = statusCode
+        self.error = error
+        self.code = code
+        self.message = message
+        self.path = path
+        self.timestamp = timestamp
+        self.requestId = requestId
+        self.fields = fields
+    }
 }
 
 extension AgoraError: HTTPResponseError {

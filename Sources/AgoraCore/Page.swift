@@ -1,3 +1,5 @@
+public import Hummingbird
+
 /// One page of a cursor-paginated list: `{"items": […], "nextCursor": "…" | null}`.
 public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     public var items: [Item]
@@ -18,3 +20,6 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
         try container.encode(nextCursor, forKey: .nextCursor)
     }
 }
+
+/// Every page is a response body.
+extension Page: ResponseEncodable {}

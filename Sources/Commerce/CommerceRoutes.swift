@@ -310,7 +310,6 @@ public struct CommerceRoutes: Sendable {
 
 extension OrderView: ResponseEncodable {}
 extension SellerOrderView: ResponseEncodable {}
-extension Page: ResponseEncodable {}
 extension ReviewPage: ResponseEncodable {}
 extension Review: ResponseEncodable {}
 extension Payout: ResponseEncodable {}

@@ -1,0 +1,384 @@
+public import AgoraCore
+public import AgoraPostgres
+public import Catalog
+public import Foundation
+public import Logging
+public import Realtime
+
+/// One-to-one conversations between accounts (a buyer and a seller, say), optionally about a product. Owns
+/// `conversations`, `conversation_members`, `messages` and `blocks`.
+///
+/// Every message is stored, with a `chat:message` event in both participants' streams, in one transaction, and
+/// published after it commits: a message that was acknowledged reaches the other side even if this instance dies
+/// before publishing (the other side's connection finds it in its stream).
+public struct ChatService: Sendable {
+    public struct Settings: Sendable {
+        /// Longest message text, in characters (`AGORA_CHAT_MAX_LENGTH`).
+        public var maxLength: Int
+        public var defaultPageSize: Int
+        public var maxPageSize: Int
+        /// At most one typing indicator per sender and conversation per this interval (`AGORA_CHAT_TYPING_INTERVAL_MS`).
+        public var typingInterval: Duration
+
+        public init(maxLength: Int = 4000, defaultPageSize: Int = 30, maxPageSize: Int = 100, typingInterval: Duration = .seconds(2)) {
+            self.maxLength = maxLength
+            self.defaultPageSize = defaultPageSize
+            self.maxPageSize = maxPageSize
+            self.typingInterval = typingInterval
+        }
+    }
+
+    public struct Message: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var conversationId: UUID
+        public var senderId: UUID
+        /// `text` or `product` (a product card: `productId` names the product, `text` may add a note).
+        public var kind: String
+        public var text: String
+        public var productId: UUID?
+        /// The sender's own id for the message, as sent.
+        public var clientId: String?
+        public var createdAt: Date
+    }
+
+    public struct Conversation: Sendable, Codable, Equatable {
+        public var id: UUID
+        /// The other participant.
+        public var with: AccountSummary
+        public var productId: UUID?
+        public var lastMessage: Message?
+        /// Messages from the other participant after the last one read.
+        public var unread: Int
+        public var lastActivity: Date
+        public var createdAt: Date
+    }
+
+    /// What a participant tells the other side when they read: everything up to `messageId`.
+    public struct ReadReceipt: Sendable, Codable, Equatable {
+        public var conversationId: UUID
+        public var userId: UUID
+        public var messageId: Int64
+        public var unread: Int?
+    }
+
+    let db: PGPool
+    let stream: UserStream
+    let hub: RealtimeHub
+    let accounts: any AccountDirectory
+    let products: ProductService
+    let typing: TypingThrottle
+    public let settings: Settings
+
+    public init(db: PGPool, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory, products: ProductService, settings: Settings) {
+        self.db = db
+        self.stream = stream
+        self.hub = hub
+        self.accounts = accounts
+        self.products = products
+        self.settings = settings
+        self.typing = TypingThrottle(interval: settings.typingInterval)
+    }
+
+    // MARK: Conversations
+
+    /// Opens the conversation between `user` and `other` about `product` (nil: not about a product), or returns the
+    /// existing one.
+    /// - Throws: 404 for an unknown account or a product `user` cannot see; 422 `cannot_message_self`.
+    public func open(_ user: UUID, with other: UUID, product: UUID?, logger: Logger) async throws -> Conversation {
+        guard user != other else {
+            throw AgoraError(.validation, code: "cannot_message_self", "You cannot message yourself", fields: ["userId": "is you"])
+        }
+        guard try await accounts.summaries([other], logger: logger)[other] != nil else {
+            throw AgoraError(.notFound, code: "user_not_found", "No such user")
+        }
+        if let product { _ = try await products.rendered(product, viewer: nil, logger: logger) }
+        let id = try await db.withTransaction(logger: logger) { tx in try await self.openOrReuse(user, other, product: product, in: tx) }
+        return try await conversation(id, for: user, logger: logger)
+    }
+
+    /// The conversation's id, made with both members if new. Concurrent opens of the same pair meet on the unique key.
+    func openOrReuse(_ user: UUID, _ other: UUID, product: UUID?, in tx: PGTransaction) async throws -> UUID {
+        let (a, b) = user.uuidString < other.uuidString ? (user, other) : (other, user)
+        let rows = try await tx.query(
+            """
+            WITH made AS (
+                INSERT INTO conversations (user_a, user_b, product_id) VALUES (\(a), \(b), \(product))
+                ON CONFLICT (user_a, user_b, product_id) DO NOTHING RETURNING id
+            ), members AS (
+                INSERT INTO conversation_members (conversation_id, user_id) SELECT id, unnest(ARRAY[\(a), \(b)]) FROM made
+            )
+            SELECT id FROM made
+            UNION ALL
+            SELECT id FROM conversations WHERE user_a = \(a) AND user_b = \(b) AND product_id IS NOT DISTINCT FROM \(product)
+            """
+        )
+        if let row = rows.first { return try row.decode("id") }
+        // A concurrent open committed the row after this statement's snapshot: a new statement sees it.
+        let again = try await tx.query(
+            "SELECT id FROM conversations WHERE user_a = \(a) AND user_b = \(b) AND product_id IS NOT DISTINCT FROM \(product)"
+        )
+        guard let row = again.first else { throw AgoraError(.conflict, code: "try_again", "The conversation is being opened; try again") }
+        return try row.decode("id")
+    }
+
+    /// Conversation `id` as `user` sees it.
+    /// - Throws: 404 unless `user` takes part in it.
+    public func conversation(_ id: UUID, for user: UUID, logger: Logger) async throws -> Conversation {
+        let rows = try await db.query(Self.conversationSelect(user: user, extra: "AND c.id = \(id)", limit: 1), logger: logger)
+        guard let row = rows.first else { throw Self.notFound }
+        return try await decodeConversations([row], logger: logger)[0]
+    }
+
+    /// `user`'s conversations, most recently active first.
+    public func conversations(for user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Conversation> {
+        var after: PGQuery = ""
+        if let cursor {
+            let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)
+            after = "AND (m.last_activity, c.id) < (\(position.date), \(position.id))"
+        }
+        let rows = try await db.query(Self.conversationSelect(user: user, extra: after, limit: limit + 1), logger: logger)
+        let items = try await decodeConversations(Array(rows.prefix(limit)), logger: logger)
+        let next = rows.count > limit ? items.last.map { OpaqueCursor.encode(TimePosition($0.lastActivity, id: $0.id)) } : nil
+        return Page(items: items, nextCursor: next)
+    }
+
+    static func conversationSelect(user: UUID, extra: PGQuery, limit: Int) -> PGQuery {
+        """
+        SELECT c.id, c.product_id, c.created_at, m.last_activity, m.unread,
+               CASE WHEN c.user_a = \(user) THEN c.user_b ELSE c.user_a END AS other,
+               l.id AS l_id, l.sender_id AS l_sender, l.client_id AS l_client, l.kind AS l_kind, l.body AS l_body,
+               l.product_id AS l_product, l.created_at AS l_created
+        FROM conversation_members m
+        JOIN conversations c ON c.id = m.conversation_id
+        LEFT JOIN messages l ON l.id = c.last_message_id
+        WHERE m.user_id = \(user) \(fragment: extra)
+        ORDER BY m.last_activity DESC, c.id DESC
+        LIMIT \(limit)
+        """
+    }
+
+    func decodeConversations(_ rows: [PGRow], logger: Logger) async throws -> [Conversation] {
+        let others: [UUID] = try rows.map { try $0.decode("other") }
+        let people = try await accounts.summaries(Array(Set(others)), logger: logger)
+        return try rows.map { row in
+            let id: UUID = try row.decode("id")
+            let other: UUID = try row.decode("other")
+            var last: Message?
+            if let lastID: Int64 = try row.decode("l_id") {
+                last = Message(
+                    id: lastID, conversationId: id, senderId: try row.decode("l_sender"), kind: try row.decode("l_kind"),
+                    text: try row.decode("l_body"), productId: try row.decode("l_product"), clientId: try row.decode("l_client"),
+                    createdAt: try row.decode("l_created")
+                )
+            }
+            return Conversation(
+                id: id, with: people[other] ?? AccountSummary(id: other, username: "deleted", displayName: "Deleted account", avatarUrl: nil),
+                productId: try row.decode("product_id"), lastMessage: last, unread: Int(try row.decode("unread") as Int32),
+                lastActivity: try row.decode("last_activity"), createdAt: try row.decode("created_at")
+            )
+        }
+    }
+
+    // MARK: Messages
+
+    /// The other participant of `conversation`.
+    /// - Throws: 404 unless `user` takes part in it (the same answer as for a conversation that does not exist).
+    func partner(of user: UUID, in conversation: UUID, tx: PGTransaction? = nil, logger: Logger) async throws -> UUID {
+        let query: PGQuery = """
+            SELECT CASE WHEN user_a = \(user) THEN user_b ELSE user_a END AS other FROM conversations
+            WHERE id = \(conversation) AND (user_a = \(user) OR user_b = \(user))
+            """
+        let rows = if let tx { try await tx.query(query) } else { try await db.query(query, logger: logger) }
+        guard let row = rows.first else { throw Self.notFound }
+        return try row.decode("other")
+    }
+
+    /// A message to send: into an existing conversation, or to a user (opening the conversation on first use).
+    public struct Outgoing: Sendable {
+        public var conversationId: UUID?
+        public var to: UUID?
+        /// With `to`: what the conversation is about.
+        public var about: UUID?
+        public var text: String
+        /// A product card.
+        public var productId: UUID?
+        public var clientId: String?
+
+        public init(conversationId: UUID? = nil, to: UUID? = nil, about: UUID? = nil, text: String, productId: UUID? = nil, clientId: String? = nil) {
+            self.conversationId = conversationId
+            self.to = to
+            self.about = about
+            self.text = text
+            self.productId = productId
+            self.clientId = clientId
+        }
+    }
+
+    /// Stores a message and tells both participants. A retry with the same `clientId` returns the stored message
+    /// and stores nothing.
+    /// - Throws: 422 for an empty or too long text or a bad client id; 404 for a conversation `sender` is not in, or
+    ///   a product they cannot see; 403 `blocked` when the other participant has blocked the sender.
+    public func send(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> Message {
+        let text = outgoing.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var problems: [String: String] = [:]
+        if text.isEmpty && outgoing.productId == nil { problems["text"] = "must not be empty" }
+        if text.count > settings.maxLength { problems["text"] = "must be at most \(settings.maxLength) characters" }
+        if let client = outgoing.clientId, client.isEmpty || client.utf8.count > 64 { problems["clientId"] = "must be 1 to 64 characters" }
+        if outgoing.conversationId == nil && outgoing.to == nil { problems["conversationId"] = "or a recipient is required" }
+        if !problems.isEmpty { throw AgoraError(.validation, "The message is not valid", fields: problems) }
+        if let product = outgoing.productId { _ = try await products.rendered(product, viewer: nil, logger: logger) }
+        if let to = outgoing.to, outgoing.conversationId == nil {
+            guard to != sender else { throw AgoraError(.validation, code: "cannot_message_self", "You cannot message yourself") }
+            guard try await accounts.summaries([to], logger: logger)[to] != nil else {
+                throw AgoraError(.notFound, code: "user_not_found", "No such user")
+            }
+            if let about = outgoing.about { _ = try await products.rendered(about, viewer: nil, logger: logger) }
+        }
+
+        let (message, events) = try await db.withTransaction(logger: logger) { tx -> (Message, [StreamEvent]) in
+            if let client = outgoing.clientId, let existing = try await self.stored(sender: sender, clientId: client, tx: tx) {
+                return (existing, [])
+            }
+            let conversation: UUID
+            if let id = outgoing.conversationId { conversation = id } else {
+                conversation = try await self.openOrReuse(sender, outgoing.to!, product: outgoing.about, in: tx)
+            }
+            // The conversation row is the lock that orders its messages; it is taken before any stream row.
+            let locked = try await tx.query(
+                "SELECT user_a, user_b FROM conversations WHERE id = \(conversation) AND (user_a = \(sender) OR user_b = \(sender)) FOR UPDATE"
+            )
+            guard let row = locked.first else { throw Self.notFound }
+            let a: UUID = try row.decode("user_a")
+            let recipient: UUID = a == sender ? try row.decode("user_b") : a
+            if try await !tx.query("SELECT 1 FROM blocks WHERE blocker_id = \(recipient) AND blocked_id = \(sender)").isEmpty {
+                throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
+            }
+            let inserted = try await tx.query(
+                """
+                INSERT INTO messages (conversation_id, sender_id, client_id, kind, body, product_id)
+                VALUES (\(conversation), \(sender), \(outgoing.clientId), \(outgoing.productId == nil ? "text" : "product"), \(text), \(outgoing.productId))
+                RETURNING id, created_at
+                """
+            )
+            let message = Message(
+                id: try inserted[0].decode("id"), conversationId: conversation, senderId: sender,
+                kind: outgoing.productId == nil ? "text" : "product", text: text, productId: outgoing.productId,
+                clientId: outgoing.clientId, createdAt: try inserted[0].decode("created_at")
+            )
+            try await tx.execute("UPDATE conversations SET last_message_id = \(message.id), last_activity = now() WHERE id = \(conversation)")
+            try await tx.execute(
+                """
+                UPDATE conversation_members SET last_activity = now(),
+                    unread = CASE WHEN user_id = \(recipient) THEN unread + 1 ELSE unread END,
+                    last_read_id = CASE WHEN user_id = \(sender) THEN \(message.id) ELSE last_read_id END
+                WHERE conversation_id = \(conversation)
+                """
+            )
+            let event = ChatEvent(conversationId: conversation, message: message)
+            let events = try await self.stream.append(
+                [try StreamEntry(user: sender, type: "chat:message", encoding: event), try StreamEntry(user: recipient, type: "chat:message", encoding: event)],
+                in: tx
+            )
+            return (message, events)
+        }
+        await hub.publish(events, logger: logger)
+        return message
+    }
+
+    struct ChatEvent: Encodable {
+        var conversationId: UUID
+        var message: Message
+    }
+
+    func stored(sender: UUID, clientId: String, tx: PGTransaction) async throws -> Message? {
+        let rows = try await tx.query(
+            "SELECT id, conversation_id, kind, body, product_id, created_at FROM messages WHERE sender_id = \(sender) AND client_id = \(clientId)"
+        )
+        guard let row = rows.first else { return nil }
+        return Message(
+            id: try row.decode("id"), conversationId: try row.decode("conversation_id"), senderId: sender, kind: try row.decode("kind"),
+            text: try row.decode("body"), productId: try row.decode("product_id"), clientId: clientId, createdAt: try row.decode("created_at")
+        )
+    }
+
+    /// A conversation's messages, newest first; `cursor` continues towards older ones.
+    /// - Throws: 404 unless `user` takes part in it.
+    public func messages(in conversation: UUID, for user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Message> {
+        _ = try await partner(of: user, in: conversation, logger: logger)
+        var before = Int64.max
+        if let cursor { before = try OpaqueCursor.decode(cursor, as: Int64.self) }
+        let rows = try await db.query(
+            """
+            SELECT id, sender_id, client_id, kind, body, product_id, created_at FROM messages
+            WHERE conversation_id = \(conversation) AND id < \(before) ORDER BY id DESC LIMIT \(limit + 1)
+            """,
+            logger: logger
+        )
+        let items = try rows.prefix(limit).map { row in
+            Message(
+                id: try row.decode("id"), conversationId: conversation, senderId: try row.decode("sender_id"), kind: try row.decode("kind"),
+                text: try row.decode("body"), productId: try row.decode("product_id"), clientId: try row.decode("client_id"),
+                createdAt: try row.decode("created_at")
+            )
+        }
+        return Page(items: items, nextCursor: rows.count > limit ? items.last.map { OpaqueCursor.encode($0.id) } : nil)
+    }
+
+    /// Marks `conversation` read by `user` up to `messageId` (default: its latest message) and tells the other side
+    /// (a durable `chat:read`). Reading never moves backwards.
+    public func markRead(_ conversation: UUID, by user: UUID, upTo messageId: Int64?, logger: Logger) async throws -> ReadReceipt {
+        let (receipt, events) = try await db.withTransaction(logger: logger) { tx -> (ReadReceipt, [StreamEvent]) in
+            let other = try await self.partner(of: user, in: conversation, tx: tx, logger: logger)
+            let rows = try await tx.query(
+                """
+                WITH target AS (
+                    SELECT coalesce(\(messageId), (SELECT max(id) FROM messages WHERE conversation_id = \(conversation)), 0) AS upto
+                )
+                UPDATE conversation_members m SET last_read_id = greatest(m.last_read_id, (SELECT upto FROM target)),
+                    unread = (SELECT count(*) FROM messages WHERE conversation_id = \(conversation) AND sender_id <> \(user)
+                              AND id > greatest(m.last_read_id, (SELECT upto FROM target)))
+                WHERE m.conversation_id = \(conversation) AND m.user_id = \(user)
+                RETURNING m.last_read_id, m.unread
+                """
+            )
+            let receipt = ReadReceipt(
+                conversationId: conversation, userId: user, messageId: try rows[0].decode("last_read_id"),
+                unread: Int(try rows[0].decode("unread") as Int32)
+            )
+            var shared = receipt
+            shared.unread = nil
+            let events = try await self.stream.append(
+                [try StreamEntry(user: other, type: "chat:read", encoding: shared), try StreamEntry(user: user, type: "chat:read", encoding: receipt)],
+                in: tx
+            )
+            return (receipt, events)
+        }
+        await hub.publish(events, logger: logger)
+        return receipt
+    }
+
+    /// Tells the other participant that `user` is typing; at most one per `typingInterval`, dropped otherwise.
+    public func typing(in conversation: UUID, by user: UUID, logger: Logger) async throws {
+        guard typing.allow(user: user, conversation: conversation) else { return }
+        let other = try await partner(of: user, in: conversation, logger: logger)
+        let data = "{\"conversationId\":\"\(conversation.uuidString)\",\"userId\":\"\(user.uuidString)\"}"
+        await hub.publishEphemeral(type: "chat:typing", data: data, to: [other], logger: logger)
+    }
+
+    // MARK: Blocking
+
+    /// `user` blocks (or with `false` unblocks) `other`: a blocked account's messages to `user` are refused.
+    public func setBlock(_ user: UUID, other: UUID, blocked: Bool, logger: Logger) async throws {
+        guard user != other else { throw AgoraError(.validation, code: "cannot_block_self", "You cannot block yourself") }
+        guard try await accounts.summaries([other], logger: logger)[other] != nil else {
+            throw AgoraError(.notFound, code: "user_not_found", "No such user")
+        }
+        if blocked {
+            try await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES (\(user), \(other)) ON CONFLICT DO NOTHING", logger: logger)
+        } else {
+            try await db.execute("DELETE FROM blocks WHERE blocker_id = \(user) AND blocked_id = \(other)", logger: logger)
+        }
+    }
+
+    static var notFound: AgoraError { AgoraError(.notFound, code: "conversation_not_found", "No such conversation") }
+}

@@ -1,0 +1,277 @@
+public import AgoraCore
+public import AgoraRedis
+public import AgoraWebSocket
+public import Foundation
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+import Synchronization
+
+/// This process's realtime connections, and the Redis bus between processes.
+///
+/// Locally: which connections belong to which user and which follow which topic. Between instances: Redis pub/sub,
+/// one channel per user (`<prefix>u:<id>`) and per topic (`<prefix>t:<topic>`); this instance subscribes to a channel
+/// exactly while one of its connections needs it. A message for many local connections is encoded into one frame
+/// once and that buffer is written to each.
+///
+/// Durable events are stored before they are published (see `UserStream`); the bus only makes them fast. Whatever it
+/// loses (Redis down, a publisher that crashed between commit and publish) connections find by comparing their last
+/// sequence with the stream head: after every subscriber reconnect and every `resyncInterval`.
+public final class RealtimeHub: Service, Sendable {
+    private struct State {
+        var users: [UUID: [ObjectIdentifier: RealtimeConnection]] = [:]
+        var topics: [String: [ObjectIdentifier: RealtimeConnection]] = [:]
+    }
+
+    let stream: UserStream
+    let settings: RealtimeSettings
+    private let commandsByType = Mutex<[String: any RealtimeCommands]>([:])
+    let topicAuthorizer: any TopicAuthorizer
+    private let redis: RedisClient
+    private let prefix: String
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let subscriberBox = Mutex<RedisSubscriber?>(nil)
+    /// Publishes that failed (Redis away) and were delivered locally only.
+    private let localFallbacks = Atomic<Int>(0)
+
+    /// - Parameters:
+    ///   - prefix: the Redis key prefix (`AGORA_REDIS_PREFIX`), also for channels.
+    ///   - topicAuthorizer: decides who may `subscribe` to what.
+    public init(
+        stream: UserStream, redis: RedisClient, prefix: String, settings: RealtimeSettings, topicAuthorizer: any TopicAuthorizer, logger: Logger
+    ) throws {
+        self.stream = stream
+        self.redis = redis
+        self.prefix = prefix
+        self.settings = settings
+        self.topicAuthorizer = topicAuthorizer
+        self.logger = logger
+        let subscriber = try RedisSubscriber(
+            configuration: redis.configuration, name: "agora-realtime", logger: logger,
+            onReady: { [weak self] in self?.resyncAll(reason: "subscriber ready") },
+            handler: { [weak self] message in self?.received(message) }
+        )
+        subscriberBox.withLock { $0 = subscriber }
+    }
+
+    var subscriber: RedisSubscriber { subscriberBox.withLock { $0! } }
+
+    /// Adds handlers of client commands (chat, for one), by the types they take. Before serving connections.
+    public func handle(_ commands: any RealtimeCommands) {
+        commandsByType.withLock { byType in for type in commands.commandTypes { byType[type] = commands } }
+    }
+
+    /// The handler of command `type`.
+    func commands(for type: String) -> (any RealtimeCommands)? { commandsByType.withLock { $0[type] } }
+
+    /// Serves an accepted upgrade: called on the connection's event loop, returns its delegate.
+    /// - Parameter resume: the `resume` query parameter, if the client passed its last sequence there.
+    public func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, logger: Logger) -> any WebSocketDelegate {
+        let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, logger: logger)
+        connection.start(resumeFrom: resume)
+        return connection
+    }
+
+    // MARK: Service
+
+    /// Runs the subscriber and the periodic resync until shutdown.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.subscriber.run() }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: self.settings.resyncInterval)
+                    await self.resyncFromHeads()
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Counts
+
+    /// Local connections.
+    public var connectionCount: Int { state.withLock { $0.users.values.reduce(0) { $0 + $1.count } } }
+    /// Users with at least one local connection.
+    public var userCount: Int { state.withLock { $0.users.count } }
+    /// Whether `user` has a connection on this instance.
+    public func isConnected(_ user: UUID) -> Bool { state.withLock { $0.users[user] != nil } }
+    /// Whether this instance's subscription to `user`'s channel is confirmed by Redis.
+    public func isListening(to user: UUID) -> Bool { subscriber.isSubscribed(userChannel(user)) }
+
+    // MARK: Registry (any thread)
+
+    func register(_ connection: RealtimeConnection) {
+        let first = state.withLock { state -> Bool in
+            let first = state.users[connection.user] == nil
+            state.users[connection.user, default: [:]][ObjectIdentifier(connection)] = connection
+            return first
+        }
+        if first { subscriber.subscribe([userChannel(connection.user)]) }
+    }
+
+    func unregister(_ connection: RealtimeConnection, topics: Set<String>) {
+        let id = ObjectIdentifier(connection)
+        let (lastOfUser, emptyTopics) = state.withLock { state -> (Bool, [String]) in
+            state.users[connection.user]?.removeValue(forKey: id)
+            let last = state.users[connection.user]?.isEmpty == true
+            if last { state.users[connection.user] = nil }
+            var empty: [String] = []
+            for topic in topics {
+                state.topics[topic]?.removeValue(forKey: id)
+                if state.topics[topic]?.isEmpty == true {
+                    state.topics[topic] = nil
+                    empty.append(topic)
+                }
+            }
+            return (last, empty)
+        }
+        if lastOfUser { subscriber.unsubscribe([userChannel(connection.user)]) }
+        if !emptyTopics.isEmpty { subscriber.unsubscribe(emptyTopics.map(topicChannel)) }
+    }
+
+    func join(_ topic: String, _ connection: RealtimeConnection) {
+        let first = state.withLock { state -> Bool in
+            let first = state.topics[topic] == nil
+            state.topics[topic, default: [:]][ObjectIdentifier(connection)] = connection
+            return first
+        }
+        if first { subscriber.subscribe([topicChannel(topic)]) }
+    }
+
+    func leave(_ topic: String, _ connection: RealtimeConnection) {
+        let last = state.withLock { state -> Bool in
+            state.topics[topic]?.removeValue(forKey: ObjectIdentifier(connection))
+            guard state.topics[topic]?.isEmpty == true else { return false }
+            state.topics[topic] = nil
+            return true
+        }
+        if last { subscriber.unsubscribe([topicChannel(topic)]) }
+    }
+
+    // MARK: Publishing
+
+    /// Publishes stored events to their users' connections on every instance. Call after the transaction that
+    /// appended them committed. If Redis is away the events still reach this instance's connections, and the others
+    /// catch up from PostgreSQL.
+    public func publish(_ events: [StreamEvent], logger: Logger) async {
+        for event in events {
+            let text = event.frameText
+            await send("d\(event.seq)\n" + text, on: userChannel(event.user), logger: logger) {
+                self.deliver(toUser: event.user, seq: event.seq, frame: Self.encode(text))
+            }
+        }
+    }
+
+    /// Sends an ephemeral event (typing, presence) to every connection of `users`; lost if nobody is connected.
+    public func publishEphemeral(type: String, data: String, to users: [UUID], logger: Logger) async {
+        let text = "{\"type\":\(jsonString(type)),\"data\":\(data)}"
+        for user in users {
+            await send("e\n" + text, on: userChannel(user), logger: logger) { self.deliver(toUser: user, seq: nil, frame: Self.encode(text)) }
+        }
+    }
+
+    /// Sends an ephemeral event to every connection following `topic`.
+    public func publish(topic: String, type: String, data: String, logger: Logger) async {
+        let text = "{\"type\":\(jsonString(type)),\"topic\":\(jsonString(topic)),\"data\":\(data)}"
+        await send("e\n" + text, on: topicChannel(topic), logger: logger) { self.deliver(toTopic: topic, frame: Self.encode(text)) }
+    }
+
+    private func send(_ payload: String, on channel: String, logger: Logger, fallback: () -> Void) async {
+        do {
+            try await redis.publish(payload, to: channel, logger: logger)
+        } catch {
+            localFallbacks.add(1, ordering: .relaxed)
+            logger.warning("Realtime publish failed; delivering on this instance only", metadata: ["error": "\(error)"])
+            fallback()
+        }
+    }
+
+    /// Publishes that went to local connections only because Redis refused them.
+    public var localFallbackCount: Int { localFallbacks.load(ordering: .relaxed) }
+
+    // MARK: Delivery
+
+    /// A message from the bus, on the subscriber thread.
+    private func received(_ message: RedisPubSubMessage) {
+        guard let newline = message.payload.firstIndex(of: UInt8(ascii: "\n")) else { return }
+        let header = message.payload[..<newline]
+        let frame = Self.encode(message.payload[(newline + 1)...])
+        if message.channel.hasPrefix(prefix + "u:") {
+            guard let user = UUID(uuidString: String(message.channel.dropFirst(prefix.count + 2))) else { return }
+            let seq = header.first == UInt8(ascii: "d") ? Int64(String(decoding: header.dropFirst(), as: UTF8.self)) : nil
+            deliver(toUser: user, seq: seq, frame: frame)
+        } else if message.channel.hasPrefix(prefix + "t:") {
+            deliver(toTopic: String(message.channel.dropFirst(prefix.count + 2)), frame: frame)
+        }
+    }
+
+    private func deliver(toUser user: UUID, seq: Int64?, frame: ByteBuffer) {
+        let connections = state.withLock { $0.users[user].map { Array($0.values) } ?? [] }
+        for connection in connections {
+            if let seq { connection.deliverDurable(seq: seq, frame: frame) } else { connection.deliverEphemeral(frame) }
+        }
+    }
+
+    private func deliver(toTopic topic: String, frame: ByteBuffer) {
+        let connections = state.withLock { $0.topics[topic].map { Array($0.values) } ?? [] }
+        for connection in connections { connection.deliverEphemeral(frame) }
+    }
+
+    /// Asks every local connection to compare itself with its stream in PostgreSQL.
+    func resyncAll(reason: String) {
+        let connections = state.withLock { $0.users.values.flatMap(\.values) }
+        if !connections.isEmpty { logger.debug("Realtime resync", metadata: ["reason": "\(reason)", "connections": "\(connections.count)"]) }
+        for connection in connections { connection.resync() }
+    }
+
+    /// One query for the heads of every local user; connections behind theirs catch up.
+    func resyncFromHeads() async {
+        let byUser = state.withLock { $0.users.mapValues { Array($0.values) } }
+        guard !byUser.isEmpty else { return }
+        do {
+            for chunk in Array(byUser.keys).chunked(5000) {
+                let heads = try await stream.heads(Array(chunk), logger: logger)
+                for (user, head) in heads { for connection in byUser[user] ?? [] { connection.resync(ifBehind: head) } }
+            }
+        } catch {
+            logger.warning("Realtime resync could not read stream heads", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Names
+
+    func userChannel(_ user: UUID) -> String { prefix + "u:" + user.uuidString }
+    func topicChannel(_ topic: String) -> String { prefix + "t:" + topic }
+
+    static func encode(_ text: String) -> ByteBuffer {
+        FrameEncoder.encoded(WebSocketFrame(opcode: .text, payload: ByteBuffer(string: text)))
+    }
+
+    static func encode(_ bytes: ArraySlice<UInt8>) -> ByteBuffer {
+        FrameEncoder.encoded(WebSocketFrame(opcode: .text, payload: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+/// Handles client commands of some types (chat, for one).
+public protocol RealtimeCommands: Sendable {
+    /// The `type`s this handles.
+    var commandTypes: Set<String> { get }
+    /// Runs one command for `identity`; returns the `data` of its `ack` as JSON text, or nil for an empty ack.
+    /// - Throws: `AgoraError`, sent to the client as an `error` with its code.
+    func run(_ type: String, data: JSON, identity: Identity, logger: Logger) async throws -> String?
+}
+
+/// Decides who may follow a topic.
+public protocol TopicAuthorizer: Sendable {
+    /// Whether `identity` may follow `topic` (e.g. `product:<id>` of a published product).
+    func mayFollow(_ topic: String, identity: Identity, logger: Logger) async throws -> Bool
+}
