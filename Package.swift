@@ -190,9 +190,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Notifications",
+            dependencies: [
+                "AgoraCore", "AgoraPostgres", "AgoraEvents", "Catalog", "Realtime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Chat",
             dependencies: [
-                "AgoraCore", "AgoraPostgres", "Catalog", "Realtime",
+                "AgoraCore", "AgoraPostgres", "Catalog", "Realtime", "Notifications",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -204,7 +214,7 @@ let package = Package(
             name: "AgoraApp",
             dependencies: [
                 "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
-                "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce", "Realtime", "Chat", "AgoraWebSocket",
+                "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -317,7 +327,7 @@ let package = Package(
         .testTarget(
             name: "RealtimeTests",
             dependencies: [
-                "Realtime", "Chat", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts", "AgoraTestSupport",
+                "Realtime", "Chat", "Notifications", "Commerce", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts", "AgoraTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -59,6 +59,10 @@ public struct AgoraConfig: Sendable {
     public var realtime: RealtimeSettings
     /// Message length, page sizes, typing throttle.
     public var chat: ChatService.Settings
+    /// How often the notification relay looks for new domain events when idle (`AGORA_RELAY_INTERVAL_MS`).
+    public var relayInterval: Duration
+    /// At most one live `product:updated` per product per this interval (`AGORA_PRODUCT_UPDATE_INTERVAL_MS`).
+    public var realtimeCoalesce: Duration
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
@@ -203,6 +207,8 @@ public struct AgoraConfig: Sendable {
             resyncInterval: .seconds(int("AGORA_WS_RESYNC_SECONDS", 10, 1...3600)),
             maxTopicsPerConnection: int("AGORA_WS_MAX_TOPICS", 100, 1...10_000)
         )
+        relayInterval = .milliseconds(int("AGORA_RELAY_INTERVAL_MS", 200, 10...60_000))
+        realtimeCoalesce = .milliseconds(int("AGORA_PRODUCT_UPDATE_INTERVAL_MS", 250, 0...60_000))
         chat = ChatService.Settings(
             maxLength: int("AGORA_CHAT_MAX_LENGTH", 4000, 1...100_000),
             defaultPageSize: catalog.defaultPageSize, maxPageSize: catalog.maxPageSize,

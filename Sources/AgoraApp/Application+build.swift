@@ -10,6 +10,7 @@ public import AgoraMedia
 public import Commerce
 public import Realtime
 public import Chat
+public import Notifications
 import AgoraWebSocket
 import Foundation
 import Synchronization
@@ -42,6 +43,9 @@ public struct AgoraServices: Sendable {
     public let realtime: RealtimeHub
     public let stream: UserStream
     public let chat: ChatService
+    public let notifications: NotificationService
+    public let notificationRelay: NotificationRelay
+    public let productUpdates: ProductUpdates
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -92,6 +96,12 @@ public func buildApplication(
     )
     let chat = ChatService(db: db, stream: stream, hub: realtime, accounts: directory, products: products, settings: config.chat)
     realtime.handle(ChatCommands(chat: chat))
+    let notifications = NotificationService(db: db, stream: stream)
+    let productUpdates = ProductUpdates(hub: realtime, interval: config.realtimeCoalesce, logger: logger)
+    let relay = NotificationRelay(
+        events: events, notifications: notifications, stream: stream, hub: realtime, accounts: directory, products: productUpdates,
+        interval: config.relayInterval, logger: logger, isReady: { migrated.isSet }
+    )
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
     let router = AgoraRouter(context: AgoraRequestContext.self)
@@ -143,6 +153,8 @@ public func buildApplication(
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
+    NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
+        .add(to: router)
 
     let gate = RealtimeGate(auth: auth, origins: origins)
     var app = Application(
@@ -161,7 +173,11 @@ public func buildApplication(
     app.addServices(db, redis, realtime)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
-    app.addServices(ProductViewFlusher(views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet }))
+    app.addServices(ProductViewFlusher(
+        views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },
+        totals: { await productUpdates.views($0) }
+    ))
+    app.addServices(relay)
     if config.migrateOnStart {
         app.beforeServerStarts {
             let applied = try await PGMigrator(pool: db).migrate(try Migrations.all(), logger: logger)
@@ -172,7 +188,8 @@ public func buildApplication(
     let services = AgoraServices(
         db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
-        simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat
+        simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
+        notifications: notifications, notificationRelay: relay, productUpdates: productUpdates
     )
     return (app, services)
 }

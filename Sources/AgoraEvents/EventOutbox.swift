@@ -50,19 +50,40 @@ public struct EventOutbox: Sendable {
             """,
             logger: logger
         )
-        return try rows.map { row in
-            let payload: String = try row.decode("payload")
-            return Recorded(
-                id: try row.decode("id"),
-                event: DomainEvent(
-                    DomainEvent.Kind(rawValue: try row.decode("type")),
-                    actor: try row.decode("actor_id"),
-                    subject: try row.decode("subject_id"),
-                    payload: try JSONDecoder().decode([String: DomainEvent.Value].self, from: Data(payload.utf8))
-                ),
-                occurredAt: try row.decode("occurred_at")
+        return try rows.map(Self.decode)
+    }
+
+    /// Claims up to `limit` events no relay has handled, oldest first, and runs `body` with them in the claiming
+    /// transaction; they are marked relayed when it commits. Several instances can relay at once: each claims
+    /// different rows (`SKIP LOCKED`), and a relay that dies mid-batch leaves its rows to the next.
+    /// - Returns: what `body` returned, and how many events it got.
+    public func relay<R: Sendable>(limit: Int, logger: Logger, _ body: (PGTransaction, [Recorded]) async throws -> R) async throws -> (R, Int) {
+        try await db.withTransaction(logger: logger) { tx in
+            let rows = try await tx.query(
+                """
+                SELECT id, type, actor_id, subject_id, payload::text AS payload, occurred_at FROM domain_events
+                WHERE relayed_at IS NULL ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
             )
+            let batch = try rows.map(Self.decode)
+            let result = try await body(tx, batch)
+            if !batch.isEmpty { try await tx.execute("UPDATE domain_events SET relayed_at = now() WHERE id = ANY(\(batch.map { Int($0.id) }))") }
+            return (result, batch.count)
         }
+    }
+
+    static func decode(_ row: PGRow) throws -> Recorded {
+        let payload: String = try row.decode("payload")
+        return Recorded(
+            id: try row.decode("id"),
+            event: DomainEvent(
+                DomainEvent.Kind(rawValue: try row.decode("type")),
+                actor: try row.decode("actor_id"),
+                subject: try row.decode("subject_id"),
+                payload: try JSONDecoder().decode([String: DomainEvent.Value].self, from: Data(payload.utf8))
+            ),
+            occurredAt: try row.decode("occurred_at")
+        )
     }
 
     static func payloadJSON(_ event: DomainEvent) throws -> String {

@@ -36,14 +36,16 @@ extension ProductService {
                 """
                 UPDATE products SET like_count = like_count + \(Int32(delta)) WHERE id = \(id)
                   AND (status = 'published' OR \(!liked))
-                RETURNING like_count
+                RETURNING like_count, seller_id
                 """
             )
             guard let row = rows.first else { throw AgoraError(.notFound, code: "product_not_found", "No such product") }
             let count: Int = try row.decode("like_count")
             if changed {
                 try await events.record(
-                    DomainEvent(liked ? .productLiked : .productUnliked, actor: account, subject: id, payload: ["likeCount": .int(Int64(count))]),
+                    DomainEvent(liked ? .productLiked : .productUnliked, actor: account, subject: id, payload: [
+                        "likeCount": .int(Int64(count)), "sellerId": .string((try row.decode("seller_id") as UUID).uuidString.lowercased()),
+                    ]),
                     in: tx
                 )
             }

@@ -102,7 +102,8 @@ public final class ProductViews: Sendable {
     /// Sends pending views to Redis, then moves the counts in Redis into PostgreSQL; returns how many views it
     /// wrote to PostgreSQL.
     @discardableResult
-    public func flush(logger: Logger) async throws -> Int {
+    /// - Parameter totals: told the new view counts of the products flushed (for live product pages).
+    public func flush(logger: Logger, totals: (@Sendable ([UUID: Int]) async -> Void)? = nil) async throws -> Int {
         try await push(logger: logger)
         let reply = try await redis.run(Self.takeScript, keys: [pendingKey], arguments: [], logger: logger).array ?? []
         var ids: [UUID] = []
@@ -114,13 +115,19 @@ public final class ProductViews: Sendable {
         }
         guard !ids.isEmpty else { return 0 }
         do {
-            try await db.execute(
+            let rows = try await db.query(
                 """
                 UPDATE products SET view_count = view_count + v.n
                 FROM unnest(\(ids), \(counts)) AS v(id, n) WHERE products.id = v.id
+                RETURNING products.id, products.view_count
                 """,
                 logger: logger
             )
+            if let totals {
+                var byProduct: [UUID: Int] = [:]
+                for row in rows { byProduct[try row.decode("id")] = try row.decode("view_count") }
+                await totals(byProduct)
+            }
         } catch {
             // Put them back for the next flush rather than lose them.
             for (id, count) in zip(ids, counts) {
@@ -138,12 +145,18 @@ public struct ProductViewFlusher: Service {
     let interval: Duration
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    let totals: (@Sendable ([UUID: Int]) async -> Void)?
 
-    public init(views: ProductViews, interval: Duration, logger: Logger, isReady: @escaping @Sendable () -> Bool) {
+    /// - Parameter totals: told the new view counts after each flush.
+    public init(
+        views: ProductViews, interval: Duration, logger: Logger, isReady: @escaping @Sendable () -> Bool,
+        totals: (@Sendable ([UUID: Int]) async -> Void)? = nil
+    ) {
         self.views = views
         self.interval = interval
         self.logger = logger
         self.isReady = isReady
+        self.totals = totals
     }
 
     public func run() async throws {
@@ -158,7 +171,7 @@ public struct ProductViewFlusher: Service {
     func flushOnce() async {
         guard isReady() else { return }
         do {
-            let written = try await views.flush(logger: logger)
+            let written = try await views.flush(logger: logger, totals: totals)
             if written > 0 { logger.debug("Product views flushed", metadata: ["views": "\(written)"]) }
         } catch let error as RedisError where error.code == .poolClosed {
             // Shutting down: nothing was taken, the counts wait in Redis for the next process.

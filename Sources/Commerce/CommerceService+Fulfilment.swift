@@ -86,6 +86,10 @@ extension CommerceService {
             let stock: Int = try row.decode("stock")
             let old: Int = try row.decode("old_stock")
             let threshold: Int = try row.decode("low_stock_threshold")
+            // Live stock on the product page (the realtime relay coalesces these per product).
+            events.append(DomainEvent(.productStockChanged, actor: nil, subject: try row.decode("id"), payload: [
+                "oldStock": .int(Int64(old)), "stock": .int(Int64(stock)), "lowStockThreshold": .int(Int64(threshold)), "lowStock": .bool(stock <= threshold),
+            ]))
             guard stock <= threshold, old > threshold else { continue }
             let seller: UUID = try row.decode("seller_id")
             let title: String = try row.decode("title")

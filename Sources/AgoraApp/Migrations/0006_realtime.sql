@@ -65,3 +65,29 @@ CREATE TABLE blocks (
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (blocker_id, blocked_id)
 );
+
+-- Notifications: a row per notice, shown in the bell; each also goes into its user's stream as notification:new.
+CREATE TABLE notifications (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id     uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind        text NOT NULL,
+    data        jsonb NOT NULL DEFAULT '{}',
+    read_at     timestamptz,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, id DESC);
+CREATE INDEX notifications_unread ON notifications (user_id) WHERE read_at IS NULL;
+
+-- Kinds a user has muted (follower, like, message, order, order_status, low_stock).
+CREATE TABLE notification_mutes (
+    user_id  uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind     text NOT NULL,
+    PRIMARY KEY (user_id, kind)
+);
+
+-- Presence: who hides it, and when each user was last seen online.
+CREATE TABLE presence (
+    user_id    uuid PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    hidden     boolean NOT NULL DEFAULT false,
+    last_seen  timestamptz
+);

@@ -1,0 +1,138 @@
+public import AgoraCore
+public import AgoraEvents
+import AgoraPostgres
+public import Catalog
+import Foundation
+public import Logging
+public import Realtime
+public import ServiceLifecycle
+
+/// Turns domain events (follows, likes, orders, stock) into notifications, `order:status` stream events and live
+/// `product:updated` topic messages.
+///
+/// Every instance runs one; each batch is claimed with `SKIP LOCKED` in the transaction that writes what it
+/// produces, so an event is relayed exactly once however many instances run, and a crash mid-batch leaves it to
+/// the next relay. Stream events are published after that transaction commits.
+public struct NotificationRelay: Service {
+    let events: EventOutbox
+    let notifications: NotificationService
+    let stream: UserStream
+    let hub: RealtimeHub
+    let accounts: any AccountDirectory
+    let products: ProductUpdates
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+    let isReady: @Sendable () -> Bool
+
+    public init(
+        events: EventOutbox, notifications: NotificationService, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory,
+        products: ProductUpdates, interval: Duration, batchSize: Int = 200, logger: Logger, isReady: @escaping @Sendable () -> Bool
+    ) {
+        self.events = events
+        self.notifications = notifications
+        self.stream = stream
+        self.hub = hub
+        self.accounts = accounts
+        self.products = products
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+        self.isReady = isReady
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var relayed = 0
+            if isReady() {
+                do {
+                    relayed = try await relayOnce()
+                } catch {
+                    logger.warning("Notification relay failed; retrying", metadata: ["error": "\(error)"])
+                }
+            }
+            // A full batch means more are waiting: go on at once.
+            if relayed < batchSize { try? await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Relays one batch; returns how many domain events it took.
+    @discardableResult
+    public func relayOnce() async throws -> Int {
+        let ((published, updates), count) = try await events.relay(limit: batchSize, logger: logger) { tx, batch in
+            var entries: [StreamEntry] = []
+            var updates: [(UUID, [String: JSON])] = []
+            for recorded in batch {
+                let (produced, update) = try await handle(recorded.event, in: tx)
+                entries += produced
+                if let update { updates.append(update) }
+            }
+            // One append for the batch: it locks the users' streams in id order, as every other writer does.
+            return (try await stream.append(entries, in: tx), updates)
+        }
+        await hub.publish(published, logger: logger)
+        for (product, fields) in updates { await products.changed(product, fields) }
+        return count
+    }
+
+    /// What one domain event makes: stream entries to append, and a product's changed live fields.
+    func handle(_ event: DomainEvent, in tx: PGTransaction) async throws -> ([StreamEntry], (UUID, [String: JSON])?) {
+        let payload = event.payload
+        func string(_ key: String) -> String? { if case .string(let value)? = payload[key] { value } else { nil } }
+        func int(_ key: String) -> Int64? { if case .int(let value)? = payload[key] { value } else { nil } }
+        func uuid(_ key: String) -> UUID? { string(key).flatMap(UUID.init(uuidString:)) }
+        var out: [StreamEntry] = []
+        switch event.kind {
+        case .userFollowed:
+            guard let followee = event.subjectID, let follower = event.actorID else { break }
+            let who = try await accounts.summaries([follower], logger: logger)[follower]
+            if let notice = try await notifications.notify(followee, .follower, data: [
+                "followerId": .string(follower.uuidString), "username": .string(who?.username ?? ""), "displayName": .string(who?.displayName ?? ""),
+            ], in: tx) { out.append(notice) }
+        case .productLiked, .productUnliked:
+            guard let product = event.subjectID else { break }
+            if event.kind == .productLiked, let seller = uuid("sellerId"), let liker = event.actorID, liker != seller,
+                let notice = try await notifications.notify(seller, .like, data: [
+                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .number(Double(int("likeCount") ?? 0)),
+                ], in: tx)
+            {
+                out.append(notice)
+            }
+            if let likes = int("likeCount") { return (out, (product, ["likes": .number(Double(likes))])) }
+        case .productPriceChanged:
+            guard let product = event.subjectID, let amount = int("amount"), let currency = string("currency") else { break }
+            return (out, (product, ["price": .object(["amount": .number(Double(amount)), "currency": .string(currency)])]))
+        case .productStockChanged:
+            guard let product = event.subjectID, let stock = int("stock") else { break }
+            return (out, (product, ["stock": .number(Double(stock))]))
+        case .productLowStock:
+            guard let product = event.subjectID, let seller = uuid("sellerId") else { break }
+            if let notice = try await notifications.notify(seller, .lowStock, data: [
+                "productId": .string(product.uuidString), "title": .string(string("title") ?? ""),
+                "stock": .number(Double(int("stock") ?? 0)), "lowStockThreshold": .number(Double(int("lowStockThreshold") ?? 0)),
+            ], in: tx) { out.append(notice) }
+        case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled:
+            guard let order = event.subjectID, let buyer = uuid("buyerId"), let seller = uuid("sellerId") else { break }
+            var summary: [String: JSON] = [
+                "orderId": .string(order.uuidString), "sellerOrderId": .string(string("sellerOrderId")?.uppercased() ?? ""),
+                "status": .string(string("status") ?? ""), "total": .number(Double(int("total") ?? 0)), "currency": .string(string("currency") ?? ""),
+                "buyerId": .string(buyer.uuidString), "sellerId": .string(seller.uuidString),
+            ]
+            for key in ["carrier", "trackingNumber"] { if let value = string(key) { summary[key] = .string(value) } }
+            let status = try StreamEntry(user: buyer, type: "order:status", encoding: summary)
+            let sellerStatus = try StreamEntry(user: seller, type: "order:status", encoding: summary)
+            out += event.kind == .orderCreated ? [status] : [status, sellerStatus]
+            if event.kind == .orderPaid, let notice = try await notifications.notify(seller, .order, data: summary, in: tx) {
+                out.append(notice)
+            }
+            if [.orderShipped, .orderDelivered, .orderCancelled].contains(event.kind),
+                let notice = try await notifications.notify(buyer, .orderStatus, data: summary, in: tx)
+            {
+                out.append(notice)
+            }
+        default:
+            break
+        }
+        return (out, nil)
+    }
+}

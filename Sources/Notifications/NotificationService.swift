@@ -1,0 +1,145 @@
+public import AgoraCore
+public import AgoraPostgres
+public import Foundation
+public import Logging
+public import Realtime
+
+/// The bell: one row per notice, each also a `notification:new` in its user's stream. Owns `notifications` and
+/// `notification_mutes`.
+public struct NotificationService: Sendable {
+    /// What a notification is about; each can be muted.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Someone followed me.
+        case follower
+        /// Someone liked my product.
+        case like
+        /// A message arrived while I was offline.
+        case message
+        /// A new paid seller order (sellers).
+        case order
+        /// An order of mine shipped, was delivered or was cancelled (buyers).
+        case orderStatus = "order_status"
+        /// A product of mine fell to its low-stock threshold (sellers).
+        case lowStock = "low_stock"
+    }
+
+    public struct Notice: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var kind: String
+        public var data: JSON
+        public var read: Bool
+        public var createdAt: Date
+    }
+
+    /// A page of notices with the unread count.
+    public struct NoticePage: Sendable, Codable {
+        public var items: [Notice]
+        public var nextCursor: String?
+        public var unread: Int
+
+        enum CodingKeys: String, CodingKey { case items, nextCursor, unread }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(items, forKey: .items)
+            try container.encode(nextCursor, forKey: .nextCursor)
+            try container.encode(unread, forKey: .unread)
+        }
+    }
+
+    let db: PGPool
+    let stream: UserStream
+
+    public init(db: PGPool, stream: UserStream) {
+        self.db = db
+        self.stream = stream
+    }
+
+    /// Stores a notice for `user` in `tx` unless they muted its kind; returns its `notification:new` stream entry to
+    /// append in the same transaction (all of a transaction's entries in one `UserStream.append`, which locks users
+    /// in order). Nil when muted.
+    public func notify(_ user: UUID, _ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> StreamEntry? {
+        let json = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
+        let rows = try await tx.query(
+            """
+            INSERT INTO notifications (user_id, kind, data)
+            SELECT \(user), \(kind.rawValue), \(json)::jsonb
+            WHERE NOT EXISTS (SELECT 1 FROM notification_mutes WHERE user_id = \(user) AND kind = \(kind.rawValue))
+            RETURNING id, created_at, (SELECT count(*) FROM notifications WHERE user_id = \(user) AND read_at IS NULL) + 1 AS unread
+            """
+        )
+        guard let row = rows.first else { return nil }
+        let notice = Notice(id: try row.decode("id"), kind: kind.rawValue, data: .object(data), read: false, createdAt: try row.decode("created_at"))
+        return try StreamEntry(user: user, type: "notification:new", encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
+    }
+
+    struct NewNotice: Encodable {
+        var notification: Notice
+        var unread: Int
+    }
+
+    /// `user`'s notices, newest first.
+    public func list(_ user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> NoticePage {
+        var before = Int64.max
+        if let cursor { before = try OpaqueCursor.decode(cursor, as: Int64.self) }
+        let rows = try await db.query(
+            """
+            SELECT id, kind, data::text AS data, read_at IS NOT NULL AS read, created_at FROM notifications
+            WHERE user_id = \(user) AND id < \(before) ORDER BY id DESC LIMIT \(limit + 1)
+            """,
+            logger: logger
+        )
+        let items = try rows.prefix(limit).map { row in
+            Notice(
+                id: try row.decode("id"), kind: try row.decode("kind"),
+                data: try JSONDecoder().decode(JSON.self, from: Data((try row.decode("data") as String).utf8)),
+                read: try row.decode("read"), createdAt: try row.decode("created_at")
+            )
+        }
+        return NoticePage(
+            items: items, nextCursor: rows.count > limit ? items.last.map { OpaqueCursor.encode($0.id) } : nil,
+            unread: try await unreadCount(user, logger: logger)
+        )
+    }
+
+    public func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
+        let rows = try await db.query("SELECT count(*) AS n FROM notifications WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
+        return Int(try rows[0].decode("n") as Int64)
+    }
+
+    /// Marks one notice (or with nil, all) of `user` read; returns the unread count after.
+    /// - Throws: 404 for a notice that is not `user`'s.
+    public func markRead(_ user: UUID, id: Int64?, logger: Logger) async throws -> Int {
+        if let id {
+            let result = try await db.execute(
+                "UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = \(id) AND user_id = \(user)", logger: logger
+            )
+            guard result.affectedRows == 1 else { throw AgoraError(.notFound, code: "notification_not_found", "No such notification") }
+        } else {
+            try await db.execute("UPDATE notifications SET read_at = now() WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
+        }
+        return try await unreadCount(user, logger: logger)
+    }
+
+    /// The kinds `user` has muted.
+    public func muted(_ user: UUID, logger: Logger) async throws -> [String] {
+        try await db.query("SELECT kind FROM notification_mutes WHERE user_id = \(user) ORDER BY kind", logger: logger).map { try $0.decode("kind") }
+    }
+
+    /// Replaces the kinds `user` has muted.
+    /// - Throws: 422 naming an unknown kind.
+    public func setMuted(_ user: UUID, kinds: [String], logger: Logger) async throws -> [String] {
+        let unknown = kinds.filter { Kind(rawValue: $0) == nil }
+        guard unknown.isEmpty else {
+            throw AgoraError(.validation, "Unknown notification kind", fields: ["muted": "unknown: \(unknown.prefix(3).joined(separator: ", ").prefix(100))"])
+        }
+        let unique = Array(Set(kinds))
+        try await db.withTransaction(logger: logger) { tx in
+            try await tx.execute("DELETE FROM notification_mutes WHERE user_id = \(user)")
+            if !unique.isEmpty {
+                try await tx.execute("INSERT INTO notification_mutes (user_id, kind) SELECT \(user), unnest(\(unique))")
+            }
+        }
+        return unique.sorted()
+    }
+}

@@ -1,0 +1,109 @@
+import AgoraTestSupport
+import Foundation
+import HTTPTypes
+import Testing
+
+/// Domain events become notifications and live events on the right sockets, on whichever instance they are.
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
+struct NotificationTests {
+    static var address: [String: Any] { ["name": "Thandi N", "line1": "12 Long Street", "city": "Cape Town", "postalCode": "8001", "country": "ZA"] }
+
+    /// The buyer pays on instance A; the seller, connected to B, gets the new order live with its summary, and the
+    /// buyer's socket on A gets the order's status.
+    @Test func theSellerHearsOfAPaidOrderLive() async throws {
+        try await Cluster.with(2, ["AGORA_RELAY_INTERVAL_MS": "20"]) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            let market = Market(api: a.api, services: a.services)
+            let seller = try await market.seller("liveseller")
+            let buyer = try await a.api.register("livebuyer")
+            let product = try #require(try await market.product(seller, ["title": "Clay teapot", "stock": 3])["id"] as? String)
+
+            let sellerSocket = try await TestSocket.resuming(port: b.port, token: seller.accessToken, after: 0)
+            _ = try await sellerSocket.expect("ack")
+            let buyerSocket = try await TestSocket.resuming(port: a.port, token: buyer.accessToken, after: 0)
+            _ = try await buyerSocket.expect("ack")
+
+            let added = try await a.api.call(.post, "/api/cart/items", json: ["productId": product, "quantity": 1], bearer: buyer.accessToken)
+            #expect(added.status == .ok, "\(added.raw)")
+            let placed = try await a.api.call(.post, "/api/checkout", json: ["shippingAddress": Self.address], bearer: buyer.accessToken)
+            #expect(placed.status == .created, "\(placed.raw)")
+            let order = try #require(placed["id"] as? String)
+            let pending = try await buyerSocket.expect("order:status")
+            #expect(pending.data["status"] as? String == "pending_payment")
+            #expect((pending.data["orderId"] as? String)?.uppercased() == order.uppercased())
+
+            let url = try #require((placed["payment"] as? [String: Any])?["url"] as? String)
+            let session = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "session" }?.value)
+            let paid = try await a.api.call(.post, "/api/payments/simulated/\(session)/complete", json: ["outcome": "paid"])
+            #expect(paid.status == .ok, "\(paid.raw)")
+
+            // The seller: the order's status and the notification, with the summary.
+            var sawStatus = false
+            var notice: [String: Any]?
+            while notice == nil || !sawStatus {
+                let message = try #require(try await sellerSocket.next())
+                switch message["type"] as? String {
+                case "order:status": sawStatus = message.data["status"] as? String == "paid"
+                case "notification:new": notice = message.data
+                default: Issue.record("unexpected \(message)")
+                }
+            }
+            let notification = try #require(notice?["notification"] as? [String: Any])
+            #expect(notification["kind"] as? String == "order")
+            let summary = try #require(notification["data"] as? [String: Any])
+            #expect(summary["total"] as? Int == 1000 + 6000)
+            #expect(summary["currency"] as? String == "ZAR")
+            #expect(notice?["unread"] as? Int == 1)
+            #expect(try await buyerSocket.expect("order:status").data["status"] as? String == "paid")
+
+            // The same notice over HTTP, then read.
+            let list = try await b.api.call(.get, "/api/notifications", bearer: seller.accessToken)
+            #expect(list["unread"] as? Int == 1)
+            let id = try #require((list["items"] as? [[String: Any]])?.first?["id"] as? Int)
+            let read = try await b.api.call(.post, "/api/notifications/\(id)/read", bearer: seller.accessToken)
+            #expect(read["unread"] as? Int == 0)
+            let foreign = try await b.api.call(.post, "/api/notifications/\(id)/read", bearer: buyer.accessToken)
+            #expect(foreign.status == .notFound)
+        }
+    }
+
+    /// Follows and likes notify the person followed or the seller liked, unless they muted that kind; product
+    /// followers see the like count change live.
+    @Test func followsAndLikesNotifyUnlessMuted() async throws {
+        try await Cluster.with(1, ["AGORA_RELAY_INTERVAL_MS": "20", "AGORA_PRODUCT_UPDATE_INTERVAL_MS": "0"]) { nodes in
+            let a = nodes[0]
+            let market = Market(api: a.api, services: a.services)
+            let seller = try await market.seller("famous")
+            let fan = try await a.api.register("fan")
+            let product = try #require(try await market.product(seller, ["title": "Wool scarf"])["id"] as? String)
+            let sellerSocket = try await TestSocket.resuming(port: a.port, token: seller.accessToken, after: 0)
+            _ = try await sellerSocket.expect("ack")
+            let fanSocket = try await TestSocket.resuming(port: a.port, token: fan.accessToken, after: 0)
+            _ = try await fanSocket.expect("ack")
+            try fanSocket.send(["type": "subscribe", "id": "s", "data": ["topic": "product:\(product)"]])
+            _ = try await fanSocket.expect("ack")
+
+            #expect(try await a.api.call(.put, "/api/users/famous/follow", bearer: fan.accessToken).status == .ok)
+            let followed = try await sellerSocket.expect("notification:new")
+            #expect((followed.data["notification"] as? [String: Any])?["kind"] as? String == "follower")
+            #expect(((followed.data["notification"] as? [String: Any])?["data"] as? [String: Any])?["username"] as? String == "fan")
+
+            let muted = try await a.api.call(.put, "/api/notifications/preferences", json: ["muted": ["like"]], bearer: seller.accessToken)
+            #expect(muted["muted"] as? [String] == ["like"])
+            #expect(try await a.api.call(.put, "/api/notifications/preferences", json: ["muted": ["nonsense"]], bearer: seller.accessToken).status
+                == .unprocessableContent)
+            #expect(try await a.api.call(.put, "/api/products/\(product)/like", bearer: fan.accessToken).status == .ok)
+            let live = try await fanSocket.expect("product:updated")
+            #expect(live.data["likes"] as? Int == 1)
+            #expect(live["topic"] as? String == "product:\(product)")
+            // Muted: the like made no notice (the next one the seller gets is the unmuted follow below).
+            _ = try await a.api.call(.put, "/api/notifications/preferences", json: ["muted": []], bearer: seller.accessToken)
+            #expect(try await a.api.call(.delete, "/api/users/famous/follow", bearer: fan.accessToken).status == .ok)
+            #expect(try await a.api.call(.put, "/api/users/famous/follow", bearer: fan.accessToken).status == .ok)
+            let again = try await sellerSocket.expect("notification:new")
+            #expect((again.data["notification"] as? [String: Any])?["kind"] as? String == "follower")
+            let list = try await a.api.call(.get, "/api/notifications", bearer: seller.accessToken)
+            #expect((list["items"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["follower", "follower"])
+        }
+    }
+}
