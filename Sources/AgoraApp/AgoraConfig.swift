@@ -59,6 +59,8 @@ public struct AgoraConfig: Sendable {
     public var realtime: RealtimeSettings
     /// Message length, page sizes, typing throttle.
     public var chat: ChatService.Settings
+    /// How long a presence claim lasts unless renewed (every third of it) (`AGORA_PRESENCE_TTL_SECONDS`).
+    public var presenceTTL: Duration
     /// How often the notification relay looks for new domain events when idle (`AGORA_RELAY_INTERVAL_MS`).
     public var relayInterval: Duration
     /// At most one live `product:updated` per product per this interval (`AGORA_PRODUCT_UPDATE_INTERVAL_MS`).
@@ -207,6 +209,7 @@ public struct AgoraConfig: Sendable {
             resyncInterval: .seconds(int("AGORA_WS_RESYNC_SECONDS", 10, 1...3600)),
             maxTopicsPerConnection: int("AGORA_WS_MAX_TOPICS", 100, 1...10_000)
         )
+        presenceTTL = .seconds(int("AGORA_PRESENCE_TTL_SECONDS", 30, 3...3600))
         relayInterval = .milliseconds(int("AGORA_RELAY_INTERVAL_MS", 200, 10...60_000))
         realtimeCoalesce = .milliseconds(int("AGORA_PRODUCT_UPDATE_INTERVAL_MS", 250, 0...60_000))
         chat = ChatService.Settings(

@@ -90,13 +90,17 @@ public func buildApplication(
     )
     let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
     let stream = UserStream(db: db)
+    let presence = Presence(redis: redis, db: db, prefix: config.redisPrefix, ttl: config.presenceTTL)
     let realtime = try RealtimeHub(
-        stream: stream, redis: redis, prefix: config.redisPrefix, settings: config.realtime,
+        stream: stream, redis: redis, presence: presence, prefix: config.redisPrefix, settings: config.realtime,
         topicAuthorizer: CatalogTopics(products: products), logger: logger
     )
-    let chat = ChatService(db: db, stream: stream, hub: realtime, accounts: directory, products: products, settings: config.chat)
-    realtime.handle(ChatCommands(chat: chat))
     let notifications = NotificationService(db: db, stream: stream)
+    let chat = ChatService(
+        db: db, stream: stream, hub: realtime, accounts: directory, products: products, notifications: notifications, settings: config.chat
+    )
+    realtime.handle(ChatCommands(chat: chat))
+    realtime.announcePresence(to: chat)
     let productUpdates = ProductUpdates(hub: realtime, interval: config.realtimeCoalesce, logger: logger)
     let relay = NotificationRelay(
         events: events, notifications: notifications, stream: stream, hub: realtime, accounts: directory, products: productUpdates,
@@ -153,6 +157,7 @@ public func buildApplication(
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
+    PresenceRoutes(presence: presence).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
         .add(to: router)
 

@@ -3,6 +3,7 @@ public import AgoraPostgres
 public import Catalog
 public import Foundation
 public import Logging
+public import Notifications
 public import Realtime
 
 /// One-to-one conversations between accounts (a buyer and a seller, say), optionally about a product. Owns
@@ -11,7 +12,9 @@ public import Realtime
 /// Every message is stored, with a `chat:message` event in both participants' streams, in one transaction, and
 /// published after it commits: a message that was acknowledged reaches the other side even if this instance dies
 /// before publishing (the other side's connection finds it in its stream).
-public struct ChatService: Sendable {
+public struct ChatService: Sendable, PresenceAudience {
+    public func audience(of user: UUID, logger: Logger) async throws -> [UUID] { Array(Set(try await partners(of: user, logger: logger))) }
+
     public struct Settings: Sendable {
         /// Longest message text, in characters (`AGORA_CHAT_MAX_LENGTH`).
         public var maxLength: Int
@@ -49,6 +52,8 @@ public struct ChatService: Sendable {
         public var lastMessage: Message?
         /// Messages from the other participant after the last one read.
         public var unread: Int
+        /// Whether the other participant is online now (false when they hide it).
+        public var online: Bool
         public var lastActivity: Date
         public var createdAt: Date
     }
@@ -67,10 +72,15 @@ public struct ChatService: Sendable {
     let accounts: any AccountDirectory
     let products: ProductService
     let typing: TypingThrottle
+    let notifications: NotificationService
     public let settings: Settings
 
-    public init(db: PGPool, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory, products: ProductService, settings: Settings) {
+    public init(
+        db: PGPool, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory, products: ProductService,
+        notifications: NotificationService, settings: Settings
+    ) {
         self.db = db
+        self.notifications = notifications
         self.stream = stream
         self.hub = hub
         self.accounts = accounts
@@ -160,6 +170,12 @@ public struct ChatService: Sendable {
     func decodeConversations(_ rows: [PGRow], logger: Logger) async throws -> [Conversation] {
         let others: [UUID] = try rows.map { try $0.decode("other") }
         let people = try await accounts.summaries(Array(Set(others)), logger: logger)
+        var online: Set<UUID> = []
+        do {
+            for status in try await hub.presence.status(of: Array(Set(others)), logger: logger) where status.online { online.insert(status.userId) }
+        } catch {
+            logger.warning("Presence unavailable for the conversation list", metadata: ["error": "\(error)"])
+        }
         return try rows.map { row in
             let id: UUID = try row.decode("id")
             let other: UUID = try row.decode("other")
@@ -173,7 +189,7 @@ public struct ChatService: Sendable {
             }
             return Conversation(
                 id: id, with: people[other] ?? AccountSummary(id: other, username: "deleted", displayName: "Deleted account", avatarUrl: nil),
-                productId: try row.decode("product_id"), lastMessage: last, unread: Int(try row.decode("unread") as Int32),
+                productId: try row.decode("product_id"), lastMessage: last, unread: Int(try row.decode("unread") as Int32), online: online.contains(other),
                 lastActivity: try row.decode("last_activity"), createdAt: try row.decode("created_at")
             )
         }
@@ -275,10 +291,16 @@ public struct ChatService: Sendable {
                 """
             )
             let event = ChatEvent(conversationId: conversation, message: message)
-            let events = try await self.stream.append(
-                [try StreamEntry(user: sender, type: "chat:message", encoding: event), try StreamEntry(user: recipient, type: "chat:message", encoding: event)],
-                in: tx
-            )
+            var entries = [try StreamEntry(user: sender, type: "chat:message", encoding: event), try StreamEntry(user: recipient, type: "chat:message", encoding: event)]
+            // Someone with no open connection gets a notice too (and the message when they come back).
+            if try await !self.isOnline(recipient, logger: logger) {
+                let preview = String(text.prefix(140))
+                if let notice = try await self.notifications.notify(recipient, .message, data: [
+                    "conversationId": .string(conversation.uuidString), "senderId": .string(sender.uuidString), "messageId": .number(Double(message.id)),
+                    "preview": .string(preview),
+                ], in: tx) { entries.append(notice) }
+            }
+            let events = try await self.stream.append(entries, in: tx)
             return (message, events)
         }
         await hub.publish(events, logger: logger)
@@ -365,6 +387,18 @@ public struct ChatService: Sendable {
         await hub.publishEphemeral(type: "chat:typing", data: data, to: [other], logger: logger)
     }
 
+    /// Whether `user` has a connection on any instance; true when presence cannot be read (no notice rather than
+    /// a failed send).
+    func isOnline(_ user: UUID, logger: Logger) async throws -> Bool {
+        if hub.isConnected(user) { return true }
+        do {
+            return try await hub.presence.isOnline([user], logger: logger).first ?? false
+        } catch {
+            logger.warning("Presence unavailable; no offline notice", metadata: ["error": "\(error)"])
+            return true
+        }
+    }
+
     // MARK: Blocking
 
     /// `user` blocks (or with `false` unblocks) `other`: a blocked account's messages to `user` are refused.
@@ -378,6 +412,18 @@ public struct ChatService: Sendable {
         } else {
             try await db.execute("DELETE FROM blocks WHERE blocker_id = \(user) AND blocked_id = \(other)", logger: logger)
         }
+    }
+
+    /// The people `user` has talked with most recently: who hears of their presence.
+    public func partners(of user: UUID, limit: Int = 500, logger: Logger) async throws -> [UUID] {
+        try await db.query(
+            """
+            SELECT CASE WHEN c.user_a = \(user) THEN c.user_b ELSE c.user_a END AS other FROM conversation_members m
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.user_id = \(user) ORDER BY m.last_activity DESC LIMIT \(limit)
+            """,
+            logger: logger
+        ).map { try $0.decode("other") }
     }
 
     static var notFound: AgoraError { AgoraError(.notFound, code: "conversation_not_found", "No such conversation") }

@@ -34,13 +34,23 @@ public final class RealtimeHub: Service, Sendable {
     private let subscriberBox = Mutex<RedisSubscriber?>(nil)
     /// Publishes that failed (Redis away) and were delivered locally only.
     private let localFallbacks = Atomic<Int>(0)
+    /// Who is online, across instances.
+    public let presence: Presence
+    private let audienceBox = Mutex<(any PresenceAudience)?>(nil)
+    /// Presence changes of local users, applied in order by one task (so a quick connect and disconnect cannot
+    /// reach Redis the other way round).
+    private let presenceChanges: AsyncStream<(UUID, Bool)>
+    private let presenceContinuation: AsyncStream<(UUID, Bool)>.Continuation
 
     /// - Parameters:
     ///   - prefix: the Redis key prefix (`AGORA_REDIS_PREFIX`), also for channels.
     ///   - topicAuthorizer: decides who may `subscribe` to what.
     public init(
-        stream: UserStream, redis: RedisClient, prefix: String, settings: RealtimeSettings, topicAuthorizer: any TopicAuthorizer, logger: Logger
+        stream: UserStream, redis: RedisClient, presence: Presence, prefix: String, settings: RealtimeSettings,
+        topicAuthorizer: any TopicAuthorizer, logger: Logger
     ) throws {
+        self.presence = presence
+        (presenceChanges, presenceContinuation) = AsyncStream.makeStream(of: (UUID, Bool).self)
         self.stream = stream
         self.redis = redis
         self.prefix = prefix
@@ -60,6 +70,11 @@ public final class RealtimeHub: Service, Sendable {
     /// Adds handlers of client commands (chat, for one), by the types they take. Before serving connections.
     public func handle(_ commands: any RealtimeCommands) {
         commandsByType.withLock { byType in for type in commands.commandTypes { byType[type] = commands } }
+    }
+
+    /// Who hears of presence changes. Before serving connections.
+    public func announcePresence(to audience: any PresenceAudience) {
+        audienceBox.withLock { $0 = audience }
     }
 
     /// The handler of command `type`.
@@ -85,8 +100,59 @@ public final class RealtimeHub: Service, Sendable {
                     await self.resyncFromHeads()
                 }
             }
+            group.addTask { await self.applyPresenceChanges() }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: self.presence.ttl / 3)
+                    await self.renewPresence()
+                }
+            }
             try await group.next()
+            presenceContinuation.finish()
             group.cancelAll()
+        }
+    }
+
+    // MARK: Presence
+
+    private func applyPresenceChanges() async {
+        for await (user, online) in presenceChanges {
+            do {
+                if online {
+                    if try await presence.up(user, logger: logger) { await announce(user, online: true, lastSeen: nil) }
+                } else if try await presence.down(user, logger: logger) {
+                    await announce(user, online: false, lastSeen: try await presence.wentOffline(user, logger: logger))
+                }
+            } catch {
+                logger.warning("Presence change not recorded", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Renews this instance's claims, and says offline for users whose instance died.
+    func renewPresence() async {
+        do {
+            try await presence.renew(state.withLock { Array($0.users.keys) }, logger: logger)
+            for user in try await presence.sweepExpired(logger: logger) {
+                await announce(user, online: false, lastSeen: try await presence.wentOffline(user, logger: logger))
+            }
+        } catch {
+            logger.warning("Presence renewal failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Tells `user`'s audience (conversation partners) that their presence changed, unless they hide it.
+    private func announce(_ user: UUID, online: Bool, lastSeen: Date?) async {
+        guard let audience = audienceBox.withLock({ $0 }) else { return }
+        do {
+            guard try await !presence.isHidden(user, logger: logger) else { return }
+            let people = try await audience.audience(of: user, logger: logger)
+            guard !people.isEmpty else { return }
+            let seen = lastSeen.map { "\"\($0.formatted(.iso8601))\"" } ?? "null"
+            let data = "{\"userId\":\"\(user.uuidString)\",\"online\":\(online),\"lastSeen\":\(seen)}"
+            await publishEphemeral(type: "presence", data: data, to: people, logger: logger)
+        } catch {
+            logger.warning("Presence change not announced", metadata: ["error": "\(error)"])
         }
     }
 
@@ -109,7 +175,10 @@ public final class RealtimeHub: Service, Sendable {
             state.users[connection.user, default: [:]][ObjectIdentifier(connection)] = connection
             return first
         }
-        if first { subscriber.subscribe([userChannel(connection.user)]) }
+        if first {
+            subscriber.subscribe([userChannel(connection.user)])
+            presenceContinuation.yield((connection.user, true))
+        }
     }
 
     func unregister(_ connection: RealtimeConnection, topics: Set<String>) {
@@ -128,7 +197,10 @@ public final class RealtimeHub: Service, Sendable {
             }
             return (last, empty)
         }
-        if lastOfUser { subscriber.unsubscribe([userChannel(connection.user)]) }
+        if lastOfUser {
+            subscriber.unsubscribe([userChannel(connection.user)])
+            presenceContinuation.yield((connection.user, false))
+        }
         if !emptyTopics.isEmpty { subscriber.unsubscribe(emptyTopics.map(topicChannel)) }
     }
 

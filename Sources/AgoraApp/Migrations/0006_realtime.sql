@@ -91,3 +91,4 @@ CREATE TABLE presence (
     hidden     boolean NOT NULL DEFAULT false,
     last_seen  timestamptz
 );
+CREATE INDEX conversations_by_user_b ON conversations (user_b);
