@@ -37,6 +37,8 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     private var commandQueue: [(type: String, id: JSON?, data: JSON)] = []
     private var commandRunning = false
     private var isClosed = false
+    /// Ephemeral events that arrived before `hello` went out (it waits for the stream head); sent right after it.
+    private var beforeHello: [ByteBuffer]? = []
 
     init(identity: Identity, peer: WebSocketPeer, hub: RealtimeHub, logger: Logger) {
         self.identity = identity
@@ -75,6 +77,9 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         guard !isClosed else { return }
         helloHead = head
         write(text: "{\"type\":\"hello\",\"data\":{\"userId\":\"\(user.uuidString)\",\"seq\":\(head)}}")
+        for frame in beforeHello ?? [] { writeFrame(frame, flush: false) }
+        beforeHello = nil
+        channel.flush()
         if let early = earlyResume {
             earlyResume = nil
             resume(from: early.seq, id: early.id)
@@ -121,7 +126,14 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     }
 
     func deliverEphemeral(_ frame: ByteBuffer) {
-        if loop.inEventLoop { writeFrame(frame, flush: true) } else { loop.execute { self.writeFrame(frame, flush: true) } }
+        if loop.inEventLoop { onEphemeral(frame) } else { loop.execute { self.onEphemeral(frame) } }
+    }
+
+    private func onEphemeral(_ frame: ByteBuffer) {
+        guard beforeHello != nil else { return writeFrame(frame, flush: true) }
+        // The first thing a client reads is hello; a few ephemeral events wait for it, more are dropped (they are
+        // only typing and presence).
+        if beforeHello!.count < 64 { beforeHello!.append(frame) }
     }
 
     /// Catch up if anything may have been missed (after the bus reconnected).

@@ -16,6 +16,9 @@ struct Node: Sendable {
     let port: Int
     let services: AgoraServices
     let api: API
+    /// The environment every instance of the cluster shares (database schema, Redis prefix, data folder), for
+    /// starting more as separate processes.
+    let environment: [String: String]
 }
 
 /// Several instances of the real application sharing one scratch schema and one Redis prefix, each serving HTTP
@@ -35,18 +38,23 @@ enum Cluster {
                 config.postgres.searchPath = database.searchPath
                 apps.append(try buildApplication(config: config, logger: TestServices.logger))
             }
-            try await nest(apps[...], [], body)
+            var environment = settings
+            let base = try TestServices.requireDatabaseURL()
+            environment["AGORA_DATABASE_URL"] = base + (base.contains("?") ? "&" : "?") + "search_path=\(database.searchPath ?? "public")"
+            environment["AGORA_REDIS_URL"] = try settings["AGORA_REDIS_URL"] ?? TestServices.requireRedisURL()
+            try await nest(apps[...], [], environment, body)
         }
     }
 
     private static func nest(
-        _ apps: ArraySlice<(any ApplicationProtocol, AgoraServices)>, _ nodes: [Node], _ body: @Sendable ([Node]) async throws -> Void
+        _ apps: ArraySlice<(any ApplicationProtocol, AgoraServices)>, _ nodes: [Node], _ environment: [String: String],
+        _ body: @Sendable ([Node]) async throws -> Void
     ) async throws {
         guard let (app, services) = apps.first else { return try await body(nodes) }
         let rest = apps.dropFirst()
         try await app.test(.live) { client in
-            let node = Node(port: try #require(client.port), services: services, api: API(client: client))
-            try await nest(rest, nodes + [node], body)
+            let node = Node(port: try #require(client.port), services: services, api: API(client: client), environment: environment)
+            try await nest(rest, nodes + [node], environment, body)
         }
     }
 }
