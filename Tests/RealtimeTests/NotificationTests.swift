@@ -106,4 +106,30 @@ struct NotificationTests {
             #expect((list["items"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["follower", "follower"])
         }
     }
+
+    /// Ten quick price changes reach a product's followers coalesced into a few messages, the last one right.
+    @Test func productUpdatesAreCoalesced() async throws {
+        try await Cluster.with(1, ["AGORA_RELAY_INTERVAL_MS": "20", "AGORA_PRODUCT_UPDATE_INTERVAL_MS": "400"]) { nodes in
+            let a = nodes[0]
+            let market = Market(api: a.api, services: a.services)
+            let seller = try await market.seller("pricey")
+            let watcher = try await a.api.register("pricewatcher")
+            let product = try #require(try await market.product(seller, ["title": "Brass lamp"])["id"] as? String)
+            let socket = try await TestSocket.connect(port: a.port, token: watcher.accessToken)
+            try socket.send(["type": "subscribe", "id": "s", "data": ["topic": "product:\(product)"]])
+            _ = try await socket.expect("ack")
+            for n in 1...10 {
+                let changed = try await a.api.call(.patch, "/api/products/\(product)", json: ["price": ["amount": 2000 + n, "currency": "ZAR"]],
+                                                   bearer: seller.accessToken)
+                #expect(changed.status == .ok, "\(changed.raw)")
+            }
+            var prices: [Int] = []
+            while prices.last != 2010 {
+                let update = try await socket.expect("product:updated", timeout: .seconds(10))
+                if let amount = (update.data["price"] as? [String: Any])?["amount"] as? Int { prices.append(amount) }
+            }
+            #expect(prices.count <= 4, "\(prices)")
+            #expect(prices == prices.sorted())
+        }
+    }
 }
