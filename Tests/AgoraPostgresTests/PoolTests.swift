@@ -56,9 +56,10 @@ struct PoolTests {
             let log = TestServices.logger
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    try await db.execute("SELECT pg_sleep(1.2)", logger: log)
+                    try await db.execute("SELECT pg_sleep(1.5)", logger: log)
                 }
-                try await Task.sleep(for: .milliseconds(100))  // let the sleeper take the only connection
+                // Wait until the sleeper holds the only connection (opening it can take a while on a loaded machine).
+                try await waitUntil { db.statistics.leased == 1 }
                 let started = ContinuousClock.now
                 let error = try await #require(throws: PGError.self) { try await db.execute("SELECT 1", logger: log) }
                 let waited = ContinuousClock.now - started
@@ -67,14 +68,34 @@ struct PoolTests {
                 #expect(waited < .seconds(1))
                 try await group.waitForAll()
             }
-            // A waiter that is patient enough gets the connection once it is returned.
-            async let long: Void = { _ = try await db.execute("SELECT pg_sleep(0.2)", logger: log) }()
-            try await Task.sleep(for: .milliseconds(50))
-            let row = try await db.query("SELECT 42 AS answer", logger: log)
-            try await long
-            #expect(try row[0].decode("answer", as: Int.self) == 42)
             #expect(db.statistics.waiting == 0)
             #expect(db.statistics.leased == 0)
+        }
+    }
+
+    @Test func aPatientWaiterGetsTheConnectionOnceItIsReturned() async throws {
+        // The patience (5 s) is far above the hold (0.2 s), so a loaded machine cannot turn this into a timeout.
+        try await TestDatabase.withSchema(poolSize: 1, checkoutTimeout: .seconds(5)) { db, _ in
+            let log = TestServices.logger
+            async let long: Void = { _ = try await db.execute("SELECT pg_sleep(0.2)", logger: log) }()
+            try await waitUntil { db.statistics.leased == 1 }
+            let started = ContinuousClock.now
+            let row = try await db.query("SELECT 42 AS answer", logger: log)
+            let waited = ContinuousClock.now - started
+            try await long
+            #expect(try row[0].decode("answer", as: Int.self) == 42)
+            #expect(waited >= .milliseconds(50))  // it did wait for the sleeper
+            #expect(db.statistics.waiting == 0)
+            #expect(db.statistics.leased == 0)
+        }
+    }
+
+    /// Polls `condition` every 5 ms for up to 10 s.
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { Issue.record("condition not reached within 10 s"); return }
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 
