@@ -3,7 +3,7 @@
 const session = new URLSearchParams(location.search).get("session") ?? "";
 const $ = (id) => document.getElementById(id);
 const money = (amount, currency) =>
-  new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount / 100);
+  new Intl.NumberFormat(undefined, { style: "currency", currency, currencyDisplay: "narrowSymbol" }).format(amount / 100);
 
 async function load() {
   const response = await fetch(`/api/payments/simulated/${encodeURIComponent(session)}`);

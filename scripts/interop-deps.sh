@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Makes the foreign peers the tests run against available (idempotent), and prints the python to run them with:
-# the WebSocket interop clients of Tests/interop and the SMTP server of Tests/mail.
+# the WebSocket interop clients of Tests/interop, the SMTP server of Tests/mail and the browser of Tests/e2e.
 #
 #   Debian:  nodejs (only when there is no node binary) and node-ws, which lives in /usr/share/nodejs (NODE_PATH);
-#            openssl, whose command makes the SMTP tests' self-signed certificate
+#            openssl, whose command makes the SMTP tests' self-signed certificate;
+#            chromium and chromium-driver, the headless browser the PWA's end-to-end tests drive
 #   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, aiosmtpd, and stripe (its webhook
-#            signature code checks ours), for the python3 on PATH
+#            signature code checks ours), selenium (drives chromium), for the python3 on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -17,7 +18,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -38,7 +39,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe; websocket.ABNF; stripe.WebhookSignature' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver; websocket.ABNF; stripe.WebhookSignature' >/dev/null 2>&1; }
 
 # MARK: node and ws
 
@@ -47,6 +48,8 @@ command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || debian_p
 is_installed node-ws || debian_packages+=(node-ws)
 command -v openssl >/dev/null 2>&1 || debian_packages+=(openssl)
 command -v python3 >/dev/null 2>&1 || debian_packages+=(python3)
+is_installed chromium || debian_packages+=(chromium)
+is_installed chromium-driver || debian_packages+=(chromium-driver)
 if [ ${#debian_packages[@]} -gt 0 ]; then apt_install "${debian_packages[@]}"; fi
 node="$(command -v node || command -v nodejs)"
 NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}" "$node" -e "require('ws')" \
@@ -79,5 +82,5 @@ else
     log "the PyPI packages are still not importable"
     exit 1
 fi
-log "python websockets, websocket-client, aiosmtpd and stripe: ok ($chosen)"
+log "python websockets, websocket-client, aiosmtpd, stripe and selenium: ok ($chosen)"
 echo "$chosen"

@@ -6,6 +6,7 @@
 #   scripts/services.sh stop           stop them
 #   scripts/services.sh status         say what runs where
 #   scripts/services.sh createdb NAME  create database NAME owned by the agora role (idempotent)
+#   scripts/services.sh recreatedb NAME  drop database NAME if it exists and create it empty (the browser tests)
 #   scripts/services.sh env NAME       print AGORA_DATABASE_URL / AGORA_REDIS_URL exports for database NAME
 #
 # Nothing here touches the machine's default PostgreSQL cluster or Redis: the data lives in .local/ (git-ignored),
@@ -132,6 +133,10 @@ case "${1:-}" in
     start) install; start_postgres; start_redis ;;
     stop) stop ;;
     createdb) createdb "${2:?database name}" ;;
+    recreatedb)
+        psql_admin -c "DROP DATABASE IF EXISTS \"${2:?database name}\" WITH (FORCE)"
+        createdb "$2"
+        ;;
     env)
         echo "export AGORA_DATABASE_URL=postgres://agora:agora@127.0.0.1:$pg_port/${2:?database name}?sslmode=disable"
         echo "export AGORA_REDIS_URL=redis://127.0.0.1:$redis_port/0"

@@ -4,7 +4,7 @@
 # Installs what is missing and starts the project-local services (scripts/services.sh) unless
 # AGORA_TEST_DATABASE_URL / AGORA_TEST_REDIS_URL (or AGORA_DATABASE_URL / AGORA_REDIS_URL) point elsewhere.
 # AGORA_REQUIRE_SERVICES=1 makes an integration test fail, not skip, when a service is missing.
-# Extra arguments go to `swift test` (e.g. --filter PoolTests).
+# Extra arguments go to `swift test` (e.g. --filter PoolTests); without any, the browser tests run last.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,3 +34,5 @@ if [ $# -eq 0 ]; then
     if [ "${AGORA_FUZZ_SECONDS:-20}" -gt 0 ]; then scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"; fi
 fi
 swift test --skip-build "$@"
+# The PWA in a real browser against a real server (Tests/e2e, scripts/e2e.sh); AGORA_E2E=0 skips it.
+if [ $# -eq 0 ] && [ "${AGORA_E2E:-1}" != 0 ]; then scripts/e2e.sh; fi

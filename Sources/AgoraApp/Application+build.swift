@@ -124,6 +124,7 @@ public func buildApplication(
     )
     router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload]))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
+        router.add(middleware: AppShellMiddleware())
         router.add(middleware: FileMiddleware(
             config.publicDirectory,
             cacheControl: .init([

@@ -52,6 +52,8 @@ public struct ChatService: Sendable, PresenceAudience {
         public var lastMessage: Message?
         /// Messages from the other participant after the last one read.
         public var unread: Int
+        /// The last of my messages the other participant has read (0 for none): read receipts for the history.
+        public var otherReadId: Int64
         /// Whether the other participant is online now (false when they hide it).
         public var online: Bool
         public var lastActivity: Date
@@ -156,6 +158,7 @@ public struct ChatService: Sendable, PresenceAudience {
         """
         SELECT c.id, c.product_id, c.created_at, m.last_activity, m.unread,
                CASE WHEN c.user_a = \(user) THEN c.user_b ELSE c.user_a END AS other,
+               (SELECT o.last_read_id FROM conversation_members o WHERE o.conversation_id = c.id AND o.user_id <> \(user)) AS other_read,
                l.id AS l_id, l.sender_id AS l_sender, l.client_id AS l_client, l.kind AS l_kind, l.body AS l_body,
                l.product_id AS l_product, l.created_at AS l_created
         FROM conversation_members m
@@ -189,7 +192,8 @@ public struct ChatService: Sendable, PresenceAudience {
             }
             return Conversation(
                 id: id, with: people[other] ?? AccountSummary(id: other, username: "deleted", displayName: "Deleted account", avatarUrl: nil),
-                productId: try row.decode("product_id"), lastMessage: last, unread: Int(try row.decode("unread") as Int32), online: online.contains(other),
+                productId: try row.decode("product_id"), lastMessage: last, unread: Int(try row.decode("unread") as Int32),
+                otherReadId: try row.decode("other_read") as Int64? ?? 0, online: online.contains(other),
                 lastActivity: try row.decode("last_activity"), createdAt: try row.decode("created_at")
             )
         }

@@ -210,8 +210,8 @@ extension CommerceService {
         let base = settings.publicURL.hasSuffix("/") ? String(settings.publicURL.dropLast()) : settings.publicURL
         return PaymentRequest(
             orderID: order.id, currency: order.currency, total: order.total.amount, lines: lines, buyerEmail: email,
-            successURL: "\(base)/orders.html?id=\(order.id.uuidString.lowercased())&paid=1",
-            cancelURL: "\(base)/orders.html?id=\(order.id.uuidString.lowercased())&cancelled=1",
+            successURL: "\(base)/orders/\(order.id.uuidString.lowercased())?paid=1",
+            cancelURL: "\(base)/orders/\(order.id.uuidString.lowercased())?cancelled=1",
             expiresAt: order.reservedUntil
         )
     }

@@ -116,7 +116,7 @@ extension CommerceService {
             receipt += "- \(try line.decode("title", as: String.self)) × \(try line.decode("quantity", as: Int.self))\n"
             for item in delivered[try line.decode("id")] ?? [] { receipt += "    \(item)\n" }
         }
-        receipt += "\nYour order: \(settings.publicURL)/orders.html?id=\(order.id.uuidString.lowercased())\n"
+        receipt += "\nYour order: \(settings.publicURL)/orders/\(order.id.uuidString.lowercased())\n"
         if let to = emails[order.buyerID] {
             // Holds digital items: the outbox drops the body once it is sent.
             _ = try await mail.enqueue(to: to, subject: "Your Agora order \(reference)", body: receipt, sensitive: !delivered.isEmpty, in: tx)

@@ -64,7 +64,7 @@ public struct SimulatedProvider: PaymentProvider {
         return Session(
             id: id, orderId: order, amount: Money(amount: try row.decode("amount"), currency: try row.decode("currency")),
             lines: try JSONDecoder().decode([Session.Line].self, from: Data(try row.decode("lines", as: String.self).utf8)), status: status,
-            expiresAt: expires, returnURL: "\(publicURL)/orders.html?id=\(order.uuidString.lowercased())"
+            expiresAt: expires, returnURL: "\(publicURL)/orders/\(order.uuidString.lowercased())"
         )
     }
 

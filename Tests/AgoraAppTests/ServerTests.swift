@@ -116,7 +116,12 @@ struct ServerTests {
                 for uri in ["/health", "/missing"] {
                     try await client.execute(uri: uri, method: .get) { response in
                         #expect(response.headers[.xContentTypeOptions] == "nosniff")
-                        #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+                        let policy = try #require(response.headers[.contentSecurityPolicy])
+                        // No inline script or style, nothing from elsewhere: the PWA is built to need none.
+                        for directive in ["default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
+                            #expect(policy.contains(directive), "\(directive) missing from \(policy)")
+                        }
+                        #expect(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"))
                     }
                 }
             }
@@ -170,6 +175,22 @@ struct ServerTests {
                 try await client.execute(uri: "/logo.png", method: .get) { response in
                     #expect(response.status == .ok)
                     #expect(response.headers[.cacheControl] == "public, max-age=86400")
+                }
+                // The app's own addresses get the shell, so deep links and reloads work; files, the API and
+                // unknown paths do not.
+                for uri in ["/p/3f0c8a4e-0b0a-4d5c-9e53-2b8f1d7c0a11", "/chat", "/orders/abc", "/verify-email?token=x", "/sell/products/new"] {
+                    try await client.execute(uri: uri, method: .get) { response in
+                        #expect(response.status == .ok, "\(uri)")
+                        #expect(String(buffer: response.body).contains("<title>Agora</title>"), "\(uri)")
+                    }
+                }
+                for uri in ["/nowhere", "/p/x/logo.png", "/api/nothing"] {
+                    try await client.execute(uri: uri, method: .get) { response in
+                        #expect(response.status == .notFound, "\(uri)")
+                    }
+                }
+                try await client.execute(uri: "/chat", method: .post) { response in
+                    #expect(response.status != .ok)
                 }
                 // Path traversal is refused in the error shape, and nothing outside the folder is served.
                 try await client.execute(uri: "/../Package.swift", method: .get) { response in

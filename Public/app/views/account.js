@@ -1,0 +1,39 @@
+// My account: profile, presence visibility, verification, open a shop, log out.
+import { api } from "../api.js";
+import { h, field, showErrors, toast } from "../ui.js";
+
+export async function render({ view, session, refreshAccount, navigate }) {
+  const a = session.account;
+  const status = h("p", { class: "form-status", role: "status" });
+  const form = h("form", { class: "panel form", novalidate: true },
+    h("h1", {}, "My account"),
+    h("p", { class: "muted" }, `@${a.username} · ${a.email} · ${a.role}`, a.emailVerified ? " · email verified" : " · email not verified"),
+    field("Display name", { name: "displayName", value: a.displayName, maxlength: 50 }),
+    field("Bio", { name: "bio", value: a.bio ?? "", maxlength: 500, rows: 3 }, { control: "textarea" }),
+    field("Location", { name: "location", value: a.location ?? "", maxlength: 100 }),
+    status, h("button", { type: "submit" }, "Save"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const e = form.elements;
+      session.account = await api("/api/me", { method: "PATCH", body: { displayName: e.displayName.value, bio: e.bio.value || null, location: e.location.value || null } });
+      status.textContent = "Saved.";
+    } catch (error) { showErrors(form, error, status); }
+  });
+  const hide = h("input", { type: "checkbox", id: "hide-presence" });
+  hide.addEventListener("change", async () => {
+    try { await api("/api/presence", { method: "PUT", body: { hidden: hide.checked } }); toast(hide.checked ? "You now appear offline." : "Others can see when you are online."); } catch (error) { toast(error.message, { kind: "error" }); }
+  });
+  const logout = h("button", { type: "button", class: "secondary" }, "Log out");
+  logout.addEventListener("click", async () => {
+    try { await api("/api/auth/logout", { method: "POST" }); } catch { /* the cookies are cleared either way below */ }
+    await refreshAccount();
+    navigate("/", { replace: true });
+  });
+  view.append(form,
+    h("section", { class: "panel" }, h("h2", {}, "Privacy"), h("div", { class: "field check" }, hide, h("label", { for: "hide-presence" }, "Hide when I am online"))),
+    a.emailVerified ? null : h("section", { class: "panel" }, h("h2", {}, "Verify your email"), h("p", {}, "Check your inbox for our link."),
+      h("button", { type: "button", class: "secondary", onclick: async () => { try { await api("/api/auth/verify-email/resend", { method: "POST" }); toast("A new link is on its way."); } catch (error) { toast(error.message, { kind: "error" }); } } }, "Send a new link")),
+    a.role === "buyer" ? h("section", { class: "panel" }, h("h2", {}, "Sell on Agora"), h("a", { href: "/sell", "data-link": true, class: "button" }, "Open a shop")) : null,
+    h("p", {}, logout));
+}

@@ -1,0 +1,43 @@
+// Pieces several screens share: product cards and an infinitely scrolling product grid.
+import { api } from "../api.js";
+import { h, money, productImage, infinite, failure } from "../ui.js";
+
+export function productCard(product) {
+  return h("li", { class: "card product-card" },
+    h("a", { href: `/p/${product.id}`, "data-link": true, class: "card-link" },
+      productImage(product),
+      h("span", { class: "card-title" }, product.title),
+      h("span", { class: "price" }, money(product.price))),
+    h("span", { class: "card-meta" },
+      h("a", { href: `/u/${product.seller.username}`, "data-link": true }, product.seller.displayName),
+      h("span", { "aria-label": `${product.likeCount} likes` }, `♥ ${product.likeCount}`),
+      product.available === 0 ? h("span", { class: "tag tag-muted" }, "Sold out") : null));
+}
+
+/**
+ * A grid that loads `path` page by page (`{items, nextCursor}`) as the user scrolls. Returns the element and a
+ * cleanup function.
+ */
+export function productGrid(path, query = {}, { empty = "Nothing here yet." } = {}) {
+  const list = h("ul", { class: "grid", "aria-live": "polite" });
+  const sentinel = h("div", { class: "sentinel", "aria-hidden": "true" });
+  const status = h("p", { class: "muted", role: "status" });
+  const wrapper = h("div", {}, list, status, sentinel);
+  let cursor = null;
+  let count = 0;
+  const stop = infinite(sentinel, async () => {
+    status.textContent = "Loading…";
+    try {
+      const page = await api(path, { query: { ...query, cursor, limit: 24 } });
+      for (const product of page.items) list.append(productCard(product));
+      count += page.items.length;
+      cursor = page.nextCursor;
+      status.textContent = count === 0 ? empty : cursor ? "" : `${count} ${count === 1 ? "product" : "products"}`;
+      return Boolean(cursor);
+    } catch (error) {
+      status.replaceChildren(failure(error, () => { status.textContent = ""; wrapper.replaceWith(productGrid(path, query, { empty }).element); }));
+      return false;
+    }
+  });
+  return { element: wrapper, cleanup: stop };
+}

@@ -1,0 +1,48 @@
+// A seller's (or anyone's) profile: counts, follow button, message button, listings.
+import { api } from "../api.js";
+import { h, avatar, toast, failure } from "../ui.js";
+import { productGrid } from "./common.js";
+
+export async function render({ params, view, session, navigate }) {
+  let user, counts;
+  try {
+    [user, counts] = await Promise.all([api(`/api/users/${params.username}`), api(`/api/users/${params.username}/follow`)]);
+  } catch (error) {
+    view.append(error.status === 404 ? h("div", { class: "panel" }, h("h1", {}, "No such user")) : failure(error));
+    return;
+  }
+  const followers = h("strong", { "data-testid": "followers" }, String(counts.followerCount));
+  const followButton = h("button", { type: "button", "aria-pressed": String(Boolean(counts.following)), "data-testid": "follow" }, counts.following ? "Following" : "Follow");
+  followButton.addEventListener("click", async () => {
+    if (!session.account) return navigate(`/login?next=/u/${user.username}`);
+    const follow = followButton.getAttribute("aria-pressed") !== "true";
+    followButton.disabled = true;
+    try {
+      const result = await api(`/api/users/${user.username}/follow`, { method: follow ? "PUT" : "DELETE" });
+      followButton.setAttribute("aria-pressed", String(result.following));
+      followButton.textContent = result.following ? "Following" : "Follow";
+      followers.textContent = String(result.followerCount);
+    } catch (error) { toast(error.message, { kind: "error" }); } finally { followButton.disabled = false; }
+  });
+  const message = h("button", { type: "button", class: "secondary" }, "Message");
+  message.addEventListener("click", async () => {
+    if (!session.account) return navigate(`/login?next=/u/${user.username}`);
+    try {
+      const conversation = await api("/api/conversations", { method: "POST", body: { username: user.username } });
+      navigate(`/chat/${conversation.id}`);
+    } catch (error) { toast(error.message, { kind: "error" }); }
+  });
+  const self = session.account?.id === user.id;
+  const listings = productGrid("/api/products", { seller: user.username }, { empty: "No listings yet." });
+  view.append(
+    h("section", { class: "profile panel" },
+      avatar(user, "lg"),
+      h("div", {},
+        h("h1", {}, user.displayName),
+        h("p", { class: "muted" }, `@${user.username}`, user.location ? ` · ${user.location}` : "", user.role === "seller" ? " · Seller" : ""),
+        user.bio ? h("p", {}, user.bio) : null,
+        h("p", { class: "counts" }, followers, " followers · ", h("strong", {}, String(counts.followingCount)), " following"),
+        self ? null : h("p", { class: "row" }, followButton, message))),
+    h("h2", {}, "Listings"), listings.element);
+  return listings.cleanup;
+}

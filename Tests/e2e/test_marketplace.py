@@ -1,0 +1,326 @@
+"""End-to-end: the PWA in headless Chromium against a real server with the demo marketplace (scripts/e2e.sh).
+
+A buyer signs up (and verifies the email from the development mailbox), follows a seller, likes a product, opens a
+chat and sends a message; in a second browser the seller sees it arrive live and answers; the buyer buys a physical
+and a digital product with the simulated payment; the seller's dashboard shows the order live and marks it shipped;
+the buyer's order page changes status live and shows the digital key. Then the admin's stats page, and the app
+shell offline. Every step asserts what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
+"""
+import glob
+import os
+import re
+import secrets
+import time
+import unittest
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE = os.environ.get("AGORA_E2E_URL", "http://localhost:18080")
+MAILBOX = os.environ.get("AGORA_E2E_MAILBOX", "")
+SHOTS = os.environ.get("AGORA_E2E_SCREENSHOTS", ".local/screenshots")
+PASSWORD = "agora-demo-password"
+WAIT = float(os.environ.get("AGORA_E2E_WAIT", "20"))
+
+
+def browser(width=1280, height=900):
+    options = webdriver.ChromeOptions()
+    if os.environ.get("AGORA_E2E_HEADLESS", "1") != "0":
+        options.add_argument("--headless=new")
+    for argument in ("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}",
+                     "--lang=en-ZA", "--no-first-run", "--disable-extensions"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    binary = os.environ.get("AGORA_E2E_CHROMIUM", "/usr/bin/chromium")
+    if os.path.exists(binary):
+        options.binary_location = binary
+    service = webdriver.ChromeService(executable_path=os.environ.get("AGORA_E2E_CHROMEDRIVER", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+class Page:
+    """One browser session and the helpers the steps use."""
+
+    def __init__(self, name, driver):
+        self.name, self.driver = name, driver
+
+    def go(self, path):
+        self.driver.get(BASE + path)
+
+    def find(self, css, text=None, timeout=WAIT):
+        """The first visible element matching css (and containing text), waiting for it."""
+        def found(driver):
+            for element in driver.find_elements(By.CSS_SELECTOR, css):
+                try:
+                    if element.is_displayed() and (text is None or text in element.text):
+                        return element
+                except Exception:
+                    continue
+            return False
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(found)
+        except TimeoutException:
+            self.shot(f"FAILED-{re.sub(r'[^a-z0-9]+', '-', css.lower())[:40]}")
+            raise AssertionError(f"{self.name}: no visible {css!r}{f' containing {text!r}' if text else ''} at {self.driver.current_url}\n"
+                                 f"page text: {self.driver.find_element(By.TAG_NAME, 'body').text[:1500]}\nconsole: {self.console()}")
+
+    def text_becomes(self, css, expected, timeout=WAIT):
+        """Waits until the element's text contains `expected`; returns it."""
+        element = self.find(css)
+        try:
+            WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: expected in self.driver.find_element(By.CSS_SELECTOR, css).text)
+        except TimeoutException:
+            self.shot(f"FAILED-text-{expected[:20]}")
+            raise AssertionError(f"{self.name}: {css!r} says {element.text!r}, not {expected!r}, at {self.driver.current_url}\nconsole: {self.console()}")
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def click(self, css, text=None):
+        element = self.find(css, text)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        WebDriverWait(self.driver, WAIT).until(lambda _: element.is_enabled())
+        element.click()
+        return element
+
+    def fill(self, css, value):
+        element = self.find(css)
+        element.clear()
+        element.send_keys(value)
+        return element
+
+    def wait_url(self, pattern, timeout=WAIT):
+        try:
+            WebDriverWait(self.driver, timeout).until(lambda d: re.search(pattern, d.current_url))
+        except TimeoutException:
+            raise AssertionError(f"{self.name}: address {self.driver.current_url} never matched {pattern}")
+        return self.driver.current_url
+
+    def live(self):
+        """Waits for the live socket's "Live" badge."""
+        return self.text_becomes("#conn", "Live")
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+    def console(self):
+        try:
+            return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")][-10:]
+        except Exception:
+            return []
+
+    def login(self, email, password=PASSWORD):
+        self.go("/login")
+        self.fill("#f-email", email)
+        self.fill("#f-password", password)
+        self.click("form button[type=submit]")
+        self.find("a.bell")  # logged in (the name beside it is hidden on a phone)
+
+
+def verification_link(email):
+    """The newest development mail to `email` holds the verification link."""
+    deadline = time.time() + WAIT
+    while time.time() < deadline:
+        for path in sorted(glob.glob(os.path.join(MAILBOX, "*")), key=os.path.getmtime, reverse=True):
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+            if email in text:
+                # Quoted-printable may fold long lines with "=\n" and encode "=" as "=3D".
+                unfolded = text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+                match = re.search(r"https?://\S+/verify-email\?token=[A-Za-z0-9_\-]+", unfolded)
+                if match:
+                    return match.group(0)
+        time.sleep(0.2)
+    raise AssertionError(f"no verification mail for {email} in {MAILBOX}")
+
+
+class MarketplaceJourney(unittest.TestCase):
+    def setUp(self):
+        self.pages = []
+
+    def tearDown(self):
+        for page in self.pages:
+            page.driver.quit()
+
+    def open(self, name, width=1280, height=900):
+        page = Page(name, browser(width, height))
+        self.pages.append(page)
+        return page
+
+    def test_buyer_and_seller_journey(self):
+        tag = secrets.token_hex(3)
+        username = f"shopper_{tag}"
+        email = f"{username}@example.com"
+
+        # -- The buyer signs up and verifies the email.
+        buyer = self.open("buyer")
+        buyer.go("/")
+        buyer.find("h1", "Buy from independent sellers")
+        self.assertIn("default-src 'self'", buyer.driver.execute_script(
+            "return fetch('/').then(r => r.headers.get('content-security-policy'))"))
+        buyer.shot("01-home-anonymous")
+        buyer.click("a.button", "Create an account")
+        buyer.fill("#f-displayName", f"Shopper {tag}")
+        buyer.fill("#f-username", username)
+        buyer.fill("#f-email", email)
+        buyer.fill("#f-password", "short")
+        buyer.click("form button[type=submit]")
+        self.assertIn("10", buyer.find("#f-password-error").text)  # the server's 422 is shown by the field
+        buyer.fill("#f-password", "correct horse battery")
+        buyer.click("form button[type=submit]")
+        buyer.wait_url(r"/explore")
+        self.assertEqual(buyer.find("a.me").text, f"Shopper {tag}")
+        buyer.live()
+        # No token anywhere script can read: the cookies are HttpOnly and nothing is in web storage.
+        self.assertEqual(buyer.driver.execute_script("return document.cookie"), "")
+        self.assertEqual(buyer.driver.execute_script("return localStorage.length"), 0)
+        buyer.driver.get(verification_link(email))
+        buyer.find("h1", "Email verified")
+
+        # -- Follows a seller.
+        buyer.go("/u/thandi_tech")
+        followers = int(buyer.find("[data-testid=followers]").text)
+        buyer.click("[data-testid=follow]", "Follow")
+        buyer.text_becomes("[data-testid=follow]", "Following")
+        self.assertEqual(int(buyer.find("[data-testid=followers]").text), followers + 1)
+        buyer.shot("02-seller-profile")
+
+        # -- Finds a product through search and likes it.
+        buyer.go("/explore")
+        buyer.fill("#x-q", "charger")
+        buyer.find("#x-q").send_keys(Keys.ENTER)
+        buyer.click(".product-card .card-title", "USB-C charger")
+        buyer.wait_url(r"/p/[0-9a-fA-F-]{36}")
+        charger_url = buyer.driver.current_url
+        likes = int(buyer.find("[data-testid=likes]").text)
+        buyer.click("[data-testid=like]")
+        buyer.text_becomes("[data-testid=like]", "Liked")
+        buyer.text_becomes("[data-testid=likes]", str(likes + 1))
+        buyer.shot("03-product")
+
+        # -- The seller logs in elsewhere and watches the messages.
+        seller = self.open("seller")
+        seller.login("thandi_tech@demo.agora.local")
+        seller.live()
+        seller.go("/chat")
+        seller.find("h1", "Messages")
+        seller.live()
+
+        # -- The buyer messages the seller from the product.
+        buyer.click("[data-testid=message-seller]")
+        buyer.wait_url(r"/chat/[0-9a-fA-F-]{36}")
+        buyer.live()
+        buyer.fill("#chat-input", "Hi! Is the charger still available?")
+        buyer.find("#chat-input").send_keys(Keys.ENTER)
+        buyer.find(".message.mine", "Is the charger still available?")
+
+        # -- The seller sees it arrive live (the conversation appears with an unread count) and answers.
+        seller.find(".conversation", f"Shopper {tag}")
+        self.assertEqual(seller.find(".conversation [data-testid=unread]").text, "1")
+        seller.click(".conversation a", f"Shopper {tag}")
+        seller.find(".message.theirs", "Is the charger still available?")
+        buyer.text_becomes(".message.mine [data-testid=receipt]", "Seen")  # the seller's read receipt, live
+        seller.find("#chat-input").send_keys("Yes")
+        buyer.text_becomes("[data-testid=typing]", "is typing")
+        seller.find("#chat-input").send_keys(" it is! It ships tomorrow.", Keys.ENTER)
+        buyer.find(".message.theirs", "It ships tomorrow.")
+        seller.shot("04-seller-chat")
+        buyer.shot("05-buyer-chat")
+
+        # -- The seller opens the dashboard; the buyer buys the charger and a digital key.
+        seller.go("/sell/orders")
+        seller.find("h2", "Incoming orders")
+        seller.live()
+        before = len(seller.driver.find_elements(By.CSS_SELECTOR, "[data-testid=incoming-order]"))
+        buyer.driver.get(charger_url)
+        buyer.click(".buy button[type=submit]", "Add to cart")
+        buyer.find(".toast", "Added to your cart")
+        buyer.go("/explore?q=stardew")
+        buyer.click(".product-card .card-title", "Stardew Farm")
+        buyer.click(".buy button[type=submit]", "Add to cart")
+        buyer.find(".toast", "Added to your cart")
+        buyer.go("/cart")
+        buyer.find(".cart-line", "USB-C charger")
+        buyer.find(".cart-line", "Stardew Farm")
+        buyer.fill("#f-name", f"Shopper {tag}")
+        buyer.fill("#f-line1", "12 Long Street")
+        buyer.fill("#f-city", "Cape Town")
+        buyer.fill("#f-postalCode", "8001")
+        buyer.shot("06-cart")
+        buyer.click("form.checkout button[type=submit]")
+        buyer.wait_url(r"/pay\.html\?session=")
+        buyer.find("#total")
+        buyer.shot("07-payment")
+        buyer.click("#pay")
+        buyer.wait_url(r"/orders/[0-9a-f-]{36}")
+        buyer.live()
+
+        # -- The seller's dashboard shows the new order live.
+        seller.find(".toast", "New order")
+        seller.text_becomes("[data-testid=new-orders]", "1")
+        WebDriverWait(seller.driver, WAIT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=incoming-order]")) == before + 1)
+        order = seller.find("[data-testid=incoming-order]", "USB-C charger")
+        self.assertIn("paid", order.find_element(By.CSS_SELECTOR, "[data-testid=incoming-status]").text.lower())
+        self.assertNotIn("Stardew", order.text)  # the digital key is another seller's order
+        seller.shot("08-seller-new-order")
+
+        # -- The buyer's order: paid, the key delivered.
+        key = buyer.find("[data-testid=digital-item]").text
+        self.assertRegex(key, r"^DEMO-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
+        physical = buyer.find("[data-testid=seller-order]", "USB-C charger")
+        self.assertIn("paid", physical.find_element(By.CSS_SELECTOR, "[data-testid=seller-order-status]").text.lower())
+        buyer.shot("09-order-paid")
+
+        # -- The seller marks it shipped; the buyer's page changes live.
+        tracking = f"PN{tag.upper()}"
+        order.find_element(By.CSS_SELECTOR, "input[name=trackingNumber]").send_keys(tracking)
+        order.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        seller.find(".toast", "Marked shipped")
+        seller.find("[data-testid=incoming-order]", tracking)
+        buyer.find("[data-testid=tracking]", tracking)
+        physical = buyer.find("[data-testid=seller-order]", "USB-C charger")
+        self.assertIn("shipped", physical.find_element(By.CSS_SELECTOR, "[data-testid=seller-order-status]").text.lower())
+        self.assertEqual(buyer.find("[data-testid=digital-item]").text, key)
+        buyer.shot("10-order-shipped")
+
+        # -- The bell counts the shipping notice; the list shows it.
+        self.assertNotEqual(buyer.text_becomes("[data-unread]", "").text, "0")
+        buyer.click("a.bell")
+        buyer.find("[data-testid=notification]", "shipped")
+        buyer.shot("11-notifications")
+
+        # -- The admin's stats page draws its charts from the stats endpoint.
+        admin = self.open("admin")
+        admin.login("demo_admin@demo.agora.local")
+        admin.go("/admin")
+        paid = admin.find(".stat-card", "Paid orders")
+        self.assertGreaterEqual(int(paid.find_element(By.TAG_NAME, "strong").text), 1)
+        self.assertGreaterEqual(len(admin.driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")), 1)
+        admin.find("table td", "USB-C charger")
+        admin.shot("12-admin-stats")
+
+        # -- On a phone: the tab bar instead of the sidebar, and the shell keeps working without the network.
+        phone = self.open("phone", 390, 844)
+        phone.login(email, "correct horse battery")
+        phone.go("/orders")
+        phone.find("[data-testid=order-status]")
+        self.assertTrue(phone.find("#tabbar").is_displayed())
+        phone.shot("13-phone-orders")
+        phone.driver.execute_script("return navigator.serviceWorker.ready.then(() => true)")
+        WebDriverWait(phone.driver, WAIT).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller") or d.refresh())
+        phone.driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
+        phone.driver.execute_cdp_cmd("Network.enable", {})
+        phone.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0})
+        phone.go("/explore")
+        phone.find("#offline", "offline")
+        phone.find("a.brand")
+        phone.shot("14-phone-offline")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The PWA's end-to-end tests: a real `agora serve` with the demo marketplace in a fresh database (agora_e2e), driven
+# by headless Chromium through Selenium (Tests/e2e/test_marketplace.py). Screenshots of the key screens go to
+# .local/screenshots (git-ignored). Called by scripts/test.sh after the Swift tests; runnable on its own once the
+# services run and `swift build` has built agora:
+#
+#   scripts/e2e.sh                # AGORA_E2E_PORT (18080), AGORA_E2E_HEADLESS=0 to watch the browser
+#   scripts/e2e.sh --measure      # instead: the shell's weight and load times (Tests/e2e/measure_shell.py)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+log() { printf '[e2e] %s\n' "$*" >&2; }
+
+python="${AGORA_INTEROP_PYTHON:-$(scripts/interop-deps.sh)}"
+bin="$(swift build --show-bin-path)/agora"
+[ -x "$bin" ] || { log "no $bin: run swift build first"; exit 1; }
+
+port="${AGORA_E2E_PORT:-18080}"
+data="$(mktemp -d /tmp/agora-e2e.XXXXXX)"
+shots="$root/.local/screenshots"
+mkdir -p "$shots"
+scripts/services.sh recreatedb agora_e2e >/dev/null
+eval "$(scripts/services.sh env agora_e2e)"
+export AGORA_PORT="$port" AGORA_HOST=127.0.0.1 AGORA_DATA_DIR="$data" AGORA_REDIS_PREFIX="e2e-$$:"
+export AGORA_PUBLIC_URL="http://localhost:$port" AGORA_ALLOWED_ORIGINS="http://localhost:$port"
+export AGORA_LOG_LEVEL="${AGORA_LOG_LEVEL:-warning}"
+
+server=""
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    redis-cli -p "${AGORA_LOCAL_REDIS_PORT:-56379}" --scan --pattern "e2e-$$:*" 2>/dev/null | xargs -r redis-cli -p "${AGORA_LOCAL_REDIS_PORT:-56379}" del >/dev/null 2>&1 || true
+    rm -rf "$data"
+}
+trap cleanup EXIT
+
+"$bin" migrate >/dev/null
+"$bin" seed >/dev/null
+"$bin" serve > "$data/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+    "$python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "http://127.0.0.1:$port/health/ready" 2>/dev/null && break
+    kill -0 "$server" 2>/dev/null || { log "the server exited:"; cat "$data/server.log" >&2; exit 1; }
+    sleep 0.2
+done
+log "server on http://localhost:$port (data $data)"
+
+status=0
+if [ "${1:-}" = "--measure" ]; then
+    AGORA_E2E_URL="http://localhost:$port" "$python" Tests/e2e/measure_shell.py || status=$?
+    exit "$status"
+fi
+AGORA_E2E_URL="http://localhost:$port" AGORA_E2E_MAILBOX="$data/mailbox" AGORA_E2E_SCREENSHOTS="$shots" \
+    "$python" -m unittest -v Tests/e2e/test_marketplace.py || status=$?
+if [ "$status" -ne 0 ]; then
+    log "failed; the server's log:"
+    tail -n 60 "$data/server.log" >&2
+fi
+exit "$status"
