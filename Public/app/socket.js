@@ -131,7 +131,9 @@ export class LiveSocket extends EventTarget {
     try { message = JSON.parse(text); } catch { return; }
     if (message.type === "hello") {
       this.#attempt = 0;
-      if (this.lastSeq === null) this.#remember(message.data.seq);
+      // No position yet, or one past the stream's head (the server goes on from its head, answering resume_ahead):
+      // from here on, the head is where this tab stands.
+      if (this.lastSeq === null || message.data.seq < this.lastSeq) this.#remember(message.data.seq);
       this.#setState("online");
       clearInterval(this.#ping);
       this.#ping = setInterval(() => this.send("ping"), PING_MS);

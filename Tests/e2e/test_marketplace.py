@@ -321,6 +321,71 @@ class MarketplaceJourney(unittest.TestCase):
         phone.find("a.brand")
         phone.shot("14-phone-offline")
 
+    def test_seller_lists_products_and_buyers_see_changes_live(self):
+        tag = secrets.token_hex(3)
+        word = f"zanzibar{tag}"  # a search word no other product has
+
+        # -- A seller creates a draft: a bad price is refused next to the field, nothing is created.
+        seller = self.open("lister")
+        seller.login("karoo_crafts@demo.agora.local")
+        seller.go("/sell/products")
+        seller.click("a.button", "New product")
+        seller.fill("#f-title", f"Carved vase {word}")
+        seller.fill("#f-description", "Hand-carved from jacaranda wood.")
+        seller.fill("#f-price", "-5")
+        seller.click("form button[type=submit]", "Create draft")
+        seller.find("#f-price-error")
+        self.assertRegex(seller.driver.current_url, r"/sell/products/new$")
+        seller.fill("#f-price", "199.50")
+        seller.fill("#f-stock", "3")
+        seller.fill("#f-tags", "vase, wood")
+        seller.click("form button[type=submit]", "Create draft")
+        seller.wait_url(r"/sell/products/[0-9A-Fa-f-]{36}$")
+        seller.find(".toast", "Draft created")
+
+        # -- Uploads an image (multipart from the file input) and publishes.
+        image = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Public", "icons", "icon-512.png")
+        seller.find("#image-file").send_keys(os.path.abspath(image))
+        seller.find(".image-list img")
+        seller.click("button", "Publish")
+        seller.find("h2 .status", "Published")  # capitalised by CSS
+        seller.shot("15-seller-editor")
+        product_path = "/p/" + seller.driver.current_url.rsplit("/", 1)[1]
+
+        # -- A buyer finds it by search and keeps its page open.
+        buyer = self.open("watcher")
+        buyer.login("demo_buyer@demo.agora.local")
+        buyer.go(f"/explore?q={word}")
+        buyer.find(".product-card", "Carved vase")
+        buyer.click(".product-card .card-title", "Carved vase")
+        buyer.find("[data-testid=price]", "199.50")
+        buyer.live()
+        buyer.find(".gallery img")
+
+        # -- The seller changes price and stock; the open product page follows live (topic product:<id>).
+        seller.fill("#f-price", "149.00")
+        seller.fill("#f-stock", "1")
+        seller.click("form button[type=submit]", "Save changes")
+        seller.find(".toast", "Saved")
+        buyer.text_becomes("[data-testid=price]", "149.00")
+        buyer.text_becomes("[data-testid=stock]", "only 1 left")
+        buyer.shot("16-product-live-update")
+
+        # -- A digital product's stock is its uploaded inventory; duplicate lines are counted, not stored.
+        seller.go("/sell/products/new")
+        seller.fill("#f-title", f"Gift code {word}")
+        seller.fill("#f-price", "50")
+        seller.find("#f-type").send_keys("Digital key")
+        seller.click("form button[type=submit]", "Create draft")
+        seller.wait_url(r"/sell/products/[0-9A-Fa-f-]{36}$")
+        seller.fill("#inventory-lines", f"CODE-{tag}-1\nCODE-{tag}-2\nCODE-{tag}-1")
+        seller.click("button", "Upload items")
+        result = seller.find("section p[role=status]", "Added 2")
+        self.assertIn("Skipped 1 duplicate within the upload (line 3)", result.text)
+        seller.find("section p[role=status]", "2 available")
+        self.assertEqual(seller.find("#inventory-lines").get_attribute("value"), "")
+        seller.shot("17-inventory-upload")
+
 
 if __name__ == "__main__":
     unittest.main()

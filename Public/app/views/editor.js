@@ -98,7 +98,9 @@ export async function render({ params, view, navigate, session }) {
     const send = async (text, type) => {
       try {
         const r = await api(`/api/products/${product.id}/inventory`, { method: "POST", body: new Blob([text], { type }), headers: { "Content-Type": type } });
-        result.textContent = `Added ${r.added}; ${r.duplicateLines} duplicate lines and ${r.alreadyStocked} already stocked were skipped. ${r.available} available.`;
+        const which = (numbers) => numbers.length ? ` (line ${numbers.slice(0, 10).join(", ")}${numbers.length > 10 ? ", …" : ""})` : "";
+        result.textContent = `Added ${r.added}. Skipped ${r.duplicateLines.length} duplicate${r.duplicateLines.length === 1 ? "" : "s"} within the upload${which(r.duplicateLines)}`
+          + ` and ${r.alreadyStocked.length} already in stock${which(r.alreadyStocked)}. ${r.available} available.`;
         lines.value = "";
         refreshCounts();
       } catch (error) { result.textContent = error.message; }
