@@ -22,7 +22,8 @@ mkdir -p "$shots"
 scripts/services.sh recreatedb agora_e2e >/dev/null
 eval "$(scripts/services.sh env agora_e2e)"
 export AGORA_PORT="$port" AGORA_HOST=127.0.0.1 AGORA_DATA_DIR="$data" AGORA_REDIS_PREFIX="e2e-$$:"
-export AGORA_PUBLIC_URL="http://localhost:$port" AGORA_ALLOWED_ORIGINS="http://localhost:$port"
+# The tests start (and SIGKILL) a second instance on the next port themselves.
+export AGORA_PUBLIC_URL="http://localhost:$port" AGORA_ALLOWED_ORIGINS="http://localhost:$port,http://localhost:$((port + 1))"
 export AGORA_LOG_LEVEL="${AGORA_LOG_LEVEL:-warning}"
 
 server=""
@@ -49,10 +50,11 @@ if [ "${1:-}" = "--measure" ]; then
     AGORA_E2E_URL="http://localhost:$port" "$python" Tests/e2e/measure_shell.py || status=$?
     exit "$status"
 fi
-AGORA_E2E_URL="http://localhost:$port" AGORA_E2E_MAILBOX="$data/mailbox" AGORA_E2E_SCREENSHOTS="$shots" \
-    "$python" -m unittest -v Tests/e2e/test_marketplace.py || status=$?
+AGORA_E2E_URL="http://localhost:$port" AGORA_E2E_SECOND_PORT="$((port + 1))" AGORA_E2E_BIN="$bin" \
+    AGORA_E2E_MAILBOX="$data/mailbox" AGORA_E2E_SCREENSHOTS="$shots" "$python" -m unittest -v Tests/e2e/test_marketplace.py || status=$?
 if [ "$status" -ne 0 ]; then
     log "failed; the server's log:"
     tail -n 60 "$data/server.log" >&2
+    if [ -f "$data/second.log" ]; then log "the second instance's log:"; tail -n 40 "$data/second.log" >&2; fi
 fi
 exit "$status"

@@ -198,9 +198,17 @@ async function reconnected() {
   socket.nudge();
   if (view().querySelector(".failure")) route();
 }
+let probe = null;
 onNetwork((up) => {
-  if (up) reconnected();
-  else document.getElementById("offline").hidden = false;
+  if (up) {
+    clearInterval(probe);
+    probe = null;
+    reconnected();
+    return;
+  }
+  document.getElementById("offline").hidden = false;
+  // Logged out there is no socket retrying: look for the server every few seconds until it answers.
+  probe ??= setInterval(() => api("/health").catch(() => {}), 5000);
 });
 addEventListener("online", () => reconnected());
 addEventListener("offline", () => { document.getElementById("offline").hidden = false; });

@@ -10,8 +10,11 @@ import glob
 import os
 import re
 import secrets
+import signal
+import subprocess
 import time
 import unittest
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -44,14 +47,50 @@ def browser(width=1280, height=900):
     return driver
 
 
+class Instance:
+    """A second `agora serve` on AGORA_E2E_SECOND_PORT, sharing the first one's database and Redis, that a test may kill."""
+
+    def __init__(self):
+        self.port = int(os.environ.get("AGORA_E2E_SECOND_PORT", "18081"))
+        self.url = f"http://localhost:{self.port}"
+        self.process = None
+
+    def start(self):
+        env = dict(os.environ, AGORA_PORT=str(self.port))
+        log = open(os.path.join(os.environ.get("AGORA_DATA_DIR", "/tmp"), "second.log"), "ab")
+        self.process = subprocess.Popen([os.environ["AGORA_E2E_BIN"], "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the second instance exited with {self.process.returncode}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health/ready", timeout=2)
+                return
+            except Exception:
+                time.sleep(0.2)
+        raise AssertionError("the second instance never became ready")
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 class Page:
     """One browser session and the helpers the steps use."""
 
-    def __init__(self, name, driver):
-        self.name, self.driver = name, driver
+    def __init__(self, name, driver, base=BASE):
+        self.name, self.driver, self.base = name, driver, base
 
     def go(self, path):
-        self.driver.get(BASE + path)
+        self.driver.get(self.base + path)
 
     def find(self, css, text=None, timeout=WAIT):
         """The first visible element matching css (and containing text), waiting for it."""
@@ -142,13 +181,16 @@ def verification_link(email):
 class MarketplaceJourney(unittest.TestCase):
     def setUp(self):
         self.pages = []
+        self.instances = []
 
     def tearDown(self):
         for page in self.pages:
             page.driver.quit()
+        for instance in self.instances:
+            instance.stop()
 
-    def open(self, name, width=1280, height=900):
-        page = Page(name, browser(width, height))
+    def open(self, name, width=1280, height=900, base=BASE):
+        page = Page(name, browser(width, height), base)
         self.pages.append(page)
         return page
 
@@ -317,7 +359,7 @@ class MarketplaceJourney(unittest.TestCase):
         phone.driver.execute_cdp_cmd("Network.enable", {})
         phone.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0})
         phone.go("/explore")
-        phone.find("#offline", "offline")
+        phone.find("#offline", "cannot be reached")
         phone.find("a.brand")
         phone.shot("14-phone-offline")
 
@@ -385,6 +427,46 @@ class MarketplaceJourney(unittest.TestCase):
         seller.find("section p[role=status]", "2 available")
         self.assertEqual(seller.find("#inventory-lines").get_attribute("value"), "")
         seller.shot("17-inventory-upload")
+
+    def test_a_killed_instance_loses_no_message(self):
+        # The buyer's tab is on a second instance; the seller's on the first.
+        second = Instance()
+        self.instances.append(second)
+        second.start()
+        buyer = self.open("resumer", base=second.url)
+        buyer.login("lindiwe@demo.agora.local")
+        buyer.go("/u/vinyl_vault")
+        buyer.click("button", "Message")
+        buyer.wait_url(r"/chat/[0-9A-Fa-f-]{36}")
+        buyer.live()
+        buyer.fill("#chat-input", "Do you still have the Makeba LP?")
+        buyer.find("#chat-input").send_keys(Keys.ENTER)
+        buyer.find(".message.mine", "Makeba LP")
+
+        seller = self.open("answerer")
+        seller.login("vinyl_vault@demo.agora.local")
+        seller.go("/chat")
+        seller.click(".conversation a", "Lindiwe")
+        seller.find(".message.theirs", "Makeba LP")
+        seller.live()
+
+        # -- The buyer's instance dies. The tab says so and keeps trying; the seller answers meanwhile.
+        second.kill()
+        buyer.text_becomes("#conn", "Reconnecting")
+        answers = [f"Yes, one copy ({n}/3)" for n in (1, 2, 3)]
+        for answer in answers:
+            seller.fill("#chat-input", answer)
+            seller.find("#chat-input").send_keys(Keys.ENTER)
+            seller.find(".message.mine", answer)
+        buyer.shot("18-instance-down")
+
+        # -- It comes back: the tab reconnects, resumes from its last seq and shows each answer once, in order.
+        second.start()
+        buyer.text_becomes("#conn", "Live", timeout=WAIT + 30)  # backoff may be at a few seconds by now
+        buyer.find(".message.theirs", answers[-1])
+        shown = [m.text.split("\n")[0] for m in buyer.driver.find_elements(By.CSS_SELECTOR, ".message.theirs")]
+        self.assertEqual(shown, answers)
+        buyer.shot("19-resumed")
 
 
 if __name__ == "__main__":

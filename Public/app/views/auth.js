@@ -1,6 +1,6 @@
 // Log in, sign up, verify email, forgotten and reset password.
 import { api } from "../api.js";
-import { h, field, showErrors, formValues } from "../ui.js";
+import { h, field, showErrors, formValues, mount } from "../ui.js";
 
 export async function render({ params, query, view, navigate, refreshAccount, session }) {
   const mode = params.mode;
@@ -18,7 +18,7 @@ export async function render({ params, query, view, navigate, refreshAccount, se
       event.preventDefault();
       try {
         await api("/api/auth/password-reset/confirm", { method: "POST", body: { token: query.get("token"), password: form.elements.password.value } });
-        view.replaceChildren(h("div", { class: "panel" }, h("h1", {}, "Password changed"), h("p", {}, "Every session was signed out. "), h("a", { href: "/login", "data-link": true, class: "button" }, "Log in")));
+        mount(view, h("div", { class: "panel" }, h("h1", {}, "Password changed"), h("p", {}, "Every session was signed out. "), h("a", { href: "/login", "data-link": true, class: "button" }, "Log in")));
       } catch (error) { showErrors(form, error, status); }
     });
     view.append(h("div", { class: "narrow" }, form));
@@ -78,17 +78,17 @@ async function verify(view, token, session) {
   const panel = h("div", { class: "panel narrow", role: "status" }, h("h1", {}, "Verifying your email…"));
   view.append(panel);
   if (!token) {
-    panel.replaceChildren(h("h1", {}, "Verify your email"), h("p", {}, "Open the link from the email we sent you."),
+    mount(panel, h("h1", {}, "Verify your email"), h("p", {}, "Open the link from the email we sent you."),
       session.account && !session.account.emailVerified ? resend() : null);
     return;
   }
   try {
     const account = await api("/api/auth/verify-email", { method: "POST", body: { token } });
     if (session.account && session.account.id === account.id) session.account = account;
-    panel.replaceChildren(h("h1", {}, "Email verified"), h("p", {}, `Thanks, ${account.displayName}. You can now open a shop too.`),
+    mount(panel, h("h1", {}, "Email verified"), h("p", {}, `Thanks, ${account.displayName}. You can now open a shop too.`),
       h("a", { href: "/", "data-link": true, class: "button" }, "Continue"));
   } catch (error) {
-    panel.replaceChildren(h("h1", {}, "This link does not work"), h("p", {}, error.message), session.account ? resend() : null);
+    mount(panel, h("h1", {}, "This link does not work"), h("p", {}, error.message), session.account ? resend() : null);
   }
 }
 

@@ -1,7 +1,7 @@
 // The cart and checkout: quantities, problems the server reports per line, a shipping address when anything
 // ships, then the payment page of the provider (the simulated one in development).
 import { api } from "../api.js";
-import { h, money, field, showErrors, toast, failure, spinner } from "../ui.js";
+import { h, money, field, showErrors, toast, failure, spinner, mount } from "../ui.js";
 
 export async function render({ view }) {
   const body = h("div", {}, spinner());
@@ -11,9 +11,9 @@ export async function render({ view }) {
 
 async function load(body) {
   let cart;
-  try { cart = await api("/api/cart"); } catch (error) { body.replaceChildren(failure(error, () => load(body))); return; }
+  try { cart = await api("/api/cart"); } catch (error) { mount(body, failure(error, () => load(body))); return; }
   if (cart.items.length === 0) {
-    body.replaceChildren(h("div", { class: "panel" }, h("p", {}, "Your cart is empty."), h("a", { href: "/explore", "data-link": true, class: "button" }, "Find something")));
+    mount(body, h("div", { class: "panel" }, h("p", {}, "Your cart is empty."), h("a", { href: "/explore", "data-link": true, class: "button" }, "Find something")));
     return;
   }
   const rows = cart.items.map((item) => {
@@ -75,7 +75,7 @@ async function load(body) {
       if (error.status === 409) load(body);
     }
   });
-  body.replaceChildren(h("ul", { class: "cart", "aria-label": "Items" }, rows), form);
+  mount(body, h("ul", { class: "cart", "aria-label": "Items" }, rows), form);
 }
 
 function problemText(item) {

@@ -2,7 +2,7 @@
 // receipts, product cards, infinite scroll back). Sending goes over the socket when it is open and over HTTP
 // otherwise; a clientId per message makes a retry store it once either way.
 import { api } from "../api.js";
-import { h, time, ago, avatar, money, productImage, infinite, failure, toast, spinner } from "../ui.js";
+import { h, time, ago, avatar, money, productImage, infinite, failure, toast, spinner, mount } from "../ui.js";
 
 const TYPING_SEND_MS = 2500;
 const TYPING_SHOW_MS = 5000;
@@ -33,7 +33,7 @@ export async function render({ params, view, session, socket, navigate }) {
   };
   const drawList = () => {
     const sorted = [...conversations.values()].sort((a, b) => new Date(b.lastActivity) - new Date(a.lastActivity));
-    listEl.replaceChildren(...sorted.map(drawItem));
+    mount(listEl, ...sorted.map(drawItem));
     if (sorted.length === 0) listEl.append(h("li", { class: "muted" }, "No conversations yet. Message a seller from one of their products."));
   };
 
@@ -41,7 +41,7 @@ export async function render({ params, view, session, socket, navigate }) {
     const page = await api("/api/conversations", { query: { limit: 50 } });
     for (const c of page.items) conversations.set(c.id.toLowerCase(), c);
     drawList();
-  } catch (error) { listEl.replaceChildren(h("li", {}, failure(error))); }
+  } catch (error) { mount(listEl, h("li", {}, failure(error))); }
 
   let thread = null;
   if (params.id) thread = await openThread(params.id, { threadPane, me, socket, conversations, drawList, presence });
@@ -89,7 +89,7 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
     h("a", { href: "/chat", "data-link": true, class: "back", "aria-label": "Back to conversations" }, "←"),
     avatar(other),
     h("div", {}, h("h2", {}, h("a", { href: `/u/${other.username}`, "data-link": true }, other.displayName)), status));
-  threadPane.replaceChildren(header, conversation.productId ? h("div", { class: "about", "data-product": conversation.productId }) : null, scroller, typing, form);
+  mount(threadPane, header, conversation.productId ? h("div", { class: "about", "data-product": conversation.productId }) : null, scroller, typing, form);
   if (conversation.productId) card(conversation.productId).then((el) => threadPane.querySelector(".about")?.append(h("span", { class: "muted" }, "About "), el));
 
   const setPresence = (online, lastSeen) => { status.textContent = online ? "online" : lastSeen ? `last seen ${ago(lastSeen)}` : "offline"; };

@@ -1,6 +1,6 @@
 // Pieces several screens share: product cards and an infinitely scrolling product grid.
 import { api } from "../api.js";
-import { h, money, productImage, infinite, failure } from "../ui.js";
+import { h, money, productImage, infinite, failure, mount } from "../ui.js";
 
 export function productCard(product) {
   return h("li", { class: "card product-card" },
@@ -35,7 +35,7 @@ export function productGrid(path, query = {}, { empty = "Nothing here yet." } = 
       status.textContent = count === 0 ? empty : cursor ? "" : `${count} ${count === 1 ? "product" : "products"}`;
       return Boolean(cursor);
     } catch (error) {
-      status.replaceChildren(failure(error, () => { status.textContent = ""; wrapper.replaceWith(productGrid(path, query, { empty }).element); }));
+      mount(status, failure(error, () => { status.textContent = ""; wrapper.replaceWith(productGrid(path, query, { empty }).element); }));
       return false;
     }
   });

@@ -1,7 +1,7 @@
 // The seller dashboard: my products, incoming orders (live: a toast and a badge when one arrives, ship with
 // tracking), and the balance with payouts.
 import { api } from "../api.js";
-import { h, money, ago, failure, toast, field, statusLabel, productImage, infinite } from "../ui.js";
+import { h, money, ago, failure, toast, field, statusLabel, productImage, infinite, mount } from "../ui.js";
 
 export async function render({ params, view, session, socket, refreshAccount }) {
   if (!session.isSeller) return becomeSeller(view, session, refreshAccount);
@@ -46,13 +46,13 @@ async function becomeSeller(view, session, refreshAccount) {
 async function orders(body) {
   const filter = h("select", { id: "order-filter", class: "compact" }, [["", "All"], ["paid", "To ship"], ["shipped", "Shipped"], ["delivered", "Delivered"], ["cancelled", "Cancelled"], ["pending_payment", "Awaiting payment"]].map(([v, t]) => h("option", { value: v }, t)));
   const list = h("ul", { class: "list seller-orders", "aria-live": "polite" });
-  body.replaceChildren(h("div", { class: "title-row" }, h("h2", {}, "Incoming orders"), h("div", { class: "row" }, h("label", { for: "order-filter" }, "Show"), filter)), list);
+  mount(body, h("div", { class: "title-row" }, h("h2", {}, "Incoming orders"), h("div", { class: "row" }, h("label", { for: "order-filter" }, "Show"), filter)), list);
   const load = async () => {
     try {
       const page = await api("/api/seller/orders", { query: { status: filter.value, limit: 50 } });
-      list.replaceChildren(...page.items.map(orderRow(load)));
+      mount(list, ...page.items.map(orderRow(load)));
       if (page.items.length === 0) list.append(h("li", { class: "muted" }, "No orders yet."));
-    } catch (error) { list.replaceChildren(h("li", {}, failure(error, load))); }
+    } catch (error) { mount(list, h("li", {}, failure(error, load))); }
   };
   filter.addEventListener("change", load);
   await load();
@@ -90,7 +90,7 @@ const orderRow = (reload) => (so) => {
 async function products(body) {
   const list = h("ul", { class: "list my-products" });
   const sentinel = h("div", { class: "sentinel" });
-  body.replaceChildren(h("div", { class: "title-row" }, h("h2", {}, "My products"), h("a", { href: "/sell/products/new", "data-link": true, class: "button" }, "New product")), list, sentinel);
+  mount(body, h("div", { class: "title-row" }, h("h2", {}, "My products"), h("a", { href: "/sell/products/new", "data-link": true, class: "button" }, "New product")), list, sentinel);
   let cursor = null;
   infinite(sentinel, async () => {
     try {
@@ -110,7 +110,7 @@ async function products(body) {
 }
 
 async function payouts(body) {
-  body.replaceChildren(h("p", { class: "loading" }, "Loading…"));
+  mount(body, h("p", { class: "loading" }, "Loading…"));
   try {
     const [balance, history] = await Promise.all([api("/api/seller/balance"), api("/api/seller/payouts", { query: { limit: 50 } })]);
     const status = h("p", { role: "status" });
@@ -118,11 +118,11 @@ async function payouts(body) {
       h("td", {}, h("button", { type: "button", disabled: b.available <= 0, onclick: async () => {
         try { await api("/api/seller/payouts", { method: "POST", body: { currency: b.currency } }); payouts(body); } catch (error) { status.textContent = error.message; }
       } }, "Request payout")))) : [h("tr", {}, h("td", { colspan: 4 }, "No earnings yet."))];
-    body.replaceChildren(
+    mount(body, 
       h("h2", {}, "Balance"),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Currency"), h("th", { scope: "col" }, "Pending"), h("th", { scope: "col" }, "Available"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))), h("tbody", {}, rows)),
       h("p", { class: "muted" }, "Earnings become available when the buyer has the order."), status,
       h("h2", {}, "Payouts"),
       history.items.length ? h("ul", { class: "list" }, history.items.map((p) => h("li", { class: "row-item" }, money(p.amount), h("span", { class: `status status-${p.status}` }, p.status), h("small", { class: "muted" }, ago(p.requestedAt))))) : h("p", { class: "muted" }, "No payouts yet."));
-  } catch (error) { body.replaceChildren(failure(error, () => payouts(body))); }
+  } catch (error) { mount(body, failure(error, () => payouts(body))); }
 }

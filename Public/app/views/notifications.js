@@ -1,6 +1,6 @@
 // Notifications: the list (newest first, infinite), mark one or all read, live arrivals, and mute preferences.
 import { api } from "../api.js";
-import { h, ago, money, infinite, failure, toast, statusLabel } from "../ui.js";
+import { h, ago, money, infinite, failure, toast, statusLabel, mount } from "../ui.js";
 import { setUnread } from "../main.js";
 
 const KINDS = [["follower", "New followers"], ["like", "Likes on my products"], ["message", "Messages while I am away"], ["order", "New orders (sellers)"], ["order_status", "My order updates"], ["low_stock", "Low stock (sellers)"]];
@@ -59,7 +59,7 @@ export async function render({ view, socket }) {
       cursor = page.nextCursor;
       if (count === 0) status.textContent = "Nothing yet.";
       return Boolean(cursor);
-    } catch (error) { status.replaceChildren(failure(error)); return false; }
+    } catch (error) { mount(status, failure(error)); return false; }
   });
   const off = socket.on("notification:new", (data) => { status.textContent = ""; list.prepend(item(data.notification)); });
   return () => { stop(); off(); };

@@ -1,6 +1,6 @@
 // One order: seller orders with their status (live), tracking, delivered digital items, history, cancel/confirm.
 import { api } from "../api.js";
-import { h, money, ago, failure, toast, statusLabel } from "../ui.js";
+import { h, money, ago, failure, toast, statusLabel, mount } from "../ui.js";
 
 export async function render({ params, query, view, socket }) {
   const id = params.id ?? query.get("id");
@@ -10,9 +10,9 @@ export async function render({ params, query, view, socket }) {
   const load = async () => {
     try {
       const order = await api(`/api/orders/${id}`);
-      body.replaceChildren(renderOrder(order, load));
+      mount(body, renderOrder(order, load));
     } catch (error) {
-      body.replaceChildren(error.status === 404 ? h("div", { class: "panel" }, h("h1", {}, "Order not found")) : failure(error, load));
+      mount(body, error.status === 404 ? h("div", { class: "panel" }, h("h1", {}, "Order not found")) : failure(error, load));
     }
   };
   await load();

@@ -1,6 +1,6 @@
 // My orders: a paginated list whose statuses change live.
 import { api } from "../api.js";
-import { h, money, ago, infinite, failure, statusLabel } from "../ui.js";
+import { h, money, ago, infinite, failure, statusLabel, mount } from "../ui.js";
 
 export async function render({ view, socket }) {
   const list = h("ul", { class: "list orders" });
@@ -23,9 +23,9 @@ export async function render({ view, socket }) {
       }
       count += page.items.length;
       cursor = page.nextCursor;
-      if (count === 0) status.replaceChildren("No orders yet. ", h("a", { href: "/explore", "data-link": true }, "Start shopping"));
+      if (count === 0) mount(status, "No orders yet. ", h("a", { href: "/explore", "data-link": true }, "Start shopping"));
       return Boolean(cursor);
-    } catch (error) { status.replaceChildren(failure(error)); return false; }
+    } catch (error) { mount(status, failure(error)); return false; }
   });
   const off = socket.on("order:status", (data) => {
     const badge = rows.get(data.orderId);
