@@ -41,3 +41,22 @@ export function productGrid(path, query = {}, { empty = "Nothing here yet." } = 
   });
   return { element: wrapper, cleanup: stop };
 }
+
+/**
+ * An on/off button (like, follow) with `aria-pressed`. `change(next)` makes the change on the server and resolves
+ * with the state it answers (or undefined when it did nothing, e.g. sent the visitor to log in).
+ */
+export function pressButton({ pressed, labels: [on, off], testid, className, change }) {
+  const button = h("button", { type: "button", class: className, "aria-pressed": String(Boolean(pressed)), "data-testid": testid }, pressed ? on : off);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const state = await change(button.getAttribute("aria-pressed") !== "true");
+      if (state !== undefined) {
+        button.setAttribute("aria-pressed", String(state));
+        button.textContent = state ? on : off;
+      }
+    } catch (error) { toast(error.message, { kind: "error" }); } finally { button.disabled = false; }
+  });
+  return button;
+}

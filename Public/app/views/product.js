@@ -2,6 +2,7 @@
 // cart, and reviews.
 import { api } from "../api.js";
 import { h, money, toast, ago, failure, avatar } from "../ui.js";
+import { pressButton } from "./common.js";
 
 export async function render({ params, view, session, socket, navigate }) {
   let product;
@@ -16,17 +17,14 @@ export async function render({ params, view, session, socket, navigate }) {
   const views = h("span", { "data-testid": "views" }, String(product.viewCount));
   const stock = h("span", { "data-testid": "stock" }, stockText(product.available));
   const price = h("p", { class: "price big", "data-testid": "price" }, money(product.price));
-  const likeButton = h("button", { type: "button", class: "like", "aria-pressed": String(Boolean(product.likedByMe)), "data-testid": "like" }, product.likedByMe ? "♥ Liked" : "♡ Like");
-  likeButton.addEventListener("click", async () => {
-    if (!session.account) return navigate(`/login?next=/p/${product.id}`);
-    const liked = likeButton.getAttribute("aria-pressed") !== "true";
-    likeButton.disabled = true;
-    try {
+  const likeButton = pressButton({
+    pressed: product.likedByMe, labels: ["♥ Liked", "♡ Like"], testid: "like", className: "like",
+    change: async (liked) => {
+      if (!session.account) return navigate(`/login?next=/p/${product.id}`);
       const result = await api(`/api/products/${product.id}/like`, { method: liked ? "PUT" : "DELETE" });
-      likeButton.setAttribute("aria-pressed", String(result.liked));
-      likeButton.textContent = result.liked ? "♥ Liked" : "♡ Like";
       likes.textContent = String(result.likeCount);
-    } catch (error) { toast(error.message, { kind: "error" }); } finally { likeButton.disabled = false; }
+      return result.liked;
+    },
   });
 
   const quantity = h("input", { id: "qty", type: "number", min: 1, max: Math.max(1, product.available), value: 1, inputmode: "numeric" });

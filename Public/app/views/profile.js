@@ -1,7 +1,7 @@
 // A seller's (or anyone's) profile: counts, follow button, message button, listings.
 import { api } from "../api.js";
 import { h, avatar, toast, failure } from "../ui.js";
-import { productGrid } from "./common.js";
+import { productGrid, pressButton } from "./common.js";
 
 export async function render({ params, view, session, navigate }) {
   let user, counts;
@@ -12,17 +12,14 @@ export async function render({ params, view, session, navigate }) {
     return;
   }
   const followers = h("strong", { "data-testid": "followers" }, String(counts.followerCount));
-  const followButton = h("button", { type: "button", "aria-pressed": String(Boolean(counts.following)), "data-testid": "follow" }, counts.following ? "Following" : "Follow");
-  followButton.addEventListener("click", async () => {
-    if (!session.account) return navigate(`/login?next=/u/${user.username}`);
-    const follow = followButton.getAttribute("aria-pressed") !== "true";
-    followButton.disabled = true;
-    try {
+  const followButton = pressButton({
+    pressed: counts.following, labels: ["Following", "Follow"], testid: "follow",
+    change: async (follow) => {
+      if (!session.account) return navigate(`/login?next=/u/${user.username}`);
       const result = await api(`/api/users/${user.username}/follow`, { method: follow ? "PUT" : "DELETE" });
-      followButton.setAttribute("aria-pressed", String(result.following));
-      followButton.textContent = result.following ? "Following" : "Follow";
       followers.textContent = String(result.followerCount);
-    } catch (error) { toast(error.message, { kind: "error" }); } finally { followButton.disabled = false; }
+      return result.following;
+    },
   });
   const message = h("button", { type: "button", class: "secondary" }, "Message");
   message.addEventListener("click", async () => {
