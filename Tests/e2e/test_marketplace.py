@@ -355,6 +355,11 @@ class MarketplaceJourney(unittest.TestCase):
         phone.shot("13-phone-orders")
         phone.driver.execute_script("return navigator.serviceWorker.ready.then(() => true)")
         WebDriverWait(phone.driver, WAIT).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller") or d.refresh())
+        # Chromium's own installability check (what Lighthouse's "installable" audit asks): no errors.
+        manifest = phone.driver.execute_cdp_cmd("Page.getAppManifest", {})
+        self.assertEqual(manifest.get("errors", []), [], manifest)
+        errors = phone.driver.execute_cdp_cmd("Page.getInstallabilityErrors", {})
+        self.assertEqual(errors.get("installabilityErrors"), [], errors)
         phone.driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
         phone.driver.execute_cdp_cmd("Network.enable", {})
         phone.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0})
@@ -362,6 +367,18 @@ class MarketplaceJourney(unittest.TestCase):
         phone.find("#offline", "cannot be reached")
         phone.find("a.brand")
         phone.shot("14-phone-offline")
+
+    def test_the_service_worker_caches_every_shell_file(self):
+        public = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Public")
+        with open(os.path.join(public, "sw.js"), encoding="utf-8") as handle:
+            source = handle.read()
+        listed = set(re.findall(r'"(/[^"]*)"', source[source.index("const SHELL"):source.index("];")]))
+        files = {"/" + os.path.relpath(path, public).replace(os.sep, "/")
+                 for path in glob.glob(os.path.join(public, "app", "**", "*.js"), recursive=True)}
+        files |= {"/", "/index.html", "/styles.css", "/manifest.webmanifest"}
+        files |= {"/icons/" + name for name in os.listdir(os.path.join(public, "icons")) if "maskable" not in name}
+        self.assertEqual(files - listed, set(), "files the offline shell would lack")
+        self.assertEqual(listed - files, set(), "listed files that do not exist (install would fail)")
 
     def test_seller_lists_products_and_buyers_see_changes_live(self):
         tag = secrets.token_hex(3)
