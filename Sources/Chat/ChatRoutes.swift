@@ -18,6 +18,7 @@ public struct ChatRoutes: Sendable {
         router.get("/api/conversations/:id/messages", use: messages)
         router.post("/api/conversations/:id/messages", use: send)
         router.post("/api/conversations/:id/read", use: read)
+        router.get("/api/users/:username/block") { try await self.blockState($0, $1) }
         router.put("/api/users/:username/block") { try await self.block($0, $1, blocked: true) }
         router.delete("/api/users/:username/block") { try await self.block($0, $1, blocked: false) }
     }
@@ -88,13 +89,25 @@ public struct ChatRoutes: Sendable {
     }
 
     func block(_ request: Request, _ context: AgoraRequestContext, blocked: Bool) async throws -> BlockBody {
+        let (user, other) = try await blockPair(context)
+        try await chat.setBlock(user, other: other, blocked: blocked, logger: context.logger)
+        return BlockBody(blocked: blocked)
+    }
+
+    /// Whether I block that user (so a client can show the button's state).
+    func blockState(_ request: Request, _ context: AgoraRequestContext) async throws -> BlockBody {
+        let (user, other) = try await blockPair(context)
+        return BlockBody(blocked: try await chat.isBlocking(user, other: other, logger: context.logger))
+    }
+
+    /// Me and the account named by `:username`.
+    private func blockPair(_ context: AgoraRequestContext) async throws -> (UUID, UUID) {
         let user = try context.requireIdentity().accountID
         let username: String = try context.parameters.require("username")
         guard let other = try await chat.accounts.accountID(username: username, logger: context.logger) else {
             throw AgoraError(.notFound, code: "user_not_found", "No user named \(username.prefix(30))")
         }
-        try await chat.setBlock(user, other: other, blocked: blocked, logger: context.logger)
-        return BlockBody(blocked: blocked)
+        return (user, other)
     }
 }
 

@@ -418,6 +418,11 @@ public struct ChatService: Sendable, PresenceAudience {
         }
     }
 
+    /// Whether `user` blocks `other`.
+    public func isBlocking(_ user: UUID, other: UUID, logger: Logger) async throws -> Bool {
+        try await !db.query("SELECT 1 FROM blocks WHERE blocker_id = \(user) AND blocked_id = \(other)", logger: logger).isEmpty
+    }
+
     /// The people `user` has talked with most recently: who hears of their presence.
     public func partners(of user: UUID, limit: Int = 500, logger: Logger) async throws -> [UUID] {
         try await db.query(

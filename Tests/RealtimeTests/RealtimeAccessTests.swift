@@ -46,6 +46,46 @@ struct RealtimeAccessTests {
         }
     }
 
+    @Test func blockingSomeoneStopsTheirMessagesOverHTTPAndTheSocketUntilUnblocked() async throws {
+        try await Cluster.with(1) { nodes in
+            let a = nodes[0]
+            let pest = try await a.api.register("pestbuyer")
+            let seller = try await a.api.register("calmseller")
+            let opened = try await a.api.call(.post, "/api/conversations", json: ["username": "calmseller"], bearer: pest.accessToken)
+            let conversation = try #require(opened["id"] as? String)
+            #expect(try await a.api.call(.get, "/api/users/pestbuyer/block", bearer: seller.accessToken)["blocked"] as? Bool == false)
+
+            let blocked = try await a.api.call(.put, "/api/users/pestbuyer/block", json: [:], bearer: seller.accessToken)
+            #expect(blocked.status == .ok && blocked["blocked"] as? Bool == true, "\(blocked.raw)")
+            #expect(try await a.api.call(.put, "/api/users/pestbuyer/block", json: [:], bearer: seller.accessToken).status == .ok)  // idempotent
+            #expect(try await a.api.call(.get, "/api/users/pestbuyer/block", bearer: seller.accessToken)["blocked"] as? Bool == true)
+            #expect(try await a.api.call(.get, "/api/users/calmseller/block", bearer: pest.accessToken)["blocked"] as? Bool == false)  // one way
+
+            // Refused over HTTP and over the socket alike, and nothing is stored or delivered.
+            let http = try await a.api.call(.post, "/api/conversations/\(conversation)/messages", json: ["text": "hello??"], bearer: pest.accessToken)
+            #expect(http.status == .forbidden && http.code == "blocked", "\(http.raw)")
+            let socket = try await TestSocket.resuming(port: a.port, token: pest.accessToken, after: 0)
+            _ = try await socket.expect("ack", skipping: ["presence"])
+            try socket.send(["type": "chat:send", "id": "b1", "data": ["conversationId": conversation, "text": "hello???"]])
+            let refused = try await socket.expect("error", skipping: ["presence"])
+            #expect(refused["id"] as? String == "b1" && refused.data["code"] as? String == "blocked", "\(refused)")
+            try socket.send(["type": "chat:send", "id": "b2", "data": ["to": seller.accountID, "text": "a new conversation?"]])
+            #expect(try await socket.expect("error", skipping: ["presence"]).data["code"] as? String == "blocked")
+            let history = try await a.api.call(.get, "/api/conversations/\(conversation)/messages", bearer: seller.accessToken)
+            #expect((history["items"] as? [Any])?.isEmpty == true, "\(history.raw)")
+
+            // Bad targets are named; unblocking lets messages through again.
+            #expect(try await a.api.call(.put, "/api/users/calmseller/block", json: [:], bearer: seller.accessToken).code == "cannot_block_self")
+            #expect(try await a.api.call(.put, "/api/users/nobody_here/block", json: [:], bearer: seller.accessToken).status == .notFound)
+            #expect(try await a.api.call(.get, "/api/users/pestbuyer/block").status == .unauthorized)
+            let unblocked = try await a.api.call(.delete, "/api/users/pestbuyer/block", bearer: seller.accessToken)
+            #expect(unblocked["blocked"] as? Bool == false)
+            let after = try await a.api.call(.post, "/api/conversations/\(conversation)/messages", json: ["text": "sorry"], bearer: pest.accessToken)
+            #expect(after.status == .created, "\(after.raw)")
+            socket.close()
+        }
+    }
+
     @Test func aThirdUserCannotReadWriteOrFollowSomeoneElsesConversation() async throws {
         try await Cluster.with(1) { nodes in
             let a = nodes[0]

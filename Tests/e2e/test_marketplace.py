@@ -430,6 +430,16 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.text_becomes("[data-testid=stock]", "only 1 left")
         buyer.shot("16-product-live-update")
 
+        # -- The buyer blocks the seller (after a confirmation) and the profile remembers it; then unblocks.
+        buyer.go("/u/karoo_crafts")
+        buyer.click("[data-testid=block]", "Block")
+        WebDriverWait(buyer.driver, WAIT).until(EC.alert_is_present()).accept()
+        buyer.text_becomes("[data-testid=block]", "Unblock")
+        buyer.driver.refresh()
+        buyer.text_becomes("[data-testid=block]", "Unblock")
+        buyer.click("[data-testid=block]", "Unblock")
+        buyer.text_becomes("[data-testid=block]", "Block")
+
         # -- A digital product's stock is its uploaded inventory; duplicate lines are counted, not stored.
         seller.go("/sell/products/new")
         seller.fill("#f-title", f"Gift code {word}")

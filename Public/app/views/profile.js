@@ -30,6 +30,20 @@ export async function render({ params, view, session, navigate }) {
     } catch (error) { toast(error.message, { kind: "error" }); }
   });
   const self = session.account?.id === user.id;
+  // Blocking: their messages to me are refused. Only for logged-in visitors, who can ask whether they block them.
+  let blockButton = null;
+  if (session.account && !self) {
+    const state = await api(`/api/users/${user.username}/block`).catch(() => ({ blocked: false }));
+    blockButton = pressButton({
+      pressed: state.blocked, labels: ["Unblock", "Block"], testid: "block", className: "secondary danger",
+      change: async (block) => {
+        if (block && !confirm(`Block ${user.displayName}? Their messages to you will be refused.`)) return undefined;
+        const result = await api(`/api/users/${user.username}/block`, { method: block ? "PUT" : "DELETE" });
+        toast(result.blocked ? `${user.displayName} is blocked.` : `${user.displayName} is unblocked.`);
+        return result.blocked;
+      },
+    });
+  }
   const listings = productGrid("/api/products", { seller: user.username }, { empty: "No listings yet." });
   view.append(
     h("section", { class: "profile panel" },
@@ -39,7 +53,7 @@ export async function render({ params, view, session, navigate }) {
         h("p", { class: "muted" }, `@${user.username}`, user.location ? ` · ${user.location}` : "", user.role === "seller" ? " · Seller" : ""),
         user.bio ? h("p", {}, user.bio) : null,
         h("p", { class: "counts" }, followers, " followers · ", h("strong", {}, String(counts.followingCount)), " following"),
-        self ? null : h("p", { class: "row" }, followButton, message))),
+        self ? null : h("p", { class: "row" }, followButton, message, blockButton))),
     h("h2", {}, "Listings"), listings.element);
   return listings.cleanup;
 }
