@@ -161,8 +161,8 @@ class Page:
         self.find("a.bell")  # logged in (the name beside it is hidden on a phone)
 
 
-def verification_link(email):
-    """The newest development mail to `email` holds the verification link."""
+def mailed_link(email, page="verify-email"):
+    """The newest development mail to `email` that holds a /<page>?token= link, and that link."""
     deadline = time.time() + WAIT
     while time.time() < deadline:
         for path in sorted(glob.glob(os.path.join(MAILBOX, "*")), key=os.path.getmtime, reverse=True):
@@ -171,11 +171,11 @@ def verification_link(email):
             if email in text:
                 # Quoted-printable may fold long lines with "=\n" and encode "=" as "=3D".
                 unfolded = text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-                match = re.search(r"https?://\S+/verify-email\?token=[A-Za-z0-9_\-]+", unfolded)
+                match = re.search(rf"https?://\S+/{page}\?token=[A-Za-z0-9_\-]+", unfolded)
                 if match:
                     return match.group(0)
         time.sleep(0.2)
-    raise AssertionError(f"no verification mail for {email} in {MAILBOX}")
+    raise AssertionError(f"no {page} mail for {email} in {MAILBOX}")
 
 
 class MarketplaceJourney(unittest.TestCase):
@@ -221,7 +221,7 @@ class MarketplaceJourney(unittest.TestCase):
         # No token anywhere script can read: the cookies are HttpOnly and nothing is in web storage.
         self.assertEqual(buyer.driver.execute_script("return document.cookie"), "")
         self.assertEqual(buyer.driver.execute_script("return localStorage.length"), 0)
-        buyer.driver.get(verification_link(email))
+        buyer.driver.get(mailed_link(email))
         buyer.find("h1", "Email verified")
 
         # -- Follows a seller.
@@ -299,7 +299,7 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.find("#total")
         buyer.shot("07-payment")
         buyer.click("#pay")
-        buyer.wait_url(r"/orders/[0-9a-f-]{36}")
+        order_url = buyer.wait_url(r"/orders/[0-9a-f-]{36}")
         buyer.live()
 
         # -- The seller's dashboard shows the new order live.
@@ -336,6 +336,22 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.find("[data-testid=notification]", "shipped")
         buyer.shot("11-notifications")
 
+        # -- The buyer confirms receipt, and may then review what was bought: the review shows on the product.
+        buyer.driver.get(order_url)
+        buyer.click("[data-testid=seller-order] button", "I received it")
+        WebDriverWait(buyer.driver, WAIT).until(lambda d: all(
+            "delivered" in e.text.lower() for e in d.find_elements(By.CSS_SELECTOR, "[data-testid=seller-order-status]")))
+        buyer.driver.get(charger_url)
+        buyer.click(".review-form summary", "Write a review")
+        buyer.click(".review-form input[name=rating][value='4']")
+        buyer.fill("#review-body", "Charges my laptop fast. Arrived a day early.")
+        buyer.click(".review-form button[type=submit]", "Post review")
+        buyer.find(".review-form p[role=status]", "Thanks for your review")
+        buyer.driver.refresh()
+        buyer.find(".review", "Arrived a day early")
+        buyer.find(".reviews p", "4 out of 5 from 1 review")
+        buyer.shot("11b-review")
+
         # -- The admin's stats page draws its charts from the stats endpoint.
         admin = self.open("admin")
         admin.login("demo_admin@demo.agora.local")
@@ -367,6 +383,21 @@ class MarketplaceJourney(unittest.TestCase):
         phone.find("#offline", "cannot be reached")
         phone.find("a.brand")
         phone.shot("14-phone-offline")
+
+    def test_a_forgotten_password_is_reset_from_the_mailed_link(self):
+        page = self.open("forgetful")
+        page.go("/login")
+        page.click("a", "Forgot password?")
+        page.fill("#f-email", "pieter@demo.agora.local")
+        page.click("form button[type=submit]", "Send link")
+        page.find("form p[role=status]", "a link is on its way")
+        page.driver.get(mailed_link("pieter@demo.agora.local", "reset-password"))
+        page.find("h1", "Choose a new password")
+        page.fill("#f-password", "a brand new passphrase")
+        page.click("form button[type=submit]", "Set password")
+        page.find("h1", "Password changed")
+        page.login("pieter@demo.agora.local", "a brand new passphrase")
+        self.assertEqual(page.find("a.me").text, "Pieter")
 
     def test_the_service_worker_caches_every_shell_file(self):
         public = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Public")

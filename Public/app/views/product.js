@@ -16,13 +16,17 @@ export async function render({ params, view, session, socket, navigate }) {
   const likes = h("span", { "data-testid": "likes" }, String(product.likeCount));
   const views = h("span", { "data-testid": "views" }, String(product.viewCount));
   const stock = h("span", { "data-testid": "stock" }, stockText(product.available));
+  const likesWord = h("span", {}, plural(product.likeCount, " like", " likes"));
+  const viewsWord = h("span", {}, plural(product.viewCount, " view", " views"));
+  const setLikes = (n) => { likes.textContent = String(n); likesWord.textContent = plural(n, " like", " likes"); };
+  const setViews = (n) => { views.textContent = String(n); viewsWord.textContent = plural(n, " view", " views"); };
   const price = h("p", { class: "price big", "data-testid": "price" }, money(product.price));
   const likeButton = pressButton({
     pressed: product.likedByMe, labels: ["♥ Liked", "♡ Like"], testid: "like", className: "like",
     change: async (liked) => {
       if (!session.account) return navigate(`/login?next=/p/${product.id}`);
       const result = await api(`/api/products/${product.id}/like`, { method: liked ? "PUT" : "DELETE" });
-      likes.textContent = String(result.likeCount);
+      setLikes(result.likeCount);
       return result.liked;
     },
   });
@@ -61,7 +65,7 @@ export async function render({ params, view, session, socket, navigate }) {
       h("h1", {}, product.title),
       price,
       h("p", { class: "seller-line" }, avatar(product.seller, "sm"), " Sold by ", h("a", { href: `/u/${product.seller.username}`, "data-link": true }, product.seller.displayName)),
-      h("p", { class: "live-stats", "aria-live": "polite" }, "♥ ", likes, " likes · ", views, " views · ", stock),
+      h("p", { class: "live-stats", "aria-live": "polite" }, "♥ ", likes, likesWord, " · ", views, viewsWord, " · ", stock),
       h("p", { class: "tags" }, product.condition ? h("span", { class: "tag" }, product.condition) : null, h("span", { class: "tag" }, product.type === "physical" ? "ships" : "digital delivery"),
         product.category ? h("a", { class: "tag", href: `/explore?category=${product.category.slug}&descendants=true`, "data-link": true }, product.category.name) : null),
       own ? h("p", {}, h("a", { href: `/sell/products/${product.id}`, "data-link": true, class: "button secondary" }, "Edit listing")) : [cartForm, h("p", { class: "row" }, likeButton, messageButton)],
@@ -73,8 +77,8 @@ export async function render({ params, view, session, socket, navigate }) {
   const unfollow = session.account ? socket.follow(`product:${product.id}`) : () => {};
   const off = socket.on("product:updated", (data) => {
     if (data.productId?.toLowerCase() !== product.id.toLowerCase()) return;
-    if (data.likes !== undefined) likes.textContent = String(data.likes);
-    if (data.views !== undefined) views.textContent = String(data.views);
+    if (data.likes !== undefined) setLikes(data.likes);
+    if (data.views !== undefined) setViews(data.views);
     if (data.price) price.textContent = money(data.price);
     if (data.stock !== undefined) {
       stock.textContent = stockText(data.stock);
@@ -85,6 +89,8 @@ export async function render({ params, view, session, socket, navigate }) {
   });
   return () => { unfollow(); off(); };
 }
+
+const plural = (n, one, many) => (n === 1 ? one : many);
 
 function stockText(available) {
   if (available === 0) return "sold out";
