@@ -17,7 +17,7 @@ import unittest
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -28,6 +28,11 @@ MAILBOX = os.environ.get("AGORA_E2E_MAILBOX", "")
 SHOTS = os.environ.get("AGORA_E2E_SCREENSHOTS", ".local/screenshots")
 PASSWORD = "agora-demo-password"
 WAIT = float(os.environ.get("AGORA_E2E_WAIT", "20"))
+
+
+def wait(driver, timeout=WAIT):
+    """A wait that retries when the element it looked at was replaced: live updates redraw parts of pages."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
 
 
 def browser(width=1280, height=900):
@@ -57,8 +62,8 @@ class Instance:
 
     def start(self):
         env = dict(os.environ, AGORA_PORT=str(self.port))
-        log = open(os.path.join(os.environ.get("AGORA_DATA_DIR", "/tmp"), "second.log"), "ab")
-        self.process = subprocess.Popen([os.environ["AGORA_E2E_BIN"], "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(os.environ.get("AGORA_DATA_DIR", "/tmp"), "second.log"), "ab") as log:
+            self.process = subprocess.Popen([os.environ["AGORA_E2E_BIN"], "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -109,22 +114,35 @@ class Page:
             raise AssertionError(f"{self.name}: no visible {css!r}{f' containing {text!r}' if text else ''} at {self.driver.current_url}\n"
                                  f"page text: {self.driver.find_element(By.TAG_NAME, 'body').text[:1500]}\nconsole: {self.console()}")
 
+    def inner_text(self, css, text, inner=None):
+        """The text of `inner` inside the element matching css and text, looked up afresh until it reads (live
+        updates may redraw the element between the two lookups)."""
+        def read(_):
+            element = self.find(css, text)
+            return (element.find_element(By.CSS_SELECTOR, inner) if inner else element).text or False
+        return wait(self.driver).until(read)
+
     def text_becomes(self, css, expected, timeout=WAIT):
         """Waits until the element's text contains `expected`; returns it."""
         element = self.find(css)
         try:
-            WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: expected in self.driver.find_element(By.CSS_SELECTOR, css).text)
+            wait(self.driver, timeout).until(lambda _: expected in self.driver.find_element(By.CSS_SELECTOR, css).text)
         except TimeoutException:
             self.shot(f"FAILED-text-{expected[:20]}")
             raise AssertionError(f"{self.name}: {css!r} says {element.text!r}, not {expected!r}, at {self.driver.current_url}\nconsole: {self.console()}")
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
     def click(self, css, text=None):
-        element = self.find(css, text)
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        WebDriverWait(self.driver, WAIT).until(lambda _: element.is_enabled())
-        element.click()
-        return element
+        for attempt in range(3):
+            element = self.find(css, text)
+            try:
+                self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+                WebDriverWait(self.driver, WAIT).until(lambda _: element.is_enabled())
+                element.click()
+                return element
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise  # redrawn three times in a row: something is looping
 
     def fill(self, css, value):
         element = self.find(css)
@@ -306,27 +324,25 @@ class MarketplaceJourney(unittest.TestCase):
         seller.find(".toast", "New order")
         seller.text_becomes("[data-testid=new-orders]", "1")
         WebDriverWait(seller.driver, WAIT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=incoming-order]")) == before + 1)
-        order = seller.find("[data-testid=incoming-order]", "USB-C charger")
-        self.assertIn("paid", order.find_element(By.CSS_SELECTOR, "[data-testid=incoming-status]").text.lower())
-        self.assertNotIn("Stardew", order.text)  # the digital key is another seller's order
+        self.assertIn("paid", seller.inner_text("[data-testid=incoming-order]", "USB-C charger", "[data-testid=incoming-status]").lower())
+        self.assertNotIn("Stardew", seller.inner_text("[data-testid=incoming-order]", "USB-C charger"))  # the key is another seller's
         seller.shot("08-seller-new-order")
 
         # -- The buyer's order: paid, the key delivered.
         key = buyer.find("[data-testid=digital-item]").text
         self.assertRegex(key, r"^DEMO-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
-        physical = buyer.find("[data-testid=seller-order]", "USB-C charger")
-        self.assertIn("paid", physical.find_element(By.CSS_SELECTOR, "[data-testid=seller-order-status]").text.lower())
+        self.assertIn("paid", buyer.inner_text("[data-testid=seller-order]", "USB-C charger", "[data-testid=seller-order-status]").lower())
         buyer.shot("09-order-paid")
 
         # -- The seller marks it shipped; the buyer's page changes live.
         tracking = f"PN{tag.upper()}"
-        order.find_element(By.CSS_SELECTOR, "input[name=trackingNumber]").send_keys(tracking)
-        order.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        seller_order = wait(seller.driver).until(lambda _: seller.find("[data-testid=incoming-order]", "USB-C charger").get_attribute("data-id"))
+        seller.fill(f"#tracking-{seller_order}", tracking)
+        seller.click(f"li[data-id='{seller_order}'] .ship-form button[type=submit]", "Mark shipped")
         seller.find(".toast", "Marked shipped")
         seller.find("[data-testid=incoming-order]", tracking)
         buyer.find("[data-testid=tracking]", tracking)
-        physical = buyer.find("[data-testid=seller-order]", "USB-C charger")
-        self.assertIn("shipped", physical.find_element(By.CSS_SELECTOR, "[data-testid=seller-order-status]").text.lower())
+        self.assertIn("shipped", buyer.inner_text("[data-testid=seller-order]", "USB-C charger", "[data-testid=seller-order-status]").lower())
         self.assertEqual(buyer.find("[data-testid=digital-item]").text, key)
         buyer.shot("10-order-shipped")
 
@@ -339,7 +355,7 @@ class MarketplaceJourney(unittest.TestCase):
         # -- The buyer confirms receipt, and may then review what was bought: the review shows on the product.
         buyer.driver.get(order_url)
         buyer.click("[data-testid=seller-order] button", "I received it")
-        WebDriverWait(buyer.driver, WAIT).until(lambda d: all(
+        wait(buyer.driver).until(lambda d: all(
             "delivered" in e.text.lower() for e in d.find_elements(By.CSS_SELECTOR, "[data-testid=seller-order-status]")))
         buyer.driver.get(charger_url)
         buyer.click(".review-form summary", "Write a review")
