@@ -6,11 +6,9 @@
  * listeners; `null`, `undefined` and `false` children are skipped; strings become text nodes (never HTML).
  */
 export function h(tag, attributes = {}, ...children) {
-  const element = tag === "svg" || attributes?.svg
-    ? document.createElementNS("http://www.w3.org/2000/svg", tag)
-    : document.createElement(tag);
+  const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes ?? {})) {
-    if (value === undefined || value === null || value === false || name === "svg") continue;
+    if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), value);
     else if (name === "dataset") Object.assign(element.dataset, value);
     else if (value === true) element.setAttribute(name, "");

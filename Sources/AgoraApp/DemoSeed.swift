@@ -134,9 +134,9 @@ public enum DemoSeed {
             let product = try await services.products.create(seller: sellerID, input, logger: logger)
             if type != "physical" {
                 // Digital stock is inventory: demo keys, credentials or links, sealed like real ones.
+                // Twelve characters from an alphabet without look-alikes (no 0/O, 1/I), like real keys.
+                let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
                 let items = (1...stock).map { unit -> (line: Int, item: String) in
-                    // Twelve characters from an alphabet without look-alikes (no 0/O, 1/I), like real keys.
-                    let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
                     let code = String(SecureRandom.bytes(12).map { alphabet[Int($0) % alphabet.count] })
                     switch type {
                     case "link": return (unit, "https://downloads.example.com/\(code.lowercased())")

@@ -2,7 +2,7 @@
 // receipts, product cards, infinite scroll back). Sending goes over the socket when it is open and over HTTP
 // otherwise; a clientId per message makes a retry store it once either way.
 import { api } from "../api.js";
-import { h, time, ago, avatar, money, productImage, infinite, failure, toast, spinner, mount } from "../ui.js";
+import { h, time, ago, avatar, money, productImage, infinite, failure, toast, mount } from "../ui.js";
 
 const TYPING_SEND_MS = 2500;
 const TYPING_SHOW_MS = 5000;
@@ -79,7 +79,7 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
   let otherRead = conversation.otherReadId ?? 0;
   const messagesEl = h("ol", { class: "messages", "aria-live": "polite", "aria-label": `Messages with ${other.displayName}` });
   const top = h("li", { class: "sentinel", "aria-hidden": "true" });
-  const scroller = h("div", { class: "scroller" }, h("ol", { class: "older-status" }), messagesEl);
+  const scroller = h("div", { class: "scroller" }, messagesEl);
   messagesEl.append(top);
   const typing = h("p", { class: "typing muted", "aria-live": "polite", "data-testid": "typing" });
   const status = h("span", { class: "muted", "data-testid": "presence" });
@@ -194,9 +194,6 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
         const receipt = el.querySelector(".receipt");
         if (receipt && messageId <= otherRead) receipt.textContent = " · Seen";
       }
-    }),
-    socket.on("hello", () => {
-      // After a reconnect the stream resumes durable events; the list of messages is already complete.
     }),
   ];
   const onVisible = () => { if (document.visibilityState === "visible" && conversation.unread) markRead(); };

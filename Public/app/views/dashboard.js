@@ -1,7 +1,7 @@
 // The seller dashboard: my products, incoming orders (live: a toast and a badge when one arrives, ship with
 // tracking), and the balance with payouts.
 import { api } from "../api.js";
-import { h, money, ago, failure, toast, field, statusLabel, productImage, infinite, mount } from "../ui.js";
+import { h, money, ago, failure, toast, statusLabel, productImage, infinite, mount } from "../ui.js";
 
 export async function render({ params, view, session, socket, refreshAccount }) {
   if (!session.isSeller) return becomeSeller(view, session, refreshAccount);

@@ -16,12 +16,12 @@ export async function render({ params, query, view, socket }) {
     }
   };
   await load();
-  // The order (and the buyer's digital items) change when the payment lands or a seller ships.
+  // The order (and the buyer's digital items) change when the payment lands or a seller ships: each change is an
+  // order:status event on the buyer's stream (the notification that may accompany it would only repeat the load).
   const off = socket.on("order:status", (data) => { if (data.orderId?.toLowerCase() === id.toLowerCase()) load(); });
-  const offNote = socket.on("notification:new", (data) => { if (data.notification?.data?.orderId?.toLowerCase() === id.toLowerCase()) load(); });
   // Right after the payment page the webhook may still be on its way: look again shortly.
   const timer = setTimeout(load, 2000);
-  return () => { off(); offNote(); clearTimeout(timer); };
+  return () => { off(); clearTimeout(timer); };
 }
 
 function renderOrder(order, reload) {

@@ -9,21 +9,20 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
-        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
         return response
     }
 
-    /// No inline script or style anywhere (the PWA has none: every handler is attached from a module), nothing
-    /// from another origin, no framing, forms and the service worker only to this origin. `connect-src 'self'`
-    /// covers the WebSocket on the same host (CSP level 3).
-    static var contentSecurityPolicy: String {
-        [
-            "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "connect-src 'self'",
-            "font-src 'self'", "manifest-src 'self'", "worker-src 'self'", "form-action 'self'", "frame-ancestors 'none'",
-            "base-uri 'self'", "object-src 'none'",
-        ].joined(separator: "; ")
-    }
 }
+
+/// No inline script or style anywhere (the PWA has none: every handler is attached from a module), nothing from
+/// another origin, no framing, forms and the service worker only to this origin. `connect-src 'self'` covers the
+/// WebSocket on the same host (CSP level 3). Built once: it goes on every response.
+let contentSecurityPolicy = [
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "connect-src 'self'",
+    "font-src 'self'", "manifest-src 'self'", "worker-src 'self'", "form-action 'self'", "frame-ancestors 'none'",
+    "base-uri 'self'", "object-src 'none'",
+].joined(separator: "; ")
 
 extension HTTPField.Name {
     static let xFrameOptions = Self("X-Frame-Options")!
