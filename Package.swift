@@ -216,6 +216,7 @@ let package = Package(
                 "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
                 "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

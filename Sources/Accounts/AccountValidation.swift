@@ -61,26 +61,14 @@ public enum AccountValidation {
         return nil
     }
 
-    /// A trimmed single-line text of `range` characters, or the reason it is not one.
+    /// A trimmed single-line name of `range` characters, or the reason it is not one (`TextPolicy.singleLine`).
     public static func line(_ raw: String, _ range: ClosedRange<Int>) -> Result<String, Problem> {
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard range.contains(text.count) else {
-            return .failure(range.lowerBound > 0 && text.isEmpty ? "is required" : "must be \(range.lowerBound) to \(range.upperBound) characters")
-        }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            return .failure("must not contain control characters")
-        }
-        return .success(text)
+        TextPolicy.singleLine(raw, range).mapError { Problem($0.description) }
     }
 
-    /// A trimmed multi-line text of at most `max` characters (newlines and tabs allowed).
+    /// A trimmed multi-line text of at most `max` characters (`TextPolicy.multiLine`).
     public static func text(_ raw: String, max: Int) -> Result<String, Problem> {
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count <= max else { return .failure("must be at most \(max) characters") }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) else {
-            return .failure("must not contain control characters")
-        }
-        return .success(text)
+        TextPolicy.multiLine(raw, max: max).mapError { Problem($0.description) }
     }
 
     /// An avatar reference: an `https` URL, or a path on this server under `/media/` (uploads).

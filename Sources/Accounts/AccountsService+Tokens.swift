@@ -29,7 +29,7 @@ extension AccountsService {
                 UPDATE accounts SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = \(id)
                 RETURNING \(literal: Account.columns)
                 """
-            )[0]
+            ).one()
             return try Account(row: row)
         }
     }

@@ -69,7 +69,7 @@ public struct AccountsService: Sendable {
                    EXISTS (SELECT 1 FROM accounts WHERE username = \(username)) AS username_taken
             """,
             logger: logger
-        )[0]
+        ).one()
         try Self.throwIfTaken(email: try taken.decode("email_taken"), username: try taken.decode("username_taken"))
         let hash = try await hasher.hash(password)
         do {
@@ -80,7 +80,7 @@ public struct AccountsService: Sendable {
                     VALUES (\(email), \(username), \(displayName), \(hash))
                     RETURNING \(literal: Account.columns)
                     """
-                )[0]
+                ).one()
                 let account = try Account(row: row)
                 try await queueVerification(for: account, in: transaction)
                 return account

@@ -113,6 +113,7 @@ public func buildApplication(
     router.add(middleware: ObservabilityMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(routes: router.methods))
+    router.add(middleware: TextEdgeMiddleware())
     // An image upload is one image plus the multipart framing around it.
     let imageUpload = BodyLimitMiddleware.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },

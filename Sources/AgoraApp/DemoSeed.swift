@@ -82,7 +82,7 @@ public enum DemoSeed {
     /// - Parameter imageSize: pixels of the generated images (tests use small ones).
     /// - Returns: what was created, or nil when there was already data.
     public static func seedIfEmpty(_ services: AgoraServices, imageSize: (Int, Int) = (640, 480), logger: Logger) async throws -> Summary? {
-        let existing: Int = try await services.db.query("SELECT count(*) AS n FROM products", logger: logger)[0].decode("n")
+        let existing: Int = try await services.db.query("SELECT count(*) AS n FROM products", logger: logger).one().decode("n")
         guard existing == 0 else { return nil }
         let accounts = services.auth.accounts
         var sellerIDs: [UUID] = []

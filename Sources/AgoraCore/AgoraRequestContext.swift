@@ -14,6 +14,8 @@ public struct AgoraRequestContext: RequestContext {
     public var identity: Identity?
     /// Set when credentials were presented but refused, so `requireIdentity()` can say why.
     public var authFailure: AuthFailure?
+    /// JSON with `TextPolicy` applied at the edge (a NUL anywhere is a 422 naming the field).
+    public var requestDecoder: AgoraJSONDecoder { AgoraJSONDecoder() }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -35,7 +35,7 @@ public struct MailOutbox: Sendable {
         let subject = String(Mail.oneLine(subject).prefix(250))
         let row = try await transaction.query(
             "INSERT INTO mail_outbox (to_address, subject, body, sensitive) VALUES (\(recipient.address), \(subject), \(body), \(sensitive)) RETURNING id"
-        )[0]
+        ).one()
         return try row.decode("id")
     }
 

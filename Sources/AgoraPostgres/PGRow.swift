@@ -80,3 +80,13 @@ public struct PGResultSet: Sendable {
     /// Rows inserted, updated or deleted (from `PQcmdTuples`), or the number of rows returned by a SELECT.
     public let affectedRows: Int
 }
+
+extension Array {
+    /// The first row of a result that must have one (`INSERT … RETURNING`, `count(*)`, a record just written), or
+    /// the first value decoded from it. An empty result throws instead of trapping as `[0]` would: a trap takes down
+    /// every socket of the process, while this is one 500 whose log line names the bug.
+    public func one() throws(PGError) -> Element {
+        guard let element = first else { throw PGError(.invalidValue, message: "Expected a row, the statement returned none") }
+        return element
+    }
+}

@@ -67,6 +67,7 @@ public struct CategoryService: Sendable {
         var errors = input.typeErrors
         let slug = Self.slug(input.slug, required: true, &errors)
         let name = Self.name(input.name, required: true, &errors)
+        Self.checkPosition(input.position, &errors)
         try errors.throwIfAny()
         return try await mapViolations {
             let row = try await db.query(
@@ -76,7 +77,7 @@ public struct CategoryService: Sendable {
                 RETURNING id, parent_id, slug, name, position
                 """,
                 logger: logger
-            )[0]
+            ).one()
             return try Self.category(row)
         }
     }
@@ -87,6 +88,7 @@ public struct CategoryService: Sendable {
         var errors = input.typeErrors
         let slug = Self.slug(input.slug, required: false, &errors)
         let name = Self.name(input.name, required: false, &errors)
+        Self.checkPosition(input.position, &errors)
         try errors.throwIfAny()
         return try await mapViolations {
             try await db.withTransaction(logger: logger) { tx in
@@ -117,7 +119,7 @@ public struct CategoryService: Sendable {
                     WHERE id = \(id)
                     RETURNING id, parent_id, slug, name, position
                     """
-                )[0]
+                ).one()
                 return try Self.category(row)
             }
         }
@@ -166,6 +168,15 @@ public struct CategoryService: Sendable {
                 return nil
             }
             return slug
+        }
+    }
+
+    /// Where siblings are placed; the column is a PostgreSQL `integer`, and a million places is plenty.
+    static let positionRange = -1_000_000...1_000_000
+
+    static func checkPosition(_ change: FieldChange<Int>, _ errors: inout FieldErrors) {
+        if let position = change.newValue, !positionRange.contains(position) {
+            errors.add("position", "must be from \(positionRange.lowerBound) to \(positionRange.upperBound)")
         }
     }
 

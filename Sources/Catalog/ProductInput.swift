@@ -83,13 +83,9 @@ enum ProductValidation {
         case .keep: if creating { errors.add("title", "is required") }
         }
         if case .set(let raw) = input.description {
-            let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.count > descriptionMax {
-                errors.add("description", "must be at most \(descriptionMax) characters")
-            } else if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
-                errors.add("description", "must not contain control characters")
-            } else {
-                fields.description = text
+            switch TextPolicy.multiLine(raw, max: descriptionMax) {
+            case .success(let text): fields.description = text
+            case .failure(let problem): errors.add("description", problem.description)
             }
         } else if case .clear = input.description {
             fields.description = ""
@@ -131,16 +127,12 @@ enum ProductValidation {
     }
 
     static func line(_ raw: String, _ range: ClosedRange<Int>, _ field: String, _ errors: inout FieldErrors) -> String? {
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard range.contains(text.count) else {
-            errors.add(field, text.isEmpty ? "is required" : "must be \(range.lowerBound) to \(range.upperBound) characters")
+        switch TextPolicy.singleLine(raw, range) {
+        case .success(let text): return text
+        case .failure(let problem):
+            errors.add(field, problem.description)
             return nil
         }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            errors.add(field, "must not contain control characters")
-            return nil
-        }
-        return text
     }
 
     /// Tags are lower-cased, trimmed, de-duplicated and kept in the order given.
@@ -149,8 +141,8 @@ enum ProductValidation {
         var tags: [String] = []
         for tag in raw {
             let tag = tag.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-            guard tagLength.contains(tag.count), !tag.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                errors.add("tags", "each tag must be \(tagLength.lowerBound) to \(tagLength.upperBound) characters")
+            guard tagLength.contains(tag.count), TextPolicy.nameProblem(tag) == nil else {
+                errors.add("tags", "each tag must be \(tagLength.lowerBound) to \(tagLength.upperBound) characters, without control or invisible ones")
                 return nil
             }
             if seen.insert(tag).inserted { tags.append(tag) }

@@ -24,7 +24,7 @@ extension ProductService {
                 guard old.status != .archived else {
                     throw AgoraError(.conflict, code: "product_archived", "An archived product cannot be edited")
                 }
-                let count: Int = try await tx.query("SELECT count(*) AS n FROM product_images WHERE product_id = \(id)")[0].decode("n")
+                let count: Int = try await tx.query("SELECT count(*) AS n FROM product_images WHERE product_id = \(id)").one().decode("n")
                 guard count < settings.maxImages else {
                     throw AgoraError(.conflict, code: "too_many_images", "A product has at most \(settings.maxImages) images")
                 }

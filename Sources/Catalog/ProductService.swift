@@ -60,7 +60,7 @@ public struct ProductService: Sendable {
                 RETURNING id
                 """,
                 logger: logger
-            )[0].decode("id")
+            ).one().decode("id")
         }
         logger.info("Product created", metadata: ["agora.product_id": "\(id)"])
         return try await ownProduct(id, seller: seller, logger: logger)
@@ -214,7 +214,7 @@ public struct ProductService: Sendable {
     func load(_ id: UUID, logger: Logger) async throws -> Product {
         let rows = try await db.query("SELECT \(literal: Product.columns) FROM \(literal: Product.from) WHERE p.id = \(id)", logger: logger)
         guard let row = rows.first else { throw AgoraError(.notFound, code: "product_not_found", "No such product") }
-        return try await products(from: [row], logger: logger)[0]
+        return try await products(from: [row], logger: logger).one()
     }
 
     /// Products from rows selected with `Product.columns`, with their sellers.

@@ -138,7 +138,7 @@ public struct ChatService: Sendable, PresenceAudience {
     public func conversation(_ id: UUID, for user: UUID, logger: Logger) async throws -> Conversation {
         let rows = try await db.query(Self.conversationSelect(user: user, extra: "AND c.id = \(id)", limit: 1), logger: logger)
         guard let row = rows.first else { throw Self.notFound }
-        return try await decodeConversations([row], logger: logger)[0]
+        return try await decodeConversations([row], logger: logger).one()
     }
 
     /// `user`'s conversations, most recently active first.
@@ -281,9 +281,9 @@ public struct ChatService: Sendable, PresenceAudience {
                 """
             )
             let message = Message(
-                id: try inserted[0].decode("id"), conversationId: conversation, senderId: sender,
+                id: try inserted.one().decode("id"), conversationId: conversation, senderId: sender,
                 kind: outgoing.productId == nil ? "text" : "product", text: text, productId: outgoing.productId,
-                clientId: outgoing.clientId, createdAt: try inserted[0].decode("created_at")
+                clientId: outgoing.clientId, createdAt: try inserted.one().decode("created_at")
             )
             try await tx.execute("UPDATE conversations SET last_message_id = \(message.id), last_activity = now() WHERE id = \(conversation)")
             try await tx.execute(
@@ -368,8 +368,8 @@ public struct ChatService: Sendable, PresenceAudience {
                 """
             )
             let receipt = ReadReceipt(
-                conversationId: conversation, userId: user, messageId: try rows[0].decode("last_read_id"),
-                unread: Int(try rows[0].decode("unread") as Int32)
+                conversationId: conversation, userId: user, messageId: try rows.one().decode("last_read_id"),
+                unread: Int(try rows.one().decode("unread") as Int32)
             )
             var shared = receipt
             shared.unread = nil

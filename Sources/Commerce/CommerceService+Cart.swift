@@ -89,7 +89,7 @@ extension CommerceService {
                 RETURNING quantity, (xmax = 0) AS inserted, (SELECT count(*) FROM cart_items WHERE account_id = \(account)) AS lines
                 """
             )
-            let total: Int = try rows[0].decode("quantity")
+            let total: Int = try rows.one().decode("quantity")
             let available: Int = try row.decode("available")
             guard total <= settings.maxQuantity else {
                 throw AgoraError(.validation, code: "invalid_quantity", "At most \(settings.maxQuantity) of one product fit in a cart",
@@ -97,8 +97,8 @@ extension CommerceService {
             }
             guard total <= available else { throw Self.insufficientStock(product: product, title: title, available: available) }
             // The count sees the rows as they were before this statement: a new line makes it one more.
-            let lines: Int = try rows[0].decode("lines")
-            let inserted: Bool = try rows[0].decode("inserted")
+            let lines: Int = try rows.one().decode("lines")
+            let inserted: Bool = try rows.one().decode("inserted")
             guard !inserted || lines < settings.maxCartItems else {
                 throw AgoraError(.validation, code: "cart_full", "A cart holds at most \(settings.maxCartItems) different products")
             }

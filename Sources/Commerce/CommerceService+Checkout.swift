@@ -89,7 +89,7 @@ extension CommerceService {
                 )
             }
             try validate(lines, buyer: buyer, shippingAddress: shippingAddress)
-            let currency = lines[0].currency
+            let currency = try lines.one().currency
             let pricing = Pricing(settings: settings, currency: currency)
             let bySeller = Dictionary(grouping: lines, by: \.sellerID).sorted { $0.key.uuidString < $1.key.uuidString }
             let totals = bySeller.map { _, lines in
@@ -108,7 +108,7 @@ extension CommerceService {
                         now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
                 RETURNING id
                 """
-            )[0].decode("id")
+            ).one().decode("id")
             let sellerRows = try await tx.query(
                 """
                 INSERT INTO seller_orders (order_id, seller_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor,

@@ -27,7 +27,8 @@ extension CommerceService {
     /// optional header naming the column `item`, `key`, `code`, `credential`, `link` or `url`), or `{"items": […]}`.
     /// Blank lines are skipped; line numbers count them.
     public static func inventoryLines(_ body: [UInt8], contentType: String?) throws -> [(line: Int, item: String)] {
-        let type = (contentType ?? "text/plain").split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
+        // `split` of an empty header is no parts at all: `first` (not `[0]`) makes an empty Content-Type a plain 415.
+        let type = (contentType ?? "text/plain").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard let text = String(validating: body, as: UTF8.self) else {
             throw AgoraError(.badRequest, code: "invalid_encoding", "The inventory must be UTF-8 text")
         }
@@ -105,14 +106,14 @@ extension CommerceService {
             let old: Int = try row.decode("stock")
             let stock: Int = try await tx.query(
                 "UPDATE products SET stock = stock + \(added.count), updated_at = now() WHERE id = \(product) RETURNING stock"
-            )[0].decode("stock")
+            ).one().decode("stock")
             if !added.isEmpty {
                 try await events.record(DomainEvent(.productStockChanged, actor: actor, subject: product, payload: [
                     "oldStock": .int(Int64(old)), "stock": .int(Int64(stock)), "source": .string("inventory"),
                 ]), in: tx)
             }
             logger.info("Inventory uploaded", metadata: ["agora.product_id": "\(product)", "agora.added": "\(added.count)"])
-            let reserved: Int = try await tx.query("SELECT reserved FROM products WHERE id = \(product)")[0].decode("reserved")
+            let reserved: Int = try await tx.query("SELECT reserved FROM products WHERE id = \(product)").one().decode("reserved")
             return InventoryUpload(added: added.count, duplicateLines: duplicates, alreadyStocked: stocked, available: stock - reserved)
         }
     }
@@ -129,7 +130,7 @@ extension CommerceService {
             """,
             logger: logger
         )
-        return InventoryCounts(available: try rows[0].decode("available"), sold: try rows[0].decode("sold"), keyIds: try rows[0].decode("keys"))
+        return InventoryCounts(available: try rows.one().decode("available"), sold: try rows.one().decode("sold"), keyIds: try rows.one().decode("keys"))
     }
 }
 

@@ -31,6 +31,7 @@ extension CommerceService {
     public func handleWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookOutcome {
         let provider = try provider(providerName)
         guard let event = try provider.parseWebhook(payload: payload, signature: signature, now: Date()) else { return .ignored }
+        try event.validate()
         var refundAfterCommit: RefundRequest?
         let outcome: WebhookOutcome = try await db.withTransaction(logger: logger) { tx in
             let inserted = try await tx.execute(

@@ -53,16 +53,16 @@ extension CommerceService {
                 throw AgoraError(.validation, code: "currency_required", "Money is available in several currencies; name one",
                                  fields: ["currency": "is required"])
             }
-            let amount: Int64 = try rows[0].decode("available")
-            let chosen: String = try rows[0].decode("currency")
+            let amount: Int64 = try rows.one().decode("available")
+            let chosen: String = try rows.one().decode("currency")
             let id: UUID = try await tx.query(
                 "INSERT INTO payouts (seller_id, currency, amount_minor) VALUES (\(seller), \(chosen), \(amount)) RETURNING id"
-            )[0].decode("id")
+            ).one().decode("id")
             try await ledger(seller: seller, currency: chosen, bucket: "available", amount: -amount, entry: "payout", sellerOrder: nil, payout: id, in: tx)
             return id
         }
         logger.info("Payout requested", metadata: ["agora.payout_id": "\(id)"])
-        return try await payouts(where: "id = \(id)", limit: 1, logger: logger)[0]
+        return try await payouts(where: "id = \(id)", limit: 1, logger: logger).one()
     }
 
     /// Payouts of one seller, or of everyone (admins), newest first, optionally of one status.
@@ -95,7 +95,7 @@ extension CommerceService {
                                  amount: try row.decode("amount_minor"), entry: "payout_failed", sellerOrder: nil, payout: id, in: tx)
             }
         }
-        return try await payouts(where: "id = \(id)", limit: 1, logger: logger)[0]
+        return try await payouts(where: "id = \(id)", limit: 1, logger: logger).one()
     }
 
     func payouts(where filter: PGQuery, limit: Int, logger: Logger) async throws -> [Payout] {

@@ -80,7 +80,7 @@ extension CommerceService {
                     VALUES (\(product), \(seller), \(buyer), \(try row.decode("id", as: UUID.self)), \(rating), \(body))
                     RETURNING id
                     """
-                )[0].decode("id")
+                ).one().decode("id")
                 try await tx.execute("UPDATE products SET rating_count = rating_count + 1, rating_sum = rating_sum + \(rating) WHERE id = \(product)")
                 try await tx.execute(
                     """
@@ -94,7 +94,7 @@ extension CommerceService {
         } catch let error as PGError where error.isUniqueViolation {
             throw AgoraError(.conflict, code: "already_reviewed", "You have already reviewed this product")
         }
-        return try await reviews(where: "r.id = \(id)", limit: 1, logger: logger)[0]
+        return try await reviews(where: "r.id = \(id)", limit: 1, logger: logger).one()
     }
 
     /// The seller of the reviewed product replies, once.
@@ -112,9 +112,9 @@ extension CommerceService {
             """,
             logger: logger
         )
-        guard try rows[0].decode("found", as: Int.self) == 1 else { throw AgoraError(.notFound, code: "review_not_found", "No such review") }
-        guard try rows[0].decode("replied", as: Int.self) == 1 else { throw AgoraError(.conflict, code: "already_replied", "This review already has a reply") }
-        return try await reviews(where: "r.id = \(review)", limit: 1, logger: logger)[0]
+        guard try rows.one().decode("found", as: Int.self) == 1 else { throw AgoraError(.notFound, code: "review_not_found", "No such review") }
+        guard try rows.one().decode("replied", as: Int.self) == 1 else { throw AgoraError(.conflict, code: "already_replied", "This review already has a reply") }
+        return try await reviews(where: "r.id = \(review)", limit: 1, logger: logger).one()
     }
 
     /// A published product's reviews, newest first, with its rating and its seller's.

@@ -169,7 +169,7 @@ extension CommerceService {
                 }
                 let remaining = try await tx.query(
                     "SELECT count(*) AS n FROM seller_orders WHERE order_id = \(orderID) AND status <> 'cancelled'"
-                )[0].decode("n", as: Int.self)
+                ).one().decode("n", as: Int.self)
                 try await tx.execute(
                     """
                     UPDATE orders SET refunded_minor = refunded_minor + \(amount), status = CASE WHEN \(remaining == 0) THEN 'refunded' ELSE status END,

@@ -71,7 +71,7 @@ extension CommerceService {
                         SELECT currency, sum(total_minor) AS total FROM orders WHERE paid_at >= \(from) AND paid_at < \(end) GROUP BY currency) g) AS gmv
             """,
             logger: logger
-        )[0]
+        ).one()
         let failed: Int = try totals.decode("failed")
         let outcomes = failed + (try totals.decode("paid_created", as: Int.self))
         let top = try await db.query(

@@ -1,3 +1,4 @@
+public import AgoraCore
 public import Foundation
 public import Logging
 
@@ -123,6 +124,32 @@ public struct PaymentEvent: Sendable, Equatable {
         self.paymentReference = paymentReference
         self.amount = amount
         self.currency = currency
+    }
+
+    /// A provider's identifiers are short printable ASCII (`evt_…`, `cs_…`, `pi_…`, our `sim_…`); this bounds them.
+    static let maxIdentifierLength = 255
+
+    /// Refuses an event that no provider would send: an empty, over-long or non-printable id, session or payment
+    /// reference, or a currency that is not an ISO 4217 code. It is a 400, which a provider logs and does not retry
+    /// for ever, and nothing is recorded: such an id could never be the key of idempotency.
+    /// - Throws: 400 `invalid_payload` naming the field.
+    public func validate() throws(AgoraError) {
+        for (field, value) in [("id", id as String?), ("session", sessionID), ("paymentReference", paymentReference)] {
+            guard let value else { continue }
+            let printable = value.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+            guard !value.isEmpty, value.utf8.count <= Self.maxIdentifierLength, printable else {
+                throw AgoraError(
+                    .badRequest, code: "invalid_payload",
+                    "The event's \(field) must be 1 to \(Self.maxIdentifierLength) printable ASCII characters"
+                )
+            }
+        }
+        if let currency, !Money.isCurrencyCode(currency) {
+            throw AgoraError(.badRequest, code: "invalid_payload", "The event's currency must be an ISO 4217 code")
+        }
+        if let amount, amount < 0 {
+            throw AgoraError(.badRequest, code: "invalid_payload", "The event's amount must not be negative")
+        }
     }
 }
 

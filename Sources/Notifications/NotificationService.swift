@@ -104,7 +104,7 @@ public struct NotificationService: Sendable {
 
     public func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
         let rows = try await db.query("SELECT count(*) AS n FROM notifications WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
-        return Int(try rows[0].decode("n") as Int64)
+        return Int(try rows.one().decode("n") as Int64)
     }
 
     /// Marks one notice (or with nil, all) of `user` read; returns the unread count after.

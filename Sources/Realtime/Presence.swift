@@ -86,7 +86,7 @@ public struct Presence: Sendable {
             """,
             logger: logger
         )
-        return try rows[0].decode("last_seen")
+        return try rows.one().decode("last_seen")
     }
 
     /// Whether `user` hides their presence.

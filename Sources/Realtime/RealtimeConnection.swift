@@ -278,6 +278,12 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         } catch {
             return sendError(id: nil, code: "bad_message", "A message is a JSON object with a string \"type\"")
         }
+        do {
+            try AgoraJSONDecoder.refuseNUL(in: text.utf8)  // TextPolicy, as for HTTP bodies
+        } catch {
+            let field = error.fields.keys.first ?? "data"
+            return sendError(id: envelope.id, code: error.code, "\(field) \(TextPolicy.nulProblem)")
+        }
         let data = envelope.data ?? .object([:])
         if envelope.type != "resume", lastSeq == nil, let head = helloHead, earlyResume == nil { begin(at: head) }
         switch envelope.type {

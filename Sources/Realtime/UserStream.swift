@@ -76,7 +76,7 @@ public struct UserStream: Sendable {
                 RETURNING seq
                 """
             )
-            events.append(StreamEvent(user: entry.element.user, seq: try row[0].decode("seq"), type: entry.element.type, data: entry.element.data))
+            events.append(StreamEvent(user: entry.element.user, seq: try row.one().decode("seq"), type: entry.element.type, data: entry.element.data))
         }
         return events
     }

@@ -115,9 +115,9 @@ public struct FollowService: Sendable {
             logger: logger
         )
         return FollowState(
-            following: viewer == nil ? nil : try rows[0].decode("followed"),
-            followerCount: try rows[0].decode("followers"),
-            followingCount: try rows[0].decode("following")
+            following: viewer == nil ? nil : try rows.one().decode("followed"),
+            followerCount: try rows.one().decode("followers"),
+            followingCount: try rows.one().decode("following")
         )
     }
 

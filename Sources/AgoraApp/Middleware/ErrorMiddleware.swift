@@ -3,6 +3,7 @@ import AgoraPostgres
 import AgoraRedis
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Renders every failure as the one JSON error shape, so no handler, middleware or router error escapes raw.
 ///
@@ -45,6 +46,16 @@ struct ErrorMiddleware: RouterMiddleware {
             let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
             context.logger.debug("Request refused", metadata: ["status": "\(error.status.code)", "error": "\(message)"])
             return AgoraError(AgoraError.Kind(status: error.status), message)
+        case let error as HTTPParserError:
+            // A body that breaks HTTP/1.1 framing mid-way (a chunk size of "zz"): the client's fault, and the
+            // connection closes after this answer.
+            context.logger.debug("Malformed request body", metadata: ["error": "\(error)"])
+            return AgoraError(.badRequest, code: "malformed_request", "The request is not valid HTTP/1.1")
+        case let error as PGError where error.sqlState == "22021":
+            // A NUL (or other byte PostgreSQL's UTF-8 refuses) can only have come from a client: TextPolicy should
+            // have refused it at the edge, so say which edge missed it, and answer as the edge would have.
+            context.logger.warning("Invalid text reached PostgreSQL", metadata: ["path": "\(request.uri.path)"])
+            return AgoraError(.validation, code: "invalid_text", "Text must not contain NUL characters")
         case let error as PGError where [.connectionFailed, .connectionClosed, .poolTimeout, .poolClosed].contains(error.code):
             context.logger.warning("PostgreSQL unavailable", metadata: ["error": "\(error)"])
             return AgoraError(.unavailable, "The database is unavailable; try again shortly")
