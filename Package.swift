@@ -255,7 +255,9 @@ let package = Package(
         .target(
             name: "AgoraTestSupport",
             dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore",
+                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore", "AgoraWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -181,6 +181,9 @@ socket.on("notification:new", (data) => {
 socket.addEventListener("state", (event) => showConnection(event.detail.state));
 socket.addEventListener("closed", (event) => {
   if (event.detail.code === 1008) toast("The live connection fell behind and is catching up.", { kind: "info" });
+  // 4401: the socket's session ended (logout elsewhere, password change, expiry). Asking who we are refreshes the
+  // token if the session still lives (the socket then reconnects), or ends in onSessionLost below if it does not.
+  if (event.detail.code === 4401) api("/api/me").catch(() => {});
 });
 
 onSessionLost(() => {

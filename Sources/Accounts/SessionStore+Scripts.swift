@@ -1,6 +1,8 @@
 import AgoraRedis
 
 // The Lua behind SessionStore. Each runs atomically in Redis, which is what makes rotation safe across instances.
+// Every script that ends a session also publishes `SessionSignals` on the account's channel (`<prefix>u:<uid>`), in
+// the same atomic step, so the sockets of that session close on every instance.
 extension SessionStore {
     /// KEYS: sess, rt, usess. ARGV: uid, token hash, now ms, ttl ms, device, ip, sid.
     static let createScript = RedisScript(
@@ -27,6 +29,7 @@ extension SessionStore {
         if cur ~= ARGV[2] then
             redis.call('DEL', sess)
             redis.call('SREM', ARGV[1] .. 'usess:' .. uid, sid)
+            redis.call('PUBLISH', ARGV[1] .. 'u:' .. uid, 's' .. sid .. '\\n')
             return {'reused', sid, uid}
         end
         redis.call('HSET', sess, 'cur', ARGV[3], 'used', ARGV[4])
@@ -54,11 +57,12 @@ extension SessionStore {
         if ARGV[2] ~= '' and uid ~= ARGV[2] then return 0 end
         redis.call('DEL', KEYS[1])
         redis.call('SREM', ARGV[1] .. 'usess:' .. uid, ARGV[3])
+        redis.call('PUBLISH', ARGV[1] .. 'u:' .. uid, 's' .. ARGV[3] .. '\\n')
         return 1
         """
     )
 
-    /// KEYS: usess. ARGV: prefix.
+    /// KEYS: usess. ARGV: prefix, uid.
     static let revokeAllScript = RedisScript(
         """
         local ended = 0
@@ -66,7 +70,19 @@ extension SessionStore {
             ended = ended + redis.call('DEL', ARGV[1] .. 'sess:' .. sid)
         end
         redis.call('DEL', KEYS[1])
+        redis.call('PUBLISH', ARGV[1] .. 'u:' .. ARGV[2], 's*\\n')
         return ended
+        """
+    )
+
+    /// KEYS: sess of each session asked about. Returns the 1-based indexes of those that exist.
+    static let liveScript = RedisScript(
+        """
+        local live = {}
+        for i, key in ipairs(KEYS) do
+            if redis.call('EXISTS', key) == 1 then live[#live + 1] = i end
+        end
+        return live
         """
     )
 

@@ -1,4 +1,4 @@
-import AgoraCore
+public import AgoraCore
 import AgoraCrypto
 public import AgoraRedis
 public import Foundation
@@ -16,7 +16,7 @@ public import Logging
 /// Every change is one Lua script, so two instances rotating the same token cannot both win.
 /// The scripts build some key names from values they read, which Redis Cluster would refuse; Agora uses one
 /// Redis (or a replicated primary), not a cluster.
-public struct SessionStore: Sendable {
+public struct SessionStore: SessionLiveness, Sendable {
     /// A session as its owner sees it in `GET /api/me/sessions`.
     public struct Session: Codable, Sendable, Equatable {
         public var id: String
@@ -123,7 +123,21 @@ public struct SessionStore: Sendable {
     /// Ends every session of `account`; returns how many ended.
     @discardableResult
     public func revokeAll(account: UUID, logger: Logger) async throws -> Int {
-        try await redis.run(Self.revokeAllScript, keys: [prefix + "usess:" + account.uuidString], arguments: [prefix], logger: logger).int ?? 0
+        try await redis.run(
+            Self.revokeAllScript, keys: [prefix + "usess:" + account.uuidString], arguments: [prefix, account.uuidString], logger: logger
+        ).int ?? 0
+    }
+
+    /// The ids among `sessions` that are live (`SessionLiveness`, for the realtime hub's periodic check).
+    public func liveSessions(_ sessions: [String], logger: Logger) async throws -> Set<String> {
+        var live = Set<String>()
+        // One script per thousand keys keeps each call short; a Lua script blocks Redis while it runs.
+        for start in stride(from: 0, to: sessions.count, by: 1000) {
+            let chunk = Array(sessions[start..<min(start + 1000, sessions.count)])
+            let reply = try await redis.run(Self.liveScript, keys: chunk.map { prefix + "sess:" + $0 }, arguments: [], logger: logger)
+            for index in reply.array?.compactMap(\.int) ?? [] where (1...chunk.count).contains(index) { live.insert(chunk[index - 1]) }
+        }
+        return live
     }
 
     /// The live sessions of `account`, most recently used first.

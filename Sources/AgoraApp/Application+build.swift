@@ -93,7 +93,7 @@ public func buildApplication(
     let presence = Presence(redis: redis, db: db, prefix: config.redisPrefix, ttl: config.presenceTTL)
     let realtime = try RealtimeHub(
         stream: stream, redis: redis, presence: presence, prefix: config.redisPrefix, settings: config.realtime,
-        topicAuthorizer: CatalogTopics(products: products), logger: logger
+        topicAuthorizer: CatalogTopics(products: products), sessions: auth.sessions, logger: logger
     )
     let notifications = NotificationService(db: db, stream: stream)
     let chat = ChatService(
@@ -263,5 +263,9 @@ func makeAuthService(config: AgoraConfig, db: PGPool, redis: RedisClient, mail: 
 /// Sets the role of `username` (for `agora set-role`). New access tokens carry it from the next refresh on.
 public func setAccountRole(config: AgoraConfig, db: PGPool, redis: RedisClient, username: String, role: Role, logger: Logger) async throws -> Account {
     let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: MailOutbox(db: db)))
-    return try await auth.accounts.setRole(username: username, to: role, logger: logger)
+    let account = try await auth.accounts.setRole(username: username, to: role, logger: logger)
+    // Access tokens and open sockets carry the role they were issued with: a role change ends every session, so a
+    // demoted admin keeps nothing of the role, and everyone's sockets close through `SessionSignals`.
+    try await auth.sessions.revokeAll(account: account.id, logger: logger)
+    return account
 }

@@ -38,6 +38,10 @@ struct RealtimeGate: Sendable {
                 guard let identity = try await auth.tickets.redeem(ticket, logger: logger) else {
                     return Self.refuse(.unauthorized, code: "ticket_invalid", "The ticket is unknown, used or expired; ask for a new one")
                 }
+                // A ticket lives 30 s; the session it was issued for may have ended since.
+                guard try await auth.sessions.touch(session: identity.sessionID, account: identity.accountID, logger: logger) else {
+                    return Self.refuse(.unauthorized, code: "session_revoked", "The session has ended; log in again")
+                }
                 return .accept(Accepted(identity: identity, resume: resume))
             }
             let bearer = head.values("Authorization").first.flatMap { value -> String? in

@@ -29,8 +29,7 @@ struct SetRoleCommand: AsyncParsableCommand {
         await redis.close()
         switch result {
         case .success(let account):
-            // Tokens carry the role: the account's sessions pick it up at their next refresh.
-            print("@\(account.username) is now \(account.role.rawValue)")
+            print("@\(account.username) is now \(account.role.rawValue); their sessions ended (they log in again)")
         case .failure(let error as AgoraError):
             FileHandle.standardError.write(Data("agora: \(error.message)\n".utf8))
             throw ExitCode.failure

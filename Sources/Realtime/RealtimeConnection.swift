@@ -303,6 +303,18 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         }
     }
 
+    /// The socket's session ended (logout, password change, expiry…): nothing more is sent or run for it. Any thread.
+    func endSession() {
+        loop.execute {
+            guard !self.isClosed else { return }
+            self.isClosed = true
+            self.held = [:]
+            self.commandQueue = []
+            self.logger.info("Realtime socket closed: its session ended")
+            self.close(code: SessionSignals.closeCode, reason: "session ended")
+        }
+    }
+
     func closed(_ peer: WebSocketPeer) {
         isClosed = true
         held = [:]

@@ -27,6 +27,8 @@ public final class RealtimeHub: Service, Sendable {
     let settings: RealtimeSettings
     private let commandsByType = Mutex<[String: any RealtimeCommands]>([:])
     let topicAuthorizer: any TopicAuthorizer
+    /// Asked every `resyncInterval` whether the sessions of local sockets are still live.
+    private let sessions: any SessionLiveness
     private let redis: RedisClient
     private let prefix: String
     private let logger: Logger
@@ -45,11 +47,13 @@ public final class RealtimeHub: Service, Sendable {
     /// - Parameters:
     ///   - prefix: the Redis key prefix (`AGORA_REDIS_PREFIX`), also for channels.
     ///   - topicAuthorizer: decides who may `subscribe` to what.
+    ///   - sessions: which sessions are live; a socket whose session ended is closed (`SessionSignals`).
     public init(
         stream: UserStream, redis: RedisClient, presence: Presence, prefix: String, settings: RealtimeSettings,
-        topicAuthorizer: any TopicAuthorizer, logger: Logger
+        topicAuthorizer: any TopicAuthorizer, sessions: any SessionLiveness, logger: Logger
     ) throws {
         self.presence = presence
+        self.sessions = sessions
         (presenceChanges, presenceContinuation) = AsyncStream.makeStream(of: (UUID, Bool).self)
         self.stream = stream
         self.redis = redis
@@ -98,6 +102,7 @@ public final class RealtimeHub: Service, Sendable {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: self.settings.resyncInterval)
                     await self.resyncFromHeads()
+                    await self.closeEndedSessions()
                 }
             }
             group.addTask { await self.applyPresenceChanges() }
@@ -270,6 +275,13 @@ public final class RealtimeHub: Service, Sendable {
     private func received(_ message: RedisPubSubMessage) {
         guard let newline = message.payload.firstIndex(of: UInt8(ascii: "\n")) else { return }
         let header = message.payload[..<newline]
+        if message.channel.hasPrefix(prefix + "u:") {
+            guard let user = UUID(uuidString: String(message.channel.dropFirst(prefix.count + 2))) else { return }
+            if header.first == UInt8(ascii: "s") {
+                let session = String(decoding: header.dropFirst(), as: UTF8.self)
+                return endSessions(of: user, session == "*" ? nil : session)
+            }
+        }
         let frame = Self.encode(message.payload[(newline + 1)...])
         if message.channel.hasPrefix(prefix + "u:") {
             guard let user = UUID(uuidString: String(message.channel.dropFirst(prefix.count + 2))) else { return }
@@ -290,6 +302,28 @@ public final class RealtimeHub: Service, Sendable {
     private func deliver(toTopic topic: String, frame: ByteBuffer) {
         let connections = state.withLock { $0.topics[topic].map { Array($0.values) } ?? [] }
         for connection in connections { connection.deliverEphemeral(frame) }
+    }
+
+    // MARK: Sessions
+
+    /// Closes `user`'s local sockets of `session` (nil: of every session) with `SessionSignals.closeCode`.
+    func endSessions(of user: UUID, _ session: String?) {
+        let connections = state.withLock { $0.users[user].map { Array($0.values) } ?? [] }
+        for connection in connections where session == nil || connection.identity.sessionID == session {
+            connection.endSession()
+        }
+    }
+
+    /// Closes local sockets whose session is no longer live: a signal that was lost, or a session that expired.
+    func closeEndedSessions() async {
+        let connections = state.withLock { $0.users.values.flatMap(\.values) }
+        guard !connections.isEmpty else { return }
+        do {
+            let live = try await sessions.liveSessions(Array(Set(connections.map(\.identity.sessionID))), logger: logger)
+            for connection in connections where !live.contains(connection.identity.sessionID) { connection.endSession() }
+        } catch {
+            logger.warning("Realtime could not check its sockets' sessions", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Asks every local connection to compare itself with its stream in PostgreSQL.

@@ -1,3 +1,4 @@
+import AgoraTestSupport
 import AgoraWebSocket
 import Testing
 

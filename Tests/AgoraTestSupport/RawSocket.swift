@@ -1,12 +1,12 @@
-import AgoraWebSocket
+public import AgoraWebSocket
 import Foundation
-import NIOCore
+public import NIOCore
 import NIOPosix
 import Synchronization
 
 /// A deliberately plain TCP client for tests: sends exactly the bytes it is given and reads back exactly what the
 /// server sent, so tests can speak broken protocol on purpose.
-final class RawSocket: Sendable {
+public final class RawSocket: Sendable {
     private final class Inbox: Sendable {
         let state = Mutex<(buffer: ByteBuffer, closed: Bool)>((ByteBuffer(), false))
     }
@@ -24,13 +24,13 @@ final class RawSocket: Sendable {
         }
     }
 
-    struct HTTPAnswer {
-        var status: Int
-        var headers: [String: String]
-        var body: String
+    public struct HTTPAnswer {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
     }
 
-    let channel: any Channel
+    public let channel: any Channel
     private let inbox: Inbox
     private let parser = Mutex(FrameParser(maxFrameSize: 1 << 25, requireMasked: false))
 
@@ -39,7 +39,7 @@ final class RawSocket: Sendable {
         self.inbox = inbox
     }
 
-    static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawSocket {
+    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawSocket {
         let inbox = Inbox()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -49,14 +49,14 @@ final class RawSocket: Sendable {
         return RawSocket(channel: channel, inbox: inbox)
     }
 
-    func send(_ bytes: [UInt8]) async throws {
+    public func send(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
-    func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+    public func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
     /// Sends a WebSocket handshake for `path` and reads the answer.
-    func handshake(path: String = "/", headers: [String] = []) async throws -> HTTPAnswer {
+    public func handshake(path: String = "/", headers: [String] = []) async throws -> HTTPAnswer {
         let lines = ["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"] + headers
         try await send(lines.joined(separator: "\r\n") + "\r\n\r\n")
@@ -64,7 +64,7 @@ final class RawSocket: Sendable {
     }
 
     /// Reads one HTTP response (head and a Content-Length body).
-    func readHTTP(timeout: Duration = .seconds(5)) async throws -> HTTPAnswer {
+    public func readHTTP(timeout: Duration = .seconds(5)) async throws -> HTTPAnswer {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let answer = inbox.state.withLock { state -> HTTPAnswer? in
@@ -91,7 +91,7 @@ final class RawSocket: Sendable {
     }
 
     /// The next frame from the server, or nil once the connection is closed with no frame left.
-    func readFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketFrame? {
+    public func readFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketFrame? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (frame, closed) = try inbox.state.withLock { state -> (WebSocketFrame?, Bool) in
@@ -106,7 +106,7 @@ final class RawSocket: Sendable {
     }
 
     /// Reads frames until a Close (returned with its code) or the end of the connection (nil).
-    func readUntilClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, frames: [WebSocketFrame])? {
+    public func readUntilClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, frames: [WebSocketFrame])? {
         var frames: [WebSocketFrame] = []
         while let frame = try await readFrame(timeout: timeout) {
             if frame.opcode == .close {
@@ -119,7 +119,7 @@ final class RawSocket: Sendable {
     }
 
     /// True once the server has closed the TCP connection.
-    func waitForTCPClose(timeout: Duration = .seconds(5)) async throws -> Bool {
+    public func waitForTCPClose(timeout: Duration = .seconds(5)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if inbox.state.withLock({ $0.closed }) { return true }
@@ -128,13 +128,13 @@ final class RawSocket: Sendable {
         return false
     }
 
-    func close() async { try? await channel.close() }
+    public func close() async { try? await channel.close() }
 }
 
-struct RawSocketTimeout: Error {}
+public struct RawSocketTimeout: Error { public init() {} }
 
 /// A client frame built by hand (not with our encoder), masked unless `masked` is false.
-func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true, key: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]) -> [UInt8] {
+public func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true, key: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]) -> [UInt8] {
     var bytes: [UInt8] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
     let maskBit: UInt8 = masked ? 0x80 : 0
     switch payload.count {
@@ -146,6 +146,6 @@ func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UIn
     return bytes + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
 }
 
-func clientFrame(_ opcode: UInt8, text: String, fin: Bool = true) -> [UInt8] { clientFrame(opcode, Array(text.utf8), fin: fin) }
+public func clientFrame(_ opcode: UInt8, text: String, fin: Bool = true) -> [UInt8] { clientFrame(opcode, Array(text.utf8), fin: fin) }
 
-func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] { [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }
+public func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] { [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }
