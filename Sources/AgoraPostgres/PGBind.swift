@@ -100,7 +100,19 @@ extension Date: PGEncodable {
     public var pgBind: PGBind {
         // timestamptz has microsecond resolution; round rather than truncate so a value survives a round trip.
         let micros = ((timeIntervalSince1970 - Double(postgresEpochOffset)) * 1_000_000).rounded()
-        return .bigEndian(Int64(micros), oid: PGType.timestamptz)
+        return .bigEndian(Self.postgresMicros(micros), oid: PGType.timestamptz)
+    }
+
+    /// PostgreSQL's timestamptz range (4713 BC to 294276 AD) in microseconds since 2000-01-01.
+    static let postgresMicrosRange: ClosedRange<Double> = -211_813_488_000_000_000...9_224_318_015_999_999_000
+
+    /// `micros` as PostgreSQL stores it. A date outside the range, which a client can put in a pagination cursor,
+    /// becomes '-infinity' or 'infinity' (Int64.min / Int64.max on the wire): it compares as the far past or future
+    /// would, where `Int64(micros)` would trap and a value just inside Int64 would be PostgreSQL's "out of range".
+    static func postgresMicros(_ micros: Double) -> Int64 {
+        if micros.isNaN || micros < postgresMicrosRange.lowerBound { return .min }
+        if micros > postgresMicrosRange.upperBound { return .max }
+        return Int64(micros)
     }
 }
 

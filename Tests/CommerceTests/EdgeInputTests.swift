@@ -79,6 +79,27 @@ struct EdgeInputTests {
         }
     }
 
+    @Test func aCursorWithATimeOutsideAnyCalendarIsNoCrashAndNo500() async throws {
+        try await TestApp.withApplication(Shop.overrides) { app, services in
+            try await app.test(.router) { client in
+                let market = Market(api: API(client: client), services: services)
+                let seller = try await market.seller("cursorseller")
+                _ = try await market.product(seller)
+                // `at` at Int64.min once trapped converting to PostgreSQL's epoch; far past (before 4713 BC) was a 500.
+                for at in [Int64.min, Int64.max, -300_000_000_000_000_000, 9_000_000_000_000_000_000] {
+                    let json = "{\"at\":\(at),\"id\":\"00000000-0000-0000-0000-000000000000\"}"
+                    let cursor = Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+                    for path in ["/api/users/cursorseller/followers", "/api/products/\(UUID())/reviews", "/api/me/products"] {
+                        let response = try await market.api.call(.get, "\(path)?cursor=\(cursor)", bearer: seller.accessToken)
+                        #expect(response.status.code < 500, "\(path) at=\(at): \(response.raw)")
+                    }
+                }
+                #expect(try await market.api.call(.get, "/health").status == .ok)
+            }
+        }
+    }
+
     @Test func anOutOfRangeCategoryPositionIsA422() async throws {
         try await TestApp.withApplication(Shop.overrides) { app, services in
             try await app.test(.router) { client in
