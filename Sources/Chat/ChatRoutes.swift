@@ -4,8 +4,7 @@ import Foundation
 public import Hummingbird
 import Logging
 
-/// `/api/conversations…` and `/api/users/:username/block`. Sending here and over the socket (`chat:send`) is the
-/// same call.
+/// `/api/conversations…`. Sending here and over the socket (`chat:send`) is the same call.
 public struct ChatRoutes: Sendable {
     let chat: ChatService
 
@@ -18,9 +17,6 @@ public struct ChatRoutes: Sendable {
         router.get("/api/conversations/:id/messages", use: messages)
         router.post("/api/conversations/:id/messages", use: send)
         router.post("/api/conversations/:id/read", use: read)
-        router.get("/api/users/:username/block") { try await self.blockState($0, $1) }
-        router.put("/api/users/:username/block") { try await self.block($0, $1, blocked: true) }
-        router.delete("/api/users/:username/block") { try await self.block($0, $1, blocked: false) }
     }
 
     struct OpenInput: Decodable {
@@ -38,7 +34,6 @@ public struct ChatRoutes: Sendable {
     struct ReadInput: Decodable { var messageId: Int64? }
 
     struct MessageBody: ResponseEncodable { var message: ChatService.Message }
-    struct BlockBody: ResponseEncodable { var blocked: Bool }
 
     @Sendable func open(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<ChatService.Conversation> {
         let user = try context.requireIdentity().accountID
@@ -86,28 +81,6 @@ public struct ChatRoutes: Sendable {
         let user = try context.requireIdentity().accountID
         let input = try await request.decode(as: ReadInput.self, context: context)
         return try await chat.markRead(try context.uuidParameter("id"), by: user, upTo: input.messageId, logger: context.logger)
-    }
-
-    func block(_ request: Request, _ context: AgoraRequestContext, blocked: Bool) async throws -> BlockBody {
-        let (user, other) = try await blockPair(context)
-        try await chat.setBlock(user, other: other, blocked: blocked, logger: context.logger)
-        return BlockBody(blocked: blocked)
-    }
-
-    /// Whether I block that user (so a client can show the button's state).
-    func blockState(_ request: Request, _ context: AgoraRequestContext) async throws -> BlockBody {
-        let (user, other) = try await blockPair(context)
-        return BlockBody(blocked: try await chat.isBlocking(user, other: other, logger: context.logger))
-    }
-
-    /// Me and the account named by `:username`.
-    private func blockPair(_ context: AgoraRequestContext) async throws -> (UUID, UUID) {
-        let user = try context.requireIdentity().accountID
-        let username: String = try context.parameters.require("username")
-        guard let other = try await chat.accounts.accountID(username: username, logger: context.logger) else {
-            throw AgoraError(.notFound, code: "user_not_found", "No user named \(username.prefix(30))")
-        }
-        return (user, other)
     }
 }
 

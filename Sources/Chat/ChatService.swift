@@ -7,13 +7,19 @@ public import Notifications
 public import Realtime
 
 /// One-to-one conversations between accounts (a buyer and a seller, say), optionally about a product. Owns
-/// `conversations`, `conversation_members`, `messages` and `blocks`.
+/// `conversations`, `conversation_members` and `messages`; honours blocks (Social's) through `BlockList`: between two
+/// accounts where either blocks the other, no conversation opens and no message, typing, receipt or presence flows.
 ///
 /// Every message is stored, with a `chat:message` event in both participants' streams, in one transaction, and
 /// published after it commits: a message that was acknowledged reaches the other side even if this instance dies
 /// before publishing (the other side's connection finds it in its stream).
 public struct ChatService: Sendable, PresenceAudience {
-    public func audience(of user: UUID, logger: Logger) async throws -> [UUID] { Array(Set(try await partners(of: user, logger: logger))) }
+    /// Conversation partners, less anyone in a block with `user` either way.
+    public func audience(of user: UUID, logger: Logger) async throws -> [UUID] {
+        let partners = Array(Set(try await partners(of: user, logger: logger)))
+        let blocked = try await blocks.blockedEitherWay(user, among: partners, logger: logger)
+        return partners.filter { !blocked.contains($0) }
+    }
 
     public struct Settings: Sendable {
         /// Longest message text, in characters (`AGORA_CHAT_MAX_LENGTH`).
@@ -75,13 +81,15 @@ public struct ChatService: Sendable, PresenceAudience {
     let products: ProductService
     let typing: TypingThrottle
     let notifications: NotificationService
+    let blocks: any BlockList
     public let settings: Settings
 
     public init(
         db: PGPool, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory, products: ProductService,
-        notifications: NotificationService, settings: Settings
+        notifications: NotificationService, blocks: any BlockList, settings: Settings
     ) {
         self.db = db
+        self.blocks = blocks
         self.notifications = notifications
         self.stream = stream
         self.hub = hub
@@ -104,6 +112,7 @@ public struct ChatService: Sendable, PresenceAudience {
             throw AgoraError(.notFound, code: "user_not_found", "No such user")
         }
         if let product { _ = try await products.rendered(product, viewer: nil, logger: logger) }
+        try await refuseIfBlocked(user, other, logger: logger)
         let id = try await db.withTransaction(logger: logger) { tx in try await self.openOrReuse(user, other, product: product, in: tx) }
         return try await conversation(id, for: user, logger: logger)
     }
@@ -138,7 +147,7 @@ public struct ChatService: Sendable, PresenceAudience {
     public func conversation(_ id: UUID, for user: UUID, logger: Logger) async throws -> Conversation {
         let rows = try await db.query(Self.conversationSelect(user: user, extra: "AND c.id = \(id)", limit: 1), logger: logger)
         guard let row = rows.first else { throw Self.notFound }
-        return try await decodeConversations([row], logger: logger).one()
+        return try await decodeConversations([row], viewer: user, logger: logger).one()
     }
 
     /// `user`'s conversations, most recently active first.
@@ -149,7 +158,7 @@ public struct ChatService: Sendable, PresenceAudience {
             after = "AND (m.last_activity, c.id) < (\(position.date), \(position.id))"
         }
         let rows = try await db.query(Self.conversationSelect(user: user, extra: after, limit: limit + 1), logger: logger)
-        let items = try await decodeConversations(Array(rows.prefix(limit)), logger: logger)
+        let items = try await decodeConversations(Array(rows.prefix(limit)), viewer: user, logger: logger)
         let next = rows.count > limit ? items.last.map { OpaqueCursor.encode(TimePosition($0.lastActivity, id: $0.id)) } : nil
         return Page(items: items, nextCursor: next)
     }
@@ -170,12 +179,15 @@ public struct ChatService: Sendable, PresenceAudience {
         """
     }
 
-    func decodeConversations(_ rows: [PGRow], logger: Logger) async throws -> [Conversation] {
+    func decodeConversations(_ rows: [PGRow], viewer: UUID, logger: Logger) async throws -> [Conversation] {
         let others: [UUID] = try rows.map { try $0.decode("other") }
         let people = try await accounts.summaries(Array(Set(others)), logger: logger)
         var online: Set<UUID> = []
         do {
-            for status in try await hub.presence.status(of: Array(Set(others)), logger: logger) where status.online { online.insert(status.userId) }
+            // Presence is not told across a block, either way.
+            let blocked = try await blocks.blockedEitherWay(viewer, among: Array(Set(others)), logger: logger)
+            let visible = Array(Set(others).subtracting(blocked))
+            for status in try await hub.presence.status(of: visible, logger: logger) where status.online { online.insert(status.userId) }
         } catch {
             logger.warning("Presence unavailable for the conversation list", metadata: ["error": "\(error)"])
         }
@@ -213,6 +225,19 @@ public struct ChatService: Sendable, PresenceAudience {
         return try row.decode("other")
     }
 
+    /// 403 when either account blocks the other: `blocked` when `other` blocks `user`, `blocking` when `user` does.
+    ///
+    /// Checked before the transaction that writes (a block is Social's, read through its port on a connection of
+    /// its own; holding a transaction's connection while asking for another could exhaust the pool). A block placed
+    /// in the milliseconds between the check and the write lets that one write through.
+    func refuseIfBlocked(_ user: UUID, _ other: UUID, logger: Logger) async throws {
+        guard try await !blocks.blockedEitherWay(user, among: [other], logger: logger).isEmpty else { return }
+        if try await blocks.blocks(other, user, logger: logger) {
+            throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
+        }
+        throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
+    }
+
     /// A message to send: into an existing conversation, or to a user (opening the conversation on first use).
     public struct Outgoing: Sendable {
         public var conversationId: UUID?
@@ -247,21 +272,28 @@ public struct ChatService: Sendable, PresenceAudience {
         if outgoing.conversationId == nil && outgoing.to == nil { problems["conversationId"] = "or a recipient is required" }
         if !problems.isEmpty { throw AgoraError(.validation, "The message is not valid", fields: problems) }
         if let product = outgoing.productId { _ = try await products.rendered(product, viewer: nil, logger: logger) }
-        if let to = outgoing.to, outgoing.conversationId == nil {
+        let recipient: UUID
+        if let id = outgoing.conversationId {
+            recipient = try await partner(of: sender, in: id, logger: logger)
+        } else if let to = outgoing.to {
             guard to != sender else { throw AgoraError(.validation, code: "cannot_message_self", "You cannot message yourself") }
             guard try await accounts.summaries([to], logger: logger)[to] != nil else {
                 throw AgoraError(.notFound, code: "user_not_found", "No such user")
             }
             if let about = outgoing.about { _ = try await products.rendered(about, viewer: nil, logger: logger) }
+            recipient = to
+        } else {
+            throw AgoraError(.validation, "The message is not valid", fields: ["conversationId": "or a recipient is required"])
         }
+        try await refuseIfBlocked(sender, recipient, logger: logger)
 
         let (message, events) = try await db.withTransaction(logger: logger) { tx -> (Message, [StreamEvent]) in
-            if let client = outgoing.clientId, let existing = try await self.stored(sender: sender, clientId: client, tx: tx) {
-                return (existing, [])
-            }
             let conversation: UUID
             if let id = outgoing.conversationId { conversation = id } else {
-                conversation = try await self.openOrReuse(sender, outgoing.to!, product: outgoing.about, in: tx)
+                conversation = try await self.openOrReuse(sender, recipient, product: outgoing.about, in: tx)
+            }
+            if let client = outgoing.clientId, let existing = try await self.stored(sender: sender, clientId: client, tx: tx) {
+                return (try Self.retry(existing, in: conversation), [])
             }
             // The conversation row is the lock that orders its messages; it is taken before any stream row.
             let locked = try await tx.query(
@@ -269,17 +301,20 @@ public struct ChatService: Sendable, PresenceAudience {
             )
             guard let row = locked.first else { throw Self.notFound }
             let a: UUID = try row.decode("user_a")
-            let recipient: UUID = a == sender ? try row.decode("user_b") : a
-            if try await !tx.query("SELECT 1 FROM blocks WHERE blocker_id = \(recipient) AND blocked_id = \(sender)").isEmpty {
-                throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
-            }
+            guard recipient == (a == sender ? try row.decode("user_b") : a) else { throw Self.notFound }
+            // Twins with one clientId racing past `stored` meet on the unique (sender, client_id) index: the loser
+            // waits for the winner's commit, inserts nothing, and answers with the winner's message.
             let inserted = try await tx.query(
                 """
                 INSERT INTO messages (conversation_id, sender_id, client_id, kind, body, product_id)
                 VALUES (\(conversation), \(sender), \(outgoing.clientId), \(outgoing.productId == nil ? "text" : "product"), \(text), \(outgoing.productId))
+                ON CONFLICT DO NOTHING
                 RETURNING id, created_at
                 """
             )
+            if inserted.isEmpty, let client = outgoing.clientId, let existing = try await self.stored(sender: sender, clientId: client, tx: tx) {
+                return (try Self.retry(existing, in: conversation), [])
+            }
             let message = Message(
                 id: try inserted.one().decode("id"), conversationId: conversation, senderId: sender,
                 kind: outgoing.productId == nil ? "text" : "product", text: text, productId: outgoing.productId,
@@ -309,6 +344,14 @@ public struct ChatService: Sendable, PresenceAudience {
         }
         await hub.publish(events, logger: logger)
         return message
+    }
+
+    /// A stored message found by its clientId: the same send retried, unless it was sent into another conversation.
+    static func retry(_ existing: Message, in conversation: UUID) throws(AgoraError) -> Message {
+        guard existing.conversationId == conversation else {
+            throw AgoraError(.conflict, code: "client_id_reused", "This clientId was already used for another message", fields: ["clientId": "is taken"])
+        }
+        return existing
     }
 
     struct ChatEvent: Encodable {
@@ -353,13 +396,14 @@ public struct ChatService: Sendable, PresenceAudience {
     /// Marks `conversation` read by `user` up to `messageId` (default: its latest message) and tells the other side
     /// (a durable `chat:read`). Reading never moves backwards.
     public func markRead(_ conversation: UUID, by user: UUID, upTo messageId: Int64?, logger: Logger) async throws -> ReadReceipt {
+        let other = try await partner(of: user, in: conversation, logger: logger)
+        try await refuseIfBlocked(user, other, logger: logger)
         let (receipt, events) = try await db.withTransaction(logger: logger) { tx -> (ReadReceipt, [StreamEvent]) in
-            let other = try await self.partner(of: user, in: conversation, tx: tx, logger: logger)
+            // Never past the conversation's last message: a receipt for a message not yet sent would read it early.
             let rows = try await tx.query(
                 """
-                WITH target AS (
-                    SELECT coalesce(\(messageId), (SELECT max(id) FROM messages WHERE conversation_id = \(conversation)), 0) AS upto
-                )
+                WITH latest AS (SELECT coalesce(max(id), 0) AS id FROM messages WHERE conversation_id = \(conversation)),
+                target AS (SELECT least(coalesce(\(messageId), (SELECT id FROM latest)), (SELECT id FROM latest)) AS upto)
                 UPDATE conversation_members m SET last_read_id = greatest(m.last_read_id, (SELECT upto FROM target)),
                     unread = (SELECT count(*) FROM messages WHERE conversation_id = \(conversation) AND sender_id <> \(user)
                               AND id > greatest(m.last_read_id, (SELECT upto FROM target)))
@@ -385,8 +429,9 @@ public struct ChatService: Sendable, PresenceAudience {
 
     /// Tells the other participant that `user` is typing; at most one per `typingInterval`, dropped otherwise.
     public func typing(in conversation: UUID, by user: UUID, logger: Logger) async throws {
-        guard typing.allow(user: user, conversation: conversation) else { return }
         let other = try await partner(of: user, in: conversation, logger: logger)
+        try await refuseIfBlocked(user, other, logger: logger)
+        guard typing.allow(user: user, conversation: conversation) else { return }
         let data = "{\"conversationId\":\"\(conversation.uuidString)\",\"userId\":\"\(user.uuidString)\"}"
         await hub.publishEphemeral(type: "chat:typing", data: data, to: [other], logger: logger)
     }
@@ -403,24 +448,18 @@ public struct ChatService: Sendable, PresenceAudience {
         }
     }
 
-    // MARK: Blocking
-
-    /// `user` blocks (or with `false` unblocks) `other`: a blocked account's messages to `user` are refused.
-    public func setBlock(_ user: UUID, other: UUID, blocked: Bool, logger: Logger) async throws {
-        guard user != other else { throw AgoraError(.validation, code: "cannot_block_self", "You cannot block yourself") }
-        guard try await accounts.summaries([other], logger: logger)[other] != nil else {
-            throw AgoraError(.notFound, code: "user_not_found", "No such user")
-        }
-        if blocked {
-            try await db.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES (\(user), \(other)) ON CONFLICT DO NOTHING", logger: logger)
-        } else {
-            try await db.execute("DELETE FROM blocks WHERE blocker_id = \(user) AND blocked_id = \(other)", logger: logger)
-        }
-    }
-
-    /// Whether `user` blocks `other`.
-    public func isBlocking(_ user: UUID, other: UUID, logger: Logger) async throws -> Bool {
-        try await !db.query("SELECT 1 FROM blocks WHERE blocker_id = \(user) AND blocked_id = \(other)", logger: logger).isEmpty
+    /// Of `users`, those whose presence `viewer` may see: `viewer` themself, and conversation partners with no block
+    /// either way (the same people presence events reach).
+    public func presenceVisible(to viewer: UUID, of users: [UUID], logger: Logger) async throws -> Set<UUID> {
+        let partners = try await db.query(
+            """
+            SELECT CASE WHEN user_a = \(viewer) THEN user_b ELSE user_a END AS other FROM conversations
+            WHERE (user_a = \(viewer) AND user_b = ANY(\(users))) OR (user_b = \(viewer) AND user_a = ANY(\(users)))
+            """,
+            logger: logger
+        ).map { try $0.decode("other") as UUID }
+        let blocked = try await blocks.blockedEitherWay(viewer, among: partners, logger: logger)
+        return Set(partners.filter { !blocked.contains($0) } + (users.contains(viewer) ? [viewer] : []))
     }
 
     /// The people `user` has talked with most recently: who hears of their presence.

@@ -24,12 +24,16 @@ public struct NotificationRelay: Service {
     let batchSize: Int
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    /// No notice caused by an account reaches someone in a block with it, either way.
+    let blocks: any BlockList
 
     public init(
         events: EventOutbox, notifications: NotificationService, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory,
-        products: ProductUpdates, interval: Duration, batchSize: Int = 200, logger: Logger, isReady: @escaping @Sendable () -> Bool
+        products: ProductUpdates, blocks: any BlockList, interval: Duration, batchSize: Int = 200, logger: Logger,
+        isReady: @escaping @Sendable () -> Bool
     ) {
         self.events = events
+        self.blocks = blocks
         self.notifications = notifications
         self.stream = stream
         self.hub = hub
@@ -85,6 +89,8 @@ public struct NotificationRelay: Service {
         switch event.kind {
         case .userFollowed:
             guard let followee = event.subjectID, let follower = event.actorID else { break }
+            // A follow recorded just before a block is relayed after it: the block wins.
+            guard try await blocks.blockedEitherWay(followee, among: [follower], logger: logger).isEmpty else { break }
             let who = try await accounts.summaries([follower], logger: logger)[follower]
             if let notice = try await notifications.notify(followee, .follower, data: [
                 "followerId": .string(follower.uuidString), "username": .string(who?.username ?? ""), "displayName": .string(who?.displayName ?? ""),
@@ -92,6 +98,7 @@ public struct NotificationRelay: Service {
         case .productLiked, .productUnliked:
             guard let product = event.subjectID else { break }
             if event.kind == .productLiked, let seller = uuid("sellerId"), let liker = event.actorID, liker != seller,
+                try await blocks.blockedEitherWay(seller, among: [liker], logger: logger).isEmpty,
                 let notice = try await notifications.notify(seller, .like, data: [
                     "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .number(Double(int("likeCount") ?? 0)),
                 ], in: tx)
@@ -130,6 +137,16 @@ public struct NotificationRelay: Service {
             {
                 out.append(notice)
             }
+        case .adminAlert:
+            var data: [String: JSON] = [:]
+            for (key, value) in payload {
+                switch value {
+                case .string(let text): data[key] = .string(text)
+                case .int(let number): data[key] = .number(Double(number))
+                case .bool(let flag): data[key] = .bool(flag)
+                }
+            }
+            out += try await notifications.notifyAdmins(.adminAlert, data: data, in: tx)
         default:
             break
         }

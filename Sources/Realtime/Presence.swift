@@ -19,6 +19,12 @@ public struct Presence: Sendable {
 
         enum CodingKeys: String, CodingKey { case userId, online, lastSeen }
 
+        public init(userId: UUID, online: Bool, lastSeen: Date?) {
+            self.userId = userId
+            self.online = online
+            self.lastSeen = lastSeen
+        }
+
         /// Writes `"lastSeen": null` rather than leaving it out.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)

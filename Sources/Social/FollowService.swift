@@ -61,46 +61,57 @@ public struct FollowService: Sendable {
 
     /// Makes `follower` follow (or with `false`, unfollow) `username`. Idempotent; counts move in the same
     /// transaction as the follow row, so they are exact under concurrent toggles.
-    /// - Throws: 404 for an unknown user; 422 `cannot_follow_self`.
+    /// - Throws: 404 for an unknown user; 422 `cannot_follow_self`; 403 `blocked` when either account blocks the other.
     public func setFollow(_ username: String, follower: UUID, following: Bool, logger: Logger) async throws -> FollowState {
         let followee = try await resolve(username, logger: logger)
         guard followee != follower else {
             throw AgoraError(.validation, code: "cannot_follow_self", "You cannot follow yourself", fields: ["username": "is you"])
         }
         return try await db.withTransaction(logger: logger) { tx in
-            let changed: Bool
-            if following {
-                changed = try await tx.execute(
-                    "INSERT INTO follows (follower_id, followee_id) VALUES (\(follower), \(followee)) ON CONFLICT DO NOTHING"
-                ).affectedRows == 1
-            } else {
-                changed = try await tx.execute("DELETE FROM follows WHERE follower_id = \(follower) AND followee_id = \(followee)").affectedRows == 1
+            try await Self.lockPair(follower, followee, in: tx)
+            if following, try await !tx.query(
+                "SELECT 1 FROM blocks WHERE (blocker_id = \(followee) AND blocked_id = \(follower)) OR (blocker_id = \(follower) AND blocked_id = \(followee))"
+            ).isEmpty {
+                throw AgoraError(.forbidden, code: "blocked", "You cannot follow this account")
             }
-            if changed {
-                let delta = Int32(following ? 1 : -1)
-                // Always in the same order (followee row, then follower row) to avoid deadlocks between A→B and B→A.
-                for (account, column) in [(followee, "followers"), (follower, "following")].sorted(by: { $0.0.uuidString < $1.0.uuidString }) {
-                    if column == "followers" {
-                        try await tx.execute(
-                            """
-                            INSERT INTO follow_counts (account_id, followers) VALUES (\(account), greatest(\(delta), 0))
-                            ON CONFLICT (account_id) DO UPDATE SET followers = follow_counts.followers + \(delta)
-                            """
-                        )
-                    } else {
-                        try await tx.execute(
-                            """
-                            INSERT INTO follow_counts (account_id, following) VALUES (\(account), greatest(\(delta), 0))
-                            ON CONFLICT (account_id) DO UPDATE SET following = follow_counts.following + \(delta)
-                            """
-                        )
-                    }
-                }
-                try await events.record(DomainEvent(following ? .userFollowed : .userUnfollowed, actor: follower, subject: followee), in: tx)
-            }
+            _ = try await self.changeFollow(follower: follower, followee: followee, following: following, in: tx)
             let counts = try await Self.counts(followee, in: tx)
             return FollowState(following: following, followerCount: counts.followers, followingCount: counts.following)
         }
+    }
+
+    /// Adds or removes one follow with its counts and domain event, in `tx`; returns whether anything changed.
+    func changeFollow(follower: UUID, followee: UUID, following: Bool, in tx: PGTransaction) async throws -> Bool {
+        let changed: Bool
+        if following {
+            changed = try await tx.execute(
+                "INSERT INTO follows (follower_id, followee_id) VALUES (\(follower), \(followee)) ON CONFLICT DO NOTHING"
+            ).affectedRows == 1
+        } else {
+            changed = try await tx.execute("DELETE FROM follows WHERE follower_id = \(follower) AND followee_id = \(followee)").affectedRows == 1
+        }
+        guard changed else { return false }
+        let delta = Int32(following ? 1 : -1)
+        // Always in the same order (followee row, then follower row) to avoid deadlocks between A→B and B→A.
+        for (account, column) in [(followee, "followers"), (follower, "following")].sorted(by: { $0.0.uuidString < $1.0.uuidString }) {
+            if column == "followers" {
+                try await tx.execute(
+                    """
+                    INSERT INTO follow_counts (account_id, followers) VALUES (\(account), greatest(\(delta), 0))
+                    ON CONFLICT (account_id) DO UPDATE SET followers = follow_counts.followers + \(delta)
+                    """
+                )
+            } else {
+                try await tx.execute(
+                    """
+                    INSERT INTO follow_counts (account_id, following) VALUES (\(account), greatest(\(delta), 0))
+                    ON CONFLICT (account_id) DO UPDATE SET following = follow_counts.following + \(delta)
+                    """
+                )
+            }
+        }
+        try await events.record(DomainEvent(following ? .userFollowed : .userUnfollowed, actor: follower, subject: followee), in: tx)
+        return true
     }
 
     /// Counts of `username`, and whether `viewer` follows them.

@@ -4,7 +4,8 @@ import Foundation
 public import Hummingbird
 import Logging
 
-/// `/api/users/:username/follow`, `/api/users/:username/followers|following` and `/api/feed`.
+/// `/api/users/:username/follow`, `/api/users/:username/followers|following`, `/api/users/:username/block` and
+/// `/api/feed`.
 public struct SocialRoutes: Sendable {
     let follows: FollowService
     let maxPageSize: Int
@@ -25,6 +26,21 @@ public struct SocialRoutes: Sendable {
         router.get("/api/users/:username/followers") { try await self.list($0, $1, .followers) }
         router.get("/api/users/:username/following") { try await self.list($0, $1, .following) }
         router.get("/api/feed", use: feed)
+        router.get("/api/users/:username/block") { request, context -> BlockBody in
+            let user = try context.requireIdentity().accountID
+            return BlockBody(blocked: try await self.follows.isBlocking(user, username: try context.parameters.require("username"), logger: context.logger))
+        }
+        router.put("/api/users/:username/block") { try await self.setBlock($0, $1, blocked: true) }
+        router.delete("/api/users/:username/block") { try await self.setBlock($0, $1, blocked: false) }
+    }
+
+    struct BlockBody: ResponseEncodable { var blocked: Bool }
+
+    /// Blocks (or unblocks) `:username` for the caller; blocking also removes the follows between the two.
+    func setBlock(_ request: Request, _ context: AgoraRequestContext, blocked: Bool) async throws -> BlockBody {
+        let user = try context.requireIdentity().accountID
+        try await follows.setBlock(user, username: try context.parameters.require("username"), blocked: blocked, logger: context.logger)
+        return BlockBody(blocked: blocked)
     }
 
     func setFollow(_ request: Request, _ context: AgoraRequestContext, following: Bool) async throws -> FollowService.FollowState {
