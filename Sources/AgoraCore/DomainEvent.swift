@@ -27,6 +27,9 @@ public struct DomainEvent: Sendable, Equatable, Codable {
         public static let orderCancelled = Kind(rawValue: "order.cancelled")
         /// A sale took a product to or below its low-stock threshold; subject the product, payload seller and stock.
         public static let productLowStock = Kind(rawValue: "product.low_stock")
+        /// Something an administrator must look at (a paid amount that does not match its order, a refund the
+        /// provider kept refusing); subject the order, payload `alert` (a code), `message` and the facts.
+        public static let adminAlert = Kind(rawValue: "admin.alert")
     }
 
     /// One payload value: JSON scalars only, so every consumer can read a payload without knowing its producer.

@@ -21,6 +21,8 @@ public struct NotificationService: Sendable {
         case orderStatus = "order_status"
         /// A product of mine fell to its low-stock threshold (sellers).
         case lowStock = "low_stock"
+        /// Something an administrator must look at: a payment that does not match its order, a failed refund (admins).
+        case adminAlert = "admin_alert"
     }
 
     public struct Notice: Sendable, Codable, Equatable {
@@ -71,6 +73,15 @@ public struct NotificationService: Sendable {
         guard let row = rows.first else { return nil }
         let notice = Notice(id: try row.decode("id"), kind: kind.rawValue, data: .object(data), read: false, createdAt: try row.decode("created_at"))
         return try StreamEntry(user: user, type: "notification:new", encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
+    }
+
+    /// `notify` for every administrator account, in `tx`; returns the stream entries to append.
+    public func notifyAdmins(_ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> [StreamEntry] {
+        var entries: [StreamEntry] = []
+        for row in try await tx.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id") {
+            if let entry = try await notify(try row.decode("id"), kind, data: data, in: tx) { entries.append(entry) }
+        }
+        return entries
     }
 
     struct NewNotice: Encodable {
