@@ -16,12 +16,38 @@ struct RealtimeGate: Sendable {
         var identity: Identity
         /// `?resume=N`: the last sequence the client processed.
         var resume: Int64?
+        /// The socket's place under the per-account and per-address caps.
+        var claim: SocketClaims.Claim?
     }
 
     let auth: AuthService
     let origins: OriginPolicy
+    let hub: RealtimeHub
+    /// Take the client address from `X-Forwarded-For` (`AGORA_TRUST_PROXY`), as `ClientIPMiddleware` does.
+    let trustProxy: Bool
 
-    func decide(_ head: RequestHead, logger: Logger) async -> WebSocketUpgradeDecision<Accepted> {
+    func decide(_ head: RequestHead, channel: any Channel, logger: Logger) async -> WebSocketUpgradeDecision<Accepted> {
+        let ip = (trustProxy ? ClientIPMiddleware.client(forwardedFor: head.values("X-Forwarded-For").last) : nil)
+            ?? channel.remoteAddress?.ipAddress
+        switch await authenticate(head, logger: logger) {
+        case .refuse(let status, let message, let body, let contentType):
+            return .refuse(status, message: message, body: body, contentType: contentType)
+        case .accept(var accepted):
+            do {
+                guard let claim = try await hub.claimSocket(user: accepted.identity.accountID, ip: ip, logger: logger) else {
+                    logger.info("WebSocket upgrade refused: too many sockets", metadata: ["ip": "\(ip ?? "-")"])
+                    return Self.refuse(.tooManyRequests, code: "too_many_sockets", "Too many live connections for this account or address; close one")
+                }
+                accepted.claim = claim
+                return .accept(accepted)
+            } catch {
+                logger.warning("WebSocket socket cap unavailable", metadata: ["error": "\(error)"])
+                return Self.refuse(.serviceUnavailable, code: "unavailable", "Cannot open a live connection right now; retry")
+            }
+        }
+    }
+
+    private func authenticate(_ head: RequestHead, logger: Logger) async -> WebSocketUpgradeDecision<Accepted> {
         let origin = head.values("Origin").first
         if let origin, !origins.allows(origin: origin) {
             logger.info("WebSocket upgrade refused: foreign origin", metadata: ["origin": "\(origin.prefix(100))"])

@@ -18,6 +18,8 @@ public import NIOCore
 final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     let identity: Identity
     var user: UUID { identity.accountID }
+    /// This socket's place under the per-account and per-address caps; given back when it closes.
+    let claim: SocketClaims.Claim?
     private let channel: any Channel
     private let hub: RealtimeHub
     private let logger: Logger
@@ -40,8 +42,9 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     /// Ephemeral events that arrived before `hello` went out (it waits for the stream head); sent right after it.
     private var beforeHello: [ByteBuffer]? = []
 
-    init(identity: Identity, peer: WebSocketPeer, hub: RealtimeHub, logger: Logger) {
+    init(identity: Identity, peer: WebSocketPeer, hub: RealtimeHub, claim: SocketClaims.Claim?, logger: Logger) {
         self.identity = identity
+        self.claim = claim
         self.channel = peer.channel
         self.hub = hub
         var logger = logger
@@ -324,6 +327,13 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
 
     /// Commands of one connection run one at a time, in the order sent: two `chat:send`s are stored in order.
     private func enqueue(_ type: String, id: JSON?, data: JSON) {
+        // A client that sends faster than its commands run is not waited for without bound.
+        guard commandQueue.count < hub.settings.maxPendingCommands else {
+            logger.info("Realtime socket closed: too many pending commands", metadata: ["pending": "\(commandQueue.count)"])
+            isClosed = true
+            commandQueue = []
+            return close(code: WebSocketCloseCode.policyViolation, reason: "too many pending commands")
+        }
         commandQueue.append((type, id, data))
         runNextCommand()
     }
@@ -355,6 +365,7 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
 
     /// Off the event loop.
     private func run(_ type: String, data: JSON) async throws -> String? {
+        try await hub.chargeCommand(user, logger: logger)
         switch type {
         case "subscribe":
             let topic = try Self.topic(in: data)

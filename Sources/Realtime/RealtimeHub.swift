@@ -39,10 +39,16 @@ public final class RealtimeHub: Service, Sendable {
     /// Who is online, across instances.
     public let presence: Presence
     private let audienceBox = Mutex<(any PresenceAudience)?>(nil)
-    /// Presence changes of local users, applied in order by one task (so a quick connect and disconnect cannot
-    /// reach Redis the other way round).
-    private let presenceChanges: AsyncStream<(UUID, Bool)>
-    private let presenceContinuation: AsyncStream<(UUID, Bool)>.Continuation
+    /// Caps on sockets per account and per address, across instances.
+    let claims: SocketClaims
+    /// The per-account command budget shared by every socket on every instance; nil when rate limits are off.
+    private let limiter: RedisRateLimiter?
+    /// Work that follows a socket's arrival or departure (presence up/down, giving its claim back), done in order by
+    /// one task. Bounded: the latest presence wanted per user (a quick connect and disconnect collapse into where
+    /// they ended, and cannot reach Redis the other way round) and the claims released since the last run.
+    private let chores = Mutex<(presence: [UUID: Bool], releases: [SocketClaims.Claim])>(([:], []))
+    private let choresWake: AsyncStream<Void>
+    private let choresContinuation: AsyncStream<Void>.Continuation
 
     /// - Parameters:
     ///   - prefix: the Redis key prefix (`AGORA_REDIS_PREFIX`), also for channels.
@@ -54,7 +60,11 @@ public final class RealtimeHub: Service, Sendable {
     ) throws {
         self.presence = presence
         self.sessions = sessions
-        (presenceChanges, presenceContinuation) = AsyncStream.makeStream(of: (UUID, Bool).self)
+        (choresWake, choresContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.claims = SocketClaims(
+            redis: redis, prefix: prefix, perUser: settings.maxSocketsPerUser, perIP: settings.maxSocketsPerIP, ttl: presence.ttl
+        )
+        self.limiter = settings.commandLimit == nil ? nil : RedisRateLimiter(redis: redis)
         self.stream = stream
         self.redis = redis
         self.prefix = prefix
@@ -84,10 +94,37 @@ public final class RealtimeHub: Service, Sendable {
     /// The handler of command `type`.
     func commands(for type: String) -> (any RealtimeCommands)? { commandsByType.withLock { $0[type] } }
 
+    /// A claim for one more socket of `user` from `ip`, or nil when either cap (`maxSocketsPerUser`,
+    /// `maxSocketsPerIP`) is reached on the instances together. Asked before the `101`.
+    public func claimSocket(user: UUID, ip: String?, logger: Logger) async throws -> SocketClaims.Claim? {
+        try await claims.claim(user: user, ip: ip, logger: logger)
+    }
+
+    /// Counts one command against `user`'s budget over all their sockets.
+    /// - Throws: `AgoraError(.rateLimited)` past it. Redis unavailable lets the command through (logged), like the
+    ///   general HTTP limit.
+    func chargeCommand(_ user: UUID, logger: Logger) async throws {
+        guard let limiter, let limit = settings.commandLimit else { return }
+        let decision: RateLimitDecision
+        do {
+            decision = try await limiter.check([RateLimitRule(key: prefix + "rl:ws:" + user.uuidString, limit: limit, period: settings.commandPeriod)], logger: logger)
+        } catch {
+            logger.warning("Socket command budget unavailable; allowing", metadata: ["error": "\(error)"])
+            return
+        }
+        guard decision.isAllowed else {
+            throw AgoraError(
+                .rateLimited, code: "rate_limited", "Too many messages; retry in \(decision.retryAfterSeconds) s", retryAfter: decision.retryAfterSeconds
+            )
+        }
+    }
+
     /// Serves an accepted upgrade: called on the connection's event loop, returns its delegate.
-    /// - Parameter resume: the `resume` query parameter, if the client passed its last sequence there.
-    public func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, logger: Logger) -> any WebSocketDelegate {
-        let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, logger: logger)
+    /// - Parameters:
+    ///   - resume: the `resume` query parameter, if the client passed its last sequence there.
+    ///   - claim: the socket's claim from `claimSocket`, given back when it closes.
+    public func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, claim: SocketClaims.Claim?, logger: Logger) -> any WebSocketDelegate {
+        let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, claim: claim, logger: logger)
         connection.start(resumeFrom: resume)
         return connection
     }
@@ -105,7 +142,7 @@ public final class RealtimeHub: Service, Sendable {
                     await self.closeEndedSessions()
                 }
             }
-            group.addTask { await self.applyPresenceChanges() }
+            group.addTask { await self.doChores() }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: self.presence.ttl / 3)
@@ -113,31 +150,53 @@ public final class RealtimeHub: Service, Sendable {
                 }
             }
             try await group.next()
-            presenceContinuation.finish()
+            choresContinuation.finish()
             group.cancelAll()
         }
     }
 
     // MARK: Presence
 
-    private func applyPresenceChanges() async {
-        for await (user, online) in presenceChanges {
-            do {
-                if online {
-                    if try await presence.up(user, logger: logger) { await announce(user, online: true, lastSeen: nil) }
-                } else if try await presence.down(user, logger: logger) {
-                    await announce(user, online: false, lastSeen: try await presence.wentOffline(user, logger: logger))
-                }
-            } catch {
-                logger.warning("Presence change not recorded", metadata: ["error": "\(error)"])
+    private func presenceChanged(_ user: UUID, online: Bool) {
+        chores.withLock { $0.presence[user] = online }
+        choresContinuation.yield()
+    }
+
+    private func doChores() async {
+        for await _ in choresWake {
+            let (changes, releases) = chores.withLock { chores in
+                defer { chores = ([:], []) }
+                return (chores.presence, chores.releases)
             }
+            for claim in releases {
+                do { try await claims.release(claim, logger: logger) } catch {
+                    logger.warning("Socket claim not released; it expires on its own", metadata: ["error": "\(error)"])
+                }
+            }
+            for (user, online) in changes { await applyPresence(user, online: online) }
+        }
+    }
+
+    private func applyPresence(_ user: UUID, online: Bool) async {
+        do {
+            if online {
+                if try await presence.up(user, logger: logger) { await announce(user, online: true, lastSeen: nil) }
+            } else if try await presence.down(user, logger: logger) {
+                await announce(user, online: false, lastSeen: try await presence.wentOffline(user, logger: logger))
+            }
+        } catch {
+            logger.warning("Presence change not recorded", metadata: ["error": "\(error)"])
         }
     }
 
     /// Renews this instance's claims, and says offline for users whose instance died.
     func renewPresence() async {
         do {
-            try await presence.renew(state.withLock { Array($0.users.keys) }, logger: logger)
+            let (users, held) = state.withLock { state in
+                (Array(state.users.keys), state.users.values.flatMap { $0.values.compactMap(\.claim) })
+            }
+            try await presence.renew(users, logger: logger)
+            try await claims.renew(held, logger: logger)
             for user in try await presence.sweepExpired(logger: logger) {
                 await announce(user, online: false, lastSeen: try await presence.wentOffline(user, logger: logger))
             }
@@ -182,7 +241,7 @@ public final class RealtimeHub: Service, Sendable {
         }
         if first {
             subscriber.subscribe([userChannel(connection.user)])
-            presenceContinuation.yield((connection.user, true))
+            presenceChanged(connection.user, online: true)
         }
     }
 
@@ -204,7 +263,11 @@ public final class RealtimeHub: Service, Sendable {
         }
         if lastOfUser {
             subscriber.unsubscribe([userChannel(connection.user)])
-            presenceContinuation.yield((connection.user, false))
+            presenceChanged(connection.user, online: false)
+        }
+        if let claim = connection.claim {
+            chores.withLock { $0.releases.append(claim) }
+            choresContinuation.yield()
         }
         if !emptyTopics.isEmpty { subscriber.unsubscribe(emptyTopics.map(topicChannel)) }
     }

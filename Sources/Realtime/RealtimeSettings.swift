@@ -15,6 +15,17 @@ public struct RealtimeSettings: Sendable {
     public var maxBufferedEvents: Int
     /// The longest wait for the Redis subscription of a new connection's user before it reads its stream head.
     public var subscribeWait: Duration
+    /// Sockets one account may hold open across every instance (`AGORA_WS_MAX_PER_USER`); more are refused with 429.
+    public var maxSocketsPerUser: Int
+    /// Sockets one client address may hold open across every instance (`AGORA_WS_MAX_PER_IP`).
+    public var maxSocketsPerIP: Int
+    /// Commands one connection may have waiting to run (`AGORA_WS_MAX_PENDING`); a client past it is closed with 1008.
+    public var maxPendingCommands: Int
+    /// Commands (chat, typing, receipts, subscriptions) one account may send per `commandPeriod`, over all its sockets
+    /// on every instance (`AGORA_WS_COMMAND_LIMIT`); nil when rate limits are off.
+    public var commandLimit: Int?
+    /// The window of `commandLimit` (`AGORA_RATE_LIMIT_WINDOW`).
+    public var commandPeriod: Duration
 
     public init(
         resumePageSize: Int = 200,
@@ -22,8 +33,18 @@ public struct RealtimeSettings: Sendable {
         resyncInterval: Duration = .seconds(10),
         maxTopicsPerConnection: Int = 100,
         maxBufferedEvents: Int = 1000,
-        subscribeWait: Duration = .seconds(2)
+        subscribeWait: Duration = .seconds(2),
+        maxSocketsPerUser: Int = 16,
+        maxSocketsPerIP: Int = 64,
+        maxPendingCommands: Int = 32,
+        commandLimit: Int? = 240,
+        commandPeriod: Duration = .seconds(60)
     ) {
+        self.maxSocketsPerUser = maxSocketsPerUser
+        self.maxSocketsPerIP = maxSocketsPerIP
+        self.maxPendingCommands = maxPendingCommands
+        self.commandLimit = commandLimit
+        self.commandPeriod = commandPeriod
         self.resumePageSize = resumePageSize
         self.resumeWait = resumeWait
         self.resyncInterval = resyncInterval

@@ -32,6 +32,18 @@ struct ConnectionTests {
         }
     }
 
+    @Test func aPeerThatClosesTCPWithoutACloseFrameIsClosedAtOnce() async throws {
+        // Hummingbird allows half-closure, so a FIN is an event, not the end of the channel; with pings off nothing
+        // else would ever end this connection (and with them on, it held its session and caps until a missed pong).
+        try await TestServer.with { port in
+            let socket = try await upgraded(port)
+            try await socket.send(clientFrame(0x1, text: "last words"))
+            #expect(String(buffer: try #require(try await socket.readFrame()).payload) == "last words")
+            try await socket.channel.close(mode: .output)
+            #expect(try await socket.waitForTCPClose(timeout: .seconds(3)))
+        }
+    }
+
     @Test func idleConnectionsArePingedAndDroppedWhenThePongIsLate() async throws {
         // Timings leave room for a loaded 2-core machine (the whole suite runs in parallel on two cores): a pong that
         // takes up to two seconds is still in time.

@@ -12,11 +12,15 @@ struct ClientIPMiddleware: RouterMiddleware {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let forwarded = request.headers[values: Self.forwardedFor].last,
-            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.count <= 45
-        else { return try await next(request, context) }
+        guard let last = Self.client(forwardedFor: request.headers[values: Self.forwardedFor].last) else { return try await next(request, context) }
         var context = context
         context.clientIP = last
         return try await next(request, context)
+    }
+
+    /// The address our proxy appended to the last `X-Forwarded-For` line, if it looks like one.
+    static func client(forwardedFor line: String?) -> String? {
+        guard let last = line?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.count <= 45 else { return nil }
+        return last
     }
 }

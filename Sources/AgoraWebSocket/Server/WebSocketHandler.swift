@@ -94,6 +94,14 @@ final class WebSocketHandler: ChannelDuplexHandler {
             perform(closing.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down"), context: context)
             return
         }
+        if case .inputClosed? = event as? ChannelEvent {
+            // The server allows half-closure (Hummingbird's default), so a peer's FIN arrives as this event rather than
+            // closing the channel. No Close frame can follow it (RFC 6455 §7.1.5: closed abnormally, 1006): close our
+            // side now instead of holding the socket, its session and its caps until the next missed pong.
+            logger.debug("WebSocket peer closed TCP without a Close frame")
+            context.close(promise: nil)
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
