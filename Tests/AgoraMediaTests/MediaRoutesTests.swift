@@ -29,6 +29,8 @@ import Testing
                 #expect(response.headers[.cacheControl] == "public, max-age=31536000, immutable")
                 #expect(response.headers[.eTag] == "\"\(key)\"")
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                // Opened directly, a stored file may run nothing (AgoraApp's headers must keep this policy).
+                #expect(response.headers[.contentSecurityPolicy] == "default-src 'none'; sandbox")
                 #expect(Array(buffer: response.body) == png)
             }
         }

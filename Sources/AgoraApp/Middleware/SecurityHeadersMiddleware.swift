@@ -3,13 +3,18 @@ import Hummingbird
 
 /// Headers every response carries: no MIME sniffing, no framing, a strict referrer policy and a CSP that fits the
 /// PWA (same-origin scripts, WebSocket to the same host).
+///
+/// A route that sets its own `Content-Security-Policy` keeps it: served images carry `default-src 'none'; sandbox`,
+/// stricter than the app's, and replacing it would let an uploaded file opened directly run as a page of this origin.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
-        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+        }
         return response
     }
 
