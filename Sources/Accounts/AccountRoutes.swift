@@ -58,6 +58,9 @@ public struct AccountRoutes: Sendable {
 
     @Sendable func changePassword(_ request: Request, context: AgoraRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
+        // Checking the current password is a bcrypt guess like a login: the same limits, per address and per account,
+        // so a stolen session cannot guess at the general limit's pace.
+        try await auth.limiter.check(ip: context.clientIP, account: identity.accountID.uuidString, logger: context.logger)
         let input = try await request.decode(as: PasswordChange.self, context: context)
         try await auth.accounts.changePassword(id: identity.accountID, current: input.currentPassword ?? "", new: input.newPassword ?? "", logger: context.logger)
         // Every session ended, this one included: the client logs in again with the new password.

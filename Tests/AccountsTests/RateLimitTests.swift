@@ -110,6 +110,44 @@ struct RateLimitTests {
         }
     }
 
+    /// `POST /api/me/password` runs bcrypt on the current password: a stolen session must not make it a guessing
+    /// oracle with only the general limit. It counts against the auth limit per account (whatever the address) and
+    /// per address (whatever the account), like a login.
+    @Test func wrongCurrentPasswordsHitTheAuthLimit() async throws {
+        let limit = 4
+        try await TestApp.withApplication(["AGORA_RATE_LIMIT_AUTH": String(limit), "AGORA_TRUST_PROXY": "true"]) { app, services in
+            try await app.test(.router) { client in
+                try await makeAccount(services, "pia")
+                try await makeAccount(services, "quin")
+                let pia = try await services.auth.login(email: "pia@example.com", password: "correct horse battery", device: "t", ip: "192.0.2.1", logger: TestServices.logger)
+                let quin = try await services.auth.login(email: "quin@example.com", password: "correct horse battery", device: "t", ip: "192.0.2.1", logger: TestServices.logger)
+                let api = API(client: client)
+                func change(_ grant: AuthService.Grant, from address: String, current: String = "not my password") async throws -> APIResponse {
+                    try await api.call(
+                        .post, "/api/me/password", json: ["currentPassword": current, "newPassword": "a brand new passphrase"],
+                        bearer: grant.accessToken, headers: [Self.forwardedFor: address])
+                }
+                // Per account: each guess from a new address, so only the account's bucket can stop them.
+                for attempt in 1...limit {
+                    #expect(try await change(pia, from: "198.51.100.\(attempt)").status == .unprocessableContent, "attempt \(attempt)")
+                }
+                let limited = try await change(pia, from: "198.51.100.99")
+                #expect(limited.status == .tooManyRequests && limited.code == "rate_limited")
+                let retryAfter = try #require(limited.headers[.retryAfter].flatMap(Int.init))
+                #expect(retryAfter >= 1)
+                // The right password does not get through either while the account is limited: no bcrypt at all.
+                #expect(try await change(pia, from: "198.51.100.98", current: "correct horse battery").status == .tooManyRequests)
+
+                // Per address: another account guessing from one address is limited by that address's bucket.
+                for attempt in 1...limit {
+                    #expect(try await change(quin, from: "203.0.113.50").status == .unprocessableContent, "attempt \(attempt)")
+                }
+                let sameAddress = try await change(quin, from: "203.0.113.50")
+                #expect(sameAddress.status == .tooManyRequests && sameAddress.headers[.retryAfter] != nil)
+            }
+        }
+    }
+
     @Test func theGeneralLimitCountsPerUserAndReportsHeaders() async throws {
         try await TestApp.withApplication(["AGORA_RATE_LIMIT_GENERAL": "5"]) { app, services in
             try await app.test(.router) { client in
