@@ -26,10 +26,10 @@ public struct MailOutbox: Sendable {
     }
 
     /// Queues a mail as part of `transaction`; it exists exactly when the transaction commits.
+    /// - Parameter sensitive: the body holds secrets (digital items, single-use links): it is blanked once the mail
+    ///   is sent or fails, so it rests in the table only while it waits.
     /// - Throws: `MailError.invalidAddress` for a recipient that could not be sent to (nothing is written).
     @discardableResult
-    /// - Parameter sensitive: the body holds secrets (digital items): it is blanked once the mail is sent or fails,
-    ///   so it rests in the table only while it waits.
     public func enqueue(to: String, subject: String, body: String, sensitive: Bool = false, in transaction: PGTransaction) async throws -> UUID {
         let recipient = try MailAddress(to)
         let subject = String(Mail.oneLine(subject).prefix(250))

@@ -64,6 +64,38 @@ struct MailFlowTests {
         }
     }
 
+    /// Only the tokens' hashes are kept (`account_tokens`); the mails that carried them must not keep the tokens
+    /// themselves in `mail_outbox` once they are sent, or a read of that table (a backup, a replica, a support query)
+    /// would hand out working verification and reset links.
+    @Test func sentMailsDoNotKeepTheirLinks() async throws {
+        try await withMailingApp { api, services, server in
+            _ = try await api.register("cal")
+            #expect(try await api.call(.post, "/api/auth/password-reset", json: ["email": "cal@example.com"]).status == .accepted)
+            let mails = try await server.waitForMail(count: 2)
+            try #require(mails.count == 2, "expected the verification and the reset mail, got \(mails.map(\.subject))")
+            let tokens = [
+                try token(in: try #require(mails.first { $0.subject == "Confirm your email for Agora" }), link: "https://agora.example/verify-email"),
+                try token(in: try #require(mails.first { $0.subject == "Reset your Agora password" }), link: "https://agora.example/reset-password"),
+            ]
+            // The server has the mails before the dispatcher records them as sent.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var statuses: [String] = []
+            while ContinuousClock.now < deadline {
+                statuses = try await services.db.query("SELECT status FROM mail_outbox", logger: TestServices.logger).map { try $0.decode("status", as: String.self) }
+                if statuses == ["sent", "sent"] { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            try #require(statuses == ["sent", "sent"])
+            for token in tokens {
+                let rows = try await services.db.query(
+                    "SELECT count(*) AS n FROM mail_outbox WHERE strpos(body, \(token)) > 0 OR strpos(subject, \(token)) > 0", logger: TestServices.logger)
+                #expect(try rows[0].decode("n", as: Int.self) == 0, "a sent mail still holds its link")
+            }
+            // The links still work: only the copies in the outbox are gone.
+            #expect(try await api.call(.post, "/api/auth/verify-email", json: ["token": tokens[0]]).status == .ok)
+        }
+    }
+
     @Test func aPasswordResetByMailEndsEverySession() async throws {
         try await withMailingApp { api, services, server in
             let first = try await api.register("bea")
