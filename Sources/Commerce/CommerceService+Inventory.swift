@@ -91,8 +91,18 @@ extension CommerceService {
                 if problems.count >= 20 { break }
             }
             guard problems.isEmpty else { throw AgoraError(.validation, code: "invalid_inventory", "Some lines cannot be stocked; nothing was added", fields: problems) }
-            let sealed = try unique.map { Hex.encode(try vault.seal($0.item, product: product)) }
-            let fingerprints = unique.map { Hex.encode(vault.fingerprint($0.item)) }
+            // Items already stocked, whichever key's fingerprint their row carries (rows sealed before a rotation
+            // carry the old key's). The product row is locked, so no other upload can add one meanwhile.
+            let candidates = unique.map { vault.fingerprints($0.item).map(Hex.encode) }
+            let present = Set(try await tx.query(
+                """
+                SELECT encode(fingerprint, 'hex') AS f FROM inventory_items
+                WHERE product_id = \(product) AND fingerprint = ANY(SELECT decode(h, 'hex') FROM unnest(\(candidates.flatMap { $0 })) AS h)
+                """
+            ).map { try $0.decode("f", as: String.self) })
+            let fresh = zip(unique, candidates).filter { _, fingerprints in !fingerprints.contains(where: present.contains) }.map(\.0)
+            let sealed = try fresh.map { Hex.encode(try vault.seal($0.item, product: product)) }
+            let fingerprints = fresh.map { Hex.encode(vault.fingerprint($0.item)) }
             let inserted = try await tx.query(
                 """
                 INSERT INTO inventory_items (product_id, key_id, sealed, fingerprint)
@@ -102,7 +112,7 @@ extension CommerceService {
                 """
             )
             let added = Set(try inserted.map { try $0.decode("f", as: String.self) })
-            let stocked = zip(unique, fingerprints).filter { !added.contains($0.1) }.map(\.0.line)
+            let stocked = zip(unique, candidates).filter { !added.contains($0.1[0]) }.map(\.0.line)
             let old: Int = try row.decode("stock")
             let stock: Int = try await tx.query(
                 "UPDATE products SET stock = stock + \(added.count), updated_at = now() WHERE id = \(product) RETURNING stock"

@@ -7,12 +7,15 @@ public import Foundation
 /// Each item is sealed under the current key with a fresh 96-bit nonce and the product id as associated data (a
 /// row copied to another product does not open). Rows record the id of their key, so after a rotation the old key
 /// (kept in `previous`) still opens old items while new ones use the new key. Fingerprints, for finding duplicates,
-/// are HMAC-SHA256 of the item under a key derived from the current key: equal items match, and the table holds
-/// nothing that could be checked against a guess without the key.
+/// are HMAC-SHA256 of the item under a key derived from the key that sealed it: equal items match, and the table
+/// holds nothing that could be checked against a guess without the key. A row's fingerprint was made under its own
+/// key, so after a rotation an item is looked for under every key the vault has (`fingerprints`), not just the
+/// current one; new rows get the current key's (`fingerprint`).
 public struct InventoryVault: Sendable {
     let current: (id: String, key: [UInt8])
     let keys: [String: [UInt8]]
-    let fingerprintKey: [UInt8]
+    /// The fingerprint key of the current key first, then those of the previous keys.
+    let fingerprintKeys: [[UInt8]]
 
     /// - Parameters:
     ///   - key: the current 32-byte key (`AGORA_INVENTORY_KEY`).
@@ -21,9 +24,17 @@ public struct InventoryVault: Sendable {
         let id = Self.keyID(key)
         current = (id, key)
         var keys = [id: key]
-        for old in previous { keys[Self.keyID(old)] = old }
+        var fingerprintKeys = [Self.fingerprintKey(of: key)]
+        for old in previous where keys[Self.keyID(old)] == nil {
+            keys[Self.keyID(old)] = old
+            fingerprintKeys.append(Self.fingerprintKey(of: old))
+        }
         self.keys = keys
-        fingerprintKey = HMACSHA256.authenticationCode(for: Array("agora inventory fingerprint".utf8), key: key)
+        self.fingerprintKeys = fingerprintKeys
+    }
+
+    static func fingerprintKey(of key: [UInt8]) -> [UInt8] {
+        HMACSHA256.authenticationCode(for: Array("agora inventory fingerprint".utf8), key: key)
     }
 
     /// A key's public name: the first 8 bytes of a SHA-256 of it, in hex. Names a key without revealing it.
@@ -44,8 +55,14 @@ public struct InventoryVault: Sendable {
         return String(decoding: try AESGCM.open(sealed, key: key, authenticating: Self.aad(product)), as: UTF8.self)
     }
 
+    /// The fingerprint a new row of `item` gets: under the current key.
     func fingerprint(_ item: String) -> [UInt8] {
-        HMACSHA256.authenticationCode(for: Array(item.utf8), key: fingerprintKey)
+        HMACSHA256.authenticationCode(for: Array(item.utf8), key: fingerprintKeys[0])
+    }
+
+    /// Every fingerprint a stored row of `item` can have: one per key this vault knows, the current one first.
+    func fingerprints(_ item: String) -> [[UInt8]] {
+        fingerprintKeys.map { HMACSHA256.authenticationCode(for: Array(item.utf8), key: $0) }
     }
 
     static func aad(_ product: UUID) -> [UInt8] { Array(product.uuidString.lowercased().utf8) }
