@@ -46,8 +46,12 @@ extension CommerceService {
             let quantity: Int = try row.decode("quantity")
             let available: Int = try row.decode("available")
             let status: String = try row.decode("status")
-            let line = Money(amount: price.amount * Int64(quantity), currency: price.currency)
-            sums[price.currency, default: 0] += line.amount
+            // Checked: a line or a sum that would overflow is a 422, never a trap.
+            guard let amount = Pricing.lineTotal(price: price.amount, quantity: quantity),
+                case let (sum, overflow) = sums[price.currency, default: 0].addingReportingOverflow(amount), !overflow
+            else { throw Self.orderTooLarge }
+            let line = Money(amount: amount, currency: price.currency)
+            sums[price.currency] = sum
             items.append(Cart.Item(
                 productId: try row.decode("product_id"), title: try row.decode("title"), type: try row.decode("type"),
                 sellerId: try row.decode("seller_id"), unitPrice: price, quantity: quantity, lineTotal: line, available: available,

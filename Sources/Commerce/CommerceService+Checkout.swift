@@ -92,8 +92,11 @@ extension CommerceService {
             let currency = try lines.one().currency
             let pricing = Pricing(settings: settings, currency: currency)
             let bySeller = Dictionary(grouping: lines, by: \.sellerID).sorted { $0.key.uuidString < $1.key.uuidString }
-            let totals = bySeller.map { _, lines in
-                pricing.totals(goods: lines.reduce(0) { $0 + $1.price * Int64($1.quantity) }, hasPhysical: lines.contains { $0.type == "physical" })
+            // Checked: the whole order's goods are bounded, so no seller order's, nor any total made from them, can trap.
+            guard Pricing.goods(lines.map { ($0.price, $0.quantity) }) != nil else { throw Self.orderTooLarge }
+            let totals = try bySeller.map { _, lines in
+                guard let goods = Pricing.goods(lines.map { ($0.price, $0.quantity) }) else { throw Self.orderTooLarge }
+                return pricing.totals(goods: goods, hasPhysical: lines.contains { $0.type == "physical" })
             }
             let sum = totals.reduce(Pricing.Totals.zero, +)
             let needsAddress = lines.contains { $0.type == "physical" }
@@ -150,6 +153,11 @@ extension CommerceService {
             )
             return orderID
         }
+    }
+
+    /// 422 for an order whose amounts would not fit the arithmetic (absurd prices × quantities).
+    static var orderTooLarge: AgoraError {
+        AgoraError(.validation, code: "order_too_large", "This order's total is too large; split it into smaller orders")
     }
 
     func validate(_ lines: [LockedLine], buyer: UUID, shippingAddress: ShippingAddress?) throws {

@@ -48,7 +48,7 @@ public struct Pricing: Sendable {
         }
     }
 
-    /// The totals of goods worth `goods` (prices as entered), shipped when `hasPhysical`.
+    /// The totals of goods worth `goods` (prices as entered, at most `maxGoods`), shipped when `hasPhysical`.
     public func totals(goods: Int64, hasPhysical: Bool) -> Totals {
         let vat: Int64
         let subtotal: Int64
@@ -61,6 +61,29 @@ public struct Pricing: Sendable {
         }
         let fee = Self.divideRoundingHalfUp(Int128(subtotal) * Int128(platformFeeBP), by: 10_000)
         return Totals(subtotal: subtotal, vat: vat, shipping: hasPhysical ? shippingFlat : 0, platformFee: fee, sellerEarnings: subtotal - fee)
+    }
+
+    /// The most goods one order may hold, in minor units: with VAT of up to 100% and shipping on top, every total
+    /// computed from it still fits in an Int64.
+    public static let maxGoods: Int64 = Int64.max / 4
+
+    /// `price × quantity`, or nil when it is more than `maxGoods` (or negative input): never a trap.
+    public static func lineTotal(price: Int64, quantity: Int) -> Int64? {
+        guard price >= 0, quantity >= 0 else { return nil }
+        let (product, overflow) = price.multipliedReportingOverflow(by: Int64(quantity))
+        return overflow || product > maxGoods ? nil : product
+    }
+
+    /// The sum of line totals, or nil when it is more than `maxGoods`.
+    public static func goods(_ lines: [(price: Int64, quantity: Int)]) -> Int64? {
+        var sum: Int64 = 0
+        for line in lines {
+            guard let total = lineTotal(price: line.price, quantity: line.quantity) else { return nil }
+            let (next, overflow) = sum.addingReportingOverflow(total)
+            guard !overflow, next <= maxGoods else { return nil }
+            sum = next
+        }
+        return sum
     }
 
     /// `value / divisor` for non-negative values, halves rounded up (0.5 → 1).
