@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -285,7 +286,7 @@ let package = Package(
         .testTarget(
             name: "AccountsTests",
             dependencies: [
-                "Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
+                "Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraMail", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -357,7 +358,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AgoraPoolTests",
-            dependencies: ["AgoraPool", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AgoraPool",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

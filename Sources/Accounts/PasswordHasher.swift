@@ -4,6 +4,9 @@ public import NIOPosix
 
 /// bcrypt, run on a thread pool: a cost-12 hash takes a quarter of a second of CPU, which on an event loop or in
 /// the cooperative pool would stall every request scheduled behind it.
+///
+/// The pool should be one of its own (`WorkerPools.hashing`): on a pool shared with blocking I/O, a login would
+/// wait for a slow mail server's timeout.
 public struct PasswordHasher: Sendable {
     /// log2 of bcrypt's rounds: 12 in production, lower in tests (`AGORA_BCRYPT_COST`).
     public let cost: UInt8
@@ -15,7 +18,7 @@ public struct PasswordHasher: Sendable {
     /// - Parameters:
     ///   - cost: 4...31.
     ///   - threadPool: where hashing runs; its size bounds concurrent hashes (and so logins per second).
-    public init(cost: UInt8, threadPool: NIOThreadPool = .singleton) {
+    public init(cost: UInt8, threadPool: NIOThreadPool) {
         precondition((4...31).contains(cost), "bcrypt cost must be 4...31")
         self.cost = cost
         self.threadPool = threadPool

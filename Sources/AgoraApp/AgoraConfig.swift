@@ -1,5 +1,7 @@
 import AgoraMail
 import AgoraCrypto
+public import AgoraPool
+import NIOCore
 public import AgoraWebSocket
 public import Chat
 public import Realtime
@@ -65,6 +67,9 @@ public struct AgoraConfig: Sendable {
     public var relayInterval: Duration
     /// At most one live `product:updated` per product per this interval (`AGORA_PRODUCT_UPDATE_INTERVAL_MS`).
     public var realtimeCoalesce: Duration
+    /// Threads of blocking work, a pool per kind: bcrypt (`AGORA_BCRYPT_THREADS`, one per core), file I/O
+    /// (`AGORA_FILE_THREADS`, 4) and SMTP sessions (`AGORA_MAIL_THREADS`, 2).
+    public var workerPools: WorkerPools.Sizes
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
@@ -117,6 +122,13 @@ public struct AgoraConfig: Sendable {
         if format != "text" && format != "json" { problems.append("AGORA_LOG_FORMAT must be text or json, got '\(format)'") }
         jsonLogs = format == "json"
         migrateOnStart = bool("AGORA_MIGRATE_ON_START", true)
+        workerPools = WorkerPools.Sizes(
+            // bcrypt is pure CPU: more threads than cores would only slice the same cores thinner.
+            hashing: int("AGORA_BCRYPT_THREADS", System.coreCount, 1...256),
+            files: int("AGORA_FILE_THREADS", 4, 1...256),
+            // The dispatcher holds one SMTP session at a time; the second thread is headroom.
+            mail: int("AGORA_MAIL_THREADS", 2, 1...256)
+        )
 
         let dbPool = int("AGORA_DB_POOL_SIZE", 16, 1...500)
         let dbTimeout = int("AGORA_DB_CHECKOUT_TIMEOUT_MS", 5000, 1...600_000)
@@ -251,6 +263,7 @@ public struct AgoraConfig: Sendable {
             "mode": "\(mode.rawValue)", "listen": "\(host):\(port)", "database": "\(postgres.redacted)",
             "db_pool": "\(postgres.poolSize)", "redis": "\(redis.redacted)", "public_dir": "\(publicDirectory)",
             "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
+            "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files), mail \(workerPools.mail)",
             "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
             "mail": "\(mail.summary)",
         ]
@@ -324,7 +337,8 @@ public struct RateLimitSettings: Sendable {
     /// `AGORA_RATE_LIMITS` (true); off only for benchmarks.
     public var isEnabled: Bool
     public var window: Duration
-    /// Login, registration, verification and reset attempts per IP and per account (`AGORA_RATE_LIMIT_AUTH`, 10).
+    /// Login, registration, verification, reset and password-change attempts per IP and per account
+    /// (`AGORA_RATE_LIMIT_AUTH`, 10).
     public var auth: Int
     /// API requests per user, or per IP when anonymous (`AGORA_RATE_LIMIT_GENERAL`, 100).
     public var general: Int

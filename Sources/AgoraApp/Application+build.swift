@@ -1,6 +1,7 @@
 public import Accounts
 public import AgoraCore
 public import AgoraMail
+public import AgoraPool
 public import AgoraPostgres
 public import AgoraRedis
 public import AgoraEvents
@@ -13,6 +14,7 @@ public import Chat
 public import Notifications
 import AgoraWebSocket
 import Foundation
+import NIOPosix
 import Synchronization
 public import Hummingbird
 public import Logging
@@ -22,6 +24,8 @@ public struct AgoraServices: Sendable {
     public let db: PGPool
     public let redis: RedisClient
     public let metrics: AgoraMetrics
+    /// The threads of blocking work: bcrypt, file I/O and SMTP, each in a pool of its own.
+    public let workers: WorkerPools
     /// Accounts, sessions, access tokens and WebSocket tickets.
     public let auth: AuthService
     /// The email outbox; `mailDispatcher` sends what it holds.
@@ -62,17 +66,18 @@ public func buildApplication(
 ) throws -> (app: some ApplicationProtocol, services: AgoraServices) {
     let db = PGPool(configuration: config.postgres, logger: logger)
     let redis = RedisClient(configuration: config.redis, logger: logger)
+    let workers = WorkerPools(config.workerPools)
     let outbox = MailOutbox(db: db)
-    let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: outbox))
+    let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: outbox), hashing: workers.hashing)
     let migrated = Flag(!config.migrateOnStart)
     let dispatcher = MailDispatcher(
-        outbox: outbox, transport: makeMailTransport(config.mail), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
+        outbox: outbox, transport: makeMailTransport(config.mail, threadPool: workers.mail), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
         isReady: { migrated.isSet }
     )
     let events = EventOutbox(db: db)
     let directory = AccountsDirectory(accounts: auth.accounts)
     let cache = CatalogCache(redis: redis, prefix: config.redisPrefix, ttl: config.catalog.cacheTTL, isEnabled: config.catalog.cacheTTL > .zero)
-    let media = LocalMediaStorage(directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("media"))
+    let media = LocalMediaStorage(directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("media"), threadPool: workers.files)
     let products = ProductService(
         db: db, sellers: directory, events: events, cache: cache, media: media,
         settings: .init(
@@ -177,6 +182,8 @@ public func buildApplication(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "agora"),
         logger: logger
     )
+    // First, so it stops last: a service group stops its services in the reverse order, and the others use the threads.
+    app.addServices(workers)
     app.addServices(db, redis, realtime)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
@@ -193,7 +200,7 @@ public func buildApplication(
         }
     }
     let services = AgoraServices(
-        db: db, redis: redis, metrics: metrics, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
+        db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
         notifications: notifications, notificationRelay: relay, productUpdates: productUpdates
@@ -223,20 +230,21 @@ func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) thr
     return providers
 }
 
-/// SMTP, or the development mailbox folder.
-func makeMailTransport(_ settings: MailSettings) -> any MailTransport {
+/// SMTP, or the development mailbox folder; either blocks, on `threadPool`.
+func makeMailTransport(_ settings: MailSettings, threadPool: NIOThreadPool) -> any MailTransport {
     switch settings.transport {
-    case .smtp: SMTPTransport(settings: settings.smtp)
-    case .mailbox: MailboxTransport(directory: URL(fileURLWithPath: settings.mailboxDirectory))
+    case .smtp: SMTPTransport(settings: settings.smtp, threadPool: threadPool)
+    case .mailbox: MailboxTransport(directory: URL(fileURLWithPath: settings.mailboxDirectory), threadPool: threadPool)
     }
 }
 
 /// The accounts domain, from configuration.
-func makeAuthService(config: AgoraConfig, db: PGPool, redis: RedisClient, mail: any MailQueue) -> AuthService {
+/// - Parameter hashing: where bcrypt runs; a pool of its own, so that logins never wait behind blocking I/O.
+func makeAuthService(config: AgoraConfig, db: PGPool, redis: RedisClient, mail: any MailQueue, hashing: NIOThreadPool) -> AuthService {
     let sessions = SessionStore(redis: redis, prefix: config.redisPrefix, refreshLifetime: config.auth.refreshTokenLifetime)
     let accounts = AccountsService(
         db: db,
-        hasher: PasswordHasher(cost: UInt8(config.auth.bcryptCost)),
+        hasher: PasswordHasher(cost: UInt8(config.auth.bcryptCost), threadPool: hashing),
         mail: mail,
         sessions: sessions,
         settings: .init(
@@ -262,7 +270,8 @@ func makeAuthService(config: AgoraConfig, db: PGPool, redis: RedisClient, mail: 
 
 /// Sets the role of `username` (for `agora set-role`). New access tokens carry it from the next refresh on.
 public func setAccountRole(config: AgoraConfig, db: PGPool, redis: RedisClient, username: String, role: Role, logger: Logger) async throws -> Account {
-    let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: MailOutbox(db: db)))
+    // A role change hashes nothing: the shared pool is enough for this one-off command.
+    let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: MailOutbox(db: db)), hashing: .singleton)
     let account = try await auth.accounts.setRole(username: username, to: role, logger: logger)
     // Access tokens and open sockets carry the role they were issued with: a role change ends every session, so a
     // demoted admin keeps nothing of the role, and everyone's sockets close through `SessionSignals`.

@@ -36,7 +36,8 @@ public struct MailDispatcher: Service {
     }
 
     let outbox: MailOutbox
-    let transport: any MailTransport
+    /// Where mails go: SMTP, or the development mailbox.
+    public let transport: any MailTransport
     let from: MailAddress
     let settings: Settings
     let logger: Logger

@@ -13,7 +13,9 @@ public struct SMTPTransport: MailTransport {
     let client: SMTPClient
     let threadPool: NIOThreadPool
 
-    public init(settings: SMTPSettings, threadPool: NIOThreadPool = .singleton) {
+    /// - Parameter threadPool: where sessions run, each holding a thread for up to `settings.timeout` per step when
+    ///   the server is slow: a pool of its own (`WorkerPools.mail`), never one that logins or requests wait on.
+    public init(settings: SMTPSettings, threadPool: NIOThreadPool) {
         self.client = SMTPClient(settings: settings)
         self.threadPool = threadPool
     }
@@ -36,7 +38,7 @@ public struct MailboxTransport: MailTransport {
     public let directory: URL
     let threadPool: NIOThreadPool
 
-    public init(directory: URL, threadPool: NIOThreadPool = .singleton) {
+    public init(directory: URL, threadPool: NIOThreadPool) {
         self.directory = directory
         self.threadPool = threadPool
     }

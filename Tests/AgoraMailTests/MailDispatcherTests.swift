@@ -4,6 +4,7 @@ import AgoraPostgres
 import AgoraTestSupport
 import Foundation
 import Logging
+import NIOPosix
 import Testing
 
 /// The outbox in the real PostgreSQL and the dispatcher sending to the real SMTP server.
@@ -35,7 +36,7 @@ struct MailDispatcherTests {
     }
 
     func dispatcher(_ outbox: MailOutbox, port: Int, _ settings: MailDispatcher.Settings = .init(retryDelay: .zero)) -> MailDispatcher {
-        MailDispatcher(outbox: outbox, transport: SMTPTransport(settings: .init(host: "127.0.0.1", port: port, timeout: .seconds(3))), from: from, settings: settings, logger: logger)
+        MailDispatcher(outbox: outbox, transport: SMTPTransport(settings: .init(host: "127.0.0.1", port: port, timeout: .seconds(3)), threadPool: .singleton), from: from, settings: settings, logger: logger)
     }
 
     @Test func aMailExistsExactlyWhenItsTransactionCommits() async throws {
@@ -147,7 +148,7 @@ struct MailDispatcherTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestServices.uniqueName("mailbox"))
         defer { try? FileManager.default.removeItem(at: directory) }
         let link = "http://localhost:8080/verify-email?token=abc_DEF-123"
-        let results = await MailboxTransport(directory: directory).send(
+        let results = await MailboxTransport(directory: directory, threadPool: .singleton).send(
             [(UUID(), Mail(from: from, to: try MailAddress("ada@example.com"), subject: "Confirm", text: "Open \(link)"))], logger: logger
         )
         #expect((try? results[0].get()) != nil)

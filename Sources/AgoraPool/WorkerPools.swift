@@ -1,0 +1,66 @@
+public import NIOPosix
+public import ServiceLifecycle
+
+/// The threads of an instance's blocking work, one pool per kind, so that slow work of one kind never delays another.
+///
+/// Each pool bounds how much of its kind of work runs at once, and work beyond that queues in its own pool only:
+/// - `hashing`: bcrypt, pure CPU (a quarter of a second per hash at cost 12); as many threads as cores, since more
+///   would only slice the same cores thinner.
+/// - `files`: local disk I/O (uploaded images); short, but a slow disk must not stall logins.
+/// - `mail`: SMTP sessions, which block on the network for up to their timeout (15 s by default) when a mail server
+///   is slow or silent, and the development mailbox.
+///
+/// Before, all three shared `NIOThreadPool.singleton` (one thread per core): two SMTP sessions to a server that did
+/// not answer held every thread, and logins waited for their timeouts.
+///
+/// Run as a service: the threads start when the pools are made (so a command that never runs the service group can
+/// still use them) and stop when the service group shuts down, after the services that use them. Add it first, since
+/// a service group stops its services in the reverse order.
+public final class WorkerPools: Service {
+    /// Threads per pool.
+    public struct Sizes: Sendable, Equatable {
+        public var hashing: Int
+        public var files: Int
+        public var mail: Int
+
+        /// - Parameters:
+        ///   - hashing: bcrypt threads (`AGORA_BCRYPT_THREADS`, the number of cores).
+        ///   - files: disk I/O threads (`AGORA_FILE_THREADS`, 4).
+        ///   - mail: SMTP sessions at once (`AGORA_MAIL_THREADS`, 2).
+        public init(hashing: Int, files: Int, mail: Int) {
+            self.hashing = hashing
+            self.files = files
+            self.mail = mail
+        }
+    }
+
+    public let sizes: Sizes
+    /// CPU-bound password hashing.
+    public let hashing: NIOThreadPool
+    /// Blocking file reads and writes.
+    public let files: NIOThreadPool
+    /// Blocking SMTP sessions and mailbox writes.
+    public let mail: NIOThreadPool
+
+    /// Makes and starts the pools.
+    public init(_ sizes: Sizes) {
+        precondition(sizes.hashing > 0 && sizes.files > 0 && sizes.mail > 0, "every pool needs a thread")
+        self.sizes = sizes
+        hashing = NIOThreadPool(numberOfThreads: sizes.hashing)
+        files = NIOThreadPool(numberOfThreads: sizes.files)
+        mail = NIOThreadPool(numberOfThreads: sizes.mail)
+        for pool in [hashing, files, mail] { pool.start() }
+    }
+
+    /// Waits for the service group to shut down, then stops the threads once the work in hand is done.
+    public func run() async throws {
+        // Cancellation ends the wait as well: either way the threads must stop.
+        try? await gracefulShutdown()
+        try await shutdown()
+    }
+
+    /// Stops the threads once the work in hand is done; queued work fails. For commands that do not run `run()`.
+    public func shutdown() async throws {
+        for pool in [hashing, files, mail] { try await pool.shutdownGracefully() }
+    }
+}

@@ -1,0 +1,48 @@
+import Accounts
+import AgoraApp
+import AgoraMail
+import AgoraTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+/// Logins must not queue behind slow mail: bcrypt and SMTP do not share threads.
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .timeLimit(.minutes(2)))
+struct LoginIsolationTests {
+    @Test func aLoginDoesNotWaitForMailStuckOnASilentServer() async throws {
+        let silent = try await SilentServer.start()
+        let mailThreads = 2
+        try await TestApp.withApplication([
+            "AGORA_MAIL_TRANSPORT": "smtp", "AGORA_SMTP_HOST": "127.0.0.1", "AGORA_SMTP_PORT": String(silent.port),
+            "AGORA_SMTP_TIMEOUT": "30", "AGORA_MAIL_DISPATCH": "false", "AGORA_MAIL_THREADS": String(mailThreads),
+        ]) { app, services in
+            try await app.test(.router) { client in
+                _ = try await services.auth.accounts.register(
+                    .init(email: "ida@example.com", username: "ida", displayName: "Ida", password: "correct horse battery"), logger: TestServices.logger)
+                let transport = services.mailDispatcher.transport
+                let mail = Mail(from: try MailAddress("no-reply@agora.example"), to: try MailAddress("ida@example.com"), subject: "Stuck", text: "Never sent")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // More sessions than there are threads for mail: each one holds its thread while it waits for a
+                    // greeting that never comes (for up to AGORA_SMTP_TIMEOUT), and the rest queue behind them.
+                    for _ in 0..<max(6, ProcessInfo.processInfo.activeProcessorCount + 2) {
+                        group.addTask { _ = await transport.send([(UUID(), mail)], logger: TestServices.logger) }
+                    }
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    while silent.connections < mailThreads, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                    try #require(silent.connections >= mailThreads, "the mail sessions never reached the silent server")
+
+                    let started = ContinuousClock.now
+                    let login = try await API(client: client).login("ida@example.com")
+                    let waited = ContinuousClock.now - started
+                    #expect(login.status == .ok)
+                    #expect(waited < .seconds(3), "a login waited \(waited) behind mail stuck on a silent SMTP server")
+
+                    // Closing the connections frees the stuck sessions; the queued ones then find nobody listening.
+                    await silent.close()
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
+}

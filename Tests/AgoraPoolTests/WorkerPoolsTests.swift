@@ -1,0 +1,48 @@
+import AgoraPool
+import Foundation
+import NIOPosix
+import Synchronization
+import Testing
+
+/// Work that holds its thread until released.
+final class StuckWork: Sendable {
+    let release = Atomic<Bool>(false)
+    let started = Atomic<Int>(0)
+}
+
+/// Each kind of blocking work has threads of its own: filling one pool delays nothing in the others.
+@Suite(.timeLimit(.minutes(1)))
+struct WorkerPoolsTests {
+    @Test func aFullMailPoolDelaysNeitherHashingNorFiles() async throws {
+        let pools = WorkerPools(.init(hashing: 1, files: 1, mail: 2))
+        let state = StuckWork()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Four stuck "SMTP sessions": two hold the mail threads, two queue behind them.
+            for _ in 0..<4 {
+                group.addTask {
+                    try await pools.mail.runIfActive {
+                        state.started.wrappingAdd(1, ordering: .relaxed)
+                        while !state.release.load(ordering: .relaxed) { usleep(1000) }
+                    }
+                }
+            }
+            while state.started.load(ordering: .relaxed) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            let clock = ContinuousClock()
+            let hashing = try await clock.measure { _ = try await pools.hashing.runIfActive { 1 + 1 } }
+            let files = try await clock.measure { _ = try await pools.files.runIfActive { 1 + 1 } }
+            #expect(hashing < .seconds(1) && files < .seconds(1))
+            #expect(state.started.load(ordering: .relaxed) == 2, "the mail pool has two threads")
+            state.release.store(true, ordering: .relaxed)
+            try await group.waitForAll()
+        }
+        try await pools.shutdown()
+    }
+
+    @Test func shutDownPoolsRefuseWork() async throws {
+        let pools = WorkerPools(.init(hashing: 1, files: 1, mail: 1))
+        try await pools.shutdown()
+        for pool in [pools.hashing, pools.files, pools.mail] {
+            await #expect(throws: (any Error).self) { try await pool.runIfActive { 0 } }
+        }
+    }
+}
