@@ -110,8 +110,14 @@ public struct NotificationRelay: Service {
             guard let product = event.subjectID, let amount = int("amount"), let currency = string("currency") else { break }
             return (out, (product, ["price": .object(["amount": .number(Double(amount)), "currency": .string(currency)])]))
         case .productStockChanged:
-            guard let product = event.subjectID, let stock = int("stock") else { break }
-            return (out, (product, ["stock": .number(Double(stock))]))
+            // Exact stock is the seller's to know (HTTP shows it to them only); the topic tells everyone what HTTP
+            // tells everyone, `available`, read when the coalesced update goes out.
+            guard let product = event.subjectID else { break }
+            return (out, (product, [ProductUpdates.availableKey: .null]))
+        case .productUnpublished, .productArchived:
+            // Followers who may no longer see it lose the topic (`ProductUpdates` asks the hub to recheck them).
+            guard let product = event.subjectID else { break }
+            return (out, (product, [ProductUpdates.statusKey: .string(event.kind == .productArchived ? "archived" : "unpublished")]))
         case .productLowStock:
             guard let product = event.subjectID, let seller = uuid("sellerId") else { break }
             if let notice = try await notifications.notify(seller, .lowStock, data: [

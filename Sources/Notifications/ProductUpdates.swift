@@ -2,19 +2,31 @@ public import Foundation
 public import Logging
 public import Realtime
 
-/// Live product fields (price, stock, likes, views) for the `product:<id>` topic, coalesced: changes to one
-/// product within `interval` of its last update go out together, at most one message per product per interval
-/// from each instance.
+/// Live product fields (price, availability, likes, views, status) for the `product:<id>` topic, coalesced: changes
+/// to one product within `interval` of its last update go out together, at most one message per product per
+/// interval from each instance.
+///
+/// The topic says what HTTP says to everyone: `available` (stock less reservations), never the exact stock, which
+/// only the seller sees. A product that leaves publication has its followers rechecked on every instance, and those
+/// who may no longer see it lose the topic.
 public actor ProductUpdates {
+    /// A field key whose value is read when the update goes out: the product's current availability.
+    public static let availableKey = "available"
+    /// The field key of a status change (`unpublished`, `archived`).
+    public static let statusKey = "status"
+
     private let hub: RealtimeHub
     private let interval: Duration
     private let logger: Logger
+    /// Current `available` of products, read from their owner (Catalog) when an update carries `availableKey`.
+    private let availability: @Sendable ([UUID]) async throws -> [UUID: Int]
     private var pending: [UUID: [String: JSON]] = [:]
     private var lastSent: [UUID: ContinuousClock.Instant] = [:]
     /// Messages sent, for tests and metrics.
     public private(set) var sentCount = 0
 
-    public init(hub: RealtimeHub, interval: Duration, logger: Logger) {
+    public init(hub: RealtimeHub, interval: Duration, logger: Logger, availability: @escaping @Sendable ([UUID]) async throws -> [UUID: Int]) {
+        self.availability = availability
         self.hub = hub
         self.interval = interval
         self.logger = logger
@@ -47,9 +59,23 @@ public actor ProductUpdates {
         let now = ContinuousClock.now
         lastSent[product] = now
         if lastSent.count > 10_000 { lastSent = lastSent.filter { now - $0.value < interval } }
+        if fields[Self.availableKey] != nil {
+            do {
+                if let available = try await availability([product])[product] { fields[Self.availableKey] = .number(Double(available)) } else {
+                    fields[Self.availableKey] = nil
+                }
+            } catch {
+                logger.warning("Live availability not read", metadata: ["error": "\(error)"])
+                fields[Self.availableKey] = nil
+            }
+        }
+        let topic = "product:\(product.uuidString)"
+        let statusChanged = fields[Self.statusKey] != nil
+        guard !fields.isEmpty else { return }
         fields["productId"] = .string(product.uuidString)
         let data = String(decoding: (try? JSONEncoder().encode(fields)) ?? Data("{}".utf8), as: UTF8.self)
         sentCount += 1
-        await hub.publish(topic: "product:\(product.uuidString)", type: "product:updated", data: data, logger: logger)
+        await hub.publish(topic: topic, type: "product:updated", data: data, logger: logger)
+        if statusChanged { await hub.recheck(topic: topic, logger: logger) }
     }
 }

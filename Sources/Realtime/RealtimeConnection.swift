@@ -306,6 +306,29 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         }
     }
 
+    /// Whether this socket may still follow `topic`; if not, it loses the topic and is told so. Any thread.
+    func recheck(_ topic: String) {
+        let hub = self.hub
+        let identity = self.identity
+        Task {
+            let allowed: Bool
+            do {
+                allowed = try await hub.topicAuthorizer.mayFollow(topic, identity: identity, logger: self.logger)
+            } catch {
+                self.logger.warning("Topic recheck failed; keeping the topic", metadata: ["topic": "\(topic)", "error": "\(error)"])
+                return
+            }
+            guard !allowed else { return }
+            self.loop.execute {
+                guard !self.isClosed, self.topics.remove(topic) != nil else { return }
+                hub.leave(topic, self)
+                self.write(
+                    text: "{\"type\":\"error\",\"id\":null,\"data\":{\"code\":\"topic_revoked\",\"message\":\"This topic is no longer available\",\"topic\":\(jsonString(topic))}}"
+                )
+            }
+        }
+    }
+
     /// The socket's session ended (logout, password change, expiry…): nothing more is sent or run for it. Any thread.
     func endSession() {
         loop.execute {

@@ -319,6 +319,17 @@ public final class RealtimeHub: Service, Sendable {
         await send("e\n" + text, on: topicChannel(topic), logger: logger) { self.deliver(toTopic: topic, frame: Self.encode(text)) }
     }
 
+    /// Asks every instance to recheck who may follow `topic` (its product left publication): local followers who may
+    /// no longer see it lose the topic, with a `topic_revoked` error.
+    public func recheck(topic: String, logger: Logger) async {
+        await send("r\n", on: topicChannel(topic), logger: logger) { self.recheckLocal(topic: topic) }
+    }
+
+    private func recheckLocal(topic: String) {
+        let connections = state.withLock { $0.topics[topic].map { Array($0.values) } ?? [] }
+        for connection in connections { connection.recheck(topic) }
+    }
+
     private func send(_ payload: String, on channel: String, logger: Logger, fallback: () -> Void) async {
         do {
             try await redis.publish(payload, to: channel, logger: logger)
@@ -351,7 +362,9 @@ public final class RealtimeHub: Service, Sendable {
             let seq = header.first == UInt8(ascii: "d") ? Int64(String(decoding: header.dropFirst(), as: UTF8.self)) : nil
             deliver(toUser: user, seq: seq, frame: frame)
         } else if message.channel.hasPrefix(prefix + "t:") {
-            deliver(toTopic: String(message.channel.dropFirst(prefix.count + 2)), frame: frame)
+            let topic = String(message.channel.dropFirst(prefix.count + 2))
+            if header.first == UInt8(ascii: "r") { return recheckLocal(topic: topic) }
+            deliver(toTopic: topic, frame: frame)
         }
     }
 

@@ -80,11 +80,11 @@ export async function render({ params, view, session, socket, navigate }) {
     if (data.likes !== undefined) setLikes(data.likes);
     if (data.views !== undefined) setViews(data.views);
     if (data.price) price.textContent = money(data.price);
-    if (data.stock !== undefined) {
-      stock.textContent = stockText(data.stock);
-      quantity.max = String(Math.max(1, data.stock));
-      addButton.disabled = data.stock === 0 || own;
-      addButton.textContent = data.stock === 0 ? "Sold out" : "Add to cart";
+    if (data.available !== undefined) {
+      stock.textContent = stockText(data.available);
+      quantity.max = String(Math.max(1, data.available));
+      addButton.disabled = data.available === 0 || own;
+      addButton.textContent = data.available === 0 ? "Sold out" : "Add to cart";
     }
   });
   return () => { unfollow(); off(); };
