@@ -219,7 +219,12 @@ public struct AgoraConfig: Sendable {
             resumePageSize: int("AGORA_WS_RESUME_PAGE", 200, 1...10_000),
             resumeWait: .milliseconds(int("AGORA_WS_RESUME_WAIT_MS", 2000, 0...60_000)),
             resyncInterval: .seconds(int("AGORA_WS_RESYNC_SECONDS", 10, 1...3600)),
-            maxTopicsPerConnection: int("AGORA_WS_MAX_TOPICS", 100, 1...10_000)
+            maxTopicsPerConnection: int("AGORA_WS_MAX_TOPICS", 100, 1...10_000),
+            maxSocketsPerUser: int("AGORA_WS_MAX_PER_USER", 16, 1...10_000),
+            maxSocketsPerIP: int("AGORA_WS_MAX_PER_IP", 64, 1...1_000_000),
+            maxPendingCommands: int("AGORA_WS_MAX_PENDING", 32, 1...10_000),
+            commandLimit: rateLimits.isEnabled ? int("AGORA_WS_COMMAND_LIMIT", 240, 1...1_000_000) : nil,
+            commandPeriod: rateLimits.window
         )
         presenceTTL = .seconds(int("AGORA_PRESENCE_TTL_SECONDS", 30, 3...3600))
         relayInterval = .milliseconds(int("AGORA_RELAY_INTERVAL_MS", 200, 10...60_000))

@@ -1,5 +1,5 @@
 import AgoraCore
-import Hummingbird
+public import Hummingbird
 import NIOCore
 import Synchronization
 
@@ -43,10 +43,24 @@ final class AgoraRouter<Context: RequestContext>: RouterMethods, HTTPResponderBu
         return self
     }
 
+    /// Every route registered so far, as `GET /api/products/:id` is written in its `*Routes.swift`.
+    var routes: [RegisteredRoute] {
+        router.routes.map { RegisteredRoute(method: $0.method, path: $0.path.description) }
+    }
+
     func buildResponder() -> RouterResponder<Context> {
         methods.install(shadow.buildResponder())
         return router.buildResponder()
     }
+}
+
+/// One route of the router: what the API document (Public/openapi.json) must describe.
+public struct RegisteredRoute: Sendable, Hashable, CustomStringConvertible {
+    /// The method it answers.
+    public let method: HTTPRequest.Method
+    /// The path pattern, with `:name` parameters.
+    public let path: String
+    public var description: String { "\(method) \(path)" }
 }
 
 /// Answers "which methods does this path support?" once the router is built.

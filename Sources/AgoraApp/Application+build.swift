@@ -50,6 +50,8 @@ public struct AgoraServices: Sendable {
     public let notifications: NotificationService
     public let notificationRelay: NotificationRelay
     public let productUpdates: ProductUpdates
+    /// Every route the router answers (the WebSocket upgrade at `/ws` is decided before routing, so it is not one).
+    public let routes: [RegisteredRoute]
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -102,14 +104,17 @@ public func buildApplication(
     )
     let notifications = NotificationService(db: db, stream: stream)
     let chat = ChatService(
-        db: db, stream: stream, hub: realtime, accounts: directory, products: products, notifications: notifications, settings: config.chat
+        db: db, stream: stream, hub: realtime, accounts: directory, products: products, notifications: notifications, blocks: follows,
+        settings: config.chat
     )
     realtime.handle(ChatCommands(chat: chat))
     realtime.announcePresence(to: chat)
-    let productUpdates = ProductUpdates(hub: realtime, interval: config.realtimeCoalesce, logger: logger)
+    let productUpdates = ProductUpdates(hub: realtime, interval: config.realtimeCoalesce, logger: logger) { ids in
+        try await products.availability(of: ids, logger: logger)
+    }
     let relay = NotificationRelay(
         events: events, notifications: notifications, stream: stream, hub: realtime, accounts: directory, products: productUpdates,
-        interval: config.relayInterval, logger: logger, isReady: { migrated.isSet }
+        blocks: follows, interval: config.relayInterval, logger: logger, isReady: { migrated.isSet }
     )
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
@@ -164,20 +169,22 @@ public func buildApplication(
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
-    PresenceRoutes(presence: presence).add(to: router)
+    PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
         .add(to: router)
 
-    let gate = RealtimeGate(auth: auth, origins: origins)
+    let gate = RealtimeGate(auth: auth, origins: origins, hub: realtime, trustProxy: config.trustProxy)
     var app = Application(
         router: router,
         server: .http1WebSocket(
             webSocket: config.webSocket,
-            shouldUpgrade: { head, _, logger in
+            shouldUpgrade: { head, channel, logger in
                 guard migrated.isSet else { return RealtimeGate.refuse(.serviceUnavailable, code: "starting", "The server is starting; retry") }
-                return await gate.decide(head, logger: logger)
+                return await gate.decide(head, channel: channel, logger: logger)
             },
-            serve: { peer, accepted, logger in realtime.serve(peer, identity: accepted.identity, resume: accepted.resume, logger: logger) }
+            serve: { peer, accepted, logger in
+                realtime.serve(peer, identity: accepted.identity, resume: accepted.resume, claim: accepted.claim, logger: logger)
+            }
         ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "agora"),
         logger: logger
@@ -203,7 +210,7 @@ public func buildApplication(
         db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
-        notifications: notifications, notificationRelay: relay, productUpdates: productUpdates
+        notifications: notifications, notificationRelay: relay, productUpdates: productUpdates, routes: router.routes
     )
     return (app, services)
 }
