@@ -105,9 +105,11 @@ extension CommerceService {
             let orderID: UUID = try await tx.query(
                 """
                 INSERT INTO orders (buyer_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, platform_fee_minor,
-                                    vat_rate_bp, prices_include_vat, shipping_address, idempotency_key, payment_provider, reserved_until)
+                                    vat_rate_bp, prices_include_vat, platform_fee_bp, shipping_address, idempotency_key, payment_provider,
+                                    reserved_until)
                 VALUES (\(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
-                        \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(address)::jsonb, \(idempotencyKey), \(checkoutProvider),
+                        \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(pricing.platformFeeBP), \(address)::jsonb, \(idempotencyKey),
+                        \(checkoutProvider),
                         now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
                 RETURNING id
                 """

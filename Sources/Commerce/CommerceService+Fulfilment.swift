@@ -188,12 +188,12 @@ extension CommerceService {
     /// Cancels a paid (or, for a provider refund, shipped or delivered) seller order: earnings reversed, stock of
     /// its physical lines put back when `restock` (only ever for unshipped ones), the refunded amount recorded on
     /// the seller order. The caller updates the order's own refunded total and status.
-    /// - Returns: the seller order's total, now refunded.
+    /// - Returns: what this refunds: the seller order's total less what an earlier partial refund gave back.
     @discardableResult
     func cancelPaidSellerOrder(_ id: UUID, order: UUID, actor: OrderActor, refundReference: String?, restock: Bool, in tx: PGTransaction) async throws -> Int64 {
         let rows = try await tx.query(
             """
-            SELECT so.seller_id, so.status, so.total_minor, so.currency, so.seller_earnings_minor + so.shipping_minor AS credit, o.buyer_id
+            SELECT so.seller_id, so.status, so.total_minor, so.refunded_minor, so.currency, o.buyer_id
             FROM seller_orders so JOIN orders o ON o.id = so.order_id
             WHERE so.id = \(id) FOR UPDATE OF so
             """
@@ -212,31 +212,24 @@ extension CommerceService {
             """
         )
         if restock {
-            let lines = try await tx.query(
-                """
-                UPDATE order_lines SET reservation = 'restocked'
-                WHERE seller_order_id = \(id) AND reservation = 'sold' AND product_type = 'physical'
-                RETURNING product_id, quantity
-                """
-            )
-            try await tx.execute(
-                """
-                UPDATE products p SET stock = p.stock + l.q
-                FROM unnest(\(try lines.map { try $0.decode("product_id", as: UUID.self) }), \(try lines.map { try $0.decode("quantity", as: Int.self) })) AS l(id, q)
-                WHERE p.id = l.id
-                """
-            )
+            try await restockPhysicalLines(of: id, in: tx)
         }
-        // The earnings come back out of whichever bucket holds them now.
-        try await ledger(seller: seller, currency: currency, bucket: old == .delivered ? "available" : "pending",
-                         amount: -(try row.decode("credit", as: Int64.self)), entry: "reversal", sellerOrder: id, in: tx)
+        // The earnings come back out of whichever bucket holds them now, as much as the ledger holds for this
+        // seller order: after a partial refund that is only what the seller kept.
+        let bucket = old == .delivered ? "available" : "pending"
+        let held: Int64 = try await tx.query(
+            "SELECT coalesce(sum(amount_minor), 0)::bigint AS held FROM seller_ledger WHERE seller_order_id = \(id) AND bucket = \(bucket)"
+        ).one().decode("held")
+        if held != 0 {
+            try await ledger(seller: seller, currency: currency, bucket: bucket, amount: -held, entry: "reversal", sellerOrder: id, in: tx)
+        }
         try await recordHistory(order: order, sellerOrder: id, from: old.rawValue, to: "cancelled", actor: actor, note: "refunded", in: tx)
         try await events.record(
             Self.orderEvent(.orderCancelled, order: order, sellerOrder: id, buyer: try row.decode("buyer_id"), seller: seller, status: .cancelled,
                             total: total, currency: currency, actor: actor.accountID, extra: ["reason": .string("refunded")]),
             in: tx
         )
-        return total
+        return total - (try row.decode("refunded_minor", as: Int64.self))
     }
 
     /// Appends one ledger entry; a repeat of the same (seller order, entry) is a no-op.

@@ -41,7 +41,7 @@ extension CommerceService {
             payment: .init(provider: try row.decode("payment_provider"), url: status == .pendingPayment ? try row.decode("payment_url") : nil),
             reservedUntil: try row.decode("reserved_until"), createdAt: try row.decode("created_at"), paidAt: try row.decode("paid_at"),
             cancelledAt: try row.decode("cancelled_at"), cancelReason: try row.decode("cancel_reason"), sellerOrders: sellerOrders,
-            history: history
+            history: history, refunds: try await refundViews(of: id, logger: logger)
         )
     }
 

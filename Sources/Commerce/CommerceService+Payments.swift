@@ -1,4 +1,5 @@
 public import AgoraCore
+import AgoraEvents
 import AgoraPostgres
 public import Foundation
 public import Logging
@@ -16,6 +17,9 @@ extension CommerceService {
         /// Paid after the reservation had lapsed and the stock was gone: the payment is refunded.
         case refundedLate = "refunded_late"
         case cancelled
+        /// A payment attempt was declined. The session stays open and the buyer may try again (a declined card
+        /// is retryable in Stripe Checkout), so the order stays pending; only the session's expiry ends it.
+        case declined
         case refunded
         /// The order was already past the state this event would move it from (e.g. a second success event).
         case noChange = "no_change"
@@ -27,51 +31,115 @@ extension CommerceService {
     ///
     /// Five concurrent deliveries of one event serialise on the `payment_events` primary key: the first applies
     /// it, the others wait for its commit, find the id and answer `duplicate`. If applying fails the whole
-    /// transaction (the event id included) rolls back, the provider gets a 5xx and delivers again.
+    /// transaction (the event id included) rolls back, the provider gets a 5xx and delivers again. A refund the
+    /// event makes owed (a late payment whose stock is gone) is recorded in that transaction and asked for after
+    /// its commit.
+    /// - Throws: 400 `amount_mismatch` for a payment whose amount or currency is not its order's (nothing is
+    ///   recorded; it is logged as an error and raised to the admins once per event).
     public func handleWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookOutcome {
         let provider = try provider(providerName)
         guard let event = try provider.parseWebhook(payload: payload, signature: signature, now: Date()) else { return .ignored }
         try event.validate()
-        var refundAfterCommit: RefundRequest?
-        let outcome: WebhookOutcome = try await db.withTransaction(logger: logger) { tx in
-            let inserted = try await tx.execute(
-                """
-                INSERT INTO payment_events (provider, event_id, kind, order_id, outcome)
-                VALUES (\(providerName), \(event.id), \(event.kind.rawValue), \(event.orderID), 'processing')
-                ON CONFLICT DO NOTHING
-                """
-            )
-            guard inserted.affectedRows == 1 else { return .duplicate }
-            let outcome: WebhookOutcome
-            if let order = try await lockOrder(for: event, provider: providerName, in: tx) {
-                switch event.kind {
-                case .paid:
-                    (outcome, refundAfterCommit) = try await applyPayment(event, order: order, provider: providerName, in: tx)
-                case .failed, .expired:
-                    outcome = try await releaseLocked(
-                        order, to: .cancelled, reason: event.kind == .failed ? "payment_failed" : "payment_expired", actor: .provider, in: tx
-                    ) ? .cancelled : .noChange
-                case .refunded:
-                    outcome = try await applyExternalRefund(event, order: order, in: tx)
+        let outcome: WebhookOutcome
+        let refund: PendingRefund?
+        do {
+            (outcome, refund) = try await db.withTransaction(logger: logger) { tx in
+                let inserted = try await tx.execute(
+                    """
+                    INSERT INTO payment_events (provider, event_id, kind, order_id, outcome)
+                    VALUES (\(providerName), \(event.id), \(event.kind.rawValue), \(event.orderID), 'processing')
+                    ON CONFLICT DO NOTHING
+                    """
+                )
+                guard inserted.affectedRows == 1 else { return (WebhookOutcome.duplicate, nil) }
+                var outcome = WebhookOutcome.unknownOrder
+                var refund: PendingRefund?
+                let order = try await lockOrder(for: event, provider: providerName, in: tx)
+                if let order {
+                    switch event.kind {
+                    case .paid:
+                        (outcome, refund) = try await applyPayment(event, order: order, provider: providerName, in: tx)
+                    case .failed:
+                        outcome = try await recordDecline(event, order: order, in: tx)
+                    case .expired:
+                        outcome = try await releaseLocked(order, to: .cancelled, reason: "payment_expired", actor: .provider, in: tx) ? .cancelled : .noChange
+                    case .refunded:
+                        outcome = try await applyExternalRefund(event, order: order, in: tx)
+                    }
                 }
-            } else {
-                outcome = .unknownOrder
+                // The order found, not just the one the event named: a PaymentIntent's event may name none.
+                try await tx.execute(
+                    """
+                    UPDATE payment_events SET outcome = \(outcome.rawValue), order_id = coalesce(\(order?.id), order_id)
+                    WHERE provider = \(providerName) AND event_id = \(event.id)
+                    """
+                )
+                return (outcome, refund)
             }
-            try await tx.execute(
-                "UPDATE payment_events SET outcome = \(outcome.rawValue), order_id = coalesce(order_id, \(event.orderID)) WHERE provider = \(providerName) AND event_id = \(event.id)"
-            )
-            return outcome
+        } catch let mismatch as AmountMismatch {
+            // Refused (400, nothing recorded, the provider delivers again) as before; but money arrived that does not
+            // match its order, which a person has to look at.
+            try await reportAmountMismatch(mismatch, event: event, provider: providerName, logger: logger)
+            throw AgoraError(.badRequest, code: "amount_mismatch", "The paid amount does not match the order")
         }
         logger.info("Payment event", metadata: ["agora.provider": "\(providerName)", "agora.event": "\(event.kind.rawValue)", "agora.outcome": "\(outcome.rawValue)", "agora.order_id": "\(event.orderID?.uuidString ?? "-")"])
-        if let refund = refundAfterCommit {
+        if let refund {
+            // After the commit, outside any transaction; a failed call stays pending for the sweeper.
             do {
-                _ = try await provider.refund(refund, logger: logger)
+                try await attemptRefund(refund, logger: logger)
             } catch {
-                // The order is marked refunded; the money still has to go back. Logged loudly for an operator.
-                logger.error("Refund of a late payment failed; refund it by hand", metadata: ["agora.order_id": "\(refund.orderID)", "error": "\(error)"])
+                logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(refund.orderID)", "error": "\(error)"])
             }
         }
         return outcome
+    }
+
+    /// A payment event whose amount or currency is not its order's: never fulfilled.
+    struct AmountMismatch: Error {
+        var orderID: UUID
+        var expected: Int64
+        var expectedCurrency: String
+        var received: Int64
+        var receivedCurrency: String?
+    }
+
+    /// Logs a mismatched payment as an error and raises an alert to every administrator (a domain event the
+    /// notification relay turns into an `admin_alert` notification), once per provider event however often the
+    /// provider delivers it again.
+    func reportAmountMismatch(_ mismatch: AmountMismatch, event: PaymentEvent, provider: String, logger: Logger) async throws {
+        var logger = logger
+        logger[agora: .order] = "\(mismatch.orderID)"
+        logger.error("Paid amount does not match the order; not fulfilled", metadata: [
+            "agora.provider": "\(provider)", "agora.event_id": "\(event.id)",
+            "agora.expected": "\(mismatch.expected) \(mismatch.expectedCurrency)",
+            "agora.received": "\(mismatch.received) \(mismatch.receivedCurrency ?? "-")",
+        ])
+        try await db.withTransaction(logger: logger) { tx in
+            // One alert per event: deliveries of it queue on this lock, and the later ones find the first alert.
+            try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("agora.alert:" + provider + ":" + event.id), 0))")
+            let earlier = try await events.events(kinds: [.adminAlert], subject: mismatch.orderID, limit: 1000, logger: logger)
+            guard !earlier.contains(where: { $0.event.payload["alert"] == .string("amount_mismatch") && $0.event.payload["eventId"] == .string(event.id) })
+            else { return }
+            try await events.record(
+                DomainEvent(.adminAlert, actor: nil, subject: mismatch.orderID, payload: [
+                    "alert": .string("amount_mismatch"), "orderId": .string(mismatch.orderID.uuidString.lowercased()),
+                    "provider": .string(provider), "eventId": .string(event.id),
+                    "expected": .int(mismatch.expected), "expectedCurrency": .string(mismatch.expectedCurrency),
+                    "received": .int(mismatch.received), "receivedCurrency": .string(mismatch.receivedCurrency ?? ""),
+                    "message": .string("A payment does not match its order and was not fulfilled; check it at the provider"),
+                ]),
+                in: tx
+            )
+        }
+    }
+
+    /// A declined attempt: recorded in the order's history, and nothing else changes. The buyer may still pay
+    /// in the same session; its expiry (or the reservation's) ends the order.
+    func recordDecline(_ event: PaymentEvent, order: LockedOrder, in tx: PGTransaction) async throws -> WebhookOutcome {
+        guard order.status == .pendingPayment else { return .noChange }
+        try await recordHistory(order: order.id, from: order.status.rawValue, to: order.status.rawValue, actor: .provider,
+                                note: "payment declined; the buyer may try again", in: tx)
+        return .declined
     }
 
     /// A locked order row: what the payment steps need.
@@ -108,10 +176,10 @@ extension CommerceService {
 
     /// A success event: fulfil a pending order; for one whose reservation already lapsed, take the stock again if
     /// it is still there, else refund.
-    func applyPayment(_ event: PaymentEvent, order: LockedOrder, provider: String, in tx: PGTransaction) async throws -> (WebhookOutcome, RefundRequest?) {
+    func applyPayment(_ event: PaymentEvent, order: LockedOrder, provider: String, in tx: PGTransaction) async throws -> (WebhookOutcome, PendingRefund?) {
         if let amount = event.amount, amount != order.total || (event.currency.map { $0 != order.currency } ?? false) {
-            // Never fulfil on a payment that does not match the order; flag it for a person.
-            throw AgoraError(.badRequest, code: "amount_mismatch", "The paid amount does not match the order")
+            // Never fulfil on a payment that does not match the order; `handleWebhook` flags it for a person.
+            throw AmountMismatch(orderID: order.id, expected: order.total, expectedCurrency: order.currency, received: amount, receivedCurrency: event.currency)
         }
         try await tx.execute(
             "UPDATE orders SET payment_reference = coalesce(\(event.paymentReference), payment_reference), updated_at = now() WHERE id = \(order.id)"
@@ -134,9 +202,10 @@ extension CommerceService {
                 "UPDATE orders SET status = 'refunded', refunded_minor = total_minor, updated_at = now() WHERE id = \(order.id)"
             )
             try await recordHistory(order: order.id, from: "cancelled", to: "refunded", actor: .provider, note: "paid after the stock was released; refunded", in: tx)
-            let refund = RefundRequest(
-                orderID: order.id, idempotencyKey: "late-\(order.id.uuidString.lowercased())", sessionID: event.sessionID ?? order.session,
-                paymentReference: event.paymentReference ?? order.reference, amount: order.total, currency: order.currency
+            // Recorded here, asked for after the commit (the payment reference it needs was stored above).
+            let refund = try await recordRefund(
+                order: order.id, sellerOrders: [], provider: provider, idempotencyKey: "late-\(order.id.uuidString.lowercased())", reason: "late_payment",
+                amount: order.total, currency: order.currency, in: tx
             )
             return (.refundedLate, refund)
         case .paid, .refunded:

@@ -31,8 +31,8 @@ public struct AdminStats: Codable, Sendable, Equatable {
         public var sellers: Int
         public var ordersPaid: Int
         public var gmv: [Money]
-        /// Orders whose payment failed, over orders that reached an outcome (paid or failed), in the range; null
-        /// when none did.
+        /// Orders that had a payment declined and were never paid, over those plus the orders paid, among the
+        /// orders created in the range; null when there are none. An order paid after a decline counts as paid.
         public var paymentFailureRate: Double?
     }
 }
@@ -65,7 +65,9 @@ extension CommerceService {
             """
             SELECT (SELECT count(*) FROM accounts) AS users, (SELECT count(*) FROM accounts WHERE role = 'seller') AS sellers,
                    (SELECT count(*) FROM orders WHERE paid_at >= \(from) AND paid_at < \(end)) AS paid,
-                   (SELECT count(*) FROM orders WHERE created_at >= \(from) AND created_at < \(end) AND cancel_reason = 'payment_failed') AS failed,
+                   (SELECT count(*) FROM orders o WHERE o.created_at >= \(from) AND o.created_at < \(end) AND o.paid_at IS NULL
+                      AND (o.cancel_reason = 'payment_failed'
+                           OR EXISTS (SELECT 1 FROM payment_events e WHERE e.order_id = o.id AND e.kind = 'failed'))) AS failed,
                    (SELECT count(*) FROM orders WHERE created_at >= \(from) AND created_at < \(end) AND paid_at IS NOT NULL) AS paid_created,
                    (SELECT coalesce(array_agg(currency || ':' || total ORDER BY currency), '{}') FROM (
                         SELECT currency, sum(total_minor) AS total FROM orders WHERE paid_at >= \(from) AND paid_at < \(end) GROUP BY currency) g) AS gmv

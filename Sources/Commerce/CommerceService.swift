@@ -13,7 +13,9 @@ public import Logging
 /// - stock never goes negative and reservations never exceed it (`products_reserved_within_stock`);
 /// - a checkout reserves with row locks taken in product-id order, so concurrent checkouts never deadlock;
 /// - a provider event is handled once (`payment_events` primary key), so a paid order is fulfilled once;
-/// - every state change writes an `order_history` row and a domain event in the same transaction.
+/// - every state change writes an `order_history` row and a domain event in the same transaction;
+/// - no transaction is open while a payment provider is called: a refund is recorded (`refunds`, pending) with the
+///   change that owes it, asked for after the commit, and its outcome recorded in a transaction of its own.
 public struct CommerceService: Sendable {
     public let db: PGPool
     public let events: EventOutbox

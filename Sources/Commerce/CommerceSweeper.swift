@@ -4,8 +4,8 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// The background job of commerce: releases reservations whose time ran out and completes deliveries nobody
-/// confirmed. Safe with any number of instances running it: each batch claims its rows with
+/// The background job of commerce: releases reservations whose time ran out, completes deliveries nobody
+/// confirmed, and retries refunds still pending at the provider. Safe with any number of instances running it: each batch claims its rows with
 /// `FOR UPDATE SKIP LOCKED`, and every step re-checks the state it moves from under the row lock.
 public struct CommerceSweeper: Service {
     let commerce: CommerceService
@@ -41,9 +41,12 @@ extension CommerceService {
     public struct Sweep: Sendable, Equatable {
         public var expired: Int
         public var autoCompleted: Int
+        /// Pending refunds whose provider call was made (again) this round.
+        public var refundsAttempted: Int
     }
 
-    /// One round of the sweeper: up to `batch` expired reservations and `batch` overdue deliveries.
+    /// One round of the sweeper: up to `batch` expired reservations, `batch` overdue deliveries and `batch` refunds
+    /// due for a (new) provider call.
     public func sweep(batch: Int = 100, logger: Logger) async throws -> Sweep {
         var closing: [(provider: String, session: String)] = []
         let expired: Int = try await db.withTransaction(logger: logger) { tx in
@@ -87,9 +90,11 @@ extension CommerceService {
             }
             return ids.count
         }
-        if expired > 0 || completed > 0 {
-            logger.info("Commerce sweep", metadata: ["agora.expired": "\(expired)", "agora.auto_completed": "\(completed)"])
+        // Refunds last, each provider call after its claim committed: no transaction is open while a provider answers.
+        let refunds = try await retryDueRefunds(batch: batch, logger: logger)
+        if expired > 0 || completed > 0 || refunds > 0 {
+            logger.info("Commerce sweep", metadata: ["agora.expired": "\(expired)", "agora.auto_completed": "\(completed)", "agora.refunds": "\(refunds)"])
         }
-        return Sweep(expired: expired, autoCompleted: completed)
+        return Sweep(expired: expired, autoCompleted: completed, refundsAttempted: refunds)
     }
 }

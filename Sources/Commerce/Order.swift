@@ -137,6 +137,23 @@ public struct OrderView: Codable, Sendable, Equatable {
     public var cancelReason: String?
     public var sellerOrders: [SellerOrderView]
     public var history: [HistoryEntry]?
+    /// The refunds Agora asked the provider for, oldest first: what went back, and whether the provider has it yet.
+    public var refunds: [RefundView]?
+}
+
+/// A refund of (part of) an order, as its buyer sees it.
+public struct RefundView: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var amount: Money
+    /// `buyer_cancel` or `late_payment`.
+    public var reason: String
+    /// `pending` until the provider accepted it (retried meanwhile), then `succeeded`; `failed` once retries ran out
+    /// (an administrator is alerted).
+    public var status: String
+    /// The seller orders the money came back from.
+    public var sellerOrderIds: [UUID]
+    public var createdAt: Date
+    public var completedAt: Date?
 }
 
 /// A seller order, as its buyer or its seller sees it.

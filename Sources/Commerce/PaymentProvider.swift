@@ -92,9 +92,11 @@ public struct PaymentEvent: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable {
         /// The session was paid (Stripe: `checkout.session.completed` with `payment_status` `paid`).
         case paid
-        /// The payment was declined (Stripe: `payment_intent.payment_failed`).
+        /// A payment attempt was declined (Stripe: `payment_intent.payment_failed`, and
+        /// `checkout.session.async_payment_failed`). Not the end of the order: the buyer may try again while the
+        /// session is open, so it is recorded and the order stays pending until paid or `expired`.
         case failed
-        /// The session ended unpaid (Stripe: `checkout.session.expired`).
+        /// The session ended unpaid (Stripe: `checkout.session.expired`): the order is cancelled and its stock released.
         case expired
         /// Money went back to the buyer (Stripe: `charge.refunded`).
         case refunded

@@ -5,9 +5,9 @@ public import Foundation
 public import Logging
 
 /// The built-in provider for local use and tests: checkout sends the buyer to Agora's own payment page
-/// (`Public/pay.html`), where they pay or fail; the page's choice becomes an event signed with the webhook secret
-/// exactly as Stripe signs (`Agora-Signature: t=…,v1=…`) and goes through the same webhook handling as a real
-/// provider's. No money moves.
+/// (`Public/pay.html`), where they pay, or fail an attempt and may try again; the page's choice becomes an event
+/// signed with the webhook secret exactly as Stripe signs (`Agora-Signature: t=…,v1=…`) and goes through the same
+/// webhook handling as a real provider's. No money moves.
 public struct SimulatedProvider: PaymentProvider {
     public var name: String { "simulated" }
     public var signatureHeader: String { "Agora-Signature" }
@@ -68,13 +68,14 @@ public struct SimulatedProvider: PaymentProvider {
         )
     }
 
-    /// Closes an open session as paid or failed and returns the signed webhook delivery that says so, for the
-    /// caller to hand to the webhook handler. A session is completed once.
-    /// - Throws: 409 `payment_session_closed` for a session already paid, failed or expired.
+    /// Pays an open session (closing it) or fails an attempt on it, and returns the signed webhook delivery that
+    /// says so, for the caller to hand to the webhook handler. As at Stripe Checkout, where a declined card can be
+    /// tried again, a failed attempt leaves the session open: it is paid once, or it expires.
+    /// - Throws: 409 `payment_session_closed` for a session already paid or expired.
     public func complete(_ id: String, paid: Bool, logger: Logger) async throws -> (payload: [UInt8], signature: String) {
         let rows = try await db.query(
             """
-            UPDATE simulated_payments SET status = \(paid ? "paid" : "failed")
+            UPDATE simulated_payments SET status = \(paid ? "paid" : "open")
             WHERE id = \(id) AND status = 'open' AND expires_at > now()
             RETURNING order_id, currency, amount
             """,
