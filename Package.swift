@@ -243,7 +243,7 @@ let package = Package(
         .executableTarget(
             name: "AgoraBench",
             dependencies: [
-                "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "AgoraMedia",
+                "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "AgoraMedia", "Commerce",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

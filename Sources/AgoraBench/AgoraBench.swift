@@ -12,7 +12,7 @@ struct AgoraBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agora-bench",
         abstract: "Measure Agora's PostgreSQL and Redis client throughput.",
-        subcommands: [Postgres.self, Redis.self, WebSocketBench.self, MediaBench.self, RealtimeBench.self]
+        subcommands: [Postgres.self, Redis.self, WebSocketBench.self, MediaBench.self, RealtimeBench.self, HTTPSClientBench.self]
     )
 }
 

@@ -143,6 +143,9 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
+# socketserver's default backlog is 5: more concurrent connects than that (a client with a connection pool, the
+# https-client benchmark) get their SYN dropped and retried a second later, which measures the kernel, not the client.
+ThreadingHTTPServer.request_queue_size = 128
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 if not args.plain:
