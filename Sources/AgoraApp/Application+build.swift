@@ -231,7 +231,7 @@ func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) thr
         do {
             providers.append(try StripeProvider(secretKey: key, webhookSecret: secret, apiBaseURL: config.payments.stripeAPIBase, caFile: config.payments.stripeCAFile))
         } catch {
-            throw ConfigError(problems: ["AGORA_STRIPE_API_BASE: \(error.message)"])
+            throw ConfigError(problems: ["\(error.kind == .tls ? "AGORA_STRIPE_CA_FILE" : "AGORA_STRIPE_API_BASE"): \(error.message)"])
         }
     }
     return providers

@@ -14,9 +14,9 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case protocolViolation
         /// The response is larger than the client accepts.
         case responseTooLarge
-        /// The thread pool the client runs on is shutting down.
+        /// The client is shut down.
         case shuttingDown
-        /// The calling task was cancelled before the request was sent.
+        /// The calling task was cancelled; the request may or may not have reached the server.
         case cancelled
     }
 

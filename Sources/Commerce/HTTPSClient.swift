@@ -1,16 +1,19 @@
+import AsyncHTTPClient
 import Foundation
-public import NIOPosix
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
 
-/// A minimal HTTP/1.1 client for calls to payment providers' APIs: one request per connection
-/// (`Connection: close`), over TLS for `https://` base URLs — the peer's certificate checked against the system's
-/// roots or `caFile`, and against the host name — and in the clear only for `http://` ones (tests, a local proxy).
+/// A small HTTP/1.1 client for calls to payment providers' APIs, on SwiftNIO (AsyncHTTPClient): a call holds no
+/// thread while it waits for the network, so a slow provider delays only the requests that need it.
 ///
-/// Responses may be framed by `Content-Length`, `Transfer-Encoding: chunked` or the end of the connection, and may
-/// be at most `maxResponseBytes` long. Connecting (with the TLS handshake) is bounded by `connectTimeout`, the rest of
-/// the exchange (sending the request and reading the whole response) by `timeout`.
-///
-/// The socket work blocks, so `send` runs it on a thread pool, never on Swift's cooperative pool.
-public struct HTTPSClient: Sendable {
+/// One request per connection (`Connection: close`), over TLS for `https://` base URLs — the peer's certificate
+/// checked against the system's roots or `caFile`, and against the host name — and in the clear only for `http://`
+/// ones (tests, a local proxy). Redirects are not followed (the key would go with them) and bodies are not
+/// decompressed. A response may be at most `maxResponseBytes` long. Connecting (TCP and the TLS handshake) is bounded
+/// by `connectTimeout`, and the whole call by `connectTimeout + timeout`.
+public final class HTTPSClient: Sendable {
     public enum Method: String, Sendable {
         case get = "GET"
         case post = "POST"
@@ -56,22 +59,24 @@ public struct HTTPSClient: Sendable {
     /// The base URL's path without a trailing `/`; request paths are appended to it.
     public let basePath: String
     /// PEM roots to trust instead of the system's.
-    public var caFile: String?
-    public var connectTimeout: Duration
-    public var timeout: Duration
-    public var maxResponseBytes: Int
-    let threadPool: NIOThreadPool
+    public let caFile: String?
+    public let connectTimeout: Duration
+    public let timeout: Duration
+    public let maxResponseBytes: Int
+    /// `scheme://host:port`, what request paths are appended to (after `basePath`).
+    private let origin: String
+    private let client: HTTPClient
 
     /// - Parameters:
     ///   - baseURL: `https://host[:port][/path]` (or `http://…`); no user, query or fragment.
     ///   - caFile: PEM file of trusted roots; nil for the system's trust store.
     ///   - connectTimeout: bounds the TCP connect (to every address the name resolves to) and the TLS handshake.
     ///   - timeout: bounds sending the request and reading the whole response.
-    ///   - maxResponseBytes: the largest response body accepted (the head may add up to 64 KiB).
-    /// - Throws: `HTTPClientError` `.invalidRequest` for a URL it cannot use.
+    ///   - maxResponseBytes: the largest response body accepted.
+    /// - Throws: `HTTPClientError` `.invalidRequest` for a URL it cannot use, `.tls` for a CA file it cannot read.
     public init(
         baseURL: String, caFile: String? = nil, connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30),
-        maxResponseBytes: Int = 1 << 20, threadPool: NIOThreadPool = .singleton
+        maxResponseBytes: Int = 1 << 20
     ) throws(HTTPClientError) {
         guard let url = URLComponents(string: baseURL), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
             var host = url.host, !host.isEmpty
@@ -90,59 +95,72 @@ public struct HTTPSClient: Sendable {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
-        self.threadPool = threadPool
+        self.origin = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if let caFile {
+            // Read now, so that a missing or broken file stops start-up rather than every payment.
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw HTTPClientError(.tls, "cannot read the CA file \(caFile): \(error)")
+            }
+        }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: TimeAmount(connectTimeout), read: TimeAmount(timeout)),
+            decompression: .disabled
+        )
+        // HTTP/1.1 and one request per connection, as the fakes and proxies in front of the APIs expect; a refused
+        // connection fails the call at once instead of being retried until the connect timeout.
+        configuration.httpVersion = .http1Only
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
-    /// Sends a request on the thread pool and returns the response, whatever its status.
+    deinit {
+        // A call retains the client until it returns, so none is in flight here; the shutdown finishes on its own.
+        _ = client.shutdown()
+    }
+
+    /// Sends a request and returns the response, whatever its status.
+    ///
+    /// Cancelling the calling task cancels the call; the provider may or may not have received it (idempotency keys
+    /// make a retry safe).
     /// - Parameters:
     ///   - path: starts with `/`, already percent-encoded (query included), appended to the base path.
     ///   - headers: any but `Host`, `Connection`, `Content-Length` and `Transfer-Encoding`, which the client writes
     ///     itself (passing one is `.invalidRequest`); `User-Agent: Agora` unless one is given.
     public func send(_ method: Method, _ path: String, headers: [Header] = [], body: [UInt8] = []) async throws(HTTPClientError) -> Response {
-        let client = self
-        let result: Result<Response, HTTPClientError>
+        var request = HTTPClientRequest(url: try url(path))
+        request.method = method == .get ? .GET : .POST
+        request.headers = try fields(headers)
+        if method == .post || !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            result = try await threadPool.runIfActive { () -> Result<Response, HTTPClientError> in
-                Result { () throws(HTTPClientError) in try client.sendBlocking(method, path, headers: headers, body: body) }
-            }
-        } catch is CancellationError {
-            // Cancelled while waiting for a thread; once running, a request is not interrupted (its timeouts bound it).
-            throw HTTPClientError(.cancelled, "the request was cancelled before it was sent")
+            let response = try await client.execute(request, deadline: .now() + TimeAmount(connectTimeout + timeout))
+            var bytes = try await response.body.collect(upTo: maxResponseBytes)
+            return Response(
+                status: Int(response.status.code), headers: response.headers.map { Header($0.name, $0.value) },
+                body: bytes.readBytes(length: bytes.readableBytes) ?? [])
         } catch {
-            throw HTTPClientError(.shuttingDown, "the HTTP client's thread pool is shutting down")
-        }
-        return try result.get()
-    }
-
-    /// Sends a request on this thread, blocking it until the response is read or a timeout passes: for callers
-    /// already on a thread pool, never from Swift's cooperative pool or an event loop.
-    public func sendBlocking(_ method: Method, _ path: String, headers: [Header] = [], body: [UInt8] = []) throws(HTTPClientError) -> Response {
-        let request = try head(method, path, headers: headers, bodyCount: body.count) + body
-        return try withSIGPIPEBlocked { () throws(HTTPClientError) -> Response in
-            // The connection (and its TLS close_notify in deinit) lives inside, where SIGPIPE is blocked.
-            let connection = try HTTPClientConnection(host: host, port: port, timeout: connectTimeout)
-            if usesTLS { try connection.startTLS(caFile: caFile) }
-            connection.setDeadline(.now + timeout)
-            try connection.write(request)
-            var reader = HTTPResponseReader(maxBodyBytes: maxResponseBytes) { (buffer) throws(HTTPClientError) -> Int in
-                try connection.read(into: buffer)
-            }
-            return try reader.readResponse()
+            throw classify(error)
         }
     }
 
-    /// The request line and header fields, up to and including the empty line.
-    func head(_ method: Method, _ path: String, headers: [Header], bodyCount: Int) throws(HTTPClientError) -> [UInt8] {
+    /// The absolute URL of `path`.
+    func url(_ path: String) throws(HTTPClientError) -> String {
         guard path.hasPrefix("/"), path.utf8.allSatisfy(Self.isTargetByte) else {
             throw HTTPClientError(.invalidRequest, "the request path must start with / and be percent-encoded")
         }
-        let hostField = host.contains(":") ? "[\(host)]" : host
-        let defaultPort = usesTLS ? 443 : 80
-        var text = "\(method.rawValue) \(basePath)\(path) HTTP/1.1\r\n"
-        text += "Host: \(hostField)\(port == defaultPort ? "" : ":\(port)")\r\n"
-        text += "Connection: close\r\n"
-        if method == .post || bodyCount > 0 { text += "Content-Length: \(bodyCount)\r\n" }
+        return origin + basePath + path
+    }
+
+    /// The request's header fields: the caller's, checked, then `Connection: close` and a default `User-Agent`.
+    func fields(_ headers: [Header]) throws(HTTPClientError) -> HTTPHeaders {
         let reserved: Set<String> = ["host", "connection", "content-length", "transfer-encoding"]
+        var fields = HTTPHeaders()
         for header in headers {
             guard !header.name.isEmpty, header.name.utf8.allSatisfy(Self.isTokenByte), !reserved.contains(header.name.lowercased()) else {
                 throw HTTPClientError(.invalidRequest, "unusable header name \(header.name.prefix(40))")
@@ -151,11 +169,47 @@ public struct HTTPSClient: Sendable {
             guard header.value.utf8.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
                 throw HTTPClientError(.invalidRequest, "the value of header \(header.name) has control characters")
             }
-            text += "\(header.name): \(header.value)\r\n"
+            fields.add(name: header.name, value: header.value)
         }
-        if !headers.contains(where: { $0.name.lowercased() == "user-agent" }) { text += "User-Agent: Agora\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
+        fields.add(name: "Connection", value: "close")
+        if !fields.contains(name: "User-Agent") { fields.add(name: "User-Agent", value: "Agora") }
+        return fields
+    }
+
+    /// What went wrong, by kind, naming the host and the reason, never a header or a body.
+    func classify(_ error: any Error) -> HTTPClientError {
+        let target = "\(host):\(port)"
+        switch error {
+        case let error as AsyncHTTPClient.HTTPClientError:
+            switch error {
+            case .connectTimeout, .tlsHandshakeTimeout:
+                return HTTPClientError(.timeout, "connecting to \(target) timed out")
+            case .deadlineExceeded, .readTimeout, .writeTimeout, .getConnectionFromPoolTimeout:
+                return HTTPClientError(.timeout, "\(target) did not answer in time")
+            case .alreadyShutdown:
+                return HTTPClientError(.shuttingDown, "the HTTP client is shut down")
+            case .cancelled:
+                return HTTPClientError(.cancelled, "the request to \(target) was cancelled")
+            default:
+                return HTTPClientError(.protocolViolation, "the exchange with \(target) failed: \(error)")
+            }
+        case is CancellationError:
+            return HTTPClientError(.cancelled, "the request to \(target) was cancelled")
+        case is NIOTooManyBytesError:
+            return HTTPClientError(.responseTooLarge, "the response from \(target) is larger than \(maxResponseBytes) bytes")
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
+            return HTTPClientError(.tls, "the TLS handshake with \(target) failed: \(error)")
+        case let error as NIOConnectionError:
+            let reason = error.connectionErrors.first.map { "\($0.error)" } ?? (error.dnsAError ?? error.dnsAAAAError).map { "cannot resolve: \($0)" } ?? "no address"
+            return HTTPClientError(.connect, "cannot connect to \(target): \(reason)")
+        case let error as ChannelError:
+            if case .connectTimeout = error { return HTTPClientError(.timeout, "connecting to \(target) timed out") }
+            return HTTPClientError(.protocolViolation, "the connection to \(target) failed: \(error)")
+        case is IOError, is SocketAddressError:
+            return HTTPClientError(.connect, "cannot connect to \(target): \(error)")
+        default:
+            return HTTPClientError(.protocolViolation, "the exchange with \(target) failed: \(error)")
+        }
     }
 
     /// Visible ASCII: what a request target may hold once percent-encoded.

@@ -1,7 +1,6 @@
 import AgoraCore
 public import Foundation
 public import Logging
-public import NIOPosix
 
 /// Stripe Checkout as a `PaymentProvider`, through Stripe's REST API (https://docs.stripe.com/api).
 ///
@@ -12,8 +11,8 @@ public import NIOPosix
 /// - `cancelSession` expires an open session (`POST /v1/checkout/sessions/{id}/expire`).
 ///
 /// Calls are form-encoded (`StripeForm`), authenticated with the secret key as a bearer token, pinned to
-/// `apiVersion`, and made with `HTTPSClient` on a thread pool. The secret key never appears in an error, a log
-/// line or this value's description.
+/// `apiVersion`, and made with `HTTPSClient`, which holds no thread while Stripe answers. The secret key never appears
+/// in an error, a log line or this value's description.
 public struct StripeProvider: PaymentProvider {
     /// The API version every call asks for (`Stripe-Version`), so responses and webhooks keep the shape read here.
     public static let apiVersion = "2024-06-20"
@@ -35,15 +34,14 @@ public struct StripeProvider: PaymentProvider {
     ///   - apiBaseURL: where the API is; `http://` only to this machine (a test double or a local proxy).
     ///   - caFile: PEM roots to trust instead of the system's.
     ///   - timeout: bounds connecting, and then the whole exchange, of each call.
-    ///   - threadPool: where the blocking socket work runs.
     ///   - now: the clock `expires_at` is computed from.
-    /// - Throws: `HTTPClientError` `.invalidRequest` for an API URL that cannot be used.
+    /// - Throws: `HTTPClientError` `.invalidRequest` for an API URL that cannot be used, `.tls` for a CA file that
+    ///   cannot be read.
     public init(
         secretKey: String, webhookSecret: String, apiBaseURL: String = "https://api.stripe.com", caFile: String? = nil,
-        timeout: Duration = .seconds(30), threadPool: NIOThreadPool = .singleton, now: @escaping @Sendable () -> Date = { Date() }
+        timeout: Duration = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }
     ) throws(HTTPClientError) {
-        let client = try HTTPSClient(
-            baseURL: apiBaseURL, caFile: caFile, connectTimeout: min(timeout, .seconds(10)), timeout: timeout, threadPool: threadPool)
+        let client = try HTTPSClient(baseURL: apiBaseURL, caFile: caFile, connectTimeout: min(timeout, .seconds(10)), timeout: timeout)
         guard client.usesTLS || Self.isLoopback(client.host) else {
             throw HTTPClientError(.invalidRequest, "the Stripe API URL must be https:// (http:// only to this machine)")
         }
