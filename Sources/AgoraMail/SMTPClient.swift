@@ -65,6 +65,12 @@ public struct SMTPClient: Sendable {
     /// a refusal of one mail does not stop the others.
     public func send(_ mails: [Mail]) -> [Result<Void, SMTPError>] {
         guard !mails.isEmpty else { return [] }
+        // OpenSSL's writes (and its close_notify when the connection goes) would raise SIGPIPE at a server that hung
+        // up, ending the whole process; the session, connection included, lives inside.
+        return SignalMask.withSIGPIPEBlocked { session(mails) }
+    }
+
+    private func session(_ mails: [Mail]) -> [Result<Void, SMTPError>] {
         let connection: SMTPConnection
         do {
             connection = try open()
