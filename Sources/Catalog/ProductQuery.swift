@@ -107,7 +107,8 @@ public struct ProductQuery: Sendable, Equatable {
     static func list<T: RawRepresentable & CaseIterable>(_ raw: String?, _ name: String, _ errors: inout FieldErrors) -> [T] where T.RawValue == String {
         guard let raw, !raw.isEmpty else { return [] }
         var values: [T] = []
-        for part in raw.split(separator: ",") {
+        // Empty items ("new,", ",") are refused like unknown ones: the document lists each item as one of the values.
+        for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
             guard let value = T(rawValue: String(part)) else {
                 errors.add(name, "must be one or more (comma-separated) of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
                 return []
