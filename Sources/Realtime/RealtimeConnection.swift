@@ -272,6 +272,8 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     // MARK: Client messages (event loop)
 
     func received(_ message: WebSocketMessage, from peer: WebSocketPeer) {
+        // Closing (session ended, too many pending commands): the rest of what was already read is not acted on.
+        guard !isClosed else { return }
         guard case .text(let text) = message else {
             return sendError(id: nil, code: "bad_message", "Messages are JSON text frames")
         }
