@@ -6,7 +6,8 @@
 #            openssl, whose command makes the SMTP tests' self-signed certificate;
 #            chromium and chromium-driver, the headless browser the PWA's end-to-end tests drive
 #   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, aiosmtpd, and stripe (its webhook
-#            signature code checks ours), selenium (drives chromium), for the python3 on PATH
+#            signature code checks ours), selenium (drives chromium), schemathesis (4.x: the API against its OpenAPI
+#            document, scripts/schemathesis.sh), for the python3 on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -18,7 +19,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -39,7 +40,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver; websocket.ABNF; stripe.WebhookSignature' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook' >/dev/null 2>&1; }
 
 # MARK: node and ws
 
@@ -82,5 +83,5 @@ else
     log "the PyPI packages are still not importable"
     exit 1
 fi
-log "python websockets, websocket-client, aiosmtpd, stripe and selenium: ok ($chosen)"
+log "python websockets, websocket-client, aiosmtpd, stripe, selenium and schemathesis: ok ($chosen)"
 echo "$chosen"
