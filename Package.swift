@@ -102,6 +102,23 @@ let package = Package(
             path: "Fuzz/FrameParserFuzz",
             swiftSettings: swiftSettings
         ),
+        // The HTTP edge (NIO's request decoder, then Agora's JSON and text rules and the real input types) under the
+        // same scheme (scripts/fuzz.sh); its corpus is Fuzz/corpus-http.
+        .executableTarget(
+            name: "HTTPEdgeFuzz",
+            dependencies: [
+                "AgoraCore", "Accounts", "Catalog",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            ],
+            path: "Fuzz/HTTPEdgeFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Shared domain ground
         .target(

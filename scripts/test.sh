@@ -28,11 +28,16 @@ export AGORA_REQUIRE_SERVICES=1
 
 swift build --build-tests
 if [ $# -eq 0 ]; then
-    # The committed fuzz corpus must still parse without a crash, then a short libFuzzer run looks for new ones
-    # (AGORA_FUZZ_SECONDS, 0 to skip). Both before the test summary, so the run ends with swift test's verdict.
+    # The committed fuzz corpora must still pass without a crash (frame codec, HTTP edge), then a short libFuzzer run
+    # looks for new ones (AGORA_FUZZ_SECONDS in all, split between the targets; 0 to skip). Both before the test
+    # summary, so the run ends with swift test's verdict.
     swift run --skip-build FrameParserFuzz Fuzz/corpus
+    swift run --skip-build HTTPEdgeFuzz Fuzz/corpus-http
     if [ "${AGORA_FUZZ_SECONDS:-20}" -gt 0 ]; then scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"; fi
 fi
 swift test --skip-build "$@"
+# The HTTP API against its OpenAPI document with schemathesis, as every role (Tests/schemathesis,
+# scripts/schemathesis.sh): any 5xx or undocumented response fails the run. AGORA_SCHEMATHESIS=0 skips it.
+if [ $# -eq 0 ] && [ "${AGORA_SCHEMATHESIS:-1}" != 0 ]; then scripts/schemathesis.sh; fi
 # The PWA in a real browser against a real server (Tests/e2e, scripts/e2e.sh); AGORA_E2E=0 skips it.
 if [ $# -eq 0 ] && [ "${AGORA_E2E:-1}" != 0 ]; then scripts/e2e.sh; fi

@@ -48,7 +48,7 @@ public struct ProductInput: Decodable, Sendable {
 }
 
 /// Checked product fields: nil means "leave as it is"; `clearCategory`/`clearLocation` write NULL.
-struct ProductFields: Sendable {
+package struct ProductFields: Sendable {
     var title: String?
     var description: String?
     var price: Money?
@@ -64,7 +64,7 @@ struct ProductFields: Sendable {
 }
 
 /// The rules for product fields.
-enum ProductValidation {
+package enum ProductValidation {
     static let titleLength = 3...120
     static let descriptionMax = 5000
     static let maxPrice: Int64 = 100_000_000_000
@@ -74,7 +74,7 @@ enum ProductValidation {
 
     /// Checks `input`; `creating` makes title and price required.
     /// - Throws: one 422 naming every invalid field.
-    static func check(_ input: ProductInput, creating: Bool) throws(AgoraError) -> ProductFields {
+    package static func check(_ input: ProductInput, creating: Bool) throws(AgoraError) -> ProductFields {
         var errors = input.typeErrors
         var fields = ProductFields()
         switch input.title {
