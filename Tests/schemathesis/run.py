@@ -103,6 +103,30 @@ def make_accounts(api, mailbox, agora):
     return tokens
 
 
+def test_data(api, tokens):
+    """Real usernames and product ids, so generated requests also reach existing resources instead of only 404s."""
+    products = api.expect(200, "GET", "/api/products?limit=50")["items"]
+    usernames = sorted({item["seller"]["username"] for item in products} | {"demo_buyer", "st_buyer", "st_seller", "st_admin"})
+    return usernames, [item["id"] for item in products]
+
+
+def write_config(path, usernames, product_ids):
+    """A schemathesis.toml that draws names and ids from `usernames` and `product_ids` half of the time."""
+    def strings(values):
+        return "[" + ", ".join(json.dumps(value) for value in values) + "]"
+    bindings = {
+        "path.username": "usernames", "body.username": "usernames",
+        "path.productId": "products", "body.productId": "products", "path.id": "products",
+    }
+    lines = [
+        "[dictionaries.usernames]", f"values = {strings(usernames)}",
+        "[dictionaries.products]", f"values = {strings(product_ids)}",
+        "[parameters]",
+    ]
+    lines += [f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}' for key, name in bindings.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 # MARK: the document, strictly
 
 def strict_document(base, path):
@@ -121,7 +145,8 @@ def strict_document(base, path):
 def run_role(args, role, token, document, workdir):
     report = workdir / f"report-{role}.ndjson"
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", str(document), "--url", args.url,
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(workdir / "schemathesis.toml"),
+        "run", str(document), "--url", args.url,
         "--checks", args.checks, "--exclude-checks", args.exclude_checks, "--continue-on-failure",
         "--seed", str(args.seed), "--generation-deterministic",
         "--max-examples", str(args.max_examples),
@@ -137,7 +162,7 @@ def run_role(args, role, token, document, workdir):
         command += ["--header", f"Authorization: Bearer {token}"]
         for operation_id in SESSION_ENDING:
             command += ["--exclude-operation-id", operation_id]
-    shown = ["Authorization: Bearer …" if c.startswith("Authorization:") else c for c in command[3:]]
+    shown = ["Authorization: Bearer …" if c.startswith("Authorization:") else c for c in command[5:]]
     log(f"{role}: st {' '.join(shown)}")
     environment = dict(os.environ, SCHEMATHESIS_HOOKS=str(HERE / "hooks.py"))
     started = time.time()
@@ -201,6 +226,7 @@ def main():
     tokens = make_accounts(api, os.environ["AGORA_SCHEMATHESIS_MAILBOX"], os.environ["AGORA_SCHEMATHESIS_BIN"])
     document = workdir / "openapi-strict.json"
     strict_document(args.url, document)
+    write_config(workdir / "schemathesis.toml", *test_data(api, tokens))
 
     rows = []
     failed = False
