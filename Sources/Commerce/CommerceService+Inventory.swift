@@ -112,7 +112,7 @@ extension CommerceService {
                 """
             )
             let added = Set(try inserted.map { try $0.decode("f", as: String.self) })
-            let stocked = zip(unique, candidates).filter { !added.contains($0.1[0]) }.map(\.0.line)
+            let stocked = unique.filter { !added.contains(Hex.encode(vault.fingerprint($0.item))) }.map(\.line)
             let old: Int = try row.decode("stock")
             let stock: Int = try await tx.query(
                 "UPDATE products SET stock = stock + \(added.count), updated_at = now() WHERE id = \(product) RETURNING stock"

@@ -14,6 +14,8 @@ public import Foundation
 public struct InventoryVault: Sendable {
     let current: (id: String, key: [UInt8])
     let keys: [String: [UInt8]]
+    /// The fingerprint key of the current key.
+    let currentFingerprintKey: [UInt8]
     /// The fingerprint key of the current key first, then those of the previous keys.
     let fingerprintKeys: [[UInt8]]
 
@@ -24,7 +26,8 @@ public struct InventoryVault: Sendable {
         let id = Self.keyID(key)
         current = (id, key)
         var keys = [id: key]
-        var fingerprintKeys = [Self.fingerprintKey(of: key)]
+        currentFingerprintKey = Self.fingerprintKey(of: key)
+        var fingerprintKeys = [currentFingerprintKey]
         for old in previous where keys[Self.keyID(old)] == nil {
             keys[Self.keyID(old)] = old
             fingerprintKeys.append(Self.fingerprintKey(of: old))
@@ -57,7 +60,7 @@ public struct InventoryVault: Sendable {
 
     /// The fingerprint a new row of `item` gets: under the current key.
     func fingerprint(_ item: String) -> [UInt8] {
-        HMACSHA256.authenticationCode(for: Array(item.utf8), key: fingerprintKeys[0])
+        HMACSHA256.authenticationCode(for: Array(item.utf8), key: currentFingerprintKey)
     }
 
     /// Every fingerprint a stored row of `item` can have: one per key this vault knows, the current one first.
