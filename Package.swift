@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // permessage-deflate (RFC 7692) on the WebSocket: the system zlib, never a hand-written inflater.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Infrastructure
         .target(
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "AgoraWebSocket",
             dependencies: [
-                "AgoraCrypto",
+                "AgoraCrypto", "CZlib",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -295,7 +297,7 @@ let package = Package(
         .testTarget(
             name: "AgoraWebSocketTests",
             dependencies: [
-                "AgoraWebSocket", "AgoraTestSupport",
+                "AgoraWebSocket", "AgoraTestSupport", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

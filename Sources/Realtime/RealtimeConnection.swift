@@ -34,13 +34,13 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     private var fetching = false
     private var needFetch = false
     /// Live durable events that cannot be written yet, by sequence.
-    private var held: [Int64: ByteBuffer] = [:]
+    private var held: [Int64: PreparedMessage] = [:]
     private var topics: Set<String> = []
     private var commandQueue: [(type: String, id: JSON?, data: JSON)] = []
     private var commandRunning = false
     private var isClosed = false
     /// Ephemeral events that arrived before `hello` went out (it waits for the stream head); sent right after it.
-    private var beforeHello: [ByteBuffer]? = []
+    private var beforeHello: [PreparedMessage]? = []
 
     init(identity: Identity, peer: WebSocketPeer, hub: RealtimeHub, claim: SocketClaims.Claim?, logger: Logger) {
         self.identity = identity
@@ -124,15 +124,15 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
 
     // MARK: Delivery (any thread)
 
-    func deliverDurable(seq: Int64, frame: ByteBuffer) {
+    func deliverDurable(seq: Int64, frame: PreparedMessage) {
         if loop.inEventLoop { onDurable(seq, frame) } else { loop.execute { self.onDurable(seq, frame) } }
     }
 
-    func deliverEphemeral(_ frame: ByteBuffer) {
+    func deliverEphemeral(_ frame: PreparedMessage) {
         if loop.inEventLoop { onEphemeral(frame) } else { loop.execute { self.onEphemeral(frame) } }
     }
 
-    private func onEphemeral(_ frame: ByteBuffer) {
+    private func onEphemeral(_ frame: PreparedMessage) {
         guard beforeHello != nil else { return writeFrame(frame, flush: true) }
         // The first thing a client reads is hello; a few ephemeral events wait for it, more are dropped (they are
         // only typing and presence).
@@ -157,7 +157,7 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         }
     }
 
-    private func onDurable(_ seq: Int64, _ frame: ByteBuffer) {
+    private func onDurable(_ seq: Int64, _ frame: PreparedMessage) {
         guard !isClosed else { return }
         guard let last = lastSeq, !fetching, held.isEmpty else { return hold(seq, frame) }
         if seq <= last { return }
@@ -171,7 +171,7 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         pump()
     }
 
-    private func hold(_ seq: Int64, _ frame: ByteBuffer) {
+    private func hold(_ seq: Int64, _ frame: PreparedMessage) {
         if let last = lastSeq, seq <= last { return }
         if held.count >= hub.settings.maxBufferedEvents {
             // Too much to hold: let it go and read it from PostgreSQL instead.
@@ -240,7 +240,7 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         var lastWrite: EventLoopFuture<Void>?
         while let event = backlog.first, channel.isWritable {
             backlog = backlog.dropFirst()
-            lastWrite = channel.write(WebSocketOutbound.encodedFrame(RealtimeHub.encode(event.frameText)))
+            lastWrite = channel.write(WebSocketOutbound.prepared(RealtimeHub.encode(event.frameText)))
             lastSeq = event.seq
         }
         guard let lastWrite else {
@@ -434,9 +434,9 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
         writeFrame(RealtimeHub.encode(text), flush: true)
     }
 
-    private func writeFrame(_ frame: ByteBuffer, flush: Bool) {
+    private func writeFrame(_ frame: PreparedMessage, flush: Bool) {
         guard !isClosed else { return }
-        if flush { channel.writeAndFlush(WebSocketOutbound.encodedFrame(frame), promise: nil) } else { channel.write(WebSocketOutbound.encodedFrame(frame), promise: nil) }
+        if flush { channel.writeAndFlush(WebSocketOutbound.prepared(frame), promise: nil) } else { channel.write(WebSocketOutbound.prepared(frame), promise: nil) }
     }
 
     private func sendAck(id: JSON?, data: String) {

@@ -368,14 +368,14 @@ public final class RealtimeHub: Service, Sendable {
         }
     }
 
-    private func deliver(toUser user: UUID, seq: Int64?, frame: ByteBuffer) {
+    private func deliver(toUser user: UUID, seq: Int64?, frame: PreparedMessage) {
         let connections = state.withLock { $0.users[user].map { Array($0.values) } ?? [] }
         for connection in connections {
             if let seq { connection.deliverDurable(seq: seq, frame: frame) } else { connection.deliverEphemeral(frame) }
         }
     }
 
-    private func deliver(toTopic topic: String, frame: ByteBuffer) {
+    private func deliver(toTopic topic: String, frame: PreparedMessage) {
         let connections = state.withLock { $0.topics[topic].map { Array($0.values) } ?? [] }
         for connection in connections { connection.deliverEphemeral(frame) }
     }
@@ -428,12 +428,13 @@ public final class RealtimeHub: Service, Sendable {
     func userChannel(_ user: UUID) -> String { prefix + "u:" + user.uuidString }
     func topicChannel(_ topic: String) -> String { prefix + "t:" + topic }
 
-    static func encode(_ text: String) -> ByteBuffer {
-        FrameEncoder.encoded(WebSocketFrame(opcode: .text, payload: ByteBuffer(string: text)))
+    /// A text message prepared once for every local socket it goes to (plain, and compressed once per window).
+    static func encode(_ text: String) -> PreparedMessage {
+        PreparedMessage(text: text)
     }
 
-    static func encode(_ bytes: ArraySlice<UInt8>) -> ByteBuffer {
-        FrameEncoder.encoded(WebSocketFrame(opcode: .text, payload: ByteBuffer(bytes: bytes)))
+    static func encode(_ bytes: ArraySlice<UInt8>) -> PreparedMessage {
+        PreparedMessage(opcode: .text, payload: ByteBuffer(bytes: bytes))
     }
 }
 

@@ -64,8 +64,16 @@ private let good = ["Host: example.com", "Upgrade: websocket", "Connection: Upgr
         #expect(failure.status == .badRequest)
     }
 
+    @Test func aHandshakeWithoutUpgradeIs426NamingWebSocketAndVersion13() throws {
+        // RFC 6455 §4.2.1: Connection: Upgrade and a key but no Upgrade header is refused, and 426 says what to upgrade to.
+        let lines = ["Host: example.com", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"]
+        guard case .failure(let failure) = WebSocketHandshake.validate(try handshake(lines)) else { Issue.record("accepted"); return }
+        #expect(failure.status == .upgradeRequired)
+        #expect(failure.headers[HTTPField.Name("Upgrade")!] == "websocket")
+        #expect(failure.headers[.secWebSocketVersion] == "13")
+    }
+
     @Test(arguments: [
-        ["Host: example.com", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"],
         ["Host: example.com", "Upgrade: websocket", "Connection: keep-alive", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"],
         ["Host: example.com", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13"],
         ["Host: example.com", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: c2hvcnQ=", "Sec-WebSocket-Version: 13"],

@@ -70,6 +70,18 @@ struct UpgradeTests {
             #expect(answer.status == 426)
             #expect(answer.headers["sec-websocket-version"] == "13")
 
+            // A handshake that lost its Upgrade header is still a handshake on a WebSocket path: 426, never the
+            // router's 200 or 404 (RFC 6455 §4.2.1). So is one with only a key.
+            for headers in ["Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"] {
+                let noUpgrade = try await RawSocket.connect(port: port)
+                try await noUpgrade.send("GET /ws HTTP/1.1\r\nHost: x\r\n\(headers)Sec-WebSocket-Version: 13\r\n\r\n")
+                let refused = try await noUpgrade.readHTTP()
+                #expect(refused.status == 426)
+                #expect(refused.headers["upgrade"] == "websocket")
+                #expect(refused.headers["sec-websocket-version"] == "13")
+                #expect(try await noUpgrade.waitForTCPClose())
+            }
+
             let post = try await RawSocket.connect(port: port)
             try await post.send("POST /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n")
             #expect(try await post.readHTTP().status == 400)

@@ -22,16 +22,30 @@ public struct WebSocketClientError: Error, Sendable, CustomStringConvertible {
 /// Our WebSocket client: opens a connection, performs the handshake (random key, accept key checked, §4.1) and
 /// returns a channel whose outbound frames are masked with a fresh key each.
 public enum WebSocketClient {
+    /// zlib state for client connections without context takeover, shared by all of them (one compressor and one
+    /// inflater per event loop), at the default level and memory level.
+    static let deflateCodecs = DeflateCodecs.Registry(level: PerMessageDeflateConfiguration().level, memoryLevel: PerMessageDeflateConfiguration().memoryLevel)
+
+    /// permessage-deflate as the handshake of `channel` (ours, client or server side) agreed it; nil when it was not.
+    public static func negotiatedCompression(of channel: any Channel) async throws -> PerMessageDeflateParameters? {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: WebSocketHandler.self).negotiatedCompression
+        }.get()
+    }
+
     /// Connects to `ws://host:port/path`.
     /// - Parameters:
     ///   - headers: extra request headers (Origin, Cookie, Sec-WebSocket-Protocol, ...).
     ///   - configuration: frame and message limits for what the server sends; pings are off unless set.
+    ///   - compression: offer permessage-deflate with these parameters (nil: offer nothing). Whether the server
+    ///     accepted is `negotiatedCompression(of:)`.
     public static func connect(
         host: String,
         port: Int,
         path: String = "/",
         headers: [(String, String)] = [],
         configuration: WebSocketConfiguration = WebSocketConfiguration(maxFrameSize: 1 << 24, maxMessageSize: 1 << 24, pingInterval: nil, messagesPerSecond: .infinity, messageBurst: .infinity),
+        compression: PerMessageDeflateConfiguration? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "agora.ws.client")
     ) async throws -> WebSocketClientChannel {
@@ -41,18 +55,33 @@ public enum WebSocketClient {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port).get()
         do {
-            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+            let promise = channel.eventLoop.makePromise(of: HandshakeAnswer.self)
             try await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.addHandler(HandshakeResponseReader(expectedAccept: WebSocketHandshake.acceptKey(for: key), promise: promise))
             }.get()
             var request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             request += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+            if let compression { request += "Sec-WebSocket-Extensions: \(PerMessageDeflate.offer(compression))\r\n" }
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
             try await channel.writeAndFlush(ByteBuffer(string: request + "\r\n"))
-            _ = try await promise.futureResult.get()
+            let answer = try await promise.futureResult.get()
+            // §9.1: a client fails the connection when the server answers with an extension it did not offer.
+            var deflate: PerMessageDeflateParameters?
+            do throws(WebSocketError) {
+                if let compression {
+                    deflate = try PerMessageDeflate.confirm(response: answer.extensions, offered: compression)
+                } else if !answer.extensions.isEmpty {
+                    throw .protocolError("the server answered with extensions that were not offered")
+                }
+            } catch {
+                throw WebSocketClientError(status: 101, message: error.reason, body: "")
+            }
+            var configuration = configuration
+            configuration.compression = compression
+            let settings = WebSocketSettings(configuration: configuration, isClient: true, deflateCodecs: deflateCodecs)
             return try await channel.eventLoop.submit {
                 let pipeline = channel.pipeline.syncOperations
-                try pipeline.addHandler(WebSocketHandler(settings: WebSocketSettings(configuration: configuration, isClient: true), logger: logger))
+                try pipeline.addHandler(WebSocketHandler(settings: settings, logger: logger, deflate: deflate, eventLoop: channel.eventLoop))
                 let asyncChannel = try WebSocketClientChannel(wrappingChannelSynchronously: channel)
                 _ = pipeline.removeHandler(context: try pipeline.context(handlerType: HandshakeResponseReader.self))
                 return asyncChannel
@@ -64,18 +93,24 @@ public enum WebSocketClient {
     }
 }
 
+/// What a 101 carried that the client needs after the handshake.
+struct HandshakeAnswer: Sendable {
+    /// Every `Sec-WebSocket-Extensions` value.
+    var extensions: [String]
+}
+
 /// Reads the server's handshake answer; on 101 it leaves the pipeline, handing on bytes that followed the head.
 final class HandshakeResponseReader: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     private let expectedAccept: String
-    private let promise: EventLoopPromise<ByteBuffer>
+    private let promise: EventLoopPromise<HandshakeAnswer>
     private var buffer: ByteBuffer?
     private var failure: (status: Int, message: String, bodyLength: Int)?
     private var done = false
 
-    init(expectedAccept: String, promise: EventLoopPromise<ByteBuffer>) {
+    init(expectedAccept: String, promise: EventLoopPromise<HandshakeAnswer>) {
         self.expectedAccept = expectedAccept
         self.promise = promise
     }
@@ -94,9 +129,13 @@ final class HandshakeResponseReader: ChannelInboundHandler, RemovableChannelHand
         let lines = text[..<end.lowerBound].split(separator: "\r\n")
         let statusParts = lines.first?.split(separator: " ", maxSplits: 2) ?? []
         var headers: [String: String] = [:]
+        var extensions: [String] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingASCIIWhitespace()
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingASCIIWhitespace()
+            headers[name] = value
+            if name == "sec-websocket-extensions" { extensions.append(value) }
         }
         current.moveReaderIndex(forwardBy: headLength)
         buffer = current
@@ -117,7 +156,7 @@ final class HandshakeResponseReader: ChannelInboundHandler, RemovableChannelHand
             return fail(WebSocketClientError(status: status, message: "Sec-WebSocket-Accept does not match the key", body: ""))
         }
         done = true
-        promise.succeed(current)
+        promise.succeed(HandshakeAnswer(extensions: extensions))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -153,3 +192,4 @@ final class HandshakeResponseReader: ChannelInboundHandler, RemovableChannelHand
 
 @available(*, unavailable)
 extension HandshakeResponseReader: Sendable {}  // belongs to one event loop
+

@@ -8,12 +8,15 @@ public import NIOCore
 /// parse state in sync with that buffer, and lets every check fire as soon as the bytes it needs are
 /// present: an oversized frame is refused from its header, before any of its payload is buffered.
 ///
-/// No extension is ever negotiated, so RSV bits and reserved opcodes are always protocol errors.
+/// Reserved opcodes and RSV2/RSV3 are always protocol errors; RSV1 means "compressed" once permessage-deflate is
+/// negotiated (RFC 7692 §6), and only on the first frame of a data message.
 public struct FrameParser: Sendable {
     /// The largest payload accepted in a single frame, in bytes.
     private let maxFrameSize: Int
     /// Whether frames must be masked (we are the server) or must not be (we are the client).
     private let requireMasked: Bool
+    /// Whether permessage-deflate was negotiated, which gives RSV1 its meaning.
+    public var allowsCompression = false
 
     /// Creates a parser.
     ///
@@ -52,12 +55,13 @@ public struct FrameParser: Sendable {
             return nil
         }
         buffer.moveReaderIndex(forwardBy: header.headerLength + header.payloadLength)
-        return WebSocketFrame(fin: header.fin, rsv: 0, opcode: header.opcode, payload: payload)
+        return WebSocketFrame(fin: header.fin, rsv: header.rsv, opcode: header.opcode, payload: payload)
     }
 
     /// A validated frame header.
     private struct Header {
         var fin: Bool
+        var rsv: UInt8
         var opcode: WebSocketOpcode
         var maskingKey: UInt32?
         var payloadLength: Int
@@ -73,13 +77,19 @@ public struct FrameParser: Sendable {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self) else { return nil }
         let fin = first & 0x80 != 0
+        let rsv = (first >> 4) & 0x7
         // §5.2: a nonzero RSV bit that no negotiated extension defines MUST fail the connection.
-        guard first & 0x70 == 0 else {
+        guard rsv & 0b011 == 0, rsv == 0 || self.allowsCompression else {
             throw WebSocketError.protocolError("RSV bits set without a negotiated extension")
         }
         // §5.2: reserved opcodes (0x3-0x7, 0xB-0xF) MUST fail the connection.
         guard let opcode = WebSocketOpcode(rawValue: first & 0x0F) else {
             throw WebSocketError.protocolError("reserved opcode")
+        }
+        if rsv != 0 {
+            // RFC 7692 §6.1: control frames are never compressed, and RSV1 marks only a message's first frame.
+            guard !opcode.isControl else { throw WebSocketError.protocolError("compressed control frame") }
+            guard opcode != .continuation else { throw WebSocketError.protocolError("RSV1 set on a continuation frame") }
         }
         // §5.5: control frames MUST NOT be fragmented.
         guard fin || !opcode.isControl else {
@@ -132,7 +142,7 @@ public struct FrameParser: Sendable {
             maskingKey = key
             cursor += 4
         }
-        return Header(fin: fin, opcode: opcode, maskingKey: maskingKey, payloadLength: Int(length), headerLength: cursor - start)
+        return Header(fin: fin, rsv: rsv, opcode: opcode, maskingKey: maskingKey, payloadLength: Int(length), headerLength: cursor - start)
     }
 
     /// Unmasks a payload into a buffer of its own.

@@ -7,6 +7,10 @@ public import NIOCore
 /// for a large upload to finish). Text is checked as UTF-8 fragment by fragment and size is checked as
 /// each fragment arrives, so a bad or oversized message fails on the fragment that makes it so, not
 /// after we have buffered all of it.
+///
+/// A compressed message (RSV1 on its first frame, RFC 7692 §6) is collected compressed, within the same limit, and
+/// inflated at its last fragment by the caller's inflater, which refuses output past the limit; its text is checked
+/// as UTF-8 once inflated.
 public struct MessageAssembler: Sendable {
     /// What a completed message or a control frame turned into.
     public enum Event: Sendable, Equatable {
@@ -37,6 +41,8 @@ public struct MessageAssembler: Sendable {
     private var fragments: ByteBuffer?
     /// UTF-8 state across the fragments of a text message.
     private var validator = UTF8Validator()
+    /// Whether the message in progress is compressed.
+    private var compressed = false
 
     /// Creates an assembler with no message in progress.
     ///
@@ -53,6 +59,18 @@ public struct MessageAssembler: Sendable {
     /// - Throws: `WebSocketError` with 1002 for a fragmentation or Close-frame violation, 1007 for invalid
     ///   UTF-8 in text or a close reason, and 1009 for a message over `maxMessageSize`.
     public mutating func receive(_ frame: WebSocketFrame) throws(WebSocketError) -> Event? {
+        try receive(frame) { _, _ throws(WebSocketError) in throw .protocolError("compressed message without permessage-deflate") }
+    }
+
+    /// Feeds one frame on a connection that negotiated permessage-deflate.
+    ///
+    /// - Parameters:
+    ///   - frame: the next frame from `FrameParser`.
+    ///   - inflate: inflates a whole compressed message, refusing output over the given limit (1009) and invalid
+    ///     DEFLATE (1007).
+    public mutating func receive(
+        _ frame: WebSocketFrame, inflate: (ByteBuffer, Int) throws(WebSocketError) -> ByteBuffer
+    ) throws(WebSocketError) -> Event? {
         switch frame.opcode {
         case .ping:
             return .ping(frame.payload)
@@ -66,23 +84,26 @@ public struct MessageAssembler: Sendable {
                 throw WebSocketError.protocolError("new data message before the previous one finished")
             }
             self.kind = frame.opcode == .text ? .text : .binary
+            self.compressed = frame.rsv & 0b100 != 0
             self.validator.reset()
-            return try self.append(frame.payload, fin: frame.fin)
+            return try self.append(frame.payload, fin: frame.fin, inflate: inflate)
         case .continuation:
             guard self.kind != nil else {
                 throw WebSocketError.protocolError("continuation frame without a message in progress")
             }
-            return try self.append(frame.payload, fin: frame.fin)
+            return try self.append(frame.payload, fin: frame.fin, inflate: inflate)
         }
     }
 
     /// Adds one data fragment to the message in progress and, at FIN, completes it.
-    private mutating func append(_ payload: ByteBuffer, fin: Bool) throws(WebSocketError) -> Event? {
+    private mutating func append(
+        _ payload: ByteBuffer, fin: Bool, inflate: (ByteBuffer, Int) throws(WebSocketError) -> ByteBuffer
+    ) throws(WebSocketError) -> Event? {
         let size = (self.fragments?.readableBytes ?? 0) + payload.readableBytes
         guard size <= self.maxMessageSize else {
             throw WebSocketError.messageTooBig("message exceeds \(self.maxMessageSize) bytes")
         }
-        if self.kind == .text {
+        if self.kind == .text, !self.compressed {
             guard self.validator.feed(payload) else {
                 throw WebSocketError.invalidPayload("text message is not valid UTF-8")
             }
@@ -106,6 +127,15 @@ public struct MessageAssembler: Sendable {
         }
         let kind = self.kind
         self.kind = nil
+        if self.compressed {
+            self.compressed = false
+            message = try inflate(message, self.maxMessageSize)
+            if kind == .text {
+                guard self.validator.feed(message), self.validator.isComplete else {
+                    throw WebSocketError.invalidPayload("text message is not valid UTF-8")
+                }
+            }
+        }
         return kind == .text ? .text(String(buffer: message)) : .binary(message)
     }
 

@@ -9,8 +9,8 @@ public struct WebSocketFrame: Sendable, Equatable {
     public var fin: Bool
     /// The three RSV bits, RSV1 as the most significant (0...7).
     ///
-    /// They carry meaning only for a negotiated extension (§5.2). Agora negotiates none, so incoming
-    /// frames always have 0 here and outgoing frames should too.
+    /// They carry meaning only for a negotiated extension (§5.2): RSV1 (`0b100`) marks the first frame of a
+    /// compressed message under permessage-deflate (RFC 7692 §6); the others are always 0.
     public var rsv: UInt8
     /// What the payload means (§5.2, §11.8).
     public var opcode: WebSocketOpcode

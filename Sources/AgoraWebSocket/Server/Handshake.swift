@@ -22,17 +22,29 @@ public enum WebSocketHandshake {
         public var acceptKey: String
         /// The subprotocol chosen, if the client offered one we support.
         public var subprotocol: String?
+        /// permessage-deflate as agreed, when the client offered it in a form we accept.
+        public var deflate: PerMessageDeflateParameters?
+        /// The `Sec-WebSocket-Extensions` value of the answer, with `deflate`.
+        public var extensions: String?
     }
 
     /// Checks a request against §4.2.1.
-    /// - Parameter subprotocols: what the server speaks, in order of preference; the first the client also offers wins.
-    public static func validate(_ head: RequestHead, subprotocols: [String] = []) -> Result<Accepted, Failure> {
+    /// - Parameters:
+    ///   - subprotocols: what the server speaks, in order of preference; the first the client also offers wins.
+    ///   - compression: how permessage-deflate is accepted; nil declines every extension.
+    public static func validate(
+        _ head: RequestHead, subprotocols: [String] = [], compression: PerMessageDeflateConfiguration? = nil
+    ) -> Result<Accepted, Failure> {
         func fail(_ message: String) -> Result<Accepted, Failure> { .failure(Failure(status: .badRequest, message: message, headers: [:])) }
         guard head.method == "GET" else { return fail("A WebSocket handshake must be a GET request") }
         guard head.version == "HTTP/1.1" else { return fail("A WebSocket handshake needs HTTP/1.1") }
         guard head.values("Host").count == 1 else { return fail("The handshake needs exactly one Host header") }
         guard head.tokens("Upgrade").contains(where: { $0.caseInsensitiveEquals("websocket") }) else {
-            return fail("The Upgrade header must contain 'websocket'")
+            // A handshake without the protocol to switch to: 426 names it (RFC 9110 §15.5.22) and the version (§4.4).
+            return .failure(
+                Failure(
+                    status: .upgradeRequired, message: "The Upgrade header must contain 'websocket'",
+                    headers: [HTTPField.Name("Upgrade")!: "websocket", .secWebSocketVersion: "13"]))
         }
         guard head.tokens("Connection").contains(where: { $0.caseInsensitiveEquals("upgrade") }) else {
             return fail("The Connection header must contain 'Upgrade'")
@@ -50,7 +62,12 @@ public enum WebSocketHandshake {
         }
         let offered = head.tokens("Sec-WebSocket-Protocol")
         let chosen = subprotocols.first { offered.contains($0) }
-        return .success(Accepted(acceptKey: acceptKey(for: key), subprotocol: chosen))
+        var accepted = Accepted(acceptKey: acceptKey(for: key), subprotocol: chosen)
+        if let compression, let (parameters, header) = PerMessageDeflate.accept(offers: head.values("Sec-WebSocket-Extensions"), configuration: compression) {
+            accepted.deflate = parameters
+            accepted.extensions = header
+        }
+        return .success(accepted)
     }
 
     /// `Sec-WebSocket-Accept` for a client key: base64(SHA-1(key + GUID)).

@@ -8,6 +8,7 @@ enum HandshakeResponse {
     static func switchingProtocols(_ accepted: WebSocketHandshake.Accepted) -> ByteBuffer {
         var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accepted.acceptKey)\r\n"
         if let subprotocol = accepted.subprotocol { head += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
+        if let extensions = accepted.extensions { head += "Sec-WebSocket-Extensions: \(extensions)\r\n" }
         return ByteBuffer(string: head + "\r\n")
     }
 

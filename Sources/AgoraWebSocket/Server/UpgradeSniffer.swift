@@ -104,8 +104,14 @@ final class UpgradeSniffer: ChannelInboundHandler, RemovableChannelHandler {
         context.leavePipeline(removalToken: removalToken)
     }
 
+    /// Whether the request is a WebSocket handshake, valid or not: on a WebSocket path, it asks to upgrade in any of
+    /// the three ways a client would. A broken one (say `Connection: Upgrade` and a key, but no `Upgrade` header) is
+    /// then refused by `WebSocketHandshake` with a 4xx (§4.2.1), instead of reaching the router as a plain GET.
     private func isUpgrade(_ head: RequestHead) -> Bool {
-        configuration.paths.contains(head.path) && head.tokens("Upgrade").contains { $0.caseInsensitiveEquals("websocket") }
+        guard configuration.paths.contains(head.path) else { return false }
+        return head.tokens("Upgrade").contains { $0.caseInsensitiveEquals("websocket") }
+            || head.tokens("Connection").contains { $0.caseInsensitiveEquals("upgrade") }
+            || !head.values("Sec-WebSocket-Key").isEmpty
     }
 
     private func passToHTTP(context: ChannelHandlerContext) {

@@ -24,9 +24,12 @@ public struct WebSocketConfiguration: Sendable {
     public var messagesPerSecond: Double
     /// Messages a connection may send in a burst above the sustained rate before it is closed with 1008.
     public var messageBurst: Double
+    /// permessage-deflate (RFC 7692): on a server, accepted when a client offers it; on our client, offered. nil: off.
+    /// `maxFrameSize` applies to the compressed frame, `maxMessageSize` to the inflated message.
+    public var compression: PerMessageDeflateConfiguration?
 
     /// Defaults: `/ws`, 64 KiB frames, 1 MiB messages, ping after 30 s of silence with 10 s to answer, 1 MiB send queue,
-    /// 20 messages/s with bursts of 50.
+    /// 20 messages/s with bursts of 50, permessage-deflate accepted without context takeover.
     public init(
         paths: Set<String> = ["/ws"],
         subprotocols: [String] = [],
@@ -39,7 +42,8 @@ public struct WebSocketConfiguration: Sendable {
         closeTimeout: Duration = .seconds(5),
         maxQueuedBytes: Int = 1 << 20,
         messagesPerSecond: Double = 20,
-        messageBurst: Double = 50
+        messageBurst: Double = 50,
+        compression: PerMessageDeflateConfiguration? = PerMessageDeflateConfiguration()
     ) {
         self.paths = paths
         self.subprotocols = subprotocols
@@ -53,5 +57,6 @@ public struct WebSocketConfiguration: Sendable {
         self.maxQueuedBytes = maxQueuedBytes
         self.messagesPerSecond = messagesPerSecond
         self.messageBurst = messageBurst
+        self.compression = compression
     }
 }

@@ -123,7 +123,7 @@ public struct WebSocketHTTPChannel<Accepted: Sendable>: ServerChildChannel {
     private func upgrade(_ candidate: WebSocketUpgradeCandidate, logger: Logger) async throws {
         let channel = candidate.channel
         let accepted: WebSocketHandshake.Accepted
-        switch WebSocketHandshake.validate(candidate.head, subprotocols: configuration.subprotocols) {
+        switch WebSocketHandshake.validate(candidate.head, subprotocols: configuration.subprotocols, compression: configuration.compression) {
         case .failure(let failure):
             logger.debug("Bad WebSocket handshake", metadata: ["reason": "\(failure.message)"])
             return try await HandshakeResponse.refuse(channel, status: failure.status, message: failure.message, headers: failure.headers)
@@ -149,12 +149,13 @@ public struct WebSocketHTTPChannel<Accepted: Sendable>: ServerChildChannel {
             case .delegate(let serve):
                 // The handler goes in first, so whatever `serve` sends already goes through it (after the 101); the
                 // delegate is in place before the sniffer leaves and replays frames that came early.
-                let handler = WebSocketHandler(settings: settings, logger: logger, openConnections: openConnections)
+                let handler = WebSocketHandler(
+                    settings: settings, logger: logger, openConnections: openConnections, deflate: accepted.deflate, eventLoop: channel.eventLoop)
                 try pipeline.addHandler(handler)
                 let peer = WebSocketPeer(channel: channel)
                 handler.setDelegate(serve(peer, value, logger), peer: peer)
             case .task:
-                try pipeline.addHandler(WebSocketHandler(settings: settings, logger: logger))
+                try pipeline.addHandler(WebSocketHandler(settings: settings, logger: logger, deflate: accepted.deflate, eventLoop: channel.eventLoop))
                 asyncChannel = try NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>(wrappingChannelSynchronously: channel)
             }
             // Removing the sniffer replays any bytes the client sent after its handshake into the WebSocket handler.

@@ -11,7 +11,8 @@ import NIOCore
 ///
 /// An idle connection is mostly this object, so it holds nothing it does not need: received bytes are parsed straight
 /// from the channel's read buffer and copied only when a frame is split across reads, the send queue exists only
-/// while the socket is not keeping up, and the settings every connection shares are one `WebSocketSettings`.
+/// while the socket is not keeping up, the settings every connection shares are one `WebSocketSettings`, and
+/// permessage-deflate without context takeover uses its event loop's zlib state rather than its own.
 final class WebSocketHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = WebSocketMessage
@@ -41,10 +42,18 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private var maskingKeys = MaskingKeySource()
     private var delegate: (any WebSocketDelegate)?
     private var openConnections: OpenConnections?
+    /// permessage-deflate, when negotiated; it owns no zlib state unless a direction keeps its context.
+    private let deflate: DeflateSession?
     private var isRemoved = false
 
-    /// - Parameter openConnections: counts this connection until its handler leaves the pipeline.
-    init(settings: WebSocketSettings, logger: Logger, openConnections: OpenConnections? = nil) {
+    /// - Parameters:
+    ///   - openConnections: counts this connection until its handler leaves the pipeline.
+    ///   - deflate: what the handshake agreed for permessage-deflate, if anything.
+    ///   - eventLoop: the channel's event loop, whose shared zlib state a connection without context takeover uses.
+    init(
+        settings: WebSocketSettings, logger: Logger, openConnections: OpenConnections? = nil, deflate: PerMessageDeflateParameters? = nil,
+        eventLoop: (any EventLoop)? = nil
+    ) {
         let configuration = settings.configuration
         self.settings = settings
         self.logger = logger
@@ -53,6 +62,13 @@ final class WebSocketHandler: ChannelDuplexHandler {
         self.closing = CloseStateMachine(isClient: settings.isClient)
         self.rate = TokenBucket(rate: configuration.messagesPerSecond, burst: configuration.messageBurst, now: .now)
         self.openConnections = openConnections
+        if let deflate, let compression = configuration.compression, let eventLoop {
+            self.deflate = DeflateSession(
+                deflate, isClient: settings.isClient, configuration: compression, codecs: settings.deflateCodecs.codecs(for: eventLoop))
+            self.parser.allowsCompression = true
+        } else {
+            self.deflate = nil
+        }
     }
 
     /// From now on messages go to `delegate` instead of down the pipeline. Set before the first frame can arrive.
@@ -60,6 +76,9 @@ final class WebSocketHandler: ChannelDuplexHandler {
         guard !isRemoved else { return delegate.closed(peer) }  // the channel closed while the delegate was being made
         self.delegate = delegate
     }
+
+    /// permessage-deflate as agreed, nil when off.
+    var negotiatedCompression: PerMessageDeflateParameters? { deflate?.parameters }
 
     // MARK: Lifecycle
 
@@ -136,7 +155,14 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private func receive(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         let event: MessageAssembler.Event?
         do {
-            event = try assembler.receive(frame)
+            if let deflate {
+                let allocator = context.channel.allocator
+                event = try assembler.receive(frame) { payload, limit throws(WebSocketError) in
+                    try deflate.decompress(payload, limit: limit, allocator: allocator)
+                }
+            } else {
+                event = try assembler.receive(frame)
+            }
         } catch {
             fail(error, context: context)
             return
@@ -195,11 +221,21 @@ final class WebSocketHandler: ChannelDuplexHandler {
         switch unwrapOutboundIn(data) {
         case .text(let text):
             guard closing.isOpen else { return promise?.fail(ChannelError.outputClosed) ?? () }
-            send(WebSocketFrame(opcode: .text, payload: ByteBuffer(string: text)), context: context, flush: false)
+            sendMessage(.text, payload: ByteBuffer(string: text), context: context)
             promise?.succeed()
         case .binary(let bytes):
             guard closing.isOpen else { return promise?.fail(ChannelError.outputClosed) ?? () }
-            send(WebSocketFrame(opcode: .binary, payload: bytes), context: context, flush: false)
+            sendMessage(.binary, payload: bytes, context: context)
+            promise?.succeed()
+        case .prepared(let message):
+            guard closing.isOpen else { return promise?.fail(ChannelError.outputClosed) ?? () }
+            if settings.isClient {
+                sendMessage(message.opcode, payload: message.payload, context: context)
+            } else if let deflate {
+                enqueue(deflate.frame(for: message, allocator: context.channel.allocator), context: context)
+            } else {
+                enqueue(message.plainFrame, context: context)
+            }
             promise?.succeed()
         case .encodedFrame(let bytes):
             guard closing.isOpen else { return promise?.fail(ChannelError.outputClosed) ?? () }
@@ -214,6 +250,15 @@ final class WebSocketHandler: ChannelDuplexHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { drain(context: context) }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Sends a data message, compressed when permessage-deflate is on and the message is not too short for it.
+    private func sendMessage(_ opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
+        if let deflate, let compressed = deflate.compress(payload, allocator: context.channel.allocator) {
+            send(WebSocketFrame(rsv: PreparedMessage.rsv1, opcode: opcode, payload: compressed), context: context, flush: false)
+        } else {
+            send(WebSocketFrame(opcode: opcode, payload: payload), context: context, flush: false)
+        }
     }
 
     private func send(_ frame: WebSocketFrame, context: ChannelHandlerContext, flush: Bool) {
@@ -314,6 +359,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
     fileprivate func keepAliveDue() {
         keepAlive = nil
         guard let context, closing.isOpen, let interval = settings.pingInterval else { return }
+        deflate?.releaseIdleCompressor()
         if pingPayload != nil {
             logger.debug("WebSocket peer missed its pong deadline; dropping it")
             context.close(promise: nil)

@@ -12,8 +12,11 @@ public enum WebSocketOutbound: Sendable {
     case text(String)
     /// A binary message, sent as one frame.
     case binary(ByteBuffer)
-    /// A complete, already encoded, unmasked frame: encode once with `FrameEncoder.encoded`, write to many
-    /// connections. Server side only (client frames must be masked per frame).
+    /// A data message prepared once for many connections: each gets the shared plain frame, or the shared
+    /// compressed frame for its permessage-deflate window. The way to broadcast.
+    case prepared(PreparedMessage)
+    /// A complete, already encoded, unmasked frame, written as it is (never compressed): encode once with
+    /// `FrameEncoder.encoded`, write to many connections. Server side only (client frames must be masked per frame).
     case encodedFrame(ByteBuffer)
     /// Starts the closing handshake.
     case close(code: UInt16, reason: String)

@@ -10,10 +10,16 @@ final class WebSocketSettings: Sendable {
     let pingInterval: TimeAmount?
     let pongTimeout: TimeAmount
     let closeTimeout: TimeAmount
+    /// Each event loop's zlib state for permessage-deflate without context takeover.
+    let deflateCodecs: DeflateCodecs.Registry
 
-    init(configuration: WebSocketConfiguration, isClient: Bool) {
+    /// - Parameter deflateCodecs: shared zlib state to use (clients share one across connections); by default one
+    ///   of its own, made from `configuration.compression`.
+    init(configuration: WebSocketConfiguration, isClient: Bool, deflateCodecs: DeflateCodecs.Registry? = nil) {
         self.configuration = configuration
         self.isClient = isClient
+        let compression = configuration.compression ?? PerMessageDeflateConfiguration()
+        self.deflateCodecs = deflateCodecs ?? DeflateCodecs.Registry(level: compression.level, memoryLevel: compression.memoryLevel)
         self.pingInterval = configuration.pingInterval.map(TimeAmount.init)
         self.pongTimeout = TimeAmount(configuration.pongTimeout)
         self.closeTimeout = TimeAmount(configuration.closeTimeout)
