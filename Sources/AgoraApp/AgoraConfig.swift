@@ -213,7 +213,19 @@ public struct AgoraConfig: Sendable {
             pongTimeout: .seconds(int("AGORA_WS_PONG_SECONDS", 10, 1...3600)),
             maxQueuedBytes: int("AGORA_WS_MAX_QUEUE", 1 << 20, 4096...(1 << 30)),
             messagesPerSecond: Double(int("AGORA_WS_RATE", 20, 1...100_000)),
-            messageBurst: Double(int("AGORA_WS_BURST", 50, 1...100_000))
+            messageBurst: Double(int("AGORA_WS_BURST", 50, 1...100_000)),
+            // permessage-deflate: accepted when the browser offers it (all do). No context takeover by default, so a
+            // socket owns no zlib state and a topic message is compressed once (README, "WebSocket compression").
+            compression: bool("AGORA_WS_COMPRESSION", true)
+                ? PerMessageDeflateConfiguration(
+                    serverMaxWindowBits: int("AGORA_WS_COMPRESSION_WINDOW_BITS", 15, 9...15),
+                    clientMaxWindowBits: int("AGORA_WS_COMPRESSION_CLIENT_WINDOW_BITS", 15, 9...15),
+                    serverNoContextTakeover: !bool("AGORA_WS_COMPRESSION_CONTEXT", false),
+                    clientNoContextTakeover: !bool("AGORA_WS_COMPRESSION_CLIENT_CONTEXT", false),
+                    threshold: int("AGORA_WS_COMPRESSION_THRESHOLD", 128, 0...(16 << 20)),
+                    level: int("AGORA_WS_COMPRESSION_LEVEL", 6, 1...9),
+                    memoryLevel: int("AGORA_WS_COMPRESSION_MEMORY_LEVEL", 8, 1...9))
+                : nil
         )
         realtime = RealtimeSettings(
             resumePageSize: int("AGORA_WS_RESUME_PAGE", 200, 1...10_000),

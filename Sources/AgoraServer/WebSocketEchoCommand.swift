@@ -18,6 +18,14 @@ struct WebSocketEchoCommand: AsyncParsableCommand {
     @Option(help: "Log level.") var logLevel = "info"
     @Flag(help: "Serve each connection with a task of its own (the async API) instead of from its pipeline.")
     var tasks = false
+    @Flag(inversion: .prefixedNo, help: "Accept permessage-deflate (RFC 7692) when a client offers it.")
+    var compression = true
+    @Flag(help: "Keep the server's compression context between messages (more memory per connection, smaller messages).")
+    var serverContext = false
+    @Flag(help: "Let clients keep their compression context (the server then keeps an inflater per connection).")
+    var clientContext = false
+    @Option(help: "The server's largest compression window, 9...15.") var windowBits = 15
+    @Option(help: "Messages shorter than this many bytes go uncompressed.") var compressionThreshold = 128
 
     func run() async throws {
         var logger = Logger(label: "agora.ws-echo")
@@ -26,7 +34,13 @@ struct WebSocketEchoCommand: AsyncParsableCommand {
         router.get("/") { _, _ in "Agora WebSocket echo: connect with ws://\(host):\(port)/ (echo) or /broadcast\n" }
         let app = Application(
             router: router,
-            server: WebSocketEcho.server(maxMessageSize: maxMessageSize, tasks: tasks),
+            server: WebSocketEcho.server(
+                maxMessageSize: maxMessageSize, tasks: tasks,
+                compression: compression
+                    ? PerMessageDeflateConfiguration(
+                        serverMaxWindowBits: windowBits, serverNoContextTakeover: !serverContext, clientNoContextTakeover: !clientContext,
+                        threshold: compressionThreshold)
+                    : nil),
             configuration: .init(address: .hostname(host, port: port), serverName: "agora-ws-echo"),
             logger: logger
         )

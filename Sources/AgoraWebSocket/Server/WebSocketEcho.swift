@@ -5,8 +5,11 @@ import NIOCore
 /// every path echoes each text and binary message unchanged, except `/broadcast`, where each text message goes to
 /// every connection on `/broadcast` (encoded once).
 public enum WebSocketEcho {
-    /// Limits large enough for the big-message conformance cases, no rate limit, pings every 30 s.
-    public static func configuration(maxMessageSize: Int = 16 << 20) -> WebSocketConfiguration {
+    /// Limits large enough for the big-message conformance cases, no rate limit, pings every 30 s, permessage-deflate
+    /// as given (nil: declined).
+    public static func configuration(
+        maxMessageSize: Int = 16 << 20, compression: PerMessageDeflateConfiguration? = PerMessageDeflateConfiguration()
+    ) -> WebSocketConfiguration {
         WebSocketConfiguration(
             paths: ["/", "/echo", "/broadcast"],
             maxFrameSize: maxMessageSize,
@@ -14,14 +17,19 @@ public enum WebSocketEcho {
             pingInterval: .seconds(30),
             maxQueuedBytes: 64 << 20,
             messagesPerSecond: .infinity,
-            messageBurst: .infinity
+            messageBurst: .infinity,
+            compression: compression
         )
     }
 
     /// The HTTP server with the echo endpoint.
-    /// - Parameter tasks: serve each connection with a task (the async API) instead of from its pipeline.
-    public static func server(maxMessageSize: Int = 16 << 20, tasks: Bool = false) -> HTTPServerBuilder {
-        let webSocket = configuration(maxMessageSize: maxMessageSize)
+    /// - Parameters:
+    ///   - tasks: serve each connection with a task (the async API) instead of from its pipeline.
+    ///   - compression: how permessage-deflate is accepted; nil declines it.
+    public static func server(
+        maxMessageSize: Int = 16 << 20, tasks: Bool = false, compression: PerMessageDeflateConfiguration? = PerMessageDeflateConfiguration()
+    ) -> HTTPServerBuilder {
+        let webSocket = configuration(maxMessageSize: maxMessageSize, compression: compression)
         let group = BroadcastGroup()
         return tasks
             ? .http1WebSocket(webSocket: webSocket, shouldUpgrade: shouldUpgrade, onUpgrade: onUpgrade(group: group))
