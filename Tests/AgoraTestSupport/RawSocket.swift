@@ -32,7 +32,13 @@ public final class RawSocket: Sendable {
 
     public let channel: any Channel
     private let inbox: Inbox
-    private let parser = Mutex(FrameParser(maxFrameSize: 1 << 25, requireMasked: false))
+    /// Reads RSV1 (compressed) frames too, so compression tests can inspect them; other tests see RSV 0 from a server
+    /// that negotiated nothing.
+    private let parser: Mutex<FrameParser> = {
+        var parser = FrameParser(maxFrameSize: 1 << 25, requireMasked: false)
+        parser.allowsCompression = true
+        return Mutex(parser)
+    }()
 
     private init(channel: any Channel, inbox: Inbox) {
         self.channel = channel

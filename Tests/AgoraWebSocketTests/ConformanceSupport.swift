@@ -23,11 +23,14 @@ enum Conformance {
     /// The server runs in a `ServiceGroup` of its own rather than `TestServer.with`: the live test client there keeps
     /// an idle connection open, and a connection that never sends a request holds graceful shutdown for the whole
     /// handshake timeout (10 s), which over some 250 cases would dominate the run.
-    static func withEcho(_ body: @Sendable (Int) async throws -> Void) async throws {
+    static func withEcho(
+        maxMessageSize: Int = 16 << 20, compression: PerMessageDeflateConfiguration? = PerMessageDeflateConfiguration(),
+        _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: Router(),
-            server: WebSocketEcho.server(),
+            server: WebSocketEcho.server(maxMessageSize: maxMessageSize, compression: compression),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
             logger: TestServer.logger
@@ -77,9 +80,9 @@ enum Conformance {
     /// The frame `clientFrame` builds, built fast enough for megabytes: it masks eight bytes at a time, where
     /// `clientFrame` runs a closure per byte (seconds for 16 MiB in a debug build). Checked against `clientFrame`
     /// in `ConformanceLargeMessageTests`.
-    static func largeClientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
+    static func largeClientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0) -> [UInt8] {
         let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]  // clientFrame's default key
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
         switch payload.count {
         case 0...125: frame.append(0x80 | UInt8(payload.count))
         case 126...0xFFFF: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]

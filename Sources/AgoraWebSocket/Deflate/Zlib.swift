@@ -114,9 +114,11 @@ final class Inflater {
         var output = allocator.buffer(capacity: min(limit, max(4 * input.readableBytes, 256)) + 1)
         var failure: WebSocketError?
         input.withUnsafeReadableBytes { source in
-            failure = run(source, into: &output, limit: limit)
-            if failure == nil {
-                Self.tail.withUnsafeBytes { tail in failure = run(tail, into: &output, limit: limit) }
+            var ended = false
+            failure = run(source, into: &output, limit: limit, ended: &ended)
+            // A message that ended its DEFLATE stream needs no tail: the tail would begin a new stream mid-block.
+            if failure == nil, !ended {
+                Self.tail.withUnsafeBytes { tail in failure = run(tail, into: &output, limit: limit, ended: &ended) }
             }
         }
         if let failure {
@@ -128,7 +130,8 @@ final class Inflater {
     }
 
     /// Feeds `source` and collects what comes out, growing `output` up to one byte past `limit`.
-    private func run(_ source: UnsafeRawBufferPointer, into output: inout ByteBuffer, limit: Int) -> WebSocketError? {
+    /// - Parameter ended: set when the input finished exactly at the end of a DEFLATE stream.
+    private func run(_ source: UnsafeRawBufferPointer, into output: inout ByteBuffer, limit: Int, ended: inout Bool) -> WebSocketError? {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
         stream.pointee.avail_in = UInt32(source.count)
         defer {
@@ -151,7 +154,10 @@ final class Inflater {
                 // The sender ended its DEFLATE stream (a block with BFINAL set, §7.2.3.3): what follows, if anything,
                 // starts a new one.
                 inflateReset(stream)
-                if stream.pointee.avail_in == 0 { return nil }
+                if stream.pointee.avail_in == 0 {
+                    ended = true
+                    return nil
+                }
             case Z_OK, Z_BUF_ERROR:
                 // A full output may hide more pending output: go round again (the limit check comes first).
                 if stream.pointee.avail_out == 0 { continue }
