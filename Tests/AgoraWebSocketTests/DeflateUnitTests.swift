@@ -1,5 +1,6 @@
 @testable import AgoraWebSocket
 import NIOCore
+import NIOEmbedded
 import Synchronization
 import Testing
 
@@ -95,6 +96,24 @@ import Testing
             #expect(Array(inflated.readableBytesView) == Samples.json(800, seed: seed))
         }
         #expect(context.ownsZlibState.inflater)
+    }
+
+    @Test func connectionsWithoutContextShareOneSessionPerLoop() {
+        let registry = DeflateCodecs.Registry(level: 6, memoryLevel: 8)
+        let configuration = PerMessageDeflateConfiguration()
+        let loops = [EmbeddedEventLoop(), EmbeddedEventLoop()]
+        let none = PerMessageDeflateParameters(serverNoContextTakeover: true, clientNoContextTakeover: true)
+        let a = registry.session(none, isClient: false, configuration: configuration, loop: loops[0])
+        let b = registry.session(none, isClient: false, configuration: configuration, loop: loops[0])
+        #expect(a === b, "an idle connection that negotiated compression costs one reference")
+        #expect(a !== registry.session(none, isClient: false, configuration: configuration, loop: loops[1]), "one per event loop")
+        var smaller = none
+        smaller.serverMaxWindowBits = 10
+        #expect(a !== registry.session(smaller, isClient: false, configuration: configuration, loop: loops[0]))
+        // Context either way is state of the connection's own.
+        let context = PerMessageDeflateParameters(serverNoContextTakeover: false, clientNoContextTakeover: true)
+        #expect(registry.session(context, isClient: false, configuration: configuration, loop: loops[0])
+            !== registry.session(context, isClient: false, configuration: configuration, loop: loops[0]))
     }
 
     @Test func messagesUnderTheThresholdGoPlain() {

@@ -35,11 +35,22 @@ final class DeflateCodecs: @unchecked Sendable {
         return inflater
     }
 
-    /// Hands out one `DeflateCodecs` per event loop.
+    /// Hands out one `DeflateCodecs` per event loop, and the sessions of connections that keep no context.
     final class Registry: Sendable {
         private let level: Int
         private let memoryLevel: Int
         private let byLoop = Mutex<[ObjectIdentifier: DeflateCodecs]>([:])
+        /// A session without context either way has no state of its own, so the connections of one loop with the same
+        /// agreement share one: the connection then costs one reference, not an object.
+        private let stateless = Mutex<[StatelessKey: DeflateSession]>([:])
+
+        private struct StatelessKey: Hashable {
+            var loop: ObjectIdentifier
+            var isClient: Bool
+            var serverWindowBits: Int
+            var clientWindowBits: Int
+            var threshold: Int
+        }
 
         init(level: Int, memoryLevel: Int) {
             self.level = level
@@ -54,16 +65,38 @@ final class DeflateCodecs: @unchecked Sendable {
                 return codecs
             }
         }
+
+        /// The session for a connection on `loop`: shared when neither side keeps context, its own otherwise.
+        func session(
+            _ parameters: PerMessageDeflateParameters, isClient: Bool, configuration: PerMessageDeflateConfiguration, loop: any EventLoop
+        ) -> DeflateSession {
+            let codecs = codecs(for: loop)
+            guard parameters.serverNoContextTakeover, parameters.clientNoContextTakeover else {
+                return DeflateSession(parameters, isClient: isClient, configuration: configuration, codecs: codecs)
+            }
+            let key = StatelessKey(
+                loop: ObjectIdentifier(loop), isClient: isClient, serverWindowBits: parameters.serverMaxWindowBits,
+                clientWindowBits: parameters.clientMaxWindowBits, threshold: configuration.threshold)
+            return stateless.withLock { sessions in
+                if let session = sessions[key] { return session }
+                let session = DeflateSession(parameters, isClient: isClient, configuration: configuration, codecs: codecs)
+                sessions[key] = session
+                return session
+            }
+        }
     }
 }
 
 /// permessage-deflate on one connection: which window and context rules apply each way, and the zlib state the
-/// connection owns, which is none unless a direction keeps its context.
+/// connection owns, which is none unless a direction keeps its context. Without context either way a session has no
+/// state at all and is shared by the connections of its event loop (`Registry.session`).
 ///
 /// With context takeover on the sending side the compressor is made for the first compressed message and dropped
 /// after a quiet `pingInterval` (`releaseIdleCompressor`): the peer's window then simply holds history we no longer
 /// refer to, which RFC 7692 allows. An inflater for a peer that keeps its context cannot be dropped (the peer's next
 /// message may refer to any earlier one), so the server asks for `client_no_context_takeover` by default.
+///
+/// Used only on its event loop (a shared one too: every connection sharing it lives on that loop).
 final class DeflateSession {
     /// What the handshake agreed.
     let parameters: PerMessageDeflateParameters

@@ -63,8 +63,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
         self.rate = TokenBucket(rate: configuration.messagesPerSecond, burst: configuration.messageBurst, now: .now)
         self.openConnections = openConnections
         if let deflate, let compression = configuration.compression, let eventLoop {
-            self.deflate = DeflateSession(
-                deflate, isClient: settings.isClient, configuration: compression, codecs: settings.deflateCodecs.codecs(for: eventLoop))
+            self.deflate = settings.deflateCodecs.session(deflate, isClient: settings.isClient, configuration: compression, loop: eventLoop)
             self.parser.allowsCompression = true
         } else {
             self.deflate = nil
