@@ -5,6 +5,8 @@
 #
 #   scripts/bench-commerce.sh [seconds-per-run] [concurrencies]      (defaults: 10, "1 16 64")
 #
+# Then the seller's live order notice latency after the webhook (NOTICE_ORDERS orders, 200), alone and under load.
+#
 # The server (release build) is pinned to CPU 0 and the client to CPU 1; PostgreSQL floats. Besides the client's
 # figures it prints the server's and PostgreSQL's CPU time per checkout, from /proc, which the client cannot cap.
 set -euo pipefail
@@ -60,5 +62,14 @@ print(f'{r["concurrency"]:<6} {r["checkouts"]:>10} {r["per_second"]:>10} {r["p50
 if r["errors"]: print("   first errors:", r["first_errors"])
 PY
 done
+# The seller's live order notice: from the payment webhook's answer to `notification:new` on the seller's socket
+# (LISTEN/NOTIFY wakes the relay at the commit; AGORA_RELAY_INTERVAL_MS is only the safety net). Once alone, once
+# beside a checkout load at concurrency 16.
+notice() { (cd bench/commerce && taskset -c 1 python3 order_notice.py "http://127.0.0.1:$port" "$seller" "$(sed -n 64p "$work/buyers")" "$product" "${NOTICE_ORDERS:-200}"); }
+echo "order notice after the webhook, alone:          $(notice)"
+taskset -c 1 python3 bench/commerce/checkout_load.py "http://127.0.0.1:$port" - <(head -16 "$work/buyers") "$product" 16 "$seconds" >/dev/null &
+load=$!
+echo "order notice after the webhook, beside c=16 load: $(notice)"
+wait $load || true
 echo "stock left: $(psql "$AGORA_DATABASE_URL" -Atc "SELECT stock || ' (reserved ' || reserved || ')' FROM products")," \
      "paid orders: $(psql "$AGORA_DATABASE_URL" -Atc "SELECT count(*) FROM orders WHERE status = 'paid'")"

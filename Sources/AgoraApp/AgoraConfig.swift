@@ -63,7 +63,8 @@ public struct AgoraConfig: Sendable {
     public var chat: ChatService.Settings
     /// How long a presence claim lasts unless renewed (every third of it) (`AGORA_PRESENCE_TTL_SECONDS`).
     public var presenceTTL: Duration
-    /// How often the notification relay looks for new domain events when idle (`AGORA_RELAY_INTERVAL_MS`).
+    /// How often the notification relay looks for new domain events when nothing woke it (`AGORA_RELAY_INTERVAL_MS`):
+    /// the safety net behind LISTEN/NOTIFY.
     public var relayInterval: Duration
     /// At most one live `product:updated` per product per this interval (`AGORA_PRODUCT_UPDATE_INTERVAL_MS`).
     public var realtimeCoalesce: Duration
@@ -239,7 +240,7 @@ public struct AgoraConfig: Sendable {
             commandPeriod: rateLimits.window
         )
         presenceTTL = .seconds(int("AGORA_PRESENCE_TTL_SECONDS", 30, 3...3600))
-        relayInterval = .milliseconds(int("AGORA_RELAY_INTERVAL_MS", 200, 10...60_000))
+        relayInterval = .milliseconds(int("AGORA_RELAY_INTERVAL_MS", 1000, 10...60_000))
         realtimeCoalesce = .milliseconds(int("AGORA_PRODUCT_UPDATE_INTERVAL_MS", 250, 0...60_000))
         chat = ChatService.Settings(
             maxLength: int("AGORA_CHAT_MAX_LENGTH", 4000, 1...100_000),

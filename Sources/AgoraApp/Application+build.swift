@@ -49,6 +49,8 @@ public struct AgoraServices: Sendable {
     public let chat: ChatService
     public let notifications: NotificationService
     public let notificationRelay: NotificationRelay
+    /// LISTENs for committed domain events and wakes the relay.
+    public let eventListener: PGListener
     public let productUpdates: ProductUpdates
     /// Every route the router answers (the WebSocket upgrade at `/ws` is decided before routing, so it is not one).
     public let routes: [RegisteredRoute]
@@ -112,9 +114,18 @@ public func buildApplication(
     let productUpdates = ProductUpdates(hub: realtime, interval: config.realtimeCoalesce, logger: logger) { ids in
         try await products.availability(of: ids, logger: logger)
     }
+    // Committed domain events wake the relay through LISTEN/NOTIFY; its poll interval is only the safety net.
+    let eventWakeup = EventWakeup()
+    let schema = config.postgres.searchPath
+    let eventListener = PGListener(
+        configuration: config.postgres, channel: EventOutbox.notifyChannel, logger: logger,
+        onNotification: { payload in if schema == nil || payload == schema { eventWakeup.signal() } },
+        // Anything committed while the listener was away is found by the first relay after it listens again.
+        onListening: { eventWakeup.signal() }
+    )
     let relay = NotificationRelay(
         events: events, notifications: notifications, stream: stream, hub: realtime, accounts: directory, products: productUpdates,
-        blocks: follows, interval: config.relayInterval, logger: logger, isReady: { migrated.isSet }
+        blocks: follows, interval: config.relayInterval, wakeup: eventWakeup, logger: logger, isReady: { migrated.isSet }
     )
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
@@ -198,7 +209,7 @@ public func buildApplication(
         views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },
         totals: { await productUpdates.views($0) }
     ))
-    app.addServices(relay)
+    app.addServices(eventListener, relay)
     if config.migrateOnStart {
         app.beforeServerStarts {
             let applied = try await PGMigrator(pool: db).migrate(try Migrations.all(), logger: logger)
@@ -210,7 +221,8 @@ public func buildApplication(
         db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
-        notifications: notifications, notificationRelay: relay, productUpdates: productUpdates, routes: router.routes
+        notifications: notifications, notificationRelay: relay, eventListener: eventListener, productUpdates: productUpdates,
+        routes: router.routes
     )
     return (app, services)
 }

@@ -16,6 +16,10 @@ public struct EventOutbox: Sendable {
 
     let db: PGPool
 
+    /// The channel on which PostgreSQL announces committed domain events (migration 0008: a statement trigger on
+    /// `domain_events`), with the table's schema as the payload.
+    public static let notifyChannel = "agora_domain_events"
+
     public init(db: PGPool) { self.db = db }
 
     /// Records `events` as part of `transaction`; they are rolled back with it.

@@ -10,7 +10,7 @@ internal import Glibc
 /// task at a time and runs these calls on its own thread pool, never on an event loop. That lease is the
 /// invariant behind `@unchecked Sendable`.
 public final class PGConnection: @unchecked Sendable {
-    private let handle: OpaquePointer  // PGconn*
+    let handle: OpaquePointer  // PGconn*; internal for the LISTEN loop (PGConnection+Notifications)
     /// The backend process id, for diagnostics and `pg_terminate_backend` in tests.
     public let backendPID: Int32
     /// Set when a call saw the connection break; the pool then discards it.
@@ -197,6 +197,8 @@ public final class PGConnection: @unchecked Sendable {
         if isBroken { return PGError(.connectionClosed, message: message, sqlState: field("C")) }
         return PGError(.server, message: message, sqlState: field("C"), constraint: field("n"), detail: field("D"), column: field("c"))
     }
+
+    func markBroken() { isBroken = true }
 
     private func markBrokenIfClosed() {
         if PQstatus(handle) != CONNECTION_OK { isBroken = true }

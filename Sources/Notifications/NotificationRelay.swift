@@ -26,13 +26,17 @@ public struct NotificationRelay: Service {
     let isReady: @Sendable () -> Bool
     /// No notice caused by an account reaches someone in a block with it, either way.
     let blocks: any BlockList
+    /// Signalled when domain events commit (`PGListener` on `EventOutbox.notifyChannel`); `interval` is then only the
+    /// safety net for a notification that was lost.
+    let wakeup: EventWakeup
 
     public init(
         events: EventOutbox, notifications: NotificationService, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory,
-        products: ProductUpdates, blocks: any BlockList, interval: Duration, batchSize: Int = 200, logger: Logger,
-        isReady: @escaping @Sendable () -> Bool
+        products: ProductUpdates, blocks: any BlockList, interval: Duration, batchSize: Int = 200, wakeup: EventWakeup = EventWakeup(),
+        logger: Logger, isReady: @escaping @Sendable () -> Bool
     ) {
         self.events = events
+        self.wakeup = wakeup
         self.blocks = blocks
         self.notifications = notifications
         self.stream = stream
@@ -55,8 +59,15 @@ public struct NotificationRelay: Service {
                     logger.warning("Notification relay failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            // A full batch means more are waiting: go on at once.
-            if relayed < batchSize { try? await Task.sleep(for: interval) }
+            // A full batch means more are waiting: go on at once. Otherwise until events commit (or the safety net).
+            if relayed < batchSize {
+                let wakeup = wakeup
+                await withGracefulShutdownHandler {
+                    await wakeup.wait(upTo: interval)
+                } onGracefulShutdown: {
+                    wakeup.signal()
+                }
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import AgoraApp
+import AgoraPostgres
 import AgoraTestSupport
 import Foundation
 import HTTPTypes
@@ -64,6 +66,38 @@ struct NotificationTests {
             #expect(read["unread"] as? Int == 0)
             let foreign = try await b.api.call(.post, "/api/notifications/\(id)/read", bearer: buyer.accessToken)
             #expect(foreign.status == .notFound)
+        }
+    }
+
+    /// With a poll that would take a minute, the seller still hears of a paid order at once: the commit of its domain
+    /// events wakes the relay (LISTEN/NOTIFY). With the listener gone, the poll still relays (the safety net).
+    @Test func aCommittedEventWakesTheRelayAndThePollIsTheSafetyNet() async throws {
+        try await Cluster.with(1, ["AGORA_RELAY_INTERVAL_MS": "60000"]) { nodes in
+            let node = nodes[0]
+            let market = Market(api: node.api, services: node.services)
+            let seller = try await market.seller("wokenseller")
+            let follower = try await node.api.register("wokenfollower")
+            let socket = try await TestSocket.resuming(port: node.port, token: seller.accessToken, after: 0)
+            _ = try await socket.expect("ack", skipping: ["presence"])
+            let started = ContinuousClock.now
+            let followed = try await node.api.call(.put, "/api/users/wokenseller/follow", bearer: follower.accessToken)
+            #expect(followed.status.code < 300, "\(followed.raw)")
+            let notice = try await socket.expect("notification:new", skipping: ["presence"])
+            #expect((notice.data["notification"] as? [String: Any])?["kind"] as? String == "follower")
+            #expect(ContinuousClock.now - started < .seconds(10), "woken by the commit, not by the 60 s poll")
+        }
+        try await Cluster.with(1, ["AGORA_RELAY_INTERVAL_MS": "300"]) { nodes in
+            let node = nodes[0]
+            await node.services.eventListener.stop()
+            let market = Market(api: node.api, services: node.services)
+            let seller = try await market.seller("pollseller")
+            let follower = try await node.api.register("pollfollower")
+            let socket = try await TestSocket.resuming(port: node.port, token: seller.accessToken, after: 0)
+            _ = try await socket.expect("ack", skipping: ["presence"])
+            let followed = try await node.api.call(.put, "/api/users/pollseller/follow", bearer: follower.accessToken)
+            #expect(followed.status.code < 300, "\(followed.raw)")
+            let notice = try await socket.expect("notification:new", skipping: ["presence"])
+            #expect((notice.data["notification"] as? [String: Any])?["kind"] as? String == "follower")
         }
     }
 

@@ -1,0 +1,52 @@
+"""Order-notice latency: how long after the payment webhook returns the seller's socket says `notification:new`.
+
+    python3 order_notice.py BASE_URL SELLER_TOKEN BUYER_TOKEN PRODUCT_ID ORDERS
+
+The seller holds a socket to /ws (Bearer token, resumed at its stream head); one buyer places ORDERS orders one after
+another (cart -> checkout -> the simulated provider's "pay", which runs the signed webhook handling). For each, the
+time from the webhook's HTTP response to the seller's `notification:new` (0 when the notice came first). Prints one
+JSON line: orders, p50/p99/max in ms. Needs PyPI websockets (scripts/interop-deps.sh installs it).
+"""
+import asyncio, json, sys, time
+from urllib.parse import urlparse, parse_qs
+
+import websockets
+from checkout_load import ADDRESS, Connection
+
+
+async def main():
+    base, seller, buyer, product, orders = sys.argv[1:6]
+    url = urlparse(base)
+    notices = asyncio.Queue()
+    async with websockets.connect(f"ws://{url.hostname}:{url.port}/ws", additional_headers={"Authorization": f"Bearer {seller}"}) as ws:
+        hello = json.loads(await ws.recv())
+        head = hello.get("data", {}).get("seq", 0)
+        await ws.send(json.dumps({"type": "resume", "id": "r", "data": {"lastSeq": head}}))
+
+        async def reader():
+            async for text in ws:
+                message = json.loads(text)
+                if message.get("type") == "notification:new":
+                    notices.put_nowait(time.monotonic())
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.3)  # the resume is answered
+        conn = Connection(url.hostname, url.port)
+        latencies = []
+        for _ in range(int(orders)):
+            status, _ = await conn.request("POST", "/api/cart/items", {"productId": product, "quantity": 1}, buyer)
+            assert status == 200, status
+            status, order = await conn.request("POST", "/api/checkout", {"shippingAddress": ADDRESS}, buyer)
+            assert status == 201, (status, order)
+            session = parse_qs(urlparse(order["payment"]["url"]).query)["session"][0]
+            status, paid = await conn.request("POST", f"/api/payments/simulated/{session}/complete", {"outcome": "paid"})
+            returned = time.monotonic()
+            assert status == 200 and paid.get("orderStatus") == "paid", (status, paid)
+            noticed = await asyncio.wait_for(notices.get(), timeout=10)
+            latencies.append(max(0.0, noticed - returned))
+        task.cancel()
+    latencies.sort()
+    pick = lambda q: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
+    print(json.dumps({"orders": len(latencies), "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(latencies[-1] * 1000, 2)}))
+
+
+asyncio.run(main())
