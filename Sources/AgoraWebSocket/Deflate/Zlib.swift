@@ -1,5 +1,5 @@
 import CZlib
-import NIOCore
+public import NIOCore
 
 /// Raw DEFLATE (RFC 1951, no zlib header) compressing one message at a time, as permessage-deflate needs (RFC 7692
 /// §7.2.1): each message is flushed with `Z_SYNC_FLUSH`, which ends it on a byte boundary with an empty stored block
@@ -9,7 +9,7 @@ import NIOCore
 /// 6 KiB of state, 262 KiB at windowBits 15 and memLevel 8. Hence who owns one matters: see `DeflateCodecs`.
 ///
 /// A `Deflater` is used by one thread at a time (the event loop that owns it).
-final class Deflater {
+public final class Deflater {
     private let stream: UnsafeMutablePointer<z_stream>
     let windowBits: Int
 
@@ -18,7 +18,7 @@ final class Deflater {
     ///     stream and refuses a raw one), so a peer that asks for 8 is declined during negotiation.
     ///   - level: 0...9.
     ///   - memLevel: 1...9, the size of the match-finding hash (memory above).
-    init(windowBits: Int, level: Int, memLevel: Int) {
+    public init(windowBits: Int, level: Int, memLevel: Int) {
         precondition((9...15).contains(windowBits) && (0...9).contains(level) && (1...9).contains(memLevel))
         self.windowBits = windowBits
         stream = .allocate(capacity: 1)
@@ -45,7 +45,7 @@ final class Deflater {
     ///   - allocator: where the output comes from.
     /// - Returns: the compressed payload without the trailing `00 00 FF FF` (an empty message becomes one `00` byte,
     ///   §7.2.3.6).
-    func compress(_ input: ByteBuffer, resetAfter: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+    public func compress(_ input: ByteBuffer, resetAfter: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         let bound = Int(deflateBound(stream, UInt(input.readableBytes))) + 16
         var output = allocator.buffer(capacity: bound)
         input.withUnsafeReadableBytes { source in
@@ -71,7 +71,7 @@ final class Deflater {
     }
 
     /// Forgets every earlier message: the next one is compressed without references to them.
-    func reset() {
+    public func reset() {
         deflateReset(stream)
     }
 }
@@ -81,13 +81,13 @@ final class Deflater {
 /// message limit (a decompression bomb is refused as soon as its output passes the limit, not after).
 ///
 /// zlib allocates an inflater's window (1 << windowBits bytes) on first use, besides some 7 KiB of state.
-final class Inflater {
+public final class Inflater {
     private let stream: UnsafeMutablePointer<z_stream>
     let windowBits: Int
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
     /// - Parameter windowBits: 8...15; a stream made with a window up to this size inflates correctly.
-    init(windowBits: Int) {
+    public init(windowBits: Int) {
         precondition((8...15).contains(windowBits))
         self.windowBits = windowBits
         stream = .allocate(capacity: 1)
@@ -110,7 +110,7 @@ final class Inflater {
     ///   - resetAfter: forget this message afterwards (the peer compresses without context takeover).
     /// - Throws: 1009 when the output passes `limit`, 1007 when the input is not valid DEFLATE. Either way the
     ///   inflater is reset, since the connection is failing.
-    func decompress(_ input: ByteBuffer, limit: Int, resetAfter: Bool, allocator: ByteBufferAllocator) throws(WebSocketError) -> ByteBuffer {
+    public func decompress(_ input: ByteBuffer, limit: Int, resetAfter: Bool, allocator: ByteBufferAllocator) throws(WebSocketError) -> ByteBuffer {
         var output = allocator.buffer(capacity: min(limit, max(4 * input.readableBytes, 256)) + 1)
         var failure: WebSocketError?
         input.withUnsafeReadableBytes { source in
@@ -171,7 +171,7 @@ final class Inflater {
     }
 
     /// Forgets every earlier message.
-    func reset() {
+    public func reset() {
         inflateReset(stream)
     }
 }
