@@ -4,7 +4,8 @@ A buyer signs up (and verifies the email from the development mailbox), follows 
 chat and sends a message; in a second browser the seller sees it arrive live and answers; the buyer buys a physical
 and a digital product with the simulated payment; the seller's dashboard shows the order live and marks it shipped;
 the buyer's order page changes status live and shows the digital key. Then the admin's stats page, and the app
-shell offline. Every step asserts what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
+shell offline. The live sockets are Chromium's own WebSockets, which must negotiate permessage-deflate with /ws and
+receive their events compressed. Every step asserts what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
 """
 import glob
 import os
@@ -50,6 +51,34 @@ def browser(width=1280, height=900):
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(60)
     return driver
+
+
+# Installed before any of the page's own scripts (CDP Page.addScriptToEvaluateOnNewDocument, which the page's CSP does
+# not govern): every WebSocket the page makes is still the browser's own, only remembered, with the type and UTF-8 size
+# of each message it receives, so a test can look at the PWA's live socket, which socket.js keeps private.
+RECORD_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  const sockets = [];
+  Object.defineProperty(window, "__agoraSockets", { value: sockets });
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      const record = { socket: this, received: [] };
+      sockets.push(record);
+      this.addEventListener("message", (event) => {
+        let type = null;
+        try { type = JSON.parse(event.data).type; } catch {}
+        record.received.push({ type, bytes: new TextEncoder().encode(event.data).length });
+      });
+    }
+  };
+})();
+"""
+
+# The server's default permessage-deflate threshold (AGORA_WS_COMPRESSION_THRESHOLD): messages at least this long go
+# compressed.
+COMPRESSION_THRESHOLD = 128
 
 
 class Instance:
@@ -161,6 +190,18 @@ class Page:
         """Waits for the live socket's "Live" badge."""
         return self.text_becomes("#conn", "Live")
 
+    def record_sockets(self):
+        """From the next page load on, remembers the page's WebSockets (RECORD_SOCKETS)."""
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_SOCKETS})
+
+    def live_sockets(self):
+        """The page's open sockets to /ws: address, negotiated extensions, and the messages each received."""
+        return self.driver.execute_script("""
+            return (window.__agoraSockets || [])
+                .filter((r) => r.socket.readyState === 1 && new URL(r.socket.url).pathname === "/ws")
+                .map((r) => ({ url: r.socket.url, extensions: r.socket.extensions, received: r.received }));
+        """)
+
     def shot(self, name):
         os.makedirs(SHOTS, exist_ok=True)
         self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
@@ -210,7 +251,21 @@ class MarketplaceJourney(unittest.TestCase):
     def open(self, name, width=1280, height=900, base=BASE):
         page = Page(name, browser(width, height), base)
         self.pages.append(page)
+        page.record_sockets()
         return page
+
+    def assert_compressed_live_events(self, page, event_type):
+        """The page's live socket negotiated permessage-deflate with the server, and received `event_type` events long
+        enough to be sent compressed, which Chromium inflated and the page went on to show. (Every open socket to /ws
+        is held to this: after a reconnect the page may hold two.)"""
+        sockets = page.live_sockets()
+        self.assertGreaterEqual(len(sockets), 1, f"{page.name}: no open socket to /ws")
+        for socket in sockets:
+            self.assertIn("permessage-deflate", socket["extensions"],
+                          f"{page.name}: the live socket did not negotiate permessage-deflate (extensions {socket['extensions']!r})")
+            compressed = [m for m in socket["received"] if m["type"] == event_type and m["bytes"] >= COMPRESSION_THRESHOLD]
+            self.assertTrue(compressed, f"{page.name}: no {event_type} of {COMPRESSION_THRESHOLD} bytes or more on the live socket: "
+                                        f"{socket['received']}")
 
     def test_buyer_and_seller_journey(self):
         tag = secrets.token_hex(3)
@@ -289,6 +344,10 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.text_becomes("[data-testid=typing]", "is typing")
         seller.find("#chat-input").send_keys(" it is! It ships tomorrow.", Keys.ENTER)
         buyer.find(".message.theirs", "It ships tomorrow.")
+        # -- Both live sockets speak permessage-deflate (the server accepts it by default), and the chat messages each
+        #    page just showed came through them compressed.
+        self.assert_compressed_live_events(buyer, "chat:message")
+        self.assert_compressed_live_events(seller, "chat:message")
         seller.shot("04-seller-chat")
         buyer.shot("05-buyer-chat")
 
@@ -343,6 +402,8 @@ class MarketplaceJourney(unittest.TestCase):
         seller.find("[data-testid=incoming-order]", tracking)
         buyer.find("[data-testid=tracking]", tracking)
         self.assertIn("shipped", buyer.inner_text("[data-testid=seller-order]", "USB-C charger", "[data-testid=seller-order-status]").lower())
+        self.assert_compressed_live_events(buyer, "order:status")
+        self.assert_compressed_live_events(seller, "order:status")
         self.assertEqual(buyer.find("[data-testid=digital-item]").text, key)
         buyer.shot("10-order-shipped")
 
@@ -475,6 +536,8 @@ class MarketplaceJourney(unittest.TestCase):
         seller.find(".toast", "Saved")
         buyer.text_becomes("[data-testid=price]", "149.00")
         buyer.text_becomes("[data-testid=stock]", "only 1 left")
+        # A topic event is compressed once for every follower with the same window (PreparedMessage).
+        self.assert_compressed_live_events(buyer, "product:updated")
         buyer.shot("16-product-live-update")
 
         # -- The buyer blocks the seller (after a confirmation) and the profile remembers it; then unblocks.
@@ -540,6 +603,8 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.find(".message.theirs", answers[-1])
         shown = [m.text.split("\n")[0] for m in buyer.driver.find_elements(By.CSS_SELECTOR, ".message.theirs")]
         self.assertEqual(shown, answers)
+        # The resumed events came over the new socket, compressed as well.
+        self.assert_compressed_live_events(buyer, "chat:message")
         buyer.shot("19-resumed")
 
 
