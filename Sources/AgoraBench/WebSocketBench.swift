@@ -6,42 +6,117 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// WebSocket load: idle connections, echo round trips, broadcast fan-out. Works against any server that echoes on
-/// `/` and broadcasts every text message sent to `/broadcast` (ours: `agora ws-echo`; peers: bench/ws/).
+/// WebSocket load: idle connections, echo round trips, broadcast fan-out, and a realtime session's traffic. Works
+/// against any server that echoes on `/` and broadcasts every text message sent to `/broadcast` (ours:
+/// `agora ws-echo`; peers: bench/ws/). With `--compression` every connection offers permessage-deflate and the run
+/// fails unless the server accepts it.
 struct WebSocketBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ws",
         abstract: "WebSocket load against an echo/broadcast server.",
-        subcommands: [Idle.self, Echo.self, Broadcast.self]
+        subcommands: [Idle.self, Echo.self, Broadcast.self, Session.self]
     )
 
     struct Target: ParsableArguments {
         @Option(help: "Server port.") var port = 9001
         @Option(help: "Server host.") var host = "127.0.0.1"
+        @Flag(help: "Offer permessage-deflate (RFC 7692) asking for no context takeover either way; fail unless the server accepts it.")
+        var compression = false
+        @Flag(help: "With --compression, offer it as browsers do (`permessage-deflate; client_max_window_bits`): the server picks context takeover.")
+        var context = false
+
+        func validate() throws {
+            if context && !compression { throw ValidationError("--context goes with --compression") }
+        }
+
+        /// What the client offers. Its own messages always go uncompressed (a threshold no message reaches, which the
+        /// extension allows message by message), so the server's CPU goes on what it sends, not on inflating ours.
+        var offer: PerMessageDeflateConfiguration? {
+            guard compression else { return nil }
+            return PerMessageDeflateConfiguration(serverNoContextTakeover: !context, clientNoContextTakeover: !context, threshold: .max)
+        }
+
+        /// Connects, checks that permessage-deflate was agreed when offered, and counts what the server sends from
+        /// then on into `traffic`.
+        func connect(path: String, counting traffic: Traffic? = nil) async throws -> WebSocketClientChannel {
+            let channel = try await WebSocketClient.connect(host: host, port: port, path: path, compression: offer)
+            let agreed = try await WebSocketClient.negotiatedCompression(of: channel.channel)
+            if compression, agreed == nil {
+                try? await channel.channel.close()
+                throw BenchError("the server on port \(port) did not accept permessage-deflate")
+            }
+            if let traffic {
+                traffic.agreed.withLock { $0 = $0 ?? Negotiated.describe(agreed) }
+                let counter = channel.channel
+                try await counter.eventLoop.submit {
+                    try counter.pipeline.syncOperations.addHandler(ByteCounter(traffic: traffic), position: .first)
+                }.get()
+            }
+            return channel
+        }
     }
 
     struct Idle: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Open N idle connections, print 'ready N', hold them for --hold seconds.")
+        static let configuration = CommandConfiguration(
+            abstract: "Open N connections, optionally echo a few messages on each, print 'ready N', hold them for --hold seconds.")
         @OptionGroup var target: Target
         @Option var connections = 20_000
         @Option var hold = 10.0
+        @Option(help: "Realtime events each connection sends and gets back before it idles (0: none; all above the usual 128-byte threshold).")
+        var messages = 0
 
         func run() async throws {
-            var open: [WebSocketClientChannel] = []
-            open.reserveCapacity(connections)
             let started = ContinuousClock.now
-            // In waves of 500 so the server's accept backlog is never the limit.
-            while open.count < connections {
-                let wave = min(500, connections - open.count)
-                try await withThrowingTaskGroup(of: WebSocketClientChannel.self) { group in
-                    for _ in 0..<wave { group.addTask { try await WebSocketClient.connect(host: target.host, port: target.port, path: "/") } }
-                    for try await channel in group { open.append(channel) }
+            let traffic = Traffic()
+            guard messages > 0 else {
+                var open: [WebSocketClientChannel] = []
+                open.reserveCapacity(connections)
+                // In waves of 500 so the server's accept backlog is never the limit.
+                while open.count < connections {
+                    let wave = min(500, connections - open.count)
+                    try await withThrowingTaskGroup(of: WebSocketClientChannel.self) { group in
+                        for _ in 0..<wave { group.addTask { try await target.connect(path: "/", counting: traffic) } }
+                        for try await channel in group { open.append(channel) }
+                    }
                 }
+                print("ready \(open.count) in \(ContinuousClock.now - started) deflate=\(traffic.description)")
+                FileHandle.standardOutput.synchronizeFile()
+                try await Task.sleep(for: .seconds(hold))
+                for channel in open { channel.channel.close(promise: nil) }
+                return
             }
-            print("ready \(open.count) in \(ContinuousClock.now - started)")
-            FileHandle.standardOutput.synchronizeFile()
-            try await Task.sleep(for: .seconds(hold))
-            for channel in open { channel.channel.close(promise: nil) }
+            // Each connection is a task that echoes its messages, counts itself ready and sleeps until cancelled.
+            let ready = Counter()
+            var generator = RealtimeTraffic(seed: 1)
+            let events = (0..<messages).map { _ in generator.chatMessage() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var launched = 0
+                while launched < connections {
+                    let wave = min(500, connections - launched)
+                    for _ in 0..<wave {
+                        group.addTask {
+                            let channel = try await target.connect(path: "/", counting: traffic)
+                            do {
+                                try await channel.executeThenClose { inbound, outbound in
+                                    var echoes = inbound.makeAsyncIterator()
+                                    for event in events {
+                                        try await outbound.write(.text(event))
+                                        guard case .text(let echo) = try await echoes.next(), echo == event else { throw BenchError("wrong echo") }
+                                    }
+                                    ready.value.add(1, ordering: .relaxed)
+                                    try await Task.sleep(for: .seconds(86_400))
+                                }
+                            } catch is CancellationError {}
+                        }
+                    }
+                    launched += wave
+                    while ready.value.load(ordering: .relaxed) < launched { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                print("ready \(ready.value.load(ordering: .relaxed)) in \(ContinuousClock.now - started) deflate=\(traffic.description)")
+                FileHandle.standardOutput.synchronizeFile()
+                try await Task.sleep(for: .seconds(hold))
+                group.cancelAll()
+            }
         }
     }
 
@@ -54,7 +129,7 @@ struct WebSocketBench: AsyncParsableCommand {
 
         func run() async throws {
             let payload = String(repeating: "x", count: size)
-            let clients = try await (0..<connections).asyncMap { _ in try await WebSocketClient.connect(host: target.host, port: target.port, path: "/") }
+            let clients = try await (0..<connections).asyncMap { _ in try await target.connect(path: "/") }
             let deadline = ContinuousClock.now + .seconds(seconds)
             let started = ContinuousClock.now
             let samples = try await withThrowingTaskGroup(of: [Duration].self) { group in
@@ -82,24 +157,37 @@ struct WebSocketBench: AsyncParsableCommand {
 
     struct Broadcast: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "N receivers on /broadcast; one sender sends M messages back to back.")
+        enum Payload: String, ExpressibleByArgument {
+            /// 48 bytes of one letter after the timestamp.
+            case plain
+            /// Realtime events of 300 bytes to 2 KB (product snapshots, chat messages, order updates), each different.
+            case events
+        }
         @OptionGroup var target: Target
         @Option var receivers = 1000
         @Option var messages = 200
+        @Option(help: "What each message carries after its timestamp: plain (48 bytes) or events (JSON, 300 B to 2 KB).") var payload = Payload.plain
         @Option(help: "The server's pid: its CPU time is sampled across the send-and-deliver phase only.") var serverPid: Int?
 
         func run() async throws {
             let clock = ContinuousClock()
             let origin = clock.now
             let received = Recorder()
+            let traffic = Traffic()
             var clients: [WebSocketClientChannel] = []
             while clients.count < receivers {
                 let wave = min(250, receivers - clients.count)
-                clients += try await (0..<wave).asyncMap { _ in try await WebSocketClient.connect(host: target.host, port: target.port, path: "/broadcast") }
+                clients += try await (0..<wave).asyncMap { _ in try await target.connect(path: "/broadcast", counting: traffic) }
             }
-            let sender = try await WebSocketClient.connect(host: target.host, port: target.port, path: "/broadcast")
+            let sender = try await target.connect(path: "/broadcast")
+            var generator = RealtimeTraffic(seed: 7)
+            let bodies = (0..<messages).map { seq in
+                payload == .plain ? String(repeating: "b", count: 48) : generator.broadcastEvent(seq: 5_000 + seq)
+            }
             try await Task.sleep(for: .milliseconds(500))  // let every receiver join the server's group
             let expected = receivers * messages
             let cpuBefore = serverPid.flatMap(ServerCPU.seconds(pid:))
+            let ownBefore = ServerCPU.seconds(pid: Int(getpid()))
             let started = clock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for client in clients {
@@ -117,27 +205,164 @@ struct WebSocketBench: AsyncParsableCommand {
                     }
                 }
                 try await sender.executeThenClose { inbound, outbound in
-                    for _ in 0..<messages {
+                    for body in bodies {
                         let now = clock.now - origin
                         let nanos = now.components.seconds * 1_000_000_000 + now.components.attoseconds / 1_000_000_000
-                        try await outbound.write(.text("\(nanos) " + String(repeating: "b", count: 48)))
+                        try await outbound.write(.text("\(nanos) " + body))
                     }
                     try await group.waitForAll()
                 }
             }
             let elapsed = clock.now - started
             let cpuAfter = serverPid.flatMap(ServerCPU.seconds(pid:))
+            let ownAfter = ServerCPU.seconds(pid: Int(getpid()))
             let latencies = received.latencies.withLock { $0 }
             var line = Stats.line(kind: "broadcast", count: latencies.count, elapsed: elapsed, latencies: latencies) + " expected=\(expected)"
             if let cpuBefore, let cpuAfter, !latencies.isEmpty {
                 line += String(format: " server_us_per_delivery=%.3f", (cpuAfter - cpuBefore) * 1e6 / Double(latencies.count))
             }
-            print(line)
+            // The client's own CPU time: on its one core it reads (and inflates) every delivery, so when this nears
+            // 1e6 / deliveries per second the client, not the server, set the rate.
+            if let ownBefore, let ownAfter, !latencies.isEmpty {
+                line += String(format: " client_us_per_delivery=%.3f", (ownAfter - ownBefore) * 1e6 / Double(latencies.count))
+            }
+            // The timestamp prefix is about 12 bytes of digits and a space in every message.
+            let payloadBytes = bodies.reduce(0) { $0 + $1.utf8.count + 13 } * receivers
+            line += String(
+                format: " payload_bytes_per_delivery=%.1f wire_bytes_per_delivery=%.1f", Double(payloadBytes) / Double(max(expected, 1)),
+                Double(traffic.received.load(ordering: .relaxed)) / Double(max(latencies.count, 1)))
+            print(line + " deflate=\(traffic.description)")
+        }
+    }
+
+    struct Session: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Realtime sessions through the echo endpoint: N connections at once, each S sessions on a new socket every time.",
+            discussion: """
+                A session is what a client of Agora's realtime protocol receives over one socket: hello, a resume page of \
+                --resume stored events (chat messages, read receipts, notifications, order updates) sent back to back, \
+                the resume ack, then --live live events one at a time (chat messages, typing, presence, product updates, \
+                notifications). The client sends each message uncompressed and the server echoes it, compressed when \
+                negotiated; the line gives the bytes the server sent (counted by the client from the TCP stream after the \
+                handshake) and the server's CPU time per message, handshakes included.
+                """
+        )
+        @OptionGroup var target: Target
+        @Option var connections = 50
+        @Option(help: "Sessions per connection, one after another, each on a new socket.") var sessions = 4
+        @Option(help: "Stored events in the resume page.") var resume = 200
+        @Option(help: "Live events after the resume.") var live = 200
+        @Option(help: "The server's pid: its CPU time and wchar (/proc/PID/io) are sampled across the run.") var serverPid: Int?
+
+        func run() async throws {
+            let scripts = (0..<connections).map { seed in
+                var generator = RealtimeTraffic(seed: UInt64(seed))
+                return generator.session(resume: resume, live: live)
+            }
+            let traffic = Traffic()
+            let cpuBefore = serverPid.flatMap(ServerCPU.seconds(pid:))
+            let writtenBefore = serverPid.flatMap(ServerCPU.writtenBytes(pid:))
+            let started = ContinuousClock.now
+            let samples = try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for script in scripts {
+                    group.addTask {
+                        var rtts: [Duration] = []
+                        for _ in 0..<sessions {
+                            let client = try await target.connect(path: "/", counting: traffic)
+                            try await client.executeThenClose { inbound, outbound in
+                                var echoes = inbound.makeAsyncIterator()
+                                func expect(_ sent: String) async throws {
+                                    guard case .text(let echo) = try await echoes.next(), echo == sent else { throw BenchError("wrong echo") }
+                                }
+                                // hello, the resume page back to back, its ack: what a reconnecting client gets at once.
+                                let burst = [script.hello] + script.resume + [script.ack]
+                                for message in burst { try await outbound.write(.text(message)) }
+                                for message in burst { try await expect(message) }
+                                for message in script.live {
+                                    let sent = ContinuousClock.now
+                                    try await outbound.write(.text(message))
+                                    try await expect(message)
+                                    rtts.append(ContinuousClock.now - sent)
+                                }
+                            }
+                        }
+                        return rtts
+                    }
+                }
+                return try await group.reduce(into: [Duration]()) { $0 += $1 }
+            }
+            let elapsed = ContinuousClock.now - started
+            let cpuAfter = serverPid.flatMap(ServerCPU.seconds(pid:))
+            let writtenAfter = serverPid.flatMap(ServerCPU.writtenBytes(pid:))
+            let perSession = scripts[0].count
+            let count = scripts.reduce(0) { $0 + $1.count } * sessions
+            let payload = Double(scripts.reduce(0) { $0 + $1.payloadBytes } * sessions)
+            let wire = Double(traffic.received.load(ordering: .relaxed))
+            var line = Stats.line(kind: "session", count: count, elapsed: elapsed, latencies: samples)
+            line += " sessions=\(connections * sessions) messages_per_session=\(perSession)"
+            line += String(
+                format: " payload_bytes_per_msg=%.1f wire_bytes_per_msg=%.1f wire_kib_per_session=%.1f wire_ratio=%.3f", payload / Double(count),
+                wire / Double(count), wire / 1024 / Double(connections * sessions), wire / payload)
+            if let cpuBefore, let cpuAfter {
+                line += String(format: " server_us_per_msg=%.3f", (cpuAfter - cpuBefore) * 1e6 / Double(count))
+            }
+            if let writtenBefore, let writtenAfter {
+                line += String(format: " server_wchar_per_msg=%.1f", Double(writtenAfter - writtenBefore) / Double(count))
+            }
+            print(line + " deflate=\(traffic.description)")
         }
     }
 }
 
-/// CPU time (user + system) a process has used, from /proc/PID/stat.
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// What a server sent to a set of client connections, and what they agreed.
+final class Traffic: Sendable {
+    /// Bytes read from the server after the handshake.
+    let received = Atomic<Int>(0)
+    /// permessage-deflate as the first connection agreed it.
+    let agreed = Mutex<String?>(nil)
+
+    var description: String { agreed.withLock { $0 } ?? "-" }
+}
+
+enum Negotiated {
+    /// The agreed parameters as a response would carry them ("off" when not agreed).
+    static func describe(_ parameters: PerMessageDeflateParameters?) -> String {
+        guard let parameters else { return "off" }
+        var text = "on"
+        if parameters.serverNoContextTakeover { text += ";server_no_context_takeover" }
+        if parameters.clientNoContextTakeover { text += ";client_no_context_takeover" }
+        if parameters.serverMaxWindowBits < 15 { text += ";server_max_window_bits=\(parameters.serverMaxWindowBits)" }
+        return text
+    }
+}
+
+/// Counts the bytes a connection receives, at the head of its pipeline (so frame headers are included).
+final class ByteCounter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let traffic: Traffic
+
+    init(traffic: Traffic) { self.traffic = traffic }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        traffic.received.add(unwrapInboundIn(data).readableBytes, ordering: .relaxed)
+        context.fireChannelRead(data)
+    }
+}
+
+@available(*, unavailable)
+extension ByteCounter: Sendable {}  // belongs to one event loop
+
+/// CPU time (user + system) and bytes written by a process, from /proc/PID/stat and /proc/PID/io.
 enum ServerCPU {
     static func seconds(pid: Int) -> Double? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -147,6 +372,12 @@ enum ServerCPU {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// `wchar`: bytes passed to write(2) and writev(2), sockets included.
+    static func writtenBytes(pid: Int) -> Int? {
+        guard let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
+        return io.split(separator: "\n").first { $0.hasPrefix("wchar:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) }
     }
 }
 
@@ -174,4 +405,233 @@ extension Sequence {
         for element in self { out.append(try await transform(element)) }
         return out
     }
+}
+
+/// What one client of Agora's realtime protocol receives over one socket (README, "Protocol").
+struct SessionScript: Sendable {
+    var hello: String
+    /// Stored events, sent back to back after a `resume`.
+    var resume: [String]
+    var ack: String
+    /// Live events, one at a time.
+    var live: [String]
+
+    var count: Int { resume.count + live.count + 2 }
+    var payloadBytes: Int { ([hello, ack] + resume + live).reduce(0) { $0 + $1.utf8.count } }
+}
+
+/// Server-to-client messages of Agora's realtime protocol with realistic ids, times and text, generated
+/// deterministically from a seed: one user with a few conversations and followed products. What the compression
+/// benchmarks send, since how well DEFLATE does depends on exactly this: JSON keys and ids repeated from message to
+/// message, short free text, random UUIDs.
+struct RealtimeTraffic {
+    private var random: SplitMix
+    private var seq = 841
+    private var messageID = 120_000
+    private var notificationID = 9_000
+    private var seconds = 18 * 3600 + 52 * 60
+    private let me: String
+    private let conversations: [(id: String, partner: String, product: String)]
+    private let products: [String]
+    private let orders: [(order: String, sellerOrder: String, seller: String)]
+
+    init(seed: UInt64) {
+        var random = SplitMix(seed: seed &+ 0x5EED)
+        func uuid() -> String { RealtimeTraffic.uuid(&random) }
+        me = uuid()
+        conversations = (0..<4).map { _ in (id: uuid(), partner: uuid(), product: uuid()) }
+        products = (0..<10).map { _ in uuid() }
+        orders = (0..<2).map { _ in (order: uuid(), sellerOrder: uuid(), seller: uuid()) }
+        self.random = random
+    }
+
+    /// hello, a resume page of `resume` stored events, the resume ack, `live` live events.
+    mutating func session(resume: Int, live: Int) -> SessionScript {
+        let hello = #"{"type":"hello","data":{"userId":"\#(me)","seq":\#(seq + resume)}}"#
+        // Of every 20 stored events: 12 chat messages, 3 read receipts, 3 notifications, 2 order updates.
+        let storedMix = "mmmrmnmmomrmnmmrmnmo"
+        let stored = (0..<resume).map { i in event(storedMix[storedMix.index(storedMix.startIndex, offsetBy: i % 20)]) }
+        let ack = #"{"type":"ack","id":"r1","data":{"seq":\#(seq)}}"#
+        // Of every 20 live events: 4 chat messages, 4 typing, 9 product updates, 2 presence, 1 notification.
+        let liveMix = "mtppPpmtppmptpnpmtpP"
+        let lives = (0..<live).map { i in event(liveMix[liveMix.index(liveMix.startIndex, offsetBy: i % 20)]) }
+        return SessionScript(hello: hello, resume: stored, ack: ack, live: lives)
+    }
+
+    private mutating func event(_ kind: Character) -> String {
+        switch kind {
+        case "m": chatMessage()
+        case "r": chatRead()
+        case "n": notification()
+        case "o": orderStatus()
+        case "t": typing()
+        case "P": presence()
+        default: productUpdated()
+        }
+    }
+
+    /// `chat:message`, 250 to 400 bytes: sometimes mine, sometimes a product card.
+    mutating func chatMessage() -> String {
+        let conversation = pick(conversations)
+        let sender = random.next() % 2 == 0 ? me : conversation.partner
+        let text = pick(Self.phrases)
+        seq += 1
+        messageID += 1 + Int(random.next() % 40)
+        let card = random.next() % 8 == 0 ? #""productId":"\#(conversation.product)","kind":"product""# : #""kind":"text""#
+        var json = #"{"type":"chat:message","seq":\#(seq),"data":{"conversationId":"\#(conversation.id)","message":{"id":\#(messageID),"#
+        json += #""senderId":"\#(sender)",\#(card),"text":"\#(text)","clientId":"m\#(messageID)-\#(random.next() % 100_000)","#
+        return json + #""createdAt":"\#(timestamp())"}}}"#
+    }
+
+    private mutating func chatRead() -> String {
+        let conversation = pick(conversations)
+        seq += 1
+        return #"{"type":"chat:read","seq":\#(seq),"data":{"conversationId":"\#(conversation.id)","userId":"\#(conversation.partner)","#
+            + #""messageId":\#(messageID)}}"#
+    }
+
+    private mutating func notification() -> String {
+        seq += 1
+        notificationID += 1
+        let unread = 1 + random.next() % 9
+        let kind: String
+        var data: String
+        switch random.next() % 3 {
+        case 0:
+            let order = pick(orders)
+            kind = "order"
+            data = #"{"orderId":"\#(order.order)","sellerOrderId":"\#(order.sellerOrder)","status":"paid","total":\#(1000 + random.next() % 90_000),"#
+            data += #""currency":"ZAR","buyerId":"\#(me)","sellerId":"\#(order.seller)"}"#
+        case 1:
+            kind = "like"
+            data = #"{"productId":"\#(pick(products))","userId":"\#(pick(conversations).partner)","username":"\#(pick(Self.usernames))"}"#
+        default:
+            kind = "follower"
+            data = #"{"userId":"\#(pick(conversations).partner)","username":"\#(pick(Self.usernames))","displayName":"\#(pick(Self.names))"}"#
+        }
+        let json = #"{"type":"notification:new","seq":\#(seq),"data":{"unread":\#(unread),"notification":{"id":\#(notificationID),"kind":"\#(kind)","#
+        return json + #""read":false,"createdAt":"\#(timestamp())","data":\#(data)}}}"#
+    }
+
+    private mutating func orderStatus() -> String {
+        let order = pick(orders)
+        seq += 1
+        let status = pick(["shipped", "delivered", "cancelled", "shipped"])
+        let tracking = status == "shipped" ? #","carrier":"PostNet","trackingNumber":"PN\#(100_000 + random.next() % 900_000)""# : ""
+        var json = #"{"type":"order:status","seq":\#(seq),"data":{"orderId":"\#(order.order)","sellerOrderId":"\#(order.sellerOrder)","#
+        json += #""status":"\#(status)"\#(tracking),"total":\#(1000 + random.next() % 90_000),"currency":"ZAR","#
+        return json + #""buyerId":"\#(me)","sellerId":"\#(order.seller)"}}"#
+    }
+
+    private mutating func typing() -> String {
+        let conversation = pick(conversations)
+        return #"{"type":"chat:typing","data":{"conversationId":"\#(conversation.id)","userId":"\#(conversation.partner)"}}"#
+    }
+
+    private mutating func presence() -> String {
+        let online = random.next() % 2 == 0
+        let lastSeen = online ? "" : #","lastSeen":"\#(timestamp())""#
+        return #"{"type":"presence","data":{"userId":"\#(pick(conversations).partner)","online":\#(online)\#(lastSeen)}}"#
+    }
+
+    /// `product:updated`: only what changed (views most often, then likes, price and availability).
+    private mutating func productUpdated() -> String {
+        let product = pick(products)
+        let change: String
+        switch random.next() % 10 {
+        case 0..<5: change = #""views":\#(100 + random.next() % 5_000)"#
+        case 5..<8: change = #""likes":\#(random.next() % 300)"#
+        case 8: change = #""price":{"amount":\#(5_000 + random.next() % 200_000),"currency":"ZAR"},"available":\#(random.next() % 12)"#
+        default: change = #""available":\#(random.next() % 12),"status":"published""#
+        }
+        return #"{"type":"product:updated","topic":"product:\#(product)","data":{"productId":"\#(product)",\#(change)}}"#
+    }
+
+    /// A broadcast event, 300 bytes to 2 KB: a product snapshot (half of them), a chat message, an order update.
+    mutating func broadcastEvent(seq: Int) -> String {
+        let inner: String
+        switch seq % 4 {
+        case 0, 2: inner = #"{"kind":"product:updated","data":\#(productSnapshot())}"#
+        case 1: inner = #"{"kind":"chat:message","data":\#(chatMessage())}"#
+        default: inner = #"{"kind":"order:status","data":\#(orderStatus())}"#
+        }
+        return #"{"type":"event","seq":\#(seq),"event":\#(inner)}"#
+    }
+
+    private mutating func productSnapshot() -> String {
+        let id = pick(products)
+        let title = pick(Self.titles)
+        let slug = title.lowercased().split { !$0.isLetter && !$0.isNumber }.joined(separator: "-")
+        let images = (0..<(2 + Int(random.next() % 4))).map { i in
+            #"{"url":"https://cdn.agora.example/media/\#(Self.uuid(&random))/1280.webp","width":1280,"height":960,"#
+                + #""alt":"\#(title), photo \#(i + 1)"}"#
+        }
+        let (category, path) = pick(Self.categories)
+        var json = #"{"product":{"id":"\#(id)","title":"\#(title)","slug":"\#(slug)","description":"\#(pick(Self.descriptions))","#
+        json += #""price":{"amount":\#(5_000 + random.next() % 200_000),"currency":"ZAR"},"available":\#(random.next() % 12),"#
+        json += #""likes":\#(random.next() % 300),"views":\#(100 + random.next() % 5_000),"status":"published","#
+        json += #""condition":"\#(pick(["new", "used_like_new", "used_good", "used_fair"]))","#
+        json += #""seller":{"id":"\#(pick(conversations).partner)","username":"\#(pick(Self.usernames))","displayName":"\#(pick(Self.names))","#
+        json += #""rating":4.\#(random.next() % 10),"sales":\#(random.next() % 400)},"#
+        json += #""category":{"id":"\#(Self.uuid(&random))","name":"\#(category)","path":\#(path)},"#
+        return json + #""images":[\#(images.joined(separator: ","))],"updatedAt":"\#(timestamp())"}}"#
+    }
+
+    private mutating func timestamp() -> String {
+        seconds += Int(random.next() % 90)
+        return String(format: "2026-12-03T%02d:%02d:%02dZ", (seconds / 3600) % 24, (seconds / 60) % 60, seconds % 60)
+    }
+
+    private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
+
+    private static func uuid(_ random: inout SplitMix) -> String {
+        let (a, b) = (random.next(), random.next())
+        let hex = String(a, radix: 16, uppercase: true).leftPadded(16) + String(b, radix: 16, uppercase: true).leftPadded(16)
+        let d = Array(hex)
+        return "\(String(d[0..<8]))-\(String(d[8..<12]))-4\(String(d[13..<16]))-\(String(d[16..<20]))-\(String(d[20..<32]))"
+    }
+
+    private static let phrases = [
+        "Is it still available?", "Hi! Would you take R750 for it?", "I can collect on Saturday morning if that works for you.",
+        "Does it come with the original box and charger?", "Sure, Saturday works. I am in Rondebosch, near the station.",
+        "What is the condition of the screen? Any scratches?", "Thanks, just paid. Please let me know when it ships.",
+        "Can you send a photo of the back?", "It has a small mark on the left side, otherwise perfect.", "Yes, still available.",
+        "Great, see you then!", "Would you post it to Durban? I can cover PostNet.", "I have two of these, do you want both for R1400?",
+        "Sorry, I only have the one size left.", "Shipped this morning, the tracking number is on the order.", "Received it today, thank you!",
+        "ok", "Perfect 👍", "How old is the battery?", "Can you hold it for me until Friday? I get paid on Thursday.",
+    ]
+    private static let usernames = ["thandi.m", "jvdmerwe", "capetown_cycles", "lerato_k", "vintage.finds", "sipho92", "marie-louise", "bookworm_za"]
+    private static let names = ["Thandi Mokoena", "Johan van der Merwe", "Cape Town Cycles", "Lerato Khumalo", "Vintage Finds", "Sipho Dlamini"]
+    private static let titles = [
+        "iPhone 13 128GB, Midnight, battery 89%", "Trek Marlin 7 mountain bike (2022), size L", "Mid-century teak sideboard",
+        "Le Creuset cast iron casserole 24cm, cerise", "Canon EOS 250D with 18-55mm kit lens", "Set of 6 hand-thrown stoneware mugs",
+    ]
+    private static let descriptions = [
+        "Used for one season, serviced in October. New tyres and brake pads; a few scuffs on the top tube. "
+            + "Collection in Rondebosch or courier at the buyer's cost.",
+        "Bought in 2023, always in a case with a screen protector. Comes with the original box and a USB-C cable, no charger.",
+        "Solid teak, three drawers and two cupboards. Some wear on the top consistent with age, all drawers run smoothly.",
+        "Barely used, no chips in the enamel. A wedding present we never got round to using.",
+    ]
+    private static let categories = [
+        ("Phones", #"["Electronics","Phones"]"#), ("Bicycles", #"["Sport","Cycling","Bicycles"]"#), ("Furniture", #"["Home","Furniture"]"#),
+        ("Cookware", #"["Home","Kitchen","Cookware"]"#), ("Cameras", #"["Electronics","Cameras"]"#),
+    ]
+}
+
+/// SplitMix64: deterministic, fast, for generated test traffic only.
+private struct SplitMix {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
