@@ -19,6 +19,8 @@ export class LiveSocket extends EventTarget {
   #pending = new Map();
   #topics = new Map();
   #stopped = true;
+  /** True while a connect waits for its ticket: a nudge then must not start a second one. */
+  #connecting = false;
   state = "offline";
   lastSeq = null;
 
@@ -92,22 +94,30 @@ export class LiveSocket extends EventTarget {
   }
 
   async #connect() {
+    if (this.#connecting) return;
+    this.#connecting = true;
     this.#setState(this.#attempt === 0 ? "connecting" : "reconnecting");
     let ticket;
     try {
       ticket = (await api("/api/realtime/ticket", { method: "POST" })).ticket;
     } catch (error) {
+      this.#connecting = false;
       if (error.status === 401 || error.status === 403) { this.stop(); return; }
       this.#retry();
       return;
     }
+    this.#connecting = false;
     if (this.#stopped) return;
+    // One socket at a time: one still open here is superseded (and must neither deliver nor stay open).
+    const previous = this.#ws;
+    this.#ws = null;
+    if (previous && previous.readyState <= WebSocket.OPEN) previous.close(1000, "superseded");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     let url = `${scheme}//${location.host}/ws?ticket=${encodeURIComponent(ticket)}`;
     if (this.lastSeq !== null) url += `&resume=${this.lastSeq}`;
     const ws = new WebSocket(url);
     this.#ws = ws;
-    ws.addEventListener("message", (event) => this.#receive(event.data));
+    ws.addEventListener("message", (event) => { if (this.#ws === ws) this.#receive(event.data); });
     ws.addEventListener("close", (event) => {
       if (this.#ws !== ws) return;
       this.#ws = null;

@@ -80,9 +80,9 @@ import Testing
         let second = try #require(context.compress(message, allocator: allocator))
         #expect(second.readableBytes < first.readableBytes / 4, "the second refers back to the first")
         #expect(context.ownsZlibState.deflater)
-        context.releaseIdleCompressor()  // compressed since the last check: kept
+        context.releaseIdleCompressor(idle: .seconds(30), now: .now() + .seconds(29))  // used within the interval: kept
         #expect(context.ownsZlibState.deflater)
-        context.releaseIdleCompressor()  // quiet for a whole interval: dropped
+        context.releaseIdleCompressor(idle: .seconds(30), now: .now() + .seconds(31))  // quiet for a whole interval: dropped
         #expect(!context.ownsZlibState.deflater)
         // A fresh compressor is a valid continuation for the peer, whose window just holds unused history.
         let reference = ReferenceInflate(windowBits: 15, keepContext: true)

@@ -114,8 +114,8 @@ final class DeflateSession {
     private let codecs: DeflateCodecs
     private var ownDeflater: Deflater?
     private var ownInflater: Inflater?
-    /// Whether `ownDeflater` compressed something since the last idle check.
-    private var recentlyCompressed = false
+    /// When `ownDeflater` last compressed.
+    private var lastCompression = NIODeadline.distantPast
 
     /// - Parameter isClient: which side of `parameters` this connection is.
     init(_ parameters: PerMessageDeflateParameters, isClient: Bool, configuration: PerMessageDeflateConfiguration, codecs: DeflateCodecs) {
@@ -145,7 +145,7 @@ final class DeflateSession {
         }
         let deflater = ownDeflater ?? Deflater(windowBits: sendWindowBits, level: level, memLevel: memoryLevel)
         ownDeflater = deflater
-        recentlyCompressed = true
+        lastCompression = .now()
         return deflater.compress(payload, resetAfter: false, allocator: allocator)
     }
 
@@ -174,10 +174,9 @@ final class DeflateSession {
         return try inflater.decompress(payload, limit: limit, resetAfter: false, allocator: allocator)
     }
 
-    /// Called every quiet `pingInterval`: drops a compressor that has not compressed since the last call.
-    func releaseIdleCompressor() {
-        if !recentlyCompressed { ownDeflater = nil }
-        recentlyCompressed = false
+    /// Drops a compressor that has not compressed for `idle` (the handler asks at its keep-alive checks).
+    func releaseIdleCompressor(idle: TimeAmount, now: NIODeadline = .now()) {
+        if ownDeflater != nil, now - lastCompression >= idle { ownDeflater = nil }
     }
 
     /// Whether this connection holds zlib state of its own (for tests and measurements).

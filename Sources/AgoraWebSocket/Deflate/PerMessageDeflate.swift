@@ -1,12 +1,13 @@
 /// How this endpoint speaks the permessage-deflate extension (RFC 7692), and the negotiation itself.
 ///
-/// The defaults come from `scripts/bench-ws.sh` (README, "WebSocket compression"): without context takeover in
+/// The defaults come from `scripts/bench-ws-compression.sh` (README, "WebSocket compression"): without context takeover in
 /// either direction a connection owns no zlib state at all. Every message is compressed and inflated by its event
 /// loop's one compressor and one inflater (`DeflateCodecs`), so an idle connection that negotiated compression costs
 /// what one that did not costs, and a broadcast is compressed once for every member with the same window. Context
 /// takeover compresses small, similar messages better, at up to 262 KiB of zlib state per connection that is sending;
 /// it is a setting (`serverNoContextTakeover: false`), its state allocated on the first compressed message and
-/// freed after `pingInterval` without one.
+/// freed after `pingInterval` without one (zlib's memory goes back to malloc, which may keep it: resident memory
+/// stays near its peak, see the README).
 public struct PerMessageDeflateConfiguration: Sendable, Equatable {
     /// The largest LZ77 window this side compresses with, 9...15 (a client may ask for less; 8 is declined since
     /// zlib cannot compress a raw stream with a 256-byte window).

@@ -358,7 +358,7 @@ final class WebSocketHandler: ChannelDuplexHandler {
     fileprivate func keepAliveDue() {
         keepAlive = nil
         guard let context, closing.isOpen, let interval = settings.pingInterval else { return }
-        deflate?.releaseIdleCompressor()
+        deflate?.releaseIdleCompressor(idle: interval)
         if pingPayload != nil {
             logger.debug("WebSocket peer missed its pong deadline; dropping it")
             context.close(promise: nil)
