@@ -62,14 +62,14 @@ print(f'{r["concurrency"]:<6} {r["checkouts"]:>10} {r["per_second"]:>10} {r["p50
 if r["errors"]: print("   first errors:", r["first_errors"])
 PY
 done
-# The seller's live order notice: from the payment webhook's answer to `notification:new` on the seller's socket
+# The seller's live order notice: from sending the payment webhook to `notification:new` on the seller's socket
 # (LISTEN/NOTIFY wakes the relay at the commit; AGORA_RELAY_INTERVAL_MS is only the safety net). Once alone, once
 # beside a checkout load at concurrency 16.
 notice() { (cd bench/commerce && taskset -c 1 python3 order_notice.py "http://127.0.0.1:$port" "$seller" "$(sed -n 64p "$work/buyers")" "$product" "${NOTICE_ORDERS:-200}"); }
-echo "order notice after the webhook, alone:          $(notice)"
+echo "order notice after the webhook, alone:            $(notice)"
 taskset -c 1 python3 bench/commerce/checkout_load.py "http://127.0.0.1:$port" - <(head -16 "$work/buyers") "$product" 16 "$seconds" >/dev/null &
 load=$!
-echo "order notice after the webhook, beside c=16 load: $(notice)"
+echo "order notice after the webhook, beside c=16 load:  $(notice)"
 wait $load || true
 echo "stock left: $(psql "$AGORA_DATABASE_URL" -Atc "SELECT stock || ' (reserved ' || reserved || ')' FROM products")," \
      "paid orders: $(psql "$AGORA_DATABASE_URL" -Atc "SELECT count(*) FROM orders WHERE status = 'paid'")"

@@ -76,4 +76,5 @@ async def main():
                       "errors": len(errors), "first_errors": errors[:3]}))
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
