@@ -37,7 +37,7 @@ bare_pid=$!
 trap 'kill $agora $bare_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$bare_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
-# One product to show.
+# One published product to show.
 api() { curl -fsS -H 'Content-Type: application/json' "$@"; }
 api -X POST "http://127.0.0.1:$port/api/auth/register" -d '{"email":"seller@bench.test","username":"benchseller","password":"correct horse battery","displayName":"Seller"}' >/dev/null
 psql "$AGORA_DATABASE_URL" -qc "UPDATE accounts SET role = 'seller', email_verified_at = now() WHERE username = 'benchseller'"
@@ -46,6 +46,18 @@ seller=$(api -X POST "http://127.0.0.1:$port/api/auth/login" -d '{"email":"selle
 product=$(api -X POST "http://127.0.0.1:$port/api/products" -H "Authorization: Bearer $seller" \
     -d '{"title":"Bench widget","description":"A widget to measure the request path with.","price":{"amount":12999,"currency":"ZAR"},"stock":10}' \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+api -X POST "http://127.0.0.1:$port/api/products/$product/publish" -H "Authorization: Bearer $seller" >/dev/null
+
+routes=("bare /health|$bare_pid|http://127.0.0.1:$bare_port/health"
+        "agora /health|$agora|http://127.0.0.1:$port/health"
+        "agora /styles.css|$agora|http://127.0.0.1:$port/styles.css"
+        "agora /api/products/:id|$agora|http://127.0.0.1:$port/api/products/$product"
+        "agora /api/categories|$agora|http://127.0.0.1:$port/api/categories")
+for entry in "${routes[@]}"; do
+    IFS='|' read -r name _ url <<<"$entry"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+    [ "$code" = 200 ] || { echo "$name answers $code, not 200" >&2; exit 1; }
+done
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -56,22 +68,17 @@ run() {
     before=$(ticks "$pid")
     out=$(taskset -c 1 wrk -t1 -c16 -d"${seconds}s" "$url" 2>&1)
     after=$(ticks "$pid")
-    python3 - "$out" "$before" "$after" "$hz" <<'PY'
+    python3 - "$out" "$before" "$after" "$hz" "$url" <<'PY'
 import re, sys
 out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 requests = int(re.search(r"(\d+) requests in", out).group(1))
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-if bad: print(f"warning: {bad.group(1)} non-2xx answers", file=sys.stderr)
+if bad: print(f"warning: {bad.group(1)} non-2xx answers from {sys.argv[5]}", file=sys.stderr)
 print(f"{rate:.0f} {(after - before) / hz * 1e6 / requests:.1f}")
 PY
 }
 
-routes=("bare /health|$bare_pid|http://127.0.0.1:$bare_port/health"
-        "agora /health|$agora|http://127.0.0.1:$port/health"
-        "agora /styles.css|$agora|http://127.0.0.1:$port/styles.css"
-        "agora /api/products/:id|$agora|http://127.0.0.1:$port/api/products/$product"
-        "agora /api/categories|$agora|http://127.0.0.1:$port/api/categories")
 declare -A rates cpus
 for round in $(seq "$rounds"); do
     for entry in "${routes[@]}"; do

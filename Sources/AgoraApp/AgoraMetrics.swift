@@ -1,5 +1,6 @@
 public import AgoraPool
 public import Prometheus
+import Synchronization
 
 /// Agora's Prometheus metrics, on a registry the application owns (no global state, so tests get their own).
 public final class AgoraMetrics: Sendable {
@@ -16,15 +17,37 @@ public final class AgoraMetrics: Sendable {
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            name: "agora_http_requests_total",
-            labels: [("route", route), ("method", method), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            name: "agora_http_request_duration_seconds",
-            labels: [("route", route), ("method", method)],
-            buckets: Self.durationBuckets
-        ).recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let (counter, histogram) = requestSeries(RequestSeries(route: route, method: method, status: status))
+        counter.increment()
+        histogram.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// One request's series. Route labels are patterns and statuses few, so the set stays small.
+    private struct RequestSeries: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    /// The handles of each series, looked up in the registry once: the registry builds label arrays and takes its
+    /// own lock on every `make…`, which showed in the profile of a cheap route.
+    private let requestHandles = Mutex<[RequestSeries: (Counter, DurationHistogram)]>([:])
+
+    private func requestSeries(_ series: RequestSeries) -> (Counter, DurationHistogram) {
+        if let handles = requestHandles.withLock({ $0[series] }) { return handles }
+        let handles = (
+            registry.makeCounter(
+                name: "agora_http_requests_total",
+                labels: [("route", series.route), ("method", series.method), ("status", String(series.status))]
+            ),
+            registry.makeDurationHistogram(
+                name: "agora_http_request_duration_seconds",
+                labels: [("route", series.route), ("method", series.method)],
+                buckets: Self.durationBuckets
+            )
+        )
+        requestHandles.withLock { $0[series] = handles }
+        return handles
     }
 
     /// Copies a pool's counts into gauges; called when `/metrics` is scraped.

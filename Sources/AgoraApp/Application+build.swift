@@ -147,7 +147,7 @@ public func buildApplication(
     router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload]))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
         router.add(middleware: AppShellMiddleware())
-        router.add(middleware: FileMiddleware(
+        router.add(middleware: StaticFilesMiddleware(files: FileMiddleware(
             config.publicDirectory,
             cacheControl: .init([
                 // No build step means no content hashes in file names: revalidate code (cheap with ETags), cache media a day.
@@ -158,7 +158,7 @@ public func buildApplication(
             ]),
             searchForIndexHtml: true,
             logger: logger
-        ))
+        )))
     } else {
         logger.warning("Public directory not found; static files are not served", metadata: ["public_dir": "\(config.publicDirectory)"])
     }

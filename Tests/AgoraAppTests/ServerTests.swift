@@ -163,6 +163,10 @@ struct ServerTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("<!doctype html><title>Agora</title>".utf8).write(to: URL(fileURLWithPath: folder + "/index.html"))
         try Data([0x89, 0x50, 0x4E, 0x47]).write(to: URL(fileURLWithPath: folder + "/logo.png"))
+        // Under the server's own prefixes nothing is looked up on disk, so these are never served.
+        try FileManager.default.createDirectory(atPath: folder + "/api", withIntermediateDirectories: true)
+        try Data("not a file of ours".utf8).write(to: URL(fileURLWithPath: folder + "/api/stray.txt"))
+        try Data("not a file of ours".utf8).write(to: URL(fileURLWithPath: folder + "/metrics.txt"))
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try await TestApp.withApplication(["AGORA_PUBLIC_DIR": folder]) { app, _ in
             try await app.test(.router) { client in
@@ -184,7 +188,10 @@ struct ServerTests {
                         #expect(String(buffer: response.body).contains("<title>Agora</title>"), "\(uri)")
                     }
                 }
-                for uri in ["/nowhere", "/p/x/logo.png", "/api/nothing"] {
+                try await client.execute(uri: "/metrics.txt", method: .get) { response in
+                    #expect(response.status == .ok, "a prefix is a whole segment")
+                }
+                for uri in ["/nowhere", "/p/x/logo.png", "/api/nothing", "/api/stray.txt"] {
                     try await client.execute(uri: uri, method: .get) { response in
                         #expect(response.status == .notFound, "\(uri)")
                     }

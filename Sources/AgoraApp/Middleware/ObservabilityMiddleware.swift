@@ -17,11 +17,13 @@ struct ObservabilityMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = Self.routeLabel(context.endpointPath, status: response.status)
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
         let milliseconds = Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000
-        var logger = context.logger
-        logger[agora: .route] = .string(route)
-        logger[agora: .status] = .stringConvertible(response.status.code)
-        logger[agora: .durationMs] = .string(String(format: "%.2f", milliseconds))
-        logger.info("\(request.method) \(request.uri.path)")
+        // The metadata goes with the call rather than through `logger[...] = ...`: swift-log's StreamLogHandler formats
+        // all of a logger's metadata again on every set, which was an eighth of the server's CPU on `GET /health`.
+        context.logger.info("\(request.method) \(request.uri.path)", metadata: [
+            LogKey.route.rawValue: .string(route),
+            LogKey.status.rawValue: .stringConvertible(response.status.code),
+            LogKey.durationMs.rawValue: .string(String(format: "%.2f", milliseconds)),
+        ])
         return response
     }
 
