@@ -38,11 +38,14 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // permessage-deflate (RFC 7692) on the WebSocket: the system zlib, never a hand-written inflater.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // epoll and eventfd (Linux headers, no library): the poller thread of the libpq and hiredis pools.
+        .systemLibrary(name: "CEpoll"),
 
         // MARK: Infrastructure
         .target(
             name: "AgoraPool",
             dependencies: [
+                "CEpoll",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
