@@ -21,6 +21,10 @@ public struct PGConfiguration: Sendable, Equatable {
     /// How many statements each connection keeps prepared (parsed once, then run by name); 0 sends every statement
     /// unprepared, as a pooler in transaction mode (PgBouncer before 1.21) needs.
     public var preparedStatements: Int = 1000
+    /// How many shared jobs (statements or atomic batches of different callers) may be in flight on one connection
+    /// once every connection is busy and the pool is full: more pipelines deeper (fewer round trips, fewer backends),
+    /// 1 turns sharing off (each caller waits for a connection of its own, as a classic pool does).
+    public var pipelineDepth: Int = 4
 
     /// Parses a `postgres://` or `postgresql://` URL.
     /// - Throws: `PGError.invalidConfiguration` naming what is wrong (never echoing the password).
@@ -78,5 +82,6 @@ public struct PGConfiguration: Sendable, Equatable {
     public static func == (lhs: PGConfiguration, rhs: PGConfiguration) -> Bool {
         lhs.keywords == rhs.keywords && lhs.poolSize == rhs.poolSize && lhs.checkoutTimeout == rhs.checkoutTimeout
             && lhs.searchPath == rhs.searchPath && lhs.serverSettings == rhs.serverSettings
+            && lhs.preparedStatements == rhs.preparedStatements && lhs.pipelineDepth == rhs.pipelineDepth
     }
 }

@@ -73,7 +73,7 @@ public struct PGMigrator: Sendable {
                     try Self.verify([migration], against: [migration.version: checksum], logger: logger)
                     return false
                 }
-                try await pool.run { [connection = tx.connection] in try connection.executeScript(migration.sql) }
+                try await tx.executeScript(migration.sql)
                 try await tx.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))"
                 )

@@ -1,50 +1,59 @@
 public import Logging
+import Synchronization
 
 extension PGPool {
-    /// Runs one statement on a pooled connection and returns its rows.
+    /// Runs one statement and returns its rows.
     public func query(_ query: PGQuery, logger: Logger) async throws -> [PGRow] {
         try await execute(query, logger: logger).rows
     }
 
-    /// Runs one statement on a pooled connection and returns its rows and affected-row count.
+    /// Runs one statement and returns its rows and affected-row count.
     @discardableResult
     public func execute(_ query: PGQuery, logger: Logger) async throws -> PGResultSet {
-        try await withConnection(logger: logger) { connection in
-            try await self.execute(query, on: connection, logger: logger)
-        }
+        try await runShared([query], logger: logger).one()
     }
 
-    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    /// Runs `queries` in one round trip as one atomic unit (an implicit transaction, READ COMMITTED): all of them
+    /// commit together, or the first failure is thrown and none of them took effect.
     ///
-    /// - Parameter isolation: e.g. `"SERIALIZABLE"`; nil for the server default (READ COMMITTED).
+    /// For work that needs no decision between its statements (a chat message and its events, a receipt). Later
+    /// statements see what earlier ones wrote; to pass values between them, use CTEs or subqueries in SQL.
+    /// - Returns: one result per statement, in order.
+    public func executeAtomically(_ queries: [PGQuery], logger: Logger) async throws -> [PGResultSet] {
+        guard !queries.isEmpty else { return [] }
+        return try await runShared(queries, logger: logger)
+    }
+
+    /// Runs `body` in a transaction on a connection leased for its duration: committed if it returns, rolled back
+    /// if it throws. `BEGIN` goes out with the first statement and `COMMIT` costs one round trip; statements of
+    /// `tx.pipeline(_:)` go out together.
     public func withTransaction<R: Sendable>(
         isolation: PGIsolation = .readCommitted,
         logger: Logger,
         _ body: (PGTransaction) async throws -> R
     ) async throws -> R {
-        try await withConnection(logger: logger) { connection in
-            try await run { try connection.executeScript("BEGIN ISOLATION LEVEL \(isolation.sql)") }
-            let transaction = PGTransaction(pool: self, connection: connection, logger: logger)
-            let result: R
-            do {
-                result = try await body(transaction)
-            } catch {
+        let connection = try await leaseExclusive()
+        defer { releaseExclusive(connection) }
+        let transaction = PGTransaction(pool: self, connection: connection, isolation: isolation, logger: logger)
+        let result: R
+        do {
+            result = try await body(transaction)
+        } catch {
+            if transaction.hasBegun {
                 do {
-                    try await run { try connection.executeScript("ROLLBACK") }
+                    // Not cancellable: a cancelled task must still end its transaction before the lease ends.
+                    _ = try await run(PGJob(.statements(["ROLLBACK"])), on: connection, cancellable: false)
                 } catch let rollbackError {
-                    // The connection is in an unknown state; the pool discards it on release (inTransaction or broken).
+                    // The connection is in an unknown state; the pool closes it on release (still in a transaction).
                     logger.warning("ROLLBACK failed", metadata: ["error": "\(rollbackError)"])
                 }
-                throw error
             }
-            try await run { try connection.executeScript("COMMIT") }
-            return result
+            throw error
         }
-    }
-
-    func execute(_ query: PGQuery, on connection: PGConnection, logger: Logger) async throws -> PGResultSet {
-        logger.trace("SQL", metadata: ["sql": "\(query.sql)", "binds": "\(query.binds.count)"])
-        return try await run { try connection.execute(query) }
+        if transaction.hasBegun {
+            _ = try await run(PGJob(.statements(["COMMIT"])), on: connection, cancellable: false)
+        }
+        return result
     }
 }
 
@@ -61,22 +70,54 @@ public enum PGIsolation: Sendable {
     }
 }
 
-/// The statements of one transaction, all on the same connection.
+/// The statements of one transaction, all on the connection leased to it.
 ///
-/// Valid only inside the `withTransaction` body that made it.
-public struct PGTransaction: Sendable {
+/// Valid only inside the `withTransaction` body that made it; its calls run one after another.
+public final class PGTransaction: Sendable {
     let pool: PGPool
-    let connection: PGConnection
+    let connection: PGPipelinedConnection
     let logger: Logger
+    private let begin: PGQuery
+    private let begun = Atomic<Bool>(false)
+
+    init(pool: PGPool, connection: PGPipelinedConnection, isolation: PGIsolation, logger: Logger) {
+        self.pool = pool
+        self.connection = connection
+        self.logger = logger
+        self.begin = PGQuery(sql: "BEGIN ISOLATION LEVEL \(isolation.sql)")
+    }
+
+    /// Whether BEGIN has been sent (it goes out with the first statement).
+    var hasBegun: Bool { begun.load(ordering: .relaxed) }
 
     /// Runs one statement in the transaction and returns its rows.
     public func query(_ query: PGQuery) async throws -> [PGRow] {
-        try await pool.execute(query, on: connection, logger: logger).rows
+        try await execute(query).rows
     }
 
     /// Runs one statement in the transaction and returns its rows and affected-row count.
     @discardableResult
     public func execute(_ query: PGQuery) async throws -> PGResultSet {
-        try await pool.execute(query, on: connection, logger: logger)
+        try await pipeline([query]).one()
+    }
+
+    /// Sends `queries` together and waits once for all their answers (one round trip). The first failure is thrown
+    /// (the statements after it are skipped, and the transaction is then rolled back by `withTransaction`).
+    /// - Returns: one result per statement, in order.
+    public func pipeline(_ queries: [PGQuery]) async throws -> [PGResultSet] {
+        guard !queries.isEmpty else { return [] }
+        logger.trace("SQL", metadata: ["sql": "\(queries[0].sql)", "statements": "\(queries.count)"])
+        let first = !begun.exchange(true, ordering: .relaxed)
+        let results = try await pool.run(PGJob(.statements(first ? [begin] + queries : queries)), on: connection, cancellable: true)
+        return first ? Array(results.dropFirst()) : results
+    }
+
+    /// Runs a script of several statements with the simple protocol (no parameters): migrations only.
+    func executeScript(_ sql: String) async throws {
+        if !begun.exchange(true, ordering: .relaxed) {
+            _ = try await pool.run(PGJob(.statements([begin])), on: connection, cancellable: true)
+        }
+        let job = PGJob(.script(sql))
+        _ = try await pool.run(job, on: connection, cancellable: true)
     }
 }

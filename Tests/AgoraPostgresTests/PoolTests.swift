@@ -55,11 +55,14 @@ struct PoolTests {
         try await TestDatabase.withSchema(poolSize: 1, checkoutTimeout: .milliseconds(300)) { db, _ in
             let log = TestServices.logger
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await db.execute("SELECT pg_sleep(1.5)", logger: log)
+                // Exhaust it: the one connection, pipelined as deep as sharing allows.
+                let depth = db.configuration.pipelineDepth
+                try await db.execute("SELECT 1", logger: log)  // open the connection first, so the sleepers share it
+                for _ in 0..<depth {
+                    group.addTask { try await db.execute("SELECT pg_sleep(1.5)", logger: log) }
                 }
-                // Wait until the sleeper holds the only connection (opening it can take a while on a loaded machine).
-                try await waitUntil { db.statistics.leased == 1 }
+                // Wait until the sleepers fill the only connection (opening it can take a while on a loaded machine).
+                try await waitUntil { db.statistics.inFlight == db.configuration.pipelineDepth }
                 let started = ContinuousClock.now
                 let error = try await #require(throws: PGError.self) { try await db.execute("SELECT 1", logger: log) }
                 let waited = ContinuousClock.now - started
@@ -77,8 +80,14 @@ struct PoolTests {
         // The patience (5 s) is far above the hold (0.2 s), so a loaded machine cannot turn this into a timeout.
         try await TestDatabase.withSchema(poolSize: 1, checkoutTimeout: .seconds(5)) { db, _ in
             let log = TestServices.logger
-            async let long: Void = { _ = try await db.execute("SELECT pg_sleep(0.2)", logger: log) }()
-            try await waitUntil { db.statistics.leased == 1 }
+            try await db.execute("SELECT 1", logger: log)
+            async let long: Void = withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<db.configuration.pipelineDepth {
+                    group.addTask { try await db.execute("SELECT pg_sleep(0.2)", logger: log) }
+                }
+                try await group.waitForAll()
+            }
+            try await waitUntil { db.statistics.inFlight == db.configuration.pipelineDepth }
             let started = ContinuousClock.now
             let row = try await db.query("SELECT 42 AS answer", logger: log)
             let waited = ContinuousClock.now - started
