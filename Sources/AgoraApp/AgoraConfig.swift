@@ -135,6 +135,7 @@ public struct AgoraConfig: Sendable {
         let dbTimeout = int("AGORA_DB_CHECKOUT_TIMEOUT_MS", 5000, 1...600_000)
         let redisPool = int("AGORA_REDIS_POOL_SIZE", 8, 1...500)
         let prepared = int("AGORA_DB_PREPARED_STATEMENTS", 1000, 0...100_000)
+        let pipelineDepth = int("AGORA_DB_PIPELINE_DEPTH", 4, 1...256)
         do {
             postgres = try PGConfiguration(
                 url: string("AGORA_DATABASE_URL", "postgres://agora:agora@127.0.0.1:55432/agora?sslmode=disable"),
@@ -142,6 +143,7 @@ public struct AgoraConfig: Sendable {
                 checkoutTimeout: .milliseconds(dbTimeout)
             )
             postgres.preparedStatements = prepared
+            postgres.pipelineDepth = pipelineDepth
         } catch {
             problems.append("AGORA_DATABASE_URL: \(error.message)")
             postgres = try PGConfiguration(url: "postgres://127.0.0.1/agora")
