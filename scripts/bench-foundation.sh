@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Foundation benchmark: Agora's libpq pool against pgbench -S, and its hiredis pool against redis-benchmark,
-# on the same local servers. Clients (ours and the reference tools) are pinned to the same CPU with taskset so
-# they get equal shares of this 2-core machine; the servers run unpinned.
+# Foundation benchmark: Agora's libpq pool against pgbench -S and postgres-nio (bench/pgnio-peer, the Swift peer),
+# and its hiredis client against redis-benchmark, on the same local servers. Clients (ours and the reference tools)
+# are pinned to the same CPU with taskset so they get equal shares of this 2-core machine; the servers run unpinned.
+# Beside each client's rate: its CPU time per operation (user + system, from GNU time).
 #
-#   scripts/bench-foundation.sh [seconds-per-run]      (default 5)
+#   scripts/bench-foundation.sh [seconds-per-run] [postgres|redis|all]      (defaults: 5, all)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-5}"
+only="${2:-all}"
 client_cpu="${AGORA_BENCH_CLIENT_CPU:-1}"
 levels=(1 8 64)
 
@@ -22,15 +24,34 @@ pgbench_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pgbench"
 swift build -c release --scratch-path .build-release --product agora-bench >/dev/null
 bench="$(swift build -c release --scratch-path .build-release --show-bin-path)/agora-bench"
 pin() { taskset -c "$client_cpu" "$@"; }
+# Runs a client under GNU time; prints its output, then "cpu=<user+sys seconds>".
+timed() { local t; t="$(mktemp)"; pin /usr/bin/time -f '%U %S' -o "$t" "$@"; awk '{printf "cpu=%.3f\n", $1 + $2}' "$t"; rm -f "$t"; }
+# CPU microseconds per operation: cpu seconds, rate, measured seconds plus the 1 s warm-up both clients run.
+per_op() { echo "$1 * 1000000 / ($2 * ($seconds + 1))" | bc -l; }
 
-echo "PostgreSQL one-row SELECT by key (queries/s), ${seconds}s per run, clients on CPU $client_cpu"
-printf '%-12s %12s %12s %8s\n' concurrency agora pgbench ratio
+if [ "$only" != redis ]; then
+peer_dir=bench/pgnio-peer
+swift build -c release --package-path "$peer_dir" >/dev/null
+peer="$(swift build -c release --package-path "$peer_dir" --show-bin-path)/PostgresNIOBench"
+
+echo "PostgreSQL one-row SELECT by key (queries/s), ${seconds}s per run, clients on CPU $client_cpu; agora and"
+echo "postgres-nio with one connection per client (as pgbench), and agora with 16 connections pipelined 4 deep"
+printf '%-6s %9s %9s %9s %9s %7s %7s %7s %9s %9s\n' c agora pgbench pg-nio agora16 x-pgb x-nio x16-pgb agora-us nio-us
 for c in "${levels[@]}"; do
-    ours=$(pin "$bench" postgres --url "$AGORA_DATABASE_URL" --concurrency "$c" --seconds "$seconds" | sed -n 's/.*qps=//p')
+    out=$(timed "$bench" postgres --url "$AGORA_DATABASE_URL" --concurrency "$c" --seconds "$seconds")
+    ours=$(echo "$out" | sed -n 's/.*qps=//p'); ours_cpu=$(echo "$out" | sed -n 's/^cpu=//p')
+    out=$(timed "$bench" postgres --url "$AGORA_DATABASE_URL" --concurrency "$c" --seconds "$seconds" --pool $((c < 16 ? c : 16)))
+    ours16=$(echo "$out" | sed -n 's/.*qps=//p')
     ref=$(pin "$pgbench_bin" -h 127.0.0.1 -p "$pg_port" -U agora -S -n -c "$c" -j 1 -T "$((${seconds%.*} + 1))" agora_bench 2>/dev/null \
         | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-    printf '%-12s %12s %12.0f %8.2f\n' "$c" "$ours" "$ref" "$(echo "$ours / $ref" | bc -l)"
+    out=$(timed "$peer" 127.0.0.1 "$pg_port" agora agora agora_bench "$c" "$seconds")
+    nio=$(echo "$out" | sed -n 's/.*qps=//p'); nio_cpu=$(echo "$out" | sed -n 's/^cpu=//p')
+    printf '%-6s %9s %9.0f %9s %9s %7.2f %7.2f %7.2f %9.1f %9.1f\n' "$c" "$ours" "$ref" "$nio" "$ours16" \
+        "$(echo "$ours / $ref" | bc -l)" "$(echo "$ours / $nio" | bc -l)" "$(echo "$ours16 / $ref" | bc -l)" \
+        "$(per_op "$ours_cpu" "$ours")" "$(per_op "$nio_cpu" "$nio")"
 done
+fi
+[ "$only" = postgres ] && exit 0
 
 echo
 echo "Redis GET (ops/s), clients on CPU $client_cpu"

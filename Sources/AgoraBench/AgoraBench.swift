@@ -26,12 +26,16 @@ struct Options: ParsableArguments {
 struct Postgres: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "One-row SELECT by primary key on pgbench_accounts (pgbench -S's query).")
     @Option(help: "postgres:// URL of a database initialised with pgbench -i.") var url: String
+    @Option(help: "Connections in the pool; 0 matches the concurrency (as pgbench's one connection per client).") var pool = 0
+    @Option(help: "Jobs that may share a connection once all are busy (AGORA_DB_PIPELINE_DEPTH).") var depth = 4
     @OptionGroup var options: Options
 
     func run() async throws {
         let logger = Logger(label: "bench")
         for level in options.levels {
-            let pool = PGPool(configuration: try PGConfiguration(url: url, poolSize: level), logger: logger)
+            var configuration = try PGConfiguration(url: url, poolSize: self.pool > 0 ? self.pool : level)
+            configuration.pipelineDepth = depth
+            let pool = PGPool(configuration: configuration, logger: logger)
             let rate = try await measure(concurrency: level, seconds: options.seconds) {
                 let aid = Int.random(in: 1...100_000)
                 _ = try await pool.query("SELECT abalance FROM pgbench_accounts WHERE aid = \(aid)", logger: logger)
