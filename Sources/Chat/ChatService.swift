@@ -272,78 +272,115 @@ public struct ChatService: Sendable, PresenceAudience {
         if outgoing.conversationId == nil && outgoing.to == nil { problems["conversationId"] = "or a recipient is required" }
         if !problems.isEmpty { throw AgoraError(.validation, "The message is not valid", fields: problems) }
         if let product = outgoing.productId { _ = try await products.rendered(product, viewer: nil, logger: logger) }
-        let recipient: UUID
+        let conversation: UUID
         if let id = outgoing.conversationId {
-            recipient = try await partner(of: sender, in: id, logger: logger)
+            conversation = id
         } else if let to = outgoing.to {
+            // The first message to someone opens the conversation (its own short transaction), then goes the same way.
             guard to != sender else { throw AgoraError(.validation, code: "cannot_message_self", "You cannot message yourself") }
             guard try await accounts.summaries([to], logger: logger)[to] != nil else {
                 throw AgoraError(.notFound, code: "user_not_found", "No such user")
             }
             if let about = outgoing.about { _ = try await products.rendered(about, viewer: nil, logger: logger) }
-            recipient = to
+            try await refuseIfBlocked(sender, to, logger: logger)
+            conversation = try await db.withTransaction(logger: logger) { tx in
+                try await self.openOrReuse(sender, to, product: outgoing.about, in: tx)
+            }
         } else {
             throw AgoraError(.validation, "The message is not valid", fields: ["conversationId": "or a recipient is required"])
         }
-        try await refuseIfBlocked(sender, recipient, logger: logger)
 
-        let (message, events) = try await db.withTransaction(logger: logger) { tx -> (Message, [StreamEvent]) in
-            let conversation: UUID
-            if let id = outgoing.conversationId { conversation = id } else {
-                conversation = try await self.openOrReuse(sender, recipient, product: outgoing.about, in: tx)
-            }
-            if let client = outgoing.clientId, let existing = try await self.stored(sender: sender, clientId: client, tx: tx) {
-                return (try Self.retry(existing, in: conversation), [])
-            }
-            // The conversation row is the lock that orders its messages; it is taken before any stream row.
-            let locked = try await tx.query(
-                "SELECT user_a, user_b FROM conversations WHERE id = \(conversation) AND (user_a = \(sender) OR user_b = \(sender)) FOR UPDATE"
-            )
-            guard let row = locked.first else { throw Self.notFound }
-            let a: UUID = try row.decode("user_a")
-            guard recipient == (a == sender ? try row.decode("user_b") : a) else { throw Self.notFound }
-            // Twins with one clientId racing past `stored` meet on the unique (sender, client_id) index: the loser
-            // waits for the winner's commit, inserts nothing, and answers with the winner's message.
-            let inserted = try await tx.query(
-                """
-                INSERT INTO messages (conversation_id, sender_id, client_id, kind, body, product_id)
-                VALUES (\(conversation), \(sender), \(outgoing.clientId), \(outgoing.productId == nil ? "text" : "product"), \(text), \(outgoing.productId))
-                ON CONFLICT DO NOTHING
-                RETURNING id, created_at
-                """
-            )
-            if inserted.isEmpty, let client = outgoing.clientId, let existing = try await self.stored(sender: sender, clientId: client, tx: tx) {
-                return (try Self.retry(existing, in: conversation), [])
-            }
-            let message = Message(
-                id: try inserted.one().decode("id"), conversationId: conversation, senderId: sender,
-                kind: outgoing.productId == nil ? "text" : "product", text: text, productId: outgoing.productId,
-                clientId: outgoing.clientId, createdAt: try inserted.one().decode("created_at")
-            )
-            try await tx.execute("UPDATE conversations SET last_message_id = \(message.id), last_activity = now() WHERE id = \(conversation)")
-            try await tx.execute(
-                """
-                UPDATE conversation_members SET last_activity = now(),
-                    unread = CASE WHEN user_id = \(recipient) THEN unread + 1 ELSE unread END,
-                    last_read_id = CASE WHEN user_id = \(sender) THEN \(message.id) ELSE last_read_id END
-                WHERE conversation_id = \(conversation)
-                """
-            )
-            let event = ChatEvent(conversationId: conversation, message: message)
-            var entries = [try StreamEntry(user: sender, type: "chat:message", encoding: event), try StreamEntry(user: recipient, type: "chat:message", encoding: event)]
-            // Someone with no open connection gets a notice too (and the message when they come back).
-            if try await !self.isOnline(recipient, logger: logger) {
-                let preview = String(text.prefix(140))
-                if let notice = try await self.notifications.notify(recipient, .message, data: [
-                    "conversationId": .string(conversation.uuidString), "senderId": .string(sender.uuidString), "messageId": .number(Double(message.id)),
-                    "preview": .string(preview),
-                ], in: tx) { entries.append(notice) }
-            }
-            let events = try await self.stream.append(entries, in: tx)
-            return (message, events)
+        // One statement, one round trip: membership, the block check, the message, the conversation's and members'
+        // counters and both stream events (which reference the message rather than copy it).
+        let kind = outgoing.productId == nil ? "text" : "product"
+        let row = try await db.query(Self.sendStatement(
+            conversation: conversation, sender: sender, clientId: outgoing.clientId, kind: kind, text: text, productId: outgoing.productId
+        ), logger: logger).first
+        guard let row else { throw Self.notFound }  // not a member, or no such conversation
+        let recipient: UUID = try row.decode("other")
+        if let to = outgoing.to, to != recipient { throw Self.notFound }
+        switch try row.decode("block", as: String?.self) {
+        case "blocked": throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
+        case "blocking": throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
+        default: break
         }
-        await hub.publish(events, logger: logger)
+        guard let id = try row.decode("id", as: Int64?.self) else {
+            // Nothing inserted: this clientId is stored already (a retry, or a twin that won the race).
+            guard let client = outgoing.clientId, let existing = try await stored(sender: sender, clientId: client, logger: logger) else {
+                throw AgoraError(.conflict, code: "try_again", "The message could not be stored; try again")
+            }
+            return try Self.retry(existing, in: conversation)
+        }
+        let message = Message(
+            id: id, conversationId: conversation, senderId: sender, kind: kind, text: text, productId: outgoing.productId,
+            clientId: outgoing.clientId, createdAt: try row.decode("created_at")
+        )
+        let data: String = try row.decode("data")
+        await hub.publish([
+            StreamEvent(user: sender, seq: try row.decode("sender_seq"), type: "chat:message", data: data),
+            StreamEvent(user: recipient, seq: try row.decode("recipient_seq"), type: "chat:message", data: data),
+        ], logger: logger)
+        // Someone with no open connection gets a notice too (and the message when they come back). Presence is
+        // asked after the message is stored, never while a transaction holds locks.
+        if try await !isOnline(recipient, logger: logger) {
+            await noticeOffline(recipient, of: message, logger: logger)
+        }
         return message
+    }
+
+    /// The send statement. Locks the conversation row first (the lock that orders its messages), then the stream
+    /// heads in user-id order, as `UserStream.append` does, so it cannot deadlock with other appends.
+    static func sendStatement(conversation: UUID, sender: UUID, clientId: String?, kind: String, text: String, productId: UUID?) -> PGQuery {
+        """
+        WITH conv AS (
+            SELECT id, CASE WHEN user_a = \(sender) THEN user_b ELSE user_a END AS other FROM conversations
+            WHERE id = \(conversation) AND (user_a = \(sender) OR user_b = \(sender))
+            FOR UPDATE
+        ), gate AS (
+            SELECT id, other, block_between(\(sender), other) AS block FROM conv
+        ), msg AS (
+            INSERT INTO messages (conversation_id, sender_id, client_id, kind, body, product_id)
+            SELECT id, \(sender), \(clientId), \(kind), \(text), \(productId) FROM gate WHERE block IS NULL
+            ON CONFLICT DO NOTHING
+            RETURNING *
+        ), touched AS (
+            UPDATE conversations c SET last_message_id = msg.id, last_activity = now() FROM msg WHERE c.id = msg.conversation_id
+        ), counted AS (
+            UPDATE conversation_members m SET last_activity = now(),
+                unread = CASE WHEN m.user_id = \(sender) THEN m.unread ELSE m.unread + 1 END,
+                last_read_id = CASE WHEN m.user_id = \(sender) THEN msg.id ELSE m.last_read_id END
+            FROM msg WHERE m.conversation_id = msg.conversation_id
+        ), heads AS (
+            INSERT INTO user_streams (user_id, last_seq)
+            SELECT u, 1 FROM msg, gate, unnest(ARRAY[\(sender), gate.other]) AS u ORDER BY u
+            ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + 1
+            RETURNING user_id, last_seq
+        ), events AS (
+            INSERT INTO user_events (user_id, seq, type, message_id)
+            SELECT heads.user_id, heads.last_seq, 'chat:message', msg.id FROM heads, msg
+        )
+        SELECT gate.other, gate.block, msg.id, msg.created_at, chat_message_event(ROW(msg.*)::messages)::text AS data,
+            (SELECT last_seq FROM heads WHERE user_id = \(sender)) AS sender_seq,
+            (SELECT last_seq FROM heads WHERE user_id = gate.other) AS recipient_seq
+        FROM gate LEFT JOIN msg ON true
+        """
+    }
+
+    /// The offline recipient's notice of a message: stored and appended to their stream in a transaction of its own.
+    /// A failure is logged: the message itself is stored and reaches them when they come back.
+    func noticeOffline(_ recipient: UUID, of message: Message, logger: Logger) async {
+        do {
+            let events = try await db.withTransaction(logger: logger) { tx -> [StreamEvent] in
+                guard let notice = try await self.notifications.notify(recipient, .message, data: [
+                    "conversationId": .string(message.conversationId.uuidString), "senderId": .string(message.senderId.uuidString),
+                    "messageId": .number(Double(message.id)), "preview": .string(String(message.text.prefix(140))),
+                ], in: tx) else { return [] }
+                return try await self.stream.append([notice], in: tx)
+            }
+            await hub.publish(events, logger: logger)
+        } catch {
+            logger.warning("Offline notice of a message failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// A stored message found by its clientId: the same send retried, unless it was sent into another conversation.
@@ -359,9 +396,10 @@ public struct ChatService: Sendable, PresenceAudience {
         var message: Message
     }
 
-    func stored(sender: UUID, clientId: String, tx: PGTransaction) async throws -> Message? {
-        let rows = try await tx.query(
-            "SELECT id, conversation_id, kind, body, product_id, created_at FROM messages WHERE sender_id = \(sender) AND client_id = \(clientId)"
+    func stored(sender: UUID, clientId: String, logger: Logger) async throws -> Message? {
+        let rows = try await db.query(
+            "SELECT id, conversation_id, kind, body, product_id, created_at FROM messages WHERE sender_id = \(sender) AND client_id = \(clientId)",
+            logger: logger
         )
         guard let row = rows.first else { return nil }
         return Message(

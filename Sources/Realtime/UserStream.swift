@@ -84,7 +84,13 @@ public struct UserStream: Sendable {
     /// Events of `user` after `seq`, oldest first.
     public func events(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> [StreamEvent] {
         let rows = try await db.query(
-            "SELECT seq, type, data::text AS data FROM user_events WHERE user_id = \(user) AND seq > \(seq) ORDER BY seq LIMIT \(limit)",
+            // A chat:message event references its message (stored once) and is rendered from it, by the same SQL
+            // function the send statement used for the live event.
+            """
+            SELECT e.seq, e.type, coalesce(e.data, chat_message_event(m), jsonb_build_object('messageId', e.message_id, 'deleted', true))::text AS data
+            FROM user_events e LEFT JOIN messages m ON m.id = e.message_id
+            WHERE e.user_id = \(user) AND e.seq > \(seq) ORDER BY e.seq LIMIT \(limit)
+            """,
             logger: logger
         )
         return try rows.map { StreamEvent(user: user, seq: try $0.decode("seq"), type: try $0.decode("type"), data: try $0.decode("data")) }

@@ -130,6 +130,38 @@ struct ChatAcrossInstancesTests {
         }
     }
 
+    /// A chat:message event is stored once, as a reference to its message: what a client resuming later gets is the
+    /// same event, field for field, as the live one and the HTTP answer (a product card, a client id, the date).
+    @Test func aResumedChatEventIsTheLiveEvent() async throws {
+        try await Cluster.with(1) { nodes in
+            let a = nodes[0]
+            let buyer = try await a.api.register("samebuyer")
+            let seller = try await a.api.register("sameseller")
+            let opened = try await a.api.call(.post, "/api/conversations", json: ["userId": seller.accountID], bearer: buyer.accessToken)
+            let conversation = try #require(opened["id"] as? String)
+            let sellerSocket = try await TestSocket.resuming(port: a.port, token: seller.accessToken, after: 0)
+            _ = try await sellerSocket.expect("ack", skipping: ["presence"])
+            let sent = try await a.api.call(
+                .post, "/api/conversations/\(conversation)/messages", json: ["text": "  héllo \"quoted\" ✓ ", "clientId": "k-1"],
+                bearer: buyer.accessToken
+            )
+            try #require(sent.status == .created, "\(sent.raw)")
+            let live = try await sellerSocket.expect("chat:message", skipping: ["presence"])
+            let seq = try #require(live.seq)
+            sellerSocket.close()
+            let again = try await TestSocket.resuming(port: a.port, token: seller.accessToken, after: seq - 1)
+            let resumed = try await again.expect("chat:message", skipping: ["ack", "presence", "notification:new"])
+            #expect(resumed.seq == seq)
+            #expect(NSDictionary(dictionary: resumed.data) == NSDictionary(dictionary: live.data))
+            let message = try #require(live.data["message"] as? [String: Any])
+            #expect(message["text"] as? String == "héllo \"quoted\" ✓")
+            #expect(message["clientId"] as? String == "k-1")
+            #expect(message["productId"] == nil)
+            let answered = try #require(sent["message"] as? [String: Any])
+            #expect(NSDictionary(dictionary: answered) == NSDictionary(dictionary: message))
+        }
+    }
+
     /// A retry of `chat:send` with the same client id (its ack was lost) stores the message once.
     @Test func aRetriedSendIsStoredOnce() async throws {
         try await Cluster.with(1) { nodes in

@@ -177,4 +177,5 @@ struct SocketTimeout: Error, CustomStringConvertible {
 
 extension [String: Any] {
     var data: [String: Any] { self["data"] as? [String: Any] ?? [:] }
+    var seq: Int64? { (self["seq"] as? NSNumber)?.int64Value }
 }
