@@ -37,7 +37,7 @@ start_instances() {  # n -> fills pids, ports
         local port=$((9400 + i))
         AGORA_PORT=$port AGORA_DATA_DIR="$work/data" AGORA_RATE_LIMITS=false AGORA_LOG_LEVEL=error AGORA_BCRYPT_COST=4 \
             AGORA_MAIL_DISPATCH=false AGORA_DB_POOL_SIZE=16 AGORA_REDIS_PREFIX="agora-bench-rt-$1-$$:" AGORA_WS_RATE=1000 AGORA_WS_BURST=1000 \
-            AGORA_WS_MAX_PER_IP=1000000 AGORA_WS_MAX_PER_USER=100000 \
+            AGORA_WS_MAX_PER_IP=1000000 AGORA_WS_MAX_PER_USER=10000 \
             AGORA_WS_PING_SECONDS=0 taskset -c 0 "$bin/agora" serve > "$work/server-$i.log" 2>&1 &
         pids+=($!)
         ports="${ports:+$ports,}$port"

@@ -73,8 +73,9 @@ struct RealtimeBench: AsyncParsableCommand {
                         let count = Atomic(0)
                         try await receiver.receive { text in
                             // {"type":"chat:message","seq":N,"data":{...,"text":"<nanos>",...}} from the other side only
-                            guard text.contains("\"chat:message\""), let range = text.range(of: "\"text\":\"") else { return true }
-                            let digits = text[range.upperBound...].prefix { $0.isNumber }
+                            // (the event's data is PostgreSQL's rendering of the stored message: `"text": "…"`)
+                            guard text.contains("\"chat:message\""), let range = text.range(of: "\"text\":") else { return true }
+                            let digits = text[range.upperBound...].drop { $0 == " " || $0 == "\"" }.prefix { $0.isNumber }
                             guard let sent = Int64(digits) else { return true }
                             latencies.latencies.withLock { $0.append((clock.now - origin) - .nanoseconds(sent)) }
                             return count.add(1, ordering: .relaxed).newValue < total
