@@ -24,9 +24,15 @@ public struct EventOutbox: Sendable {
 
     /// Records `events` as part of `transaction`; they are rolled back with it.
     public func record(_ events: [DomainEvent], in transaction: PGTransaction) async throws {
-        guard !events.isEmpty else { return }
+        guard let statement = try Self.recordStatement(events) else { return }
+        try await transaction.execute(statement)
+    }
+
+    /// The statement that records `events` (nil for none), for a caller that pipelines it with its own statements.
+    public static func recordStatement(_ events: [DomainEvent]) throws -> PGQuery? {
+        guard !events.isEmpty else { return nil }
         // One statement for the batch: parallel arrays unnested in order.
-        try await transaction.execute(
+        return
             """
             INSERT INTO domain_events (type, actor_id, subject_id, payload)
             SELECT type, nullif(actor, '')::uuid, nullif(subject, '')::uuid, payload::jsonb
@@ -34,7 +40,6 @@ public struct EventOutbox: Sendable {
                         \(events.map { $0.subjectID?.uuidString ?? "" }), \(try events.map(Self.payloadJSON)))
                  AS e(type, actor, subject, payload)
             """
-        )
     }
 
     /// Records one event as part of `transaction`.

@@ -70,12 +70,12 @@ final class PGPipelinedConnection: SocketWatcher, @unchecked Sendable {
         return !expected.isEmpty
     }
 
-    /// True when the connection is inside a transaction block (or a failed one), as of the last answer read.
+    /// False only when the server is known to be outside any transaction: nothing in flight (an abandoned job may
+    /// still be running) and the last answer said idle.
     var inTransaction: Bool {
         lock.lock()
         defer { lock.unlock() }
-        let status = PQtransactionStatus(handle)
-        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+        return !expected.isEmpty || PQtransactionStatus(handle) != PQTRANS_IDLE
     }
 
     // MARK: Sending (any thread)

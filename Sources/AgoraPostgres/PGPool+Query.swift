@@ -39,7 +39,9 @@ extension PGPool {
         do {
             result = try await body(transaction)
         } catch {
-            if transaction.hasBegun {
+            // Skipped when the server says no transaction is open (a COMMIT sent by `commit(after:)` that failed
+            // ended it already).
+            if transaction.hasBegun, !transaction.isEnded, connection.inTransaction {
                 do {
                     // Not cancellable: a cancelled task must still end its transaction before the lease ends.
                     _ = try await run(PGJob(.statements(["ROLLBACK"])), on: connection, cancellable: false)
@@ -50,7 +52,7 @@ extension PGPool {
             }
             throw error
         }
-        if transaction.hasBegun {
+        if transaction.hasBegun, !transaction.isEnded {
             _ = try await run(PGJob(.statements(["COMMIT"])), on: connection, cancellable: false)
         }
         return result
@@ -87,8 +89,12 @@ public final class PGTransaction: Sendable {
         self.begin = PGQuery(sql: "BEGIN ISOLATION LEVEL \(isolation.sql)")
     }
 
+    private let ended = Atomic<Bool>(false)
+
     /// Whether BEGIN has been sent (it goes out with the first statement).
     var hasBegun: Bool { begun.load(ordering: .relaxed) }
+    /// Whether `commit(after:)` committed it.
+    var isEnded: Bool { ended.load(ordering: .relaxed) }
 
     /// Runs one statement in the transaction and returns its rows.
     public func query(_ query: PGQuery) async throws -> [PGRow] {
@@ -110,6 +116,16 @@ public final class PGTransaction: Sendable {
         let first = !begun.exchange(true, ordering: .relaxed)
         let results = try await pool.run(PGJob(.statements(first ? [begin] + queries : queries)), on: connection, cancellable: true)
         return first ? Array(results.dropFirst()) : results
+    }
+
+    /// Sends `queries` and `COMMIT` together: the transaction's last round trip. Nothing may run in it afterwards.
+    /// If a statement fails, the COMMIT is skipped and `withTransaction` rolls back.
+    /// - Returns: one result per statement of `queries`, in order.
+    @discardableResult
+    public func commit(after queries: [PGQuery]) async throws -> [PGResultSet] {
+        let results = try await pipeline(queries + ["COMMIT"])
+        ended.store(true, ordering: .relaxed)
+        return Array(results.dropLast())
     }
 
     /// Runs a script of several statements with the simple protocol (no parameters): migrations only.

@@ -102,57 +102,53 @@ extension CommerceService {
             let needsAddress = lines.contains { $0.type == "physical" }
             let address = needsAddress ? try shippingAddress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) } : nil
 
-            let orderID: UUID = try await tx.query(
+            // Ids are made here, so every write below can name them and go out in one round trip with the COMMIT.
+            let orderID = UUID()
+            let sellerOrderOf = Dictionary(uniqueKeysWithValues: bySeller.map { ($0.key, UUID()) })
+            let sellerIDs = bySeller.map(\.key)
+            let sellerOrderIDs = sellerIDs.map { sellerOrderOf[$0] ?? UUID() }
+            let lineSellerOrders = lines.map { sellerOrderOf[$0.sellerID] ?? UUID() }
+            var writes: [PGQuery] = [
                 """
-                INSERT INTO orders (buyer_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, platform_fee_minor,
+                INSERT INTO orders (id, buyer_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, platform_fee_minor,
                                     vat_rate_bp, prices_include_vat, platform_fee_bp, shipping_address, idempotency_key, payment_provider,
                                     reserved_until)
-                VALUES (\(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
+                VALUES (\(orderID), \(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
                         \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(pricing.platformFeeBP), \(address)::jsonb, \(idempotencyKey),
                         \(checkoutProvider),
                         now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
-                RETURNING id
+                """,
                 """
-            ).one().decode("id")
-            let sellerRows = try await tx.query(
-                """
-                INSERT INTO seller_orders (order_id, seller_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor,
+                INSERT INTO seller_orders (id, order_id, seller_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor,
                                            platform_fee_minor, seller_earnings_minor, has_physical)
-                SELECT \(orderID), s, \(currency), sub, vat, ship, sub + vat + ship, fee, sub - fee, phys::boolean
-                FROM unnest(\(bySeller.map(\.key)), \(totals.map { Int($0.subtotal) }), \(totals.map { Int($0.vat) }),
+                SELECT so, \(orderID), s, \(currency), sub, vat, ship, sub + vat + ship, fee, sub - fee, phys::boolean
+                FROM unnest(\(sellerOrderIDs), \(sellerIDs), \(totals.map { Int($0.subtotal) }), \(totals.map { Int($0.vat) }),
                             \(totals.map { Int($0.shipping) }), \(totals.map { Int($0.platformFee) }),
                             \(bySeller.map { $0.value.contains { $0.type == "physical" } ? "t" : "f" }))
-                     AS t(s, sub, vat, ship, fee, phys)
-                RETURNING id, seller_id
-                """
-            )
-            let sellerOrderOf = Dictionary(uniqueKeysWithValues: try sellerRows.map { (try $0.decode("seller_id", as: UUID.self), try $0.decode("id", as: UUID.self)) })
-            try await tx.execute(
+                     AS t(so, s, sub, vat, ship, fee, phys)
+                """,
                 """
                 INSERT INTO order_lines (order_id, seller_order_id, product_id, title, product_type, unit_price_minor, quantity, line_total_minor)
                 SELECT \(orderID), so, p, t, ty, price, q, price * q
-                FROM unnest(\(lines.map { sellerOrderOf[$0.sellerID]! }), \(lines.map(\.productID)), \(lines.map(\.title)),
+                FROM unnest(\(lineSellerOrders), \(lines.map(\.productID)), \(lines.map(\.title)),
                             \(lines.map(\.type)), \(lines.map { Int($0.price) }), \(lines.map(\.quantity)))
                      AS l(so, p, t, ty, price, q)
-                """
-            )
-            // The rows are locked and were checked above; the table's CHECK is the last word all the same.
-            try await tx.execute(
+                """,
+                // The rows are locked and were checked above; the table's CHECK is the last word all the same.
                 """
                 UPDATE products p SET reserved = p.reserved + l.q
                 FROM unnest(\(lines.map(\.productID)), \(lines.map(\.quantity))) AS l(id, q)
                 WHERE p.id = l.id
-                """
-            )
-            try await tx.execute("DELETE FROM cart_items WHERE account_id = \(buyer) AND product_id = ANY(\(lines.map(\.productID)))")
-            try await recordHistory(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer), in: tx)
-            try await events.record(
-                bySeller.enumerated().map { index, entry in
-                    Self.orderEvent(.orderCreated, order: orderID, sellerOrder: sellerOrderOf[entry.key]!, buyer: buyer, seller: entry.key,
-                                    status: .pendingPayment, total: totals[index].total, currency: currency, actor: buyer)
-                },
-                in: tx
-            )
+                """,
+                "DELETE FROM cart_items WHERE account_id = \(buyer) AND product_id = ANY(\(lines.map(\.productID)))",
+                Self.historyStatement(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer)),
+            ]
+            let events = bySeller.enumerated().map { index, entry in
+                Self.orderEvent(.orderCreated, order: orderID, sellerOrder: sellerOrderOf[entry.key] ?? orderID, buyer: buyer, seller: entry.key,
+                                status: .pendingPayment, total: totals[index].total, currency: currency, actor: buyer)
+            }
+            if let record = try EventOutbox.recordStatement(events) { writes.append(record) }
+            try await tx.commit(after: writes)
             return orderID
         }
     }

@@ -50,12 +50,17 @@ public struct CommerceService: Sendable {
     func recordHistory(
         order: UUID, sellerOrder: UUID? = nil, from: String?, to: String, actor: OrderActor, note: String? = nil, in tx: PGTransaction
     ) async throws {
-        try await tx.execute(
-            """
-            INSERT INTO order_history (order_id, seller_order_id, from_status, to_status, actor_id, actor_kind, note)
-            VALUES (\(order), \(sellerOrder), \(from), \(to), \(actor.accountID), \(actor.kind), \(note))
-            """
-        )
+        try await tx.execute(Self.historyStatement(order: order, sellerOrder: sellerOrder, from: from, to: to, actor: actor, note: note))
+    }
+
+    /// The `order_history` insert, for callers that pipeline it.
+    static func historyStatement(
+        order: UUID, sellerOrder: UUID? = nil, from: String?, to: String, actor: OrderActor, note: String? = nil
+    ) -> PGQuery {
+        """
+        INSERT INTO order_history (order_id, seller_order_id, from_status, to_status, actor_id, actor_kind, note)
+        VALUES (\(order), \(sellerOrder), \(from), \(to), \(actor.accountID), \(actor.kind), \(note))
+        """
     }
 
     /// The e-mail addresses of `ids`.

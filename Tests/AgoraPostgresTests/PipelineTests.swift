@@ -181,6 +181,28 @@ struct PipelineTests {
         }
     }
 
+    @Test func aTransactionCanEndWithItsLastStatementsAndTheCommitInOneRoundTrip() async throws {
+        try await withPipeline(depth: 4) { db, _ in
+            let log = TestServices.logger
+            try await db.execute("CREATE TABLE t (id int PRIMARY KEY)", logger: log)
+            let results = try await db.withTransaction(logger: log) { tx in
+                _ = try await tx.query("SELECT count(*) FROM t")
+                return try await tx.commit(after: ["INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2) RETURNING id"])
+            }
+            #expect(results.map(\.affectedRows) == [1, 1])
+            // A failing statement skips the COMMIT: everything is rolled back, and the connection is clean.
+            await #expect(throws: PGError.self) {
+                try await db.withTransaction(logger: log) { tx in
+                    try await tx.execute("INSERT INTO t VALUES (3)")
+                    try await tx.commit(after: ["INSERT INTO t VALUES (4)", "INSERT INTO t VALUES (1)"])
+                }
+            }
+            let ids = try await db.query("SELECT id FROM t ORDER BY id", logger: log).map { try $0.decode("id", as: Int.self) }
+            #expect(ids == [1, 2])
+            #expect(db.statistics.leased == 0)
+        }
+    }
+
     /// Polls `condition` every 2 ms for up to 10 s.
     private func waitUntil(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
