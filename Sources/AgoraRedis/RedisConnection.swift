@@ -23,7 +23,8 @@ public final class RedisConnection: @unchecked Sendable {
             }
             if configuration.database != 0 { _ = try command(["SELECT", configuration.database]) }
         } catch {
-            redisFree(context)
+            // No redisFree here: the object is fully initialised, so throwing runs deinit, which frees the context
+            // (freeing it here as well was a double free, first hit by a server that never answers the handshake).
             throw RedisError(.connectionFailed, message: "Redis at \(configuration.redacted) refused the connection: \(error.message)")
         }
     }
