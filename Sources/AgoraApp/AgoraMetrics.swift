@@ -1,4 +1,5 @@
 public import AgoraPool
+import AgoraRedis
 public import Prometheus
 import Synchronization
 
@@ -71,3 +72,4 @@ protocol PoolStatistics {
 }
 
 extension BlockingPool.Statistics: PoolStatistics {}
+extension RedisClient.Statistics: PoolStatistics {}
