@@ -3,9 +3,11 @@
 # on the same local servers. Clients (ours and the reference tools) are pinned to the same CPU with taskset so
 # they get equal shares of this 2-core machine; the servers run unpinned.
 #
-#   scripts/bench-foundation.sh [seconds-per-run]      (default 5)
+#   scripts/bench-foundation.sh [--only postgres|redis] [seconds-per-run]      (default 5)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+only=""
+if [ "${1:-}" = "--only" ]; then only="$2"; shift 2; fi
 seconds="${1:-5}"
 client_cpu="${AGORA_BENCH_CLIENT_CPU:-1}"
 levels=(1 8 64)
@@ -23,6 +25,7 @@ swift build -c release --scratch-path .build-release --product agora-bench >/dev
 bench="$(swift build -c release --scratch-path .build-release --show-bin-path)/agora-bench"
 pin() { taskset -c "$client_cpu" "$@"; }
 
+if [ "$only" != redis ]; then
 echo "PostgreSQL one-row SELECT by key (queries/s), ${seconds}s per run, clients on CPU $client_cpu"
 printf '%-12s %12s %12s %8s\n' concurrency agora pgbench ratio
 for c in "${levels[@]}"; do
@@ -31,8 +34,10 @@ for c in "${levels[@]}"; do
         | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
     printf '%-12s %12s %12.0f %8.2f\n' "$c" "$ours" "$ref" "$(echo "$ours / $ref" | bc -l)"
 done
-
 echo
+fi
+
+[ "$only" = postgres ] && exit 0
 echo "Redis GET (ops/s), clients on CPU $client_cpu"
 printf '%-12s %12s %16s %8s\n' concurrency agora redis-benchmark ratio
 for c in "${levels[@]}"; do
