@@ -4,11 +4,12 @@
 # are pinned to the same CPU with taskset so they get equal shares of this 2-core machine; the servers run unpinned.
 # Beside each client's rate: its CPU time per operation (user + system, from GNU time).
 #
-#   scripts/bench-foundation.sh [seconds-per-run] [postgres|redis|all]      (defaults: 5, all)
+#   scripts/bench-foundation.sh [--only postgres|redis] [seconds-per-run]      (default 5)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+only=""
+if [ "${1:-}" = "--only" ]; then only="$2"; shift 2; fi
 seconds="${1:-5}"
-only="${2:-all}"
 client_cpu="${AGORA_BENCH_CLIENT_CPU:-1}"
 levels=(1 8 64)
 

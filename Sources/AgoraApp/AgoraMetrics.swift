@@ -1,5 +1,6 @@
 public import AgoraPool
 import AgoraPostgres
+import AgoraRedis
 public import Prometheus
 import Synchronization
 
@@ -73,3 +74,4 @@ protocol PoolStatistics {
 
 extension BlockingPool.Statistics: PoolStatistics {}
 extension PGPool.Statistics: PoolStatistics {}
+extension RedisClient.Statistics: PoolStatistics {}

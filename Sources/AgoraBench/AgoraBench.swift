@@ -49,12 +49,16 @@ struct Postgres: AsyncParsableCommand {
 struct Redis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "GET of one key (redis-benchmark -t get's command).")
     @Option(help: "redis:// URL.") var url: String
+    // Connections are shared by pipelining callers now, so the pool no longer grows with the concurrency.
+    @Option(help: "Connections (default: RedisConfiguration's default).") var poolSize: Int?
     @OptionGroup var options: Options
 
     func run() async throws {
         let logger = Logger(label: "bench")
         for level in options.levels {
-            let client = RedisClient(configuration: try RedisConfiguration(url: url, poolSize: level), logger: logger)
+            var configuration = try RedisConfiguration(url: url)
+            if let poolSize { configuration.poolSize = poolSize }
+            let client = RedisClient(configuration: configuration, logger: logger)
             try await client.send("SET", "agora:bench:key", String(repeating: "x", count: 3), logger: logger)
             let rate = try await measure(concurrency: level, seconds: options.seconds) {
                 _ = try await client.send("GET", "agora:bench:key", logger: logger)

@@ -1,49 +1,65 @@
-public import AgoraPool
 public import Logging
 public import ServiceLifecycle
 
-/// Redis commands through a small pool of hiredis connections, run as a service.
+/// Redis commands over a few pipelined connections, run as a service.
 ///
-/// Every hiredis call runs on the pool's own threads, never on an event loop or the cooperative pool.
+/// Commands of concurrent callers share connections without waiting for each other's replies: each caller writes
+/// its command from its own thread and one `SocketPoller` thread per client reads the replies and resumes the
+/// callers. No thread blocks on a command, and hiredis is used only to connect and to parse replies.
 public final class RedisClient: Service, Sendable {
+    /// Connection counts for metrics and tests.
+    public struct Statistics: Sendable, Equatable {
+        /// Connections open or being opened.
+        public var open: Int
+        /// Connections with commands outstanding (connections are shared, not leased, so this is how many are busy).
+        public var leased: Int
+        /// Callers waiting for a first connection to open.
+        public var waiting: Int
+        /// Connections opened over the client's life (replacements included).
+        public var opened: Int
+        /// The most connections the client may open (`poolSize`).
+        public var capacity: Int
+    }
+
     /// The configuration the client was made with.
     public let configuration: RedisConfiguration
-    let pool: BlockingPool<RedisConnection>
+    let connections: RedisConnectionSet
 
     /// Makes a client; connections open when first needed.
     public init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.pool = BlockingPool(
-            capacity: configuration.poolSize,
-            checkoutTimeout: configuration.checkoutTimeout,
-            errors: .init(
-                timeout: { RedisError(.poolTimeout, message: "no Redis connection became free within \($0)") },
-                closed: { RedisError(.poolClosed, message: "the Redis client is shut down") }
-            ),
-            logger: logger,
-            connect: { try RedisConnection(configuration: configuration) }
-        )
+        self.connections = RedisConnectionSet(configuration: configuration, logger: logger)
     }
 
-    /// Current pool counts.
-    public var statistics: BlockingPool<RedisConnection>.Statistics { pool.statistics }
+    /// Current connection counts.
+    public var statistics: Statistics { connections.statistics }
 
-    /// Waits for graceful shutdown, then closes the pool.
+    /// Waits for graceful shutdown, then closes the client.
     public func run() async throws {
         try? await gracefulShutdown()
         await close()
     }
 
-    /// Closes the pool once in-flight commands finish.
-    public func close() async { await pool.close() }
+    /// Fails new commands with `poolClosed`, lets those in flight finish (up to the command timeout), then closes
+    /// the connections.
+    public func close() async { await connections.close() }
 
     /// Sends one command and returns its reply.
-    /// - Throws: `RedisError.server` for an error reply.
+    /// - Throws: `RedisError.server` for an error reply; `connectionClosed` if the connection broke or the reply did
+    ///   not come within `commandTimeout`; `poolTimeout` if no connection could be opened within `checkoutTimeout`;
+    ///   `poolClosed` after `close()`.
     @discardableResult
     public func send(_ arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
         logger.trace("Redis command", metadata: ["redis.command": "\(arguments.first.map { String(decoding: $0.redisBytes, as: UTF8.self) } ?? "")"])
-        return try await pool.withConnection { connection in
-            try await pool.run { try connection.command(arguments) }
+        let command = RedisCommand.encode(arguments)
+        while true {
+            let connection = try await connections.connection()
+            do {
+                return try await connection.send(command)
+            } catch is RedisPipelinedConnection.Unusable {
+                // It broke before this command was written (and is dropped already): another one can take it.
+                continue
+            }
         }
     }
 
@@ -76,5 +92,3 @@ public final class RedisClient: Service, Sendable {
         try await send(["PUBLISH", channel, message], logger: logger).int ?? 0
     }
 }
-
-extension RedisConnection: PoolableConnection {}

@@ -16,8 +16,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var poolSize: Int
     /// How long a caller waits for a free connection.
     public var checkoutTimeout: Duration
-    /// Connect and per-command socket timeout.
+    /// Connect timeout, and how long a command may wait for its reply before its connection is dropped.
     public var commandTimeout: Duration
+    /// The name command connections give themselves (`CLIENT SETNAME`), to find them in `CLIENT LIST`; no spaces.
+    public var connectionName = "agora"
 
     /// Parses `redis://[[user]:password@]host[:port][/db]`.
     /// - Throws: `RedisError.invalidConfiguration` naming what is wrong (never the password).

@@ -6,15 +6,19 @@ import Glibc
 
 /// One hiredis connection, used synchronously.
 ///
-/// hiredis contexts are not thread-safe and every call blocks: `RedisClient` leases a connection to one task at
-/// a time and runs these calls on its own thread pool. That lease is the invariant behind `@unchecked Sendable`.
+/// hiredis contexts are not thread-safe and every call blocks: only one thread may use a connection at a time, and
+/// never an event loop or the cooperative pool. That is the invariant behind `@unchecked Sendable`. `RedisClient`
+/// uses it only to connect and authenticate, then hands its socket to a `RedisPipelinedConnection`.
 public final class RedisConnection: @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
-    /// Set when a call saw the connection break; the pool then discards it.
+    /// Set when a call saw the connection break.
     public private(set) var isBroken = false
 
-    /// Connects, authenticates and selects the database. Blocks.
-    public init(configuration: RedisConfiguration) throws(RedisError) {
+    /// Connects, authenticates, selects the database and names the connection (`CLIENT SETNAME`). Blocks.
+    /// - Parameters:
+    ///   - configuration: where to connect, and the timeout.
+    ///   - name: shown by `CLIENT LIST`, so an operator (or a test) can find and kill the connection; no spaces.
+    public init(configuration: RedisConfiguration, name: String? = nil) throws(RedisError) {
         context = try Self.connect(configuration)
         do {
             if let password = configuration.password {
@@ -22,13 +26,18 @@ public final class RedisConnection: @unchecked Sendable {
                 _ = try command(auth)
             }
             if configuration.database != 0 { _ = try command(["SELECT", configuration.database]) }
+            if let name { _ = try command(["CLIENT", "SETNAME", name]) }
         } catch {
-            redisFree(context)
+            // No redisFree here: the object is fully initialised, so throwing runs deinit, which frees the context
+            // (freeing it here as well was a double free, first hit by a server that never answers the handshake).
             throw RedisError(.connectionFailed, message: "Redis at \(configuration.redacted) refused the connection: \(error.message)")
         }
     }
 
     deinit { redisFree(context) }
+
+    /// The connection's socket; it stays open until the connection is freed.
+    var descriptor: Int32 { context.pointee.fd }
 
     /// Opens a TCP connection with connect and read/write timeouts and TCP keep-alive.
     static func connect(_ configuration: RedisConfiguration) throws(RedisError) -> UnsafeMutablePointer<redisContext> {
@@ -57,17 +66,6 @@ public final class RedisConnection: @unchecked Sendable {
         let reply = raw.assumingMemoryBound(to: redisReply.self)
         defer { freeReplyObject(raw) }
         return try RedisValue(reply)
-    }
-
-    /// Whether an idle connection is still usable: an idle Redis connection has nothing to read unless the server closed it.
-    public func checkAlive() -> Bool {
-        guard !isBroken, context.pointee.err == 0 else { return false }
-        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, 0) > 0 {
-            isBroken = true
-            return false
-        }
-        return true
     }
 
     /// Calls `body` with C argv/argvlen arrays for `arguments`.
@@ -125,11 +123,6 @@ extension RedisValue {
             throw RedisError(.unexpectedReply, message: "unknown hiredis reply type \(r.type)")
         }
     }
-}
-
-extension RedisConnection {
-    /// Whether the pool may hand this connection to the next caller.
-    public var isReusable: Bool { !isBroken }
 }
 
 extension timeval {

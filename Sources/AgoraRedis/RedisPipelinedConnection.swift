@@ -1,0 +1,245 @@
+import AgoraPool
+internal import CHiredis
+import NIOCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One Redis connection carrying the commands of many callers at once (pipelining), over a non-blocking socket.
+///
+/// Callers write their commands from their own threads, under the connection's lock, without waiting for each
+/// other's replies. Redis answers in order, so replies are matched to a FIFO of waiting callers. The replies are read
+/// and parsed on the `SocketPoller`'s thread (`socketIsReadable`), which resumes the callers outside the lock.
+///
+/// hiredis only connects and authenticates (blocking, on the client's connect thread, before the socket is handed
+/// over); after that the socket is non-blocking and its I/O is ours: a `redisReader` parses replies, and
+/// `RedisCommand` encodes commands. We do not use hiredis's own non-blocking context (`redisAppendCommandArgv`,
+/// `redisBufferWrite`, `redisGetReply`) because its output buffer and reader live in one unsynchronised
+/// `redisContext`: callers writing while the poller reads would need one lock around both, and every read would then
+/// hold up every writer.
+///
+/// `@unchecked Sendable`: `reader` and `readBuffer` are used only on the poller's thread (one report at a time), and
+/// all other mutable state is in `state`.
+final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
+    /// The connection broke before the command was written: nothing was sent, so the caller may use another.
+    struct Unusable: Error {}
+
+    private struct Pending {
+        let id: UInt64
+        /// Nil once the caller was cancelled: its reply is read and dropped, to keep the FIFO aligned.
+        var continuation: UnsafeContinuation<RedisValue, any Error>?
+        let sentAt: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var pending = CircularBuffer<Pending>(initialCapacity: 16)
+        /// Bytes the socket did not take yet; written when the poller says it can take more.
+        var output: [UInt8] = []
+        var registration: SocketPoller.Registration?
+        var failure: RedisError?
+    }
+
+    private let socket: RedisConnection  // owns the hiredis context, whose deinit closes the descriptor
+    private let descriptor: Int32
+    private let poller: SocketPoller
+    private let state = Mutex(State())
+    private let ids = Atomic<UInt64>(0)
+    private let reader: UnsafeMutablePointer<redisReader>
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private let onBreak: @Sendable (RedisPipelinedConnection) -> Void
+
+    /// Commands written and not yet answered (cancelled ones included, as their replies are still due); read without
+    /// the lock to choose the least busy connection.
+    let outstanding = Atomic<Int>(0)
+    /// False once the connection broke or was closed.
+    let isUsable = Atomic<Bool>(true)
+
+    /// Takes over a connected, authenticated hiredis connection, and starts watching its socket.
+    /// - Parameters:
+    ///   - socket: from `RedisConnection.init`; nothing else may use it afterwards.
+    ///   - onBreak: called once, on any thread, when the connection breaks or is closed.
+    /// - Throws: `connectionFailed` if the socket cannot be made non-blocking or watched.
+    init(_ socket: RedisConnection, poller: SocketPoller, onBreak: @escaping @Sendable (RedisPipelinedConnection) -> Void) throws(RedisError) {
+        self.socket = socket
+        self.descriptor = socket.descriptor
+        self.poller = poller
+        self.onBreak = onBreak
+        guard let reader = redisReaderCreate() else { throw RedisError(.connectionFailed, message: "hiredis could not allocate a reader") }
+        self.reader = reader
+        // Replies of a whole pipeline usually arrive in one read.
+        self.readBuffer = .allocate(byteCount: 64 * 1024, alignment: 1)
+        let flags = fcntl(descriptor, F_GETFL, 0)
+        guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw RedisError(.connectionFailed, message: "cannot make the Redis socket non-blocking: errno \(errno)")
+        }
+        guard let registration = poller.register(descriptor, self) else {
+            throw RedisError(.connectionFailed, message: "the Redis client's socket poller is shut down")
+        }
+        state.withLock { $0.registration = registration }
+    }
+
+    deinit {
+        redisReaderFree(reader)
+        readBuffer.deallocate()
+    }
+
+    /// Writes an encoded command and waits for its reply.
+    /// - Throws: `RedisError.server` for an error reply; `connectionClosed` if the connection broke or the reply did
+    ///   not come in time; `Unusable` if the connection had already broken and nothing was sent;
+    ///   `CancellationError` if the caller was cancelled (the command may still run).
+    func send(_ command: [UInt8]) async throws -> RedisValue {
+        try Task.checkCancellation()
+        let id = ids.wrappingAdd(1, ordering: .relaxed).oldValue
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                enqueue(command, id: id, continuation)
+            }
+        } onCancel: {
+            cancel(id)
+        }
+    }
+
+    private func enqueue(_ command: [UInt8], id: UInt64, _ continuation: UnsafeContinuation<RedisValue, any Error>) {
+        enum Outcome { case queued, unusable, broken(Int32) }
+        let outcome = state.withLock { state -> Outcome in
+            guard state.failure == nil, let registration = state.registration else { return .unusable }
+            // Queued before it is written, so its reply always finds it.
+            state.pending.append(Pending(id: id, continuation: continuation, sentAt: .now))
+            outstanding.add(1, ordering: .relaxed)
+            guard state.output.isEmpty else {
+                // Earlier output is waiting for the socket; this goes behind it, written by `socketIsWritable`.
+                state.output.append(contentsOf: command)
+                return .queued
+            }
+            let written = command.withUnsafeBytes { write($0) }
+            if written == command.count { return .queued }
+            if written < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return .broken(errno) }
+            state.output.append(contentsOf: command[max(written, 0)...])
+            poller.watchWrites(registration, true)
+            return .queued
+        }
+        switch outcome {
+        case .queued: break
+        case .unusable: continuation.resume(throwing: Unusable())
+        case .broken(let code): fail(RedisError(.connectionClosed, message: "writing to Redis failed: \(String(cString: strerror(code)))"))
+        }
+    }
+
+    private func cancel(_ id: UInt64) {
+        let continuation = state.withLock { state -> UnsafeContinuation<RedisValue, any Error>? in
+            guard let index = state.pending.firstIndex(where: { $0.id == id }) else { return nil }
+            defer { state.pending[index].continuation = nil }
+            return state.pending[index].continuation
+        }
+        continuation?.resume(throwing: CancellationError())
+    }
+
+    /// One non-blocking `send`; `MSG_NOSIGNAL` so a closed peer is an `EPIPE` error, not a process-killing `SIGPIPE`.
+    private func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+        Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+    }
+
+    // MARK: Poller thread
+
+    func socketIsWritable() {
+        let failed = state.withLock { state -> Int32? in
+            guard state.failure == nil, let registration = state.registration else { return nil }
+            while !state.output.isEmpty {
+                let written = state.output.withUnsafeBytes { write($0) }
+                if written > 0 {
+                    state.output.removeFirst(written)
+                } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                    return nil
+                } else {
+                    return errno
+                }
+            }
+            poller.watchWrites(registration, false)
+            return nil
+        }
+        if let failed { fail(RedisError(.connectionClosed, message: "writing to Redis failed: \(String(cString: strerror(failed)))")) }
+    }
+
+    func socketIsReadable() {
+        let count = read(descriptor, readBuffer.baseAddress, readBuffer.count)
+        if count == 0 {
+            fail(RedisError(.connectionClosed, message: "Redis closed the connection"))
+            return
+        }
+        if count < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+            fail(RedisError(.connectionClosed, message: "reading from Redis failed: \(String(cString: strerror(errno)))"))
+            return
+        }
+        guard redisReaderFeed(reader, readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), count) == REDIS_OK else {
+            fail(RedisError(.connectionClosed, message: "hiredis could not buffer a Redis reply"))
+            return
+        }
+        var replies: [Result<RedisValue, RedisError>] = []
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            guard redisReaderGetReply(reader, &raw) == REDIS_OK else {
+                deliver(replies)
+                fail(RedisError(.connectionClosed, message: "Redis sent a reply hiredis cannot parse"))
+                return
+            }
+            guard let raw else { break }
+            replies.append(Result { () throws(RedisError) in try RedisValue(raw.assumingMemoryBound(to: redisReply.self)) })
+            freeReplyObject(raw)
+        }
+        deliver(replies)
+    }
+
+    /// Hands replies to the oldest waiting callers, in order.
+    private func deliver(_ replies: [Result<RedisValue, RedisError>]) {
+        guard !replies.isEmpty else { return }
+        var resumes: [(UnsafeContinuation<RedisValue, any Error>, Result<RedisValue, RedisError>)] = []
+        resumes.reserveCapacity(replies.count)
+        let unexpected = state.withLock { state -> Bool in
+            guard state.failure == nil else { return false }  // its callers were already failed
+            for reply in replies {
+                guard let pending = state.pending.popFirst() else { return true }
+                outstanding.subtract(1, ordering: .relaxed)
+                if let continuation = pending.continuation { resumes.append((continuation, reply)) }
+            }
+            return false
+        }
+        for (continuation, reply) in resumes { continuation.resume(with: reply.mapError { $0 as any Error }) }
+        if unexpected { fail(RedisError(.connectionClosed, message: "Redis sent a reply no command was waiting for")) }
+    }
+
+    // MARK: Failure
+
+    /// Fails the connection if its oldest command has waited longer than `limit`: Redis answers in order, so every
+    /// command behind it waits too.
+    func failIfLate(limit: Duration, now: ContinuousClock.Instant) {
+        let late = state.withLock { state in
+            state.failure == nil && state.pending.first.map { now - $0.sentAt > limit } == true
+        }
+        if late { fail(RedisError(.connectionClosed, message: "no reply from Redis within \(limit); the connection is dropped")) }
+    }
+
+    /// Marks the connection broken, stops watching it, and fails every command still waiting with `error`. The
+    /// descriptor is shut down now and closed when the last reference goes, so a report the poller already has in
+    /// hand can never read a reused descriptor.
+    func fail(_ error: RedisError) {
+        let taken = state.withLock { state -> (CircularBuffer<Pending>, SocketPoller.Registration?)? in
+            guard state.failure == nil else { return nil }
+            state.failure = error
+            defer {
+                state.pending.removeAll()
+                state.output = []
+                state.registration = nil
+            }
+            return (state.pending, state.registration)
+        }
+        guard let (pending, registration) = taken else { return }
+        isUsable.store(false, ordering: .relaxed)
+        outstanding.store(0, ordering: .relaxed)
+        if let registration { poller.unregister(registration) }
+        _ = shutdown(descriptor, Int32(SHUT_RDWR))
+        onBreak(self)  // before the callers hear of it, so their retry does not pick this connection
+        for entry in pending { entry.continuation?.resume(throwing: error) }
+    }
+}
