@@ -434,35 +434,66 @@ public struct ChatService: Sendable, PresenceAudience {
     /// Marks `conversation` read by `user` up to `messageId` (default: its latest message) and tells the other side
     /// (a durable `chat:read`). Reading never moves backwards.
     public func markRead(_ conversation: UUID, by user: UUID, upTo messageId: Int64?, logger: Logger) async throws -> ReadReceipt {
-        let other = try await partner(of: user, in: conversation, logger: logger)
-        try await refuseIfBlocked(user, other, logger: logger)
-        let (receipt, events) = try await db.withTransaction(logger: logger) { tx -> (ReadReceipt, [StreamEvent]) in
-            // Never past the conversation's last message: a receipt for a message not yet sent would read it early.
-            let rows = try await tx.query(
-                """
-                WITH latest AS (SELECT coalesce(max(id), 0) AS id FROM messages WHERE conversation_id = \(conversation)),
-                target AS (SELECT least(coalesce(\(messageId), (SELECT id FROM latest)), (SELECT id FROM latest)) AS upto)
-                UPDATE conversation_members m SET last_read_id = greatest(m.last_read_id, (SELECT upto FROM target)),
-                    unread = (SELECT count(*) FROM messages WHERE conversation_id = \(conversation) AND sender_id <> \(user)
-                              AND id > greatest(m.last_read_id, (SELECT upto FROM target)))
-                WHERE m.conversation_id = \(conversation) AND m.user_id = \(user)
-                RETURNING m.last_read_id, m.unread
-                """
-            )
-            let receipt = ReadReceipt(
-                conversationId: conversation, userId: user, messageId: try rows.one().decode("last_read_id"),
-                unread: Int(try rows.one().decode("unread") as Int32)
-            )
-            var shared = receipt
-            shared.unread = nil
-            let events = try await self.stream.append(
-                [try StreamEntry(user: other, type: "chat:read", encoding: shared), try StreamEntry(user: user, type: "chat:read", encoding: receipt)],
-                in: tx
-            )
-            return (receipt, events)
+        // One statement, one round trip: membership, the block check, the member row and both stream events.
+        let row = try await db.query(Self.readStatement(conversation: conversation, user: user, upTo: messageId), logger: logger).first
+        guard let row else { throw Self.notFound }
+        let other: UUID = try row.decode("other")
+        switch try row.decode("block", as: String?.self) {
+        case "blocked": throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
+        case "blocking": throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
+        default: break
         }
-        await hub.publish(events, logger: logger)
+        let receipt = ReadReceipt(
+            conversationId: conversation, userId: user, messageId: try row.decode("last_read_id"),
+            unread: Int(try row.decode("unread") as Int32)
+        )
+        await hub.publish([
+            StreamEvent(user: other, seq: try row.decode("other_seq"), type: "chat:read", data: try row.decode("shared")),
+            StreamEvent(user: user, seq: try row.decode("own_seq"), type: "chat:read", data: try row.decode("own")),
+        ], logger: logger)
         return receipt
+    }
+
+    /// The read statement. Never reads past the conversation's last message (a receipt for a message not yet sent
+    /// would read it early), never moves backwards; stream heads are locked in user-id order, as everywhere.
+    static func readStatement(conversation: UUID, user: UUID, upTo messageId: Int64?) -> PGQuery {
+        """
+        WITH gate AS (
+            SELECT other, block_between(\(user), other) AS block FROM (
+                SELECT CASE WHEN user_a = \(user) THEN user_b ELSE user_a END AS other FROM conversations
+                WHERE id = \(conversation) AND (user_a = \(user) OR user_b = \(user))
+            ) c
+        ), latest AS (
+            SELECT coalesce(max(id), 0) AS id FROM messages WHERE conversation_id = \(conversation)
+        ), target AS (
+            SELECT least(coalesce(\(messageId), (SELECT id FROM latest)), (SELECT id FROM latest)) AS upto
+        ), marked AS (
+            UPDATE conversation_members m SET last_read_id = greatest(m.last_read_id, (SELECT upto FROM target)),
+                unread = (SELECT count(*) FROM messages WHERE conversation_id = \(conversation) AND sender_id <> \(user)
+                          AND id > greatest(m.last_read_id, (SELECT upto FROM target)))
+            FROM gate WHERE gate.block IS NULL AND m.conversation_id = \(conversation) AND m.user_id = \(user)
+            RETURNING m.last_read_id, m.unread
+        ), data AS (
+            SELECT marked.*, jsonb_build_object(
+                'conversationId', upper(\(conversation)::text), 'userId', upper(\(user)::text), 'messageId', marked.last_read_id
+            ) AS shared FROM marked
+        ), heads AS (
+            INSERT INTO user_streams (user_id, last_seq)
+            SELECT u, 1 FROM data, gate, unnest(ARRAY[\(user), gate.other]) AS u ORDER BY u
+            ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + 1
+            RETURNING user_id, last_seq
+        ), events AS (
+            INSERT INTO user_events (user_id, seq, type, data)
+            SELECT heads.user_id, heads.last_seq, 'chat:read',
+                CASE WHEN heads.user_id = \(user) THEN data.shared || jsonb_build_object('unread', data.unread) ELSE data.shared END
+            FROM heads, data
+        )
+        SELECT gate.other, gate.block, data.last_read_id, data.unread, data.shared::text AS shared,
+            (data.shared || jsonb_build_object('unread', data.unread))::text AS own,
+            (SELECT last_seq FROM heads WHERE user_id = \(user)) AS own_seq,
+            (SELECT last_seq FROM heads WHERE user_id = gate.other) AS other_seq
+        FROM gate LEFT JOIN data ON true
+        """
     }
 
     /// Tells the other participant that `user` is typing; at most one per `typingInterval`, dropped otherwise.
