@@ -34,8 +34,11 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
 
     private struct State {
         var pending = CircularBuffer<Pending>(initialCapacity: 16)
-        /// Bytes the socket did not take yet; written when the poller says it can take more.
+        /// Commands not written yet: held while earlier ones are unanswered (the poller writes them after the next
+        /// replies), or left over when the socket took only part; written by the poller.
         var output: [UInt8] = []
+        /// Whether the poller reports writability (only while a partial write waits for the socket).
+        var writesWatched = false
         var registration: SocketPoller.Registration?
         var failure: RedisError?
     }
@@ -87,9 +90,11 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
     /// Writes an encoded command and waits for its reply.
     /// - Throws: `RedisError.server` for an error reply; `connectionClosed` if the connection broke or the reply did
     ///   not come in time; `Unusable` if the connection had already broken and nothing was sent;
-    ///   `CancellationError` if the caller was cancelled (the command may still run).
+    ///   `CancellationError` if the caller was cancelled while waiting (the command may still run).
+    ///
+    /// A task that is already cancelled still sends its command and gets the reply, as with the blocking client:
+    /// clean-up code (dropping presence claims when a socket closes) often runs in a cancelled task.
     func send(_ command: [UInt8]) async throws -> RedisValue {
-        try Task.checkCancellation()
         let id = ids.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
@@ -107,8 +112,11 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
             // Queued before it is written, so its reply always finds it.
             state.pending.append(Pending(id: id, continuation: continuation, sentAt: .now))
             outstanding.add(1, ordering: .relaxed)
-            guard state.output.isEmpty else {
-                // Earlier output is waiting for the socket; this goes behind it, written by `socketIsWritable`.
+            guard state.output.isEmpty, state.pending.count == 1 else {
+                // Earlier commands are unanswered: the poller writes this one with any others that arrive meanwhile,
+                // in one `send`, right after it hands out the next replies. Redis would not run it before answering
+                // them anyway, and a syscall per command was most of the client's CPU under load (a write each,
+                // and Redis a read each).
                 state.output.append(contentsOf: command)
                 return .queued
             }
@@ -116,6 +124,7 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
             if written == command.count { return .queued }
             if written < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return .broken(errno) }
             state.output.append(contentsOf: command[max(written, 0)...])
+            state.writesWatched = true
             poller.watchWrites(registration, true)
             return .queued
         }
@@ -142,20 +151,24 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
 
     // MARK: Poller thread
 
-    func socketIsWritable() {
+    func socketIsWritable() { flush() }
+
+    /// Writes held output; watches writability while the socket cannot take all of it.
+    private func flush() {
         let failed = state.withLock { state -> Int32? in
-            guard state.failure == nil, let registration = state.registration else { return nil }
-            while !state.output.isEmpty {
-                let written = state.output.withUnsafeBytes { write($0) }
-                if written > 0 {
-                    state.output.removeFirst(written)
-                } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-                    return nil
-                } else {
-                    return errno
-                }
+            guard state.failure == nil, let registration = state.registration, !state.output.isEmpty else { return nil }
+            let written = state.output.withUnsafeBytes { write($0) }
+            if written < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return errno }
+            if written == state.output.count {
+                state.output.removeAll(keepingCapacity: true)
+            } else if written > 0 {
+                state.output.removeFirst(written)
             }
-            poller.watchWrites(registration, false)
+            let watch = !state.output.isEmpty
+            if watch != state.writesWatched {
+                state.writesWatched = watch
+                poller.watchWrites(registration, watch)
+            }
             return nil
         }
         if let failed { fail(RedisError(.connectionClosed, message: "writing to Redis failed: \(String(cString: strerror(failed)))")) }
@@ -189,6 +202,8 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
             freeReplyObject(raw)
         }
         deliver(replies)
+        // Commands held behind the ones just answered (see `enqueue`).
+        flush()
     }
 
     /// Hands replies to the oldest waiting callers, in order.

@@ -129,6 +129,21 @@ struct RedisPipelineTests {
         }
     }
 
+    @Test func anAlreadyCancelledTaskStillSends() async throws {
+        // Clean-up after a socket closes often runs in a cancelled task; the blocking client ran its commands, and so
+        // must this one.
+        try await withClient(try configuration(poolSize: 1)) { redis, _ in
+            let log = TestServices.logger
+            let task = Task {
+                while !Task.isCancelled { await Task.yield() }
+                return try await redis.send("ECHO", "still sent", logger: log)
+            }
+            task.cancel()
+            let reply = try await task.value
+            #expect(reply.string == "still sent")
+        }
+    }
+
     @Test func closeLetsCommandsInFlightFinishAndRefusesNewOnes() async throws {
         let client = RedisClient(configuration: try configuration(poolSize: 1), logger: TestServices.logger)
         let log = TestServices.logger
