@@ -72,6 +72,5 @@ protocol PoolStatistics {
     var opened: Int { get }
 }
 
-extension BlockingPool.Statistics: PoolStatistics {}
 extension PGPool.Statistics: PoolStatistics {}
 extension RedisClient.Statistics: PoolStatistics {}
