@@ -232,10 +232,17 @@ public struct ChatService: Sendable, PresenceAudience {
     /// in the milliseconds between the check and the write lets that one write through.
     func refuseIfBlocked(_ user: UUID, _ other: UUID, logger: Logger) async throws {
         guard try await !blocks.blockedEitherWay(user, among: [other], logger: logger).isEmpty else { return }
-        if try await blocks.blocks(other, user, logger: logger) {
-            throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
+        try Self.refuse(block: try await blocks.blocks(other, user, logger: logger) ? "blocked" : "blocking")
+    }
+
+    /// 403 for a block between the two participants, as `block_between` names it: `blocked` (the other side blocks
+    /// the caller) or `blocking` (the caller blocks them); nothing for nil.
+    static func refuse(block: String?) throws(AgoraError) {
+        switch block {
+        case "blocked": throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
+        case "blocking": throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
+        default: return
         }
-        throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
     }
 
     /// A message to send: into an existing conversation, or to a user (opening the conversation on first use).
@@ -299,11 +306,7 @@ public struct ChatService: Sendable, PresenceAudience {
         guard let row else { throw Self.notFound }  // not a member, or no such conversation
         let recipient: UUID = try row.decode("other")
         if let to = outgoing.to, to != recipient { throw Self.notFound }
-        switch try row.decode("block", as: String?.self) {
-        case "blocked": throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
-        case "blocking": throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
-        default: break
-        }
+        try Self.refuse(block: try row.decode("block", as: String?.self))
         guard let id = try row.decode("id", as: Int64?.self) else {
             // Nothing inserted: this clientId is stored already (a retry, or a twin that won the race).
             guard let client = outgoing.clientId, let existing = try await stored(sender: sender, clientId: client, logger: logger) else {
@@ -438,11 +441,7 @@ public struct ChatService: Sendable, PresenceAudience {
         let row = try await db.query(Self.readStatement(conversation: conversation, user: user, upTo: messageId), logger: logger).first
         guard let row else { throw Self.notFound }
         let other: UUID = try row.decode("other")
-        switch try row.decode("block", as: String?.self) {
-        case "blocked": throw AgoraError(.forbidden, code: "blocked", "This user does not accept your messages")
-        case "blocking": throw AgoraError(.forbidden, code: "blocking", "You block this user; unblock them first")
-        default: break
-        }
+        try Self.refuse(block: try row.decode("block", as: String?.self))
         let receipt = ReadReceipt(
             conversationId: conversation, userId: user, messageId: try row.decode("last_read_id"),
             unread: Int(try row.decode("unread") as Int32)
