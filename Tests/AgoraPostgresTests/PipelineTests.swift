@@ -203,21 +203,6 @@ struct PipelineTests {
         }
     }
 
-    @Test func aStatementLargerThanTheSocketBufferIsWrittenAsTheSocketDrains() async throws {
-        try await withPipeline(depth: 8) { db, _ in
-            let log = TestServices.logger
-            // 8 MB of parameters: libpq's non-blocking flush writes part, and the poller finishes it on writability,
-            // while small statements of other callers queue behind it on the same connection.
-            let big = String(repeating: "x", count: 8_000_000)
-            try await db.execute("SELECT 1", logger: log)
-            async let large = db.query("SELECT length(\(big)) AS n", logger: log)
-            async let small = db.query("SELECT 2 AS n", logger: log)
-            #expect(try await large.one().decode("n", as: Int.self) == 8_000_000)
-            #expect(try await small.one().decode("n", as: Int.self) == 2)
-            #expect(db.statistics.opened == 1)
-        }
-    }
-
     /// Polls `condition` every 2 ms for up to 10 s.
     private func waitUntil(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
