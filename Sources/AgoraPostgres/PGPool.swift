@@ -276,10 +276,7 @@ public final class PGPool: Service, Sendable {
     /// What `need` can have right now, taken from `state`; nil if it must wait.
     private static func take(_ need: Need, _ state: inout State, _ configuration: PGConfiguration) -> Grant? {
         // The free connection with the least in flight (ties: the oldest, whose statements are prepared).
-        var best: Int?
-        for index in state.slots.indices where !state.slots[index].leased {
-            if best == nil || state.slots[index].load < state.slots[best!].load { best = index }
-        }
+        let best = state.slots.indices.filter { !state.slots[$0].leased }.min { state.slots[$0].load < state.slots[$1].load }
         if let best, state.slots[best].load == 0 {
             if need == .exclusive { state.slots[best].leased = true } else { state.slots[best].load += 1 }
             return .connection(state.slots[best].connection)
