@@ -11,9 +11,7 @@ public struct AgoraJSONDecoder: RequestDecoder, Sendable {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let bytes = buffer.readableBytesView
         try Self.refuseNUL(in: bytes)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(T.self, from: Data(bytes))
+        return try AgoraJSON.decoder.decode(T.self, from: Data(bytes))
     }
 
     /// Throws a 422 naming the field if the JSON text `bytes` has a string (value or key) holding U+0000.

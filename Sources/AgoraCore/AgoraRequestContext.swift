@@ -16,6 +16,8 @@ public struct AgoraRequestContext: RequestContext {
     public var authFailure: AuthFailure?
     /// JSON with `TextPolicy` applied at the edge (a NUL anywhere is a 422 naming the field).
     public var requestDecoder: AgoraJSONDecoder { AgoraJSONDecoder() }
+    /// `AgoraJSON.encoder`, the one configuration shared with the realtime socket (and made once, not per response).
+    public var responseEncoder: JSONEncoder { AgoraJSON.encoder }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

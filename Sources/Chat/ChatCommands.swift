@@ -12,63 +12,63 @@ public struct ChatCommands: RealtimeCommands {
 
     public var commandTypes: Set<String> { ["chat:send", "chat:typing", "chat:read"] }
 
-    public func run(_ type: String, data: JSON, identity: Identity, logger: Logger) async throws -> String? {
+    struct Send: Decodable {
+        var conversationId: UUID?
+        var to: UUID?
+        var username: String?
+        var about: UUID?
+        var text: String?
+        var productId: UUID?
+        var clientId: String?
+    }
+
+    struct InConversation: Decodable {
+        var conversationId: UUID
+    }
+
+    struct Read: Decodable {
+        var conversationId: UUID
+        var messageId: Int64?
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            conversationId = try container.decode(UUID.self, forKey: .conversationId)
+            messageId = try container.decodeWholeNumberIfPresent(forKey: .messageId)
+        }
+
+        enum CodingKeys: String, CodingKey { case conversationId, messageId }
+    }
+
+    struct Sent: Encodable {
+        var message: ChatService.Message
+    }
+
+    public func run(_ type: String, data: CommandData, identity: Identity, logger: Logger) async throws -> JSONText? {
         let user = identity.accountID
         switch type {
         case "chat:send":
-            var to = try uuid(data, "to")
-            if to == nil, let username = data["username"]?.string {
+            let send = try data.decode(Send.self)
+            var to = send.to
+            if to == nil, let username = send.username {
                 guard let id = try await chat.accounts.accountID(username: username, logger: logger) else {
                     throw AgoraError(.notFound, code: "user_not_found", "No such user")
                 }
                 to = id
             }
             let outgoing = ChatService.Outgoing(
-                conversationId: try uuid(data, "conversationId"), to: to, about: try uuid(data, "about"),
-                text: try string(data, "text") ?? "", productId: try uuid(data, "productId"), clientId: try string(data, "clientId")
+                conversationId: send.conversationId, to: to, about: send.about, text: send.text ?? "", productId: send.productId,
+                clientId: send.clientId
             )
-            let message = try await chat.send(outgoing, from: user, logger: logger)
-            return "{\"message\":\(try encode(message))}"
+            return try JSONText(encoding: Sent(message: try await chat.send(outgoing, from: user, logger: logger)))
         case "chat:typing":
-            guard let conversation = try uuid(data, "conversationId") else { throw missing("conversationId") }
-            try await chat.typing(in: conversation, by: user, logger: logger)
+            try await chat.typing(in: try data.decode(InConversation.self).conversationId, by: user, logger: logger)
             return nil
         case "chat:read":
-            guard let conversation = try uuid(data, "conversationId") else { throw missing("conversationId") }
-            var upTo: Int64?
-            if let raw = data["messageId"], raw != .null {
-                guard let id = raw.int64 else { throw AgoraError(.validation, "messageId must be a whole number", fields: ["messageId": "must be a whole number"]) }
-                upTo = id
-            }
-            return try encode(try await chat.markRead(conversation, by: user, upTo: upTo, logger: logger))
+            let read = try data.decode(Read.self)
+            return try JSONText(encoding: try await chat.markRead(read.conversationId, by: user, upTo: read.messageId, logger: logger))
         default:
             throw AgoraError(.badRequest, code: "unknown_type", "Unknown message type")
         }
     }
-
-    private func uuid(_ data: JSON, _ key: String) throws(AgoraError) -> UUID? {
-        guard let value = data[key], value != .null else { return nil }
-        guard let id = value.uuid else { throw AgoraError(.validation, "\(key) must be an id", fields: [key: "must be an id"]) }
-        return id
-    }
-
-    private func string(_ data: JSON, _ key: String) throws(AgoraError) -> String? {
-        guard let value = data[key], value != .null else { return nil }
-        guard let text = value.string else { throw AgoraError(.validation, "\(key) must be text", fields: [key: "must be text"]) }
-        return text
-    }
-
-    private func missing(_ key: String) -> AgoraError { AgoraError(.validation, "\(key) is required", fields: [key: "is required"]) }
-
-    private func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try ChatJSON.encoder.encode(value), as: UTF8.self)
-    }
 }
 
-enum ChatJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-}

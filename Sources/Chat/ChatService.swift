@@ -338,7 +338,7 @@ public struct ChatService: Sendable, PresenceAudience {
             let events = try await db.withTransaction(logger: logger) { tx -> [StreamEvent] in
                 guard let notice = try await self.notifications.notify(recipient, .message, data: [
                     "conversationId": .string(message.conversationId.uuidString), "senderId": .string(message.senderId.uuidString),
-                    "messageId": .number(Double(message.id)), "preview": .string(String(message.text.prefix(140))),
+                    "messageId": .integer(Int64(message.id)), "preview": .string(String(message.text.prefix(140))),
                 ], in: tx) else { return [] }
                 return try await self.stream.append([notice], in: tx)
             }
@@ -420,7 +420,11 @@ public struct ChatService: Sendable, PresenceAudience {
         let other = try await partner(of: user, in: conversation, logger: logger)
         try await refuseIfBlocked(user, other, logger: logger)
         guard typing.allow(user: user, conversation: conversation) else { return }
-        let data = "{\"conversationId\":\"\(conversation.uuidString)\",\"userId\":\"\(user.uuidString)\"}"
+        struct Typing: Encodable {
+            var conversationId: UUID
+            var userId: UUID
+        }
+        let data = try JSONText(encoding: Typing(conversationId: conversation, userId: user))
         await hub.publishEphemeral(type: "chat:typing", data: data, to: [other], logger: logger)
     }
 

@@ -111,15 +111,15 @@ public struct NotificationRelay: Service {
             if event.kind == .productLiked, let seller = uuid("sellerId"), let liker = event.actorID, liker != seller,
                 try await blocks.blockedEitherWay(seller, among: [liker], logger: logger).isEmpty,
                 let notice = try await notifications.notify(seller, .like, data: [
-                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .number(Double(int("likeCount") ?? 0)),
+                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .integer(Int64(int("likeCount") ?? 0)),
                 ], in: tx)
             {
                 out.append(notice)
             }
-            if let likes = int("likeCount") { return (out, (product, ["likes": .number(Double(likes))])) }
+            if let likes = int("likeCount") { return (out, (product, ["likes": .integer(Int64(likes))])) }
         case .productPriceChanged:
             guard let product = event.subjectID, let amount = int("amount"), let currency = string("currency") else { break }
-            return (out, (product, ["price": .object(["amount": .number(Double(amount)), "currency": .string(currency)])]))
+            return (out, (product, ["price": .object(["amount": .integer(Int64(amount)), "currency": .string(currency)])]))
         case .productStockChanged:
             // Exact stock is the seller's to know (HTTP shows it to them only); the topic tells everyone what HTTP
             // tells everyone, `available`, read when the coalesced update goes out.
@@ -133,13 +133,13 @@ public struct NotificationRelay: Service {
             guard let product = event.subjectID, let seller = uuid("sellerId") else { break }
             if let notice = try await notifications.notify(seller, .lowStock, data: [
                 "productId": .string(product.uuidString), "title": .string(string("title") ?? ""),
-                "stock": .number(Double(int("stock") ?? 0)), "lowStockThreshold": .number(Double(int("lowStockThreshold") ?? 0)),
+                "stock": .integer(Int64(int("stock") ?? 0)), "lowStockThreshold": .integer(Int64(int("lowStockThreshold") ?? 0)),
             ], in: tx) { out.append(notice) }
         case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled:
             guard let order = event.subjectID, let buyer = uuid("buyerId"), let seller = uuid("sellerId") else { break }
             var summary: [String: JSON] = [
                 "orderId": .string(order.uuidString), "sellerOrderId": .string(string("sellerOrderId")?.uppercased() ?? ""),
-                "status": .string(string("status") ?? ""), "total": .number(Double(int("total") ?? 0)), "currency": .string(string("currency") ?? ""),
+                "status": .string(string("status") ?? ""), "total": .integer(Int64(int("total") ?? 0)), "currency": .string(string("currency") ?? ""),
                 "buyerId": .string(buyer.uuidString), "sellerId": .string(seller.uuidString),
             ]
             for key in ["carrier", "trackingNumber"] { if let value = string(key) { summary[key] = .string(value) } }
@@ -159,7 +159,7 @@ public struct NotificationRelay: Service {
             for (key, value) in payload {
                 switch value {
                 case .string(let text): data[key] = .string(text)
-                case .int(let number): data[key] = .number(Double(number))
+                case .int(let number): data[key] = .integer(Int64(number))
                 case .bool(let flag): data[key] = .bool(flag)
                 }
             }

@@ -61,7 +61,7 @@ public struct NotificationService: Sendable {
     /// append in the same transaction (all of a transaction's entries in one `UserStream.append`, which locks users
     /// in order). Nil when muted.
     public func notify(_ user: UUID, _ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> StreamEntry? {
-        let json = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
+        let json = try AgoraJSON.text(data)
         let rows = try await tx.query(
             """
             INSERT INTO notifications (user_id, kind, data)

@@ -51,7 +51,7 @@ public actor ProductUpdates {
 
     /// New view counts from the view flusher.
     public func views(_ totals: [UUID: Int]) async {
-        for (product, views) in totals { await changed(product, ["views": .number(Double(views))]) }
+        for (product, views) in totals { await changed(product, ["views": .integer(Int64(views))]) }
     }
 
     private func send(_ product: UUID) async {
@@ -61,7 +61,7 @@ public actor ProductUpdates {
         if lastSent.count > 10_000 { lastSent = lastSent.filter { now - $0.value < interval } }
         if fields[Self.availableKey] != nil {
             do {
-                if let available = try await availability([product])[product] { fields[Self.availableKey] = .number(Double(available)) } else {
+                if let available = try await availability([product])[product] { fields[Self.availableKey] = .integer(Int64(available)) } else {
                     fields[Self.availableKey] = nil
                 }
             } catch {
@@ -73,7 +73,7 @@ public actor ProductUpdates {
         let statusChanged = fields[Self.statusKey] != nil
         guard !fields.isEmpty else { return }
         fields["productId"] = .string(product.uuidString)
-        let data = String(decoding: (try? JSONEncoder().encode(fields)) ?? Data("{}".utf8), as: UTF8.self)
+        let data = (try? JSONText(encoding: fields)) ?? .emptyObject
         sentCount += 1
         await hub.publish(topic: topic, type: "product:updated", data: data, logger: logger)
         if statusChanged { await hub.recheck(topic: topic, logger: logger) }

@@ -1,9 +1,13 @@
 public import Foundation
 
-/// Any JSON value, for the `data` of client messages (whose shape depends on their `type`).
+/// Any JSON value: a client's request `id` (echoed as it came) and the fields of a topic update. Whole numbers are
+/// `integer`, exact to 64 bits (ids, money in minor units and counts never pass through a `Double`); only a number
+/// with a fraction or exponent outside `Int64` is a `number`. Client commands' `data` is not read through this: each
+/// command decodes its own typed payload (`CommandData`).
 public enum JSON: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
+    case integer(Int64)
     case number(Double)
     case string(String)
     case array([JSON])
@@ -15,6 +19,8 @@ public enum JSON: Sendable, Equatable, Codable {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
@@ -31,6 +37,7 @@ public enum JSON: Sendable, Equatable, Codable {
         switch self {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
@@ -49,10 +56,10 @@ public enum JSON: Sendable, Equatable, Codable {
         return nil
     }
 
-    /// A whole number that fits an `Int64` exactly.
+    /// A whole number that fits an `Int64`.
     public var int64: Int64? {
-        guard case .number(let value) = self, value.rounded() == value, abs(value) < 9.0e15 else { return nil }
-        return Int64(value)
+        if case .integer(let value) = self { return value }
+        return nil
     }
 
     public var uuid: UUID? { string.flatMap(UUID.init(uuidString:)) }
@@ -74,4 +81,16 @@ func jsonString(_ text: String) -> String {
         }
     }
     return out + "\""
+}
+
+/// The `id` a client gave a request, echoed in its `ack` or `error`: any JSON value, kept as it came (whole numbers
+/// exactly).
+public struct ClientRequestID: Sendable, Equatable, Codable {
+    public let value: JSON
+
+    public init(_ value: JSON) { self.value = value }
+
+    public init(from decoder: any Decoder) throws { value = try JSON(from: decoder) }
+
+    public func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

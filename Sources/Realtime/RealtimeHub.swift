@@ -19,8 +19,8 @@ import Synchronization
 /// sequence with the stream head: after every subscriber reconnect and every `resyncInterval`.
 public final class RealtimeHub: Service, Sendable {
     private struct State {
-        var users: [UUID: [ObjectIdentifier: RealtimeConnection]] = [:]
-        var topics: [String: [ObjectIdentifier: RealtimeConnection]] = [:]
+        var users: [UUID: Audience] = [:]
+        var topics: [String: Audience] = [:]
     }
 
     let stream: UserStream
@@ -124,8 +124,8 @@ public final class RealtimeHub: Service, Sendable {
     ///   - resume: the `resume` query parameter, if the client passed its last sequence there.
     ///   - claim: the socket's claim from `claimSocket`, given back when it closes.
     public func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, claim: SocketClaims.Claim?, logger: Logger) -> any WebSocketDelegate {
-        let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, claim: claim, logger: logger)
-        connection.start(resumeFrom: resume)
+        let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, claim: claim, resume: resume, logger: logger)
+        connection.start()
         return connection
     }
 
@@ -193,7 +193,7 @@ public final class RealtimeHub: Service, Sendable {
     func renewPresence() async {
         do {
             let (users, held) = state.withLock { state in
-                (Array(state.users.keys), state.users.values.flatMap { $0.values.compactMap(\.claim) })
+                (Array(state.users.keys), state.users.values.flatMap { $0.connections.compactMap(\.claim) })
             }
             try await presence.renew(users, logger: logger)
             try await claims.renew(held, logger: logger)
@@ -212,8 +212,21 @@ public final class RealtimeHub: Service, Sendable {
             guard try await !presence.isHidden(user, logger: logger) else { return }
             let people = try await audience.audience(of: user, logger: logger)
             guard !people.isEmpty else { return }
-            let seen = lastSeen.map { "\"\($0.formatted(.iso8601))\"" } ?? "null"
-            let data = "{\"userId\":\"\(user.uuidString)\",\"online\":\(online),\"lastSeen\":\(seen)}"
+            struct Change: Encodable {
+                var userId: UUID
+                var online: Bool
+                var lastSeen: Date?
+
+                func encode(to encoder: any Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    try container.encode(userId, forKey: .userId)
+                    try container.encode(online, forKey: .online)
+                    try container.encode(lastSeen, forKey: .lastSeen)  // null while online, as the protocol says
+                }
+
+                enum CodingKeys: String, CodingKey { case userId, online, lastSeen }
+            }
+            let data = try JSONText(encoding: Change(userId: user, online: online, lastSeen: lastSeen))
             await publishEphemeral(type: "presence", data: data, to: people, logger: logger)
         } catch {
             logger.warning("Presence change not announced", metadata: ["error": "\(error)"])
@@ -236,7 +249,7 @@ public final class RealtimeHub: Service, Sendable {
     func register(_ connection: RealtimeConnection) {
         let first = state.withLock { state -> Bool in
             let first = state.users[connection.user] == nil
-            state.users[connection.user, default: [:]][ObjectIdentifier(connection)] = connection
+            state.users[connection.user, default: Audience()].insert(connection)
             return first
         }
         if first {
@@ -246,14 +259,13 @@ public final class RealtimeHub: Service, Sendable {
     }
 
     func unregister(_ connection: RealtimeConnection, topics: Set<String>) {
-        let id = ObjectIdentifier(connection)
         let (lastOfUser, emptyTopics) = state.withLock { state -> (Bool, [String]) in
-            state.users[connection.user]?.removeValue(forKey: id)
+            state.users[connection.user]?.remove(connection)
             let last = state.users[connection.user]?.isEmpty == true
             if last { state.users[connection.user] = nil }
             var empty: [String] = []
             for topic in topics {
-                state.topics[topic]?.removeValue(forKey: id)
+                state.topics[topic]?.remove(connection)
                 if state.topics[topic]?.isEmpty == true {
                     state.topics[topic] = nil
                     empty.append(topic)
@@ -275,7 +287,7 @@ public final class RealtimeHub: Service, Sendable {
     func join(_ topic: String, _ connection: RealtimeConnection) {
         let first = state.withLock { state -> Bool in
             let first = state.topics[topic] == nil
-            state.topics[topic, default: [:]][ObjectIdentifier(connection)] = connection
+            state.topics[topic, default: Audience()].insert(connection)
             return first
         }
         if first { subscriber.subscribe([topicChannel(topic)]) }
@@ -283,7 +295,7 @@ public final class RealtimeHub: Service, Sendable {
 
     func leave(_ topic: String, _ connection: RealtimeConnection) {
         let last = state.withLock { state -> Bool in
-            state.topics[topic]?.removeValue(forKey: ObjectIdentifier(connection))
+            state.topics[topic]?.remove(connection)
             guard state.topics[topic]?.isEmpty == true else { return false }
             state.topics[topic] = nil
             return true
@@ -306,16 +318,16 @@ public final class RealtimeHub: Service, Sendable {
     }
 
     /// Sends an ephemeral event (typing, presence) to every connection of `users`; lost if nobody is connected.
-    public func publishEphemeral(type: String, data: String, to users: [UUID], logger: Logger) async {
-        let text = "{\"type\":\(jsonString(type)),\"data\":\(data)}"
+    public func publishEphemeral(type: String, data: JSONText, to users: [UUID], logger: Logger) async {
+        let text = ServerMessage.ephemeral(type: type, data: data).text
         for user in users {
             await send("e\n" + text, on: userChannel(user), logger: logger) { self.deliver(toUser: user, seq: nil, frame: Self.encode(text)) }
         }
     }
 
     /// Sends an ephemeral event to every connection following `topic`.
-    public func publish(topic: String, type: String, data: String, logger: Logger) async {
-        let text = "{\"type\":\(jsonString(type)),\"topic\":\(jsonString(topic)),\"data\":\(data)}"
+    public func publish(topic: String, type: String, data: JSONText, logger: Logger) async {
+        let text = ServerMessage.topic(type: type, topic: topic, data: data).text
         await send("e\n" + text, on: topicChannel(topic), logger: logger) { self.deliver(toTopic: topic, frame: Self.encode(text)) }
     }
 
@@ -326,7 +338,7 @@ public final class RealtimeHub: Service, Sendable {
     }
 
     private func recheckLocal(topic: String) {
-        let connections = state.withLock { $0.topics[topic].map { Array($0.values) } ?? [] }
+        let connections = state.withLock { $0.topics[topic].map { Array($0.connections) } ?? [] }
         for connection in connections { connection.recheck(topic) }
     }
 
@@ -368,23 +380,38 @@ public final class RealtimeHub: Service, Sendable {
         }
     }
 
+    /// A user's few sockets: each loop's task writes and flushes.
     private func deliver(toUser user: UUID, seq: Int64?, frame: PreparedMessage) {
-        let connections = state.withLock { $0.users[user].map { Array($0.values) } ?? [] }
-        for connection in connections {
-            if let seq { connection.deliverDurable(seq: seq, frame: frame) } else { connection.deliverEphemeral(frame) }
+        guard let shares = state.withLock({ $0.users[user]?.shares() }) else { return }
+        for share in shares {
+            share.loop.execute {
+                for connection in share.connections {
+                    if let seq { connection.onDurable(seq, frame) } else { connection.onEphemeral(frame, flush: true) }
+                }
+            }
         }
     }
 
+    /// A topic's followers, as `BroadcastGroup` does it: one task per event loop writes the one prepared frame to
+    /// every follower there, and a second task queued behind it flushes them, so updates that arrive back to back
+    /// leave in one write per socket.
     private func deliver(toTopic topic: String, frame: PreparedMessage) {
-        let connections = state.withLock { $0.topics[topic].map { Array($0.values) } ?? [] }
-        for connection in connections { connection.deliverEphemeral(frame) }
+        guard let shares = state.withLock({ $0.topics[topic]?.shares() }) else { return }
+        for share in shares {
+            share.loop.execute {
+                for connection in share.connections { connection.onEphemeral(frame, flush: false) }
+                share.loop.execute {
+                    for connection in share.connections { connection.flushWrites() }
+                }
+            }
+        }
     }
 
     // MARK: Sessions
 
     /// Closes `user`'s local sockets of `session` (nil: of every session) with `SessionSignals.closeCode`.
     func endSessions(of user: UUID, _ session: String?) {
-        let connections = state.withLock { $0.users[user].map { Array($0.values) } ?? [] }
+        let connections = state.withLock { $0.users[user].map { Array($0.connections) } ?? [] }
         for connection in connections where session == nil || connection.identity.sessionID == session {
             connection.endSession()
         }
@@ -392,7 +419,7 @@ public final class RealtimeHub: Service, Sendable {
 
     /// Closes local sockets whose session is no longer live: a signal that was lost, or a session that expired.
     func closeEndedSessions() async {
-        let connections = state.withLock { $0.users.values.flatMap(\.values) }
+        let connections = state.withLock { $0.users.values.flatMap(\.connections) }
         guard !connections.isEmpty else { return }
         do {
             let live = try await sessions.liveSessions(Array(Set(connections.map(\.identity.sessionID))), logger: logger)
@@ -404,14 +431,14 @@ public final class RealtimeHub: Service, Sendable {
 
     /// Asks every local connection to compare itself with its stream in PostgreSQL.
     func resyncAll(reason: String) {
-        let connections = state.withLock { $0.users.values.flatMap(\.values) }
+        let connections = state.withLock { $0.users.values.flatMap(\.connections) }
         if !connections.isEmpty { logger.debug("Realtime resync", metadata: ["reason": "\(reason)", "connections": "\(connections.count)"]) }
         for connection in connections { connection.resync() }
     }
 
     /// One query for the heads of every local user; connections behind theirs catch up.
     func resyncFromHeads() async {
-        let byUser = state.withLock { $0.users.mapValues { Array($0.values) } }
+        let byUser = state.withLock { $0.users.mapValues { Array($0.connections) } }
         guard !byUser.isEmpty else { return }
         do {
             for chunk in Array(byUser.keys).chunked(5000) {
@@ -448,9 +475,10 @@ extension Array {
 public protocol RealtimeCommands: Sendable {
     /// The `type`s this handles.
     var commandTypes: Set<String> { get }
-    /// Runs one command for `identity`; returns the `data` of its `ack` as JSON text, or nil for an empty ack.
+    /// Runs one command for `identity`, decoding its own payload from `data`; returns the `data` of its `ack`, or nil
+    /// for an empty ack (`{}`).
     /// - Throws: `AgoraError`, sent to the client as an `error` with its code.
-    func run(_ type: String, data: JSON, identity: Identity, logger: Logger) async throws -> String?
+    func run(_ type: String, data: CommandData, identity: Identity, logger: Logger) async throws -> JSONText?
 }
 
 /// Decides who may follow a topic.

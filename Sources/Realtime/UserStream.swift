@@ -1,3 +1,4 @@
+import AgoraCore
 public import AgoraPostgres
 public import Foundation
 public import Logging
@@ -20,7 +21,7 @@ public struct StreamEvent: Sendable, Equatable {
     }
 
     /// The frame the client gets: `{"type": ..., "seq": ..., "data": ...}`.
-    public var frameText: String { "{\"type\":\(jsonString(type)),\"seq\":\(seq),\"data\":\(data)}" }
+    public var frameText: String { ServerMessage.event(type: type, seq: seq, data: JSONText(json: data)).text }
 }
 
 /// An event to append to a user's stream.
@@ -36,17 +37,10 @@ public struct StreamEntry: Sendable {
         self.data = data
     }
 
-    /// An entry whose data is `value` encoded as JSON (dates ISO 8601).
+    /// An entry whose data is `value` encoded by `AgoraJSON`.
     public init(user: UUID, type: String, encoding value: some Encodable) throws {
-        self.init(user: user, type: type, data: String(decoding: try StreamEntry.encoder.encode(value), as: UTF8.self))
+        self.init(user: user, type: type, data: try AgoraJSON.text(value))
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return encoder
-    }()
 }
 
 /// Every user's durable event stream (`user_streams`, `user_events`).
