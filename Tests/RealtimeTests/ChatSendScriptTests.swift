@@ -32,14 +32,14 @@ struct ChatSendScriptTests {
         }
     }
 
-    /// The SQL of a pgbench script: its lines but the meta-commands (`\set`) and comments, without the closing `;`.
+    /// The message statement of a pgbench script: its lines after the last meta-command (`\set`, `\endif`; the lookup
+    /// of a conversation comes before), comments left out, without the closing `;`.
     private static func statement(of path: String) throws -> String {
         let text = try String(contentsOf: TestTools.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
-        let sql = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { line in
-                let start = line.drop(while: { $0 == " " })
-                return !start.hasPrefix("\\") && !start.hasPrefix("--")
-            }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let last = try #require(lines.lastIndex(where: { $0.hasPrefix("\\") }))
+        let sql = lines[(last + 1)...]
+            .filter { !$0.drop(while: { $0 == " " }).hasPrefix("--") }
             .joined(separator: "\n")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(sql.hasSuffix(";"))

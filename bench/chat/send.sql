@@ -1,21 +1,28 @@
 -- One chat message: the statement of ChatService.sendStatement (Sources/Chat/ChatService+Statements.swift), text for
--- text, for pgbench -M prepared. RealtimeTests/ChatSendScriptTests checks that this file and the Swift statement agree.
+-- text, for pgbench -M prepared. RealtimeTests/ChatSendScriptTests checks that the statement (everything after the last
+-- backslash line) and the Swift statement agree.
 --
--- Each `:name` is one bind, in the order of the Swift interpolations, as PGQuery numbers them ($1, $2, ...):
---   :conv::uuid, :sender::uuid  the server binds UUIDs typed as uuid; the cast types pgbench's untyped parameter the same
---   :kind, :body                 the server sends strings untyped (OID 0), so these carry no cast either
+-- Each `:name` in the statement is one bind, in the order of the Swift interpolations, as PGQuery numbers them:
+--   :conv::uuid, :sender::uuid  the server binds UUIDs typed as uuid; the cast gives pgbench's untyped parameter that type
+--   :kind, :body                the server sends strings untyped (OID 0), so these carry no cast either
 --   :null_client_id, :null_product_id  never defined: pgbench binds an undefined variable of a prepared statement as
---                                NULL, its only way to send NULL (\set x NULL goes out as the text 'NULL'); the realtime
---                                bench sends no clientId and a text message has no product
--- :conv and :sender are given per pair by scripts/bench-chat-sql.sh (pgbench has no string values, so it renames them
--- in one copy of this file per conversation and sender, and pgbench picks a copy at random for each message); :kind
--- comes from -D kind=text.
+--                               NULL, its only way to send NULL (\set x NULL goes out as the text 'NULL'); the realtime
+--                               bench sends no clientId and a text message has no product
+-- :kind and :pairs come from scripts/bench-chat-sql.sh (-D kind=text -D pairs=N -D first=1).
 --
 -- One spelling differs from the Swift text: the literal 'chat:message' is written E'chat\x3Amessage', the same
 -- constant to the server. pgbench replaces every ":name" with a placeholder, inside quotes too, and would send 'chat$n'.
 --
--- The body is a 19-digit number, like the realtime bench's (a send timestamp in nanoseconds).
+-- pgbench variables hold numbers, so it cannot choose a UUID itself: a connection looks up a random conversation and a
+-- random one of its members on its first message and again on about one message in 20 (the lookup is a separate
+-- statement; the message is the same one statement every time, prepared once per connection as the server does).
 \set body random(1000000000000000000, 1999999999999999999)
+\set pick random(1, 20)
+\if :first = 1 or :pick = 1
+\set offset random(0, :pairs - 1)
+SELECT id AS conv, CASE WHEN random() < 0.5 THEN user_a ELSE user_b END AS sender FROM conversations ORDER BY id LIMIT 1 OFFSET :offset \gset
+\set first 0
+\endif
 WITH conv AS (
     SELECT id, CASE WHEN user_a = :sender::uuid THEN user_b ELSE user_a END AS other FROM conversations
     WHERE id = :conv::uuid AND (user_a = :sender::uuid OR user_b = :sender::uuid)
