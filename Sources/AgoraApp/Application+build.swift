@@ -130,23 +130,21 @@ public func buildApplication(
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
     let router = AgoraRouter(context: AgoraRequestContext.self)
-    router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: ObservabilityMiddleware(metrics: metrics))
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorMiddleware(routes: router.methods))
-    router.add(middleware: TextEdgeMiddleware())
     // An image upload is one image plus the multipart framing around it.
-    let imageUpload = BodyLimitMiddleware.Upload(
+    let imageUpload = BodyLimit.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },
         limit: config.catalog.maxImageSize + 64 * 1024
     )
-    let inventoryUpload = BodyLimitMiddleware.Upload(
+    let inventoryUpload = BodyLimit.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/inventory") },
         limit: config.inventoryUploadLimit
     )
-    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload]))
+    router.add(middleware: EdgeMiddleware(
+        accessLog: AccessLog(metrics: metrics),
+        errors: ErrorRenderer(routes: router.methods),
+        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload])
+    ))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
-        router.add(middleware: AppShellMiddleware())
         router.add(middleware: StaticFilesMiddleware(files: FileMiddleware(
             config.publicDirectory,
             cacheControl: .init([

@@ -1,21 +1,7 @@
-import HTTPTypes
-import Hummingbird
-
-/// Serves the PWA's shell (`/index.html`) for the app's own addresses (`/p/<id>`, `/chat`, `/orders/<id>`, the
+/// The PWA's shell (`/index.html`) is served for the app's own addresses (`/p/<id>`, `/chat`, `/orders/<id>`, the
 /// links in mails such as `/verify-email?token=…`), so they load directly and on reload; the client-side router then
 /// draws the screen. Anything else (API, media, files, unknown paths) goes on unchanged, so a typo is still a 404.
-struct AppShellMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get || request.method == .head, AppShell.isAppPath(request.uri.path) else {
-            return try await next(request, context)
-        }
-        var head = request.head
-        head.path = "/index.html"
-        return try await next(Request(head: head, body: request.body), context)
-    }
-}
-
-/// The addresses the PWA's client-side router owns (outside the generic middleware, so the set is built once).
+/// `StaticFilesMiddleware` does the rewrite.
 enum AppShell {
     /// First path segments the client router owns.
     static let sections: Set<Substring> = [
@@ -24,9 +10,38 @@ enum AppShell {
     ]
 
     static func isAppPath(_ path: String) -> Bool {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard let first = segments.first, sections.contains(first), segments.count <= 4 else { return false }
-        // Deeper segments are ids and names, never files.
-        return segments.dropFirst().allSatisfy { !$0.contains(".") }
+        var segments = PathSegments(path)
+        guard let first = segments.next(), sections.contains(first) else { return false }
+        // At most four segments; deeper segments are ids and names, never files.
+        var count = 1
+        while let segment = segments.next() {
+            count += 1
+            if count > 4 || segment.utf8.contains(UInt8(ascii: ".")) { return false }
+        }
+        return true
+    }
+}
+
+/// The non-empty `/`-separated segments of a path, one at a time (what `split(separator: "/")` returns, without
+/// building the array on every request).
+struct PathSegments: IteratorProtocol {
+    private let path: Substring
+    private var position: Substring.Index
+
+    init(_ path: String) {
+        self.path = path[...]
+        self.position = path.startIndex
+    }
+
+    mutating func next() -> Substring? {
+        var start = position
+        while start < path.endIndex, path[start] == "/" { start = path.index(after: start) }
+        guard start < path.endIndex else {
+            position = start
+            return nil
+        }
+        let end = path[start...].firstIndex(of: "/") ?? path.endIndex
+        position = end
+        return path[start..<end]
     }
 }

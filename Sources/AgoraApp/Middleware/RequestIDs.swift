@@ -1,25 +1,13 @@
-import AgoraCore
 import HTTPTypes
-import Hummingbird
-import Logging
 
 extension HTTPField.Name {
     static let requestID = Self("X-Request-Id")!
 }
 
-/// Gives every request an id: the caller's `X-Request-Id` when it is sane, else Hummingbird's generated one.
-/// The id is in every log line of the request (`hb.request.id`), in error bodies, and echoed in the response.
-struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        if let incoming = request.headers[.requestID], Self.isAcceptable(incoming) {
-            context.logger[metadataKey: "hb.request.id"] = .string(incoming)
-        }
-        var response = try await next(request, context)
-        response.headers[.requestID] = context.id
-        return response
-    }
-
+/// Every request has an id: the caller's `X-Request-Id` when it is sane, else Hummingbird's generated one.
+/// The id is in every log line of the request (`hb.request.id`), in error bodies, and echoed in the response
+/// (`EdgeMiddleware`).
+enum RequestIDs {
     /// 1–128 characters of `A-Z a-z 0-9 - _ . :`; anything else could forge log lines or headers, so it is replaced.
     static func isAcceptable(_ id: String) -> Bool {
         (1...128).contains(id.utf8.count)
