@@ -145,8 +145,9 @@ public func buildApplication(
         bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload])
     ))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
+        let files = CachedFileProvider(rootFolder: config.publicDirectory, settings: config.staticFileCache, threadPool: workers.files, logger: logger)
         router.add(middleware: StaticFilesMiddleware(files: FileMiddleware(
-            config.publicDirectory,
+            fileProvider: files,
             cacheControl: .init([
                 // No build step means no content hashes in file names: revalidate code (cheap with ETags), cache media a day.
                 (MediaType(type: .text), [.noCache]),
@@ -154,8 +155,7 @@ public func buildApplication(
                 (MediaType(type: .image), [.public, .maxAge(86_400)]),
                 (MediaType(type: .font), [.public, .maxAge(86_400)]),
             ]),
-            searchForIndexHtml: true,
-            logger: logger
+            searchForIndexHtml: true
         )))
     } else {
         logger.warning("Public directory not found; static files are not served", metadata: ["public_dir": "\(config.publicDirectory)"])
