@@ -5,14 +5,14 @@ import Foundation
 import HummingbirdCore
 
 /// Agora's edge, as a route meets a request: the URI through Hummingbird's `URI` and the rule of
-/// `TextEdgeMiddleware`, the body through `AgoraJSONDecoder.refuseNUL(in:)`, `JSONDecoder` into the real input types,
+/// `TextEdge`, the body through `AgoraJSONDecoder.refuseNUL(in:)`, `JSONDecoder` into the real input types,
 /// their checks and `TextPolicy`. The input types are the package-visible ones (Catalog, Accounts); Commerce's and
 /// Chat's are private to their route files, and their strings still meet refuseNUL and TextPolicy here. Each function crashes (and so reports to libFuzzer) only on a broken invariant;
 /// every `throw` on the way is an answer the client gets, which is fine.
 enum EdgeCheck {
     // MARK: URI
 
-    /// `TextEdgeMiddleware` searches the raw URI for "%00" only: that must be the only way a query parameter can
+    /// `TextEdge` searches the raw URI for "%00" only: that must be the only way a query parameter can
     /// decode to a NUL.
     static func uri(_ target: String) {
         let uri = URI(target)

@@ -25,6 +25,8 @@ public struct AgoraConfig: Sendable {
     public var postgres: PGConfiguration
     public var redis: RedisConfiguration
     public var publicDirectory: String
+    /// The small files of `publicDirectory` held in memory, and how often they are checked against the disk.
+    public var staticFileCache: StaticFileCacheSettings
     public var dataDirectory: String
     public var allowedOrigins: [String]
     /// Largest request body accepted, in bytes.
@@ -108,6 +110,11 @@ public struct AgoraConfig: Sendable {
         host = string("AGORA_HOST", "127.0.0.1")
         port = int("AGORA_PORT", 8080, 0...65535)
         publicDirectory = string("AGORA_PUBLIC_DIR", "Public")
+        staticFileCache = StaticFileCacheSettings(
+            maxFileSize: int("AGORA_STATIC_CACHE_MAX_FILE", 1 << 20, 0...(1 << 30)),
+            capacity: int("AGORA_STATIC_CACHE_BYTES", 32 << 20, 0...(1 << 34)),
+            revalidateAfter: .milliseconds(int("AGORA_STATIC_CACHE_REVALIDATE_MS", 1000, 0...3_600_000))
+        )
         dataDirectory = string("AGORA_DATA_DIR", ".local/data")
         allowedOrigins = string("AGORA_ALLOWED_ORIGINS", "http://127.0.0.1:8080,http://localhost:8080")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

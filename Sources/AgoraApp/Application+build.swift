@@ -130,25 +130,24 @@ public func buildApplication(
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
     let router = AgoraRouter(context: AgoraRequestContext.self)
-    router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: ObservabilityMiddleware(metrics: metrics))
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorMiddleware(routes: router.methods))
-    router.add(middleware: TextEdgeMiddleware())
     // An image upload is one image plus the multipart framing around it.
-    let imageUpload = BodyLimitMiddleware.Upload(
+    let imageUpload = BodyLimit.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },
         limit: config.catalog.maxImageSize + 64 * 1024
     )
-    let inventoryUpload = BodyLimitMiddleware.Upload(
+    let inventoryUpload = BodyLimit.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/inventory") },
         limit: config.inventoryUploadLimit
     )
-    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload]))
+    router.add(middleware: EdgeMiddleware(
+        accessLog: AccessLog(metrics: metrics),
+        errors: ErrorRenderer(routes: router.methods),
+        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload])
+    ))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
-        router.add(middleware: AppShellMiddleware())
+        let files = CachedFileProvider(rootFolder: config.publicDirectory, settings: config.staticFileCache, threadPool: workers.files, logger: logger)
         router.add(middleware: StaticFilesMiddleware(files: FileMiddleware(
-            config.publicDirectory,
+            fileProvider: files,
             cacheControl: .init([
                 // No build step means no content hashes in file names: revalidate code (cheap with ETags), cache media a day.
                 (MediaType(type: .text), [.noCache]),
@@ -156,8 +155,7 @@ public func buildApplication(
                 (MediaType(type: .image), [.public, .maxAge(86_400)]),
                 (MediaType(type: .font), [.public, .maxAge(86_400)]),
             ]),
-            searchForIndexHtml: true,
-            logger: logger
+            searchForIndexHtml: true
         )))
     } else {
         logger.warning("Public directory not found; static files are not served", metadata: ["public_dir": "\(config.publicDirectory)"])

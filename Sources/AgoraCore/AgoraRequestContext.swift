@@ -5,11 +5,23 @@ import NIOCore
 /// The request context of every Agora route.
 public struct AgoraRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The body size limit for this request; `BodyLimitMiddleware` sets it from `AGORA_MAX_BODY_SIZE`.
+    /// The body size limit for this request; `EdgeMiddleware` sets it from `AGORA_MAX_BODY_SIZE` (`BodyLimit`).
     public var maxUploadSize: Int
     /// The peer's IP address (the TCP peer, or the forwarded client when `AGORA_TRUST_PROXY` is on); `nil` when
     /// unknown, e.g. in router tests.
-    public var clientIP: String?
+    ///
+    /// The peer's address is formatted only when something asks (rate limits, logins, product views): most
+    /// requests never do, and `inet_ntop` plus a string on every request showed in the profile of `GET /health`.
+    public var clientIP: String? {
+        get {
+            switch client {
+            case .peer(let address): address?.ipAddress
+            case .set(let ip): ip
+            }
+        }
+        set { client = .set(newValue) }
+    }
+    private var client: ClientAddress
     /// The authenticated caller; set by `AuthMiddleware`, `nil` when anonymous.
     public var identity: Identity?
     /// Set when credentials were presented but refused, so `requireIdentity()` can say why.
@@ -22,7 +34,7 @@ public struct AgoraRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.maxUploadSize = 1 << 20
-        self.clientIP = source.channel.remoteAddress?.ipAddress
+        self.client = .peer(source.channel.remoteAddress)
         self.identity = nil
         self.authFailure = nil
     }
@@ -39,6 +51,14 @@ public struct AgoraRequestContext: RequestContext {
         guard identity.role >= role else { throw AgoraError(.forbidden, code: "role_required", "This needs the \(role.rawValue) role") }
         return identity
     }
+}
+
+/// Where `AgoraRequestContext.clientIP` comes from.
+private enum ClientAddress: Sendable {
+    /// The TCP peer, formatted when asked.
+    case peer(SocketAddress?)
+    /// Set by a middleware (the forwarded client) or a test.
+    case set(String?)
 }
 
 extension AgoraRequestContext {

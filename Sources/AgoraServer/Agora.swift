@@ -29,7 +29,7 @@ func bootstrap() -> (AgoraConfig, Logger) {
     let level = config.logLevel
     let json = config.jsonLogs
     LoggingSystem.bootstrap { label in
-        var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+        var handler: any LogHandler = json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
         handler.logLevel = level
         return handler
     }

@@ -208,4 +208,37 @@ struct ServerTests {
             }
         }
     }
+
+    @Test func anEditedStaticFileIsServedAfterRevalidation() async throws {
+        let folder = NSTemporaryDirectory() + TestServices.uniqueName("public")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let file = URL(fileURLWithPath: folder + "/app.css")
+        try Data("body { color: black }".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await TestApp.withApplication(["AGORA_PUBLIC_DIR": folder, "AGORA_STATIC_CACHE_REVALIDATE_MS": "100"]) { app, _ in
+            try await app.test(.router) { client in
+                var firstTag: String?
+                // Twice: the second answer comes from memory and must be the same.
+                for _ in 0..<2 {
+                    try await client.execute(uri: "/app.css", method: .get) { response in
+                        #expect(response.status == .ok)
+                        #expect(String(buffer: response.body) == "body { color: black }")
+                        #expect(response.headers[.contentLength] == "21")
+                        if let firstTag { #expect(response.headers[.eTag] == firstTag) } else { firstTag = response.headers[.eTag] }
+                    }
+                }
+                try Data("body { color: darkslategray }".utf8).write(to: file)
+                try await Task.sleep(for: .milliseconds(250))
+                try await client.execute(uri: "/app.css", method: .get) { response in
+                    #expect(String(buffer: response.body) == "body { color: darkslategray }")
+                    #expect(response.headers[.eTag] != firstTag)
+                }
+                try FileManager.default.removeItem(at: file)
+                try await Task.sleep(for: .milliseconds(250))
+                try await client.execute(uri: "/app.css", method: .get) { response in
+                    #expect(response.status == .notFound)
+                }
+            }
+        }
+    }
 }

@@ -1,15 +1,24 @@
 import Hummingbird
 
-/// Hummingbird's `FileMiddleware`, asked only for paths that can be files of `Public/`.
+/// `Public/`: the app shell for the PWA's own addresses (`AppShell`), then Hummingbird's `FileMiddleware`, asked
+/// only for paths that can be files of `Public/`.
 ///
-/// `FileMiddleware` looks every GET and HEAD up on disk (a `stat` through NIO's thread pool) before the router sees
-/// it, so `GET /health` and every API read paid a file-system lookup and two thread hops for a file that cannot
-/// exist. The server's own prefixes skip it; everything else (the shell, `app/`, icons, unknown paths) is looked up
-/// as before, so a file added to `Public/` is served without a restart.
-struct StaticFilesMiddleware<Context: RequestContext>: RouterMiddleware {
-    let files: FileMiddleware<Context, LocalFileSystem>
+/// `FileMiddleware` looks every GET and HEAD up on disk before the router sees it, so `GET /health` and every API
+/// read paid a file-system lookup and two thread hops for a file that cannot exist. The server's own prefixes skip
+/// it; everything else (the shell, `app/`, icons, unknown paths) is looked up as before, so a file added to
+/// `Public/` is served without a restart. (Formerly two middlewares, `AppShellMiddleware` then this one; one layer
+/// less per request.)
+struct StaticFilesMiddleware<Context: RequestContext, Provider: FileProvider>: RouterMiddleware
+where Provider.FileAttributes: FileMiddlewareFileAttributes {
+    let files: FileMiddleware<Context, Provider>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = request
+        if request.method == .get || request.method == .head, AppShell.isAppPath(request.uri.path) {
+            var head = request.head
+            head.path = "/index.html"
+            request = Request(head: head, body: request.body)
+        }
         guard StaticFiles.mayBeAFile(request.uri.path) else { return try await next(request, context) }
         return try await files.handle(request, context: context, next: next)
     }
@@ -21,7 +30,8 @@ enum StaticFiles {
     static let serverPrefixes: Set<Substring> = ["api", "health", "metrics", "media", "ws"]
 
     static func mayBeAFile(_ path: String) -> Bool {
-        guard let first = path.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: true).first else { return true }
+        var segments = PathSegments(path)
+        guard let first = segments.next() else { return true }
         return !serverPrefixes.contains(first)
     }
 }

@@ -1,23 +1,36 @@
 import HTTPTypes
-import Hummingbird
 
 /// Headers every response carries: no MIME sniffing, no framing, a strict referrer policy and a CSP that fits the
 /// PWA (same-origin scripts, WebSocket to the same host).
 ///
 /// A route that sets its own `Content-Security-Policy` keeps it: served images carry `default-src 'none'; sandbox`,
 /// stricter than the app's, and replacing it would let an uploaded file opened directly run as a page of this origin.
-struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.xFrameOptions] = "DENY"
-        response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
-        if response.headers[.contentSecurityPolicy] == nil {
-            response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+enum SecurityHeaders {
+    /// The fields, built (and their values checked) once: they go on every response.
+    private static let nosniff = HTTPField(name: .xContentTypeOptions, value: "nosniff")
+    private static let noFraming = HTTPField(name: .xFrameOptions, value: "DENY")
+    private static let referrer = HTTPField(name: .referrerPolicy, value: "strict-origin-when-cross-origin")
+    private static let policy = HTTPField(name: .contentSecurityPolicy, value: contentSecurityPolicy)
+
+    /// Sets the three fixed fields (replacing a route's own) and the CSP unless the route set one.
+    static func apply(to headers: inout HTTPFields) {
+        set(nosniff, in: &headers)
+        set(noFraming, in: &headers)
+        set(referrer, in: &headers)
+        if !headers.contains(.contentSecurityPolicy) {
+            headers.append(policy)
         }
-        return response
     }
 
+    /// `headers[name] = value`: a field no route set (the usual case) is appended prebuilt; one a route set is
+    /// replaced as the subscript replaces it.
+    private static func set(_ field: HTTPField, in headers: inout HTTPFields) {
+        if headers.contains(field.name) {
+            headers[field.name] = field.value
+        } else {
+            headers.append(field)
+        }
+    }
 }
 
 /// No inline script or style anywhere (the PWA has none: every handler is attached from a module), nothing from

@@ -3,10 +3,8 @@ import Hummingbird
 
 /// Enforces `AGORA_MAX_BODY_SIZE`: a declared `Content-Length` over the limit is refused before the body is read,
 /// and every body reader (`request.decode`, `collectBody(upTo: context.maxUploadSize)`) stops at the limit for
-/// chunked bodies. Upload routes (`uploads`) get their own, larger limit.
-struct BodyLimitMiddleware: RouterMiddleware {
-    typealias Context = AgoraRequestContext
-
+/// chunked bodies. Upload routes (`uploads`) get their own, larger limit. `EdgeMiddleware` applies it.
+struct BodyLimit: Sendable {
     /// A larger limit for the requests `matches` selects.
     struct Upload: Sendable {
         var matches: @Sendable (Request) -> Bool
@@ -16,13 +14,13 @@ struct BodyLimitMiddleware: RouterMiddleware {
     let limit: Int
     var uploads: [Upload] = []
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
+    /// The request's limit, for `context.maxUploadSize`.
+    /// - Throws: 413 when the declared length is over it.
+    func check(_ request: Request) throws(AgoraError) -> Int {
         let limit = uploads.first { $0.matches(request) }?.limit ?? limit
-        context.maxUploadSize = limit
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw AgoraError(.payloadTooLarge, "The request body is \(declared) bytes; the limit is \(limit) bytes")
         }
-        return try await next(request, context)
+        return limit
     }
 }

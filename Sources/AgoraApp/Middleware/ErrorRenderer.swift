@@ -9,18 +9,15 @@ import NIOHTTP1
 ///
 /// Hummingbird's own errors (404 for unknown routes, 400 for undecodable JSON, 413) keep their status; a 404 for a
 /// path that exists under other methods becomes 405 with `Allow`. Unavailable dependencies are 503; anything else
-/// is a 500 whose details go to the log only.
-struct ErrorMiddleware: RouterMiddleware {
+/// is a 500 whose details go to the log only. `EdgeMiddleware` calls it for whatever the rest of the chain throws.
+struct ErrorRenderer: Sendable {
     typealias Context = AgoraRequestContext
     let routes: RouteMethods<Context>
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            let agoraError = await translate(error, request: request, context: context)
-            return try agoraError.response(from: request, context: context)
-        }
+    /// The error's response, logged as its kind deserves.
+    func response(for error: any Error, request: Request, context: Context) async throws -> Response {
+        let agoraError = await translate(error, request: request, context: context)
+        return try agoraError.response(from: request, context: context)
     }
 
     private func translate(_ error: any Error, request: Request, context: Context) async -> AgoraError {
