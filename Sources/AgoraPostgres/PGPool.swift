@@ -67,9 +67,27 @@ public final class PGPool: Service, Sendable {
         var slots: [Slot] = []
         var opening = 0
         var opened = 0
-        var waiters: [Waiter] = []
+        private(set) var waiters: [Waiter] = []
+        /// How many of `waiters` need a connection of their own.
+        private(set) var exclusiveWaiters = 0
         var nextWaiterID = 0
         var closed = false
+
+        mutating func addWaiter(_ waiter: Waiter) {
+            waiters.append(waiter)
+            if waiter.need == .exclusive { exclusiveWaiters += 1 }
+        }
+
+        mutating func removeWaiter(at index: Int) -> Waiter {
+            let waiter = waiters.remove(at: index)
+            if waiter.need == .exclusive { exclusiveWaiters -= 1 }
+            return waiter
+        }
+
+        mutating func removeAllWaiters() -> [Waiter] {
+            defer { (waiters, exclusiveWaiters) = ([], 0) }
+            return waiters
+        }
     }
 
     /// Makes a pool; no connection is opened until one is needed.
@@ -109,8 +127,7 @@ public final class PGPool: Service, Sendable {
     public func close() async {
         let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
-            defer { state.waiters = [] }
-            return state.waiters
+            return state.removeAllWaiters()
         }
         for waiter in waiters {
             waiter.timeout.cancel()
@@ -263,7 +280,7 @@ public final class PGPool: Service, Sendable {
                     let scheduled = eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] () -> Void in
                         self?.failWaiter(id, with: PGError(.poolTimeout, message: "no database connection became free within \(timeout)"))
                     }
-                    state.waiters.append(Waiter(id: id, need: need, continuation: continuation, timeout: scheduled))
+                    state.addWaiter(Waiter(id: id, need: need, continuation: continuation, timeout: scheduled))
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
@@ -275,8 +292,13 @@ public final class PGPool: Service, Sendable {
 
     /// What `need` can have right now, taken from `state`; nil if it must wait.
     private static func take(_ need: Need, _ state: inout State, _ configuration: PGConfiguration) -> Grant? {
-        // The free connection with the least in flight (ties: the oldest, whose statements are prepared).
-        let best = state.slots.indices.filter { !state.slots[$0].leased }.min { state.slots[$0].load < state.slots[$1].load }
+        // The free connection with the least in flight (ties: the oldest, whose statements are prepared). A loop, not
+        // `filter`/`min`: this runs for every statement, and an array per call was measurable.
+        var best: Int?
+        for index in state.slots.indices where !state.slots[index].leased {
+            if let current = best, state.slots[current].load <= state.slots[index].load { continue }
+            best = index
+        }
         if let best, state.slots[best].load == 0 {
             if need == .exclusive { state.slots[best].leased = true } else { state.slots[best].load += 1 }
             return .connection(state.slots[best].connection)
@@ -293,16 +315,30 @@ public final class PGPool: Service, Sendable {
     }
 
     /// Serves waiters, in order, with what has become free.
+    ///
+    /// A shared waiter that cannot be served means nothing can be (no idle connection, no room to open one, every
+    /// pipeline full), so the walk stops there; an exclusive one that cannot be served only skips the exclusive
+    /// waiters behind it. With thousands waiting (10,000 sockets subscribing at once) walking the whole queue on every
+    /// answer was quadratic.
     private static func dispatch(_ state: inout State, _ configuration: PGConfiguration) -> [(Waiter, Grant)] {
         guard !state.closed else { return [] }
         var grants: [(Waiter, Grant)] = []
+        var exclusiveStuck = false
         var index = 0
         while index < state.waiters.count {
-            if let grant = take(state.waiters[index].need, &state, configuration) {
-                grants.append((state.waiters.remove(at: index), grant))
-            } else {
+            let need = state.waiters[index].need
+            if need == .exclusive, exclusiveStuck {
                 index += 1
+                continue
             }
+            if let grant = take(need, &state, configuration) {
+                grants.append((state.removeWaiter(at: index), grant))
+                continue
+            }
+            if need == .shared { break }
+            exclusiveStuck = true
+            if state.exclusiveWaiters == state.waiters.count { break }  // only exclusive ones left
+            index += 1
         }
         return grants
     }
@@ -317,7 +353,7 @@ public final class PGPool: Service, Sendable {
     private func failWaiter(_ id: Int, with error: any Error) {
         let waiter = state.withLock { state -> Waiter? in
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+            return state.removeWaiter(at: index)
         }
         guard let waiter else { return }  // already served
         waiter.timeout.cancel()
