@@ -75,13 +75,61 @@ public struct NotificationService: Sendable {
         return try StreamEntry(user: user, type: "notification:new", encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
     }
 
-    /// `notify` for every administrator account, in `tx`; returns the stream entries to append.
-    public func notifyAdmins(_ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> [StreamEntry] {
-        var entries: [StreamEntry] = []
-        for row in try await tx.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id") {
-            if let entry = try await notify(try row.decode("id"), kind, data: data, in: tx) { entries.append(entry) }
+    /// A notice to store with others (`notify(_:in:)`).
+    public struct NoticeRequest: Sendable {
+        public var user: UUID
+        public var kind: Kind
+        public var data: [String: JSON]
+
+        public init(_ user: UUID, _ kind: Kind, data: [String: JSON]) {
+            self.user = user
+            self.kind = kind
+            self.data = data
+        }
+    }
+
+    /// `notify` for many notices in one statement: each stored unless its user muted its kind. Returns, in the order
+    /// of `requests`, each one's `notification:new` entry, nil for a muted one.
+    public func notify(_ requests: [NoticeRequest], in tx: PGTransaction) async throws -> [StreamEntry?] {
+        guard !requests.isEmpty else { return [] }
+        let rows = try await tx.query(
+            // Rows are inserted in request order, so the ids `stored` returns, ranked, pair with the kept requests,
+            // ranked. The unread count is read before the insert (this statement's snapshot), plus this user's
+            // notices up to this one.
+            """
+            WITH n AS (
+                SELECT user_id, kind, data, i FROM unnest(\(requests.map(\.user)), \(requests.map(\.kind.rawValue)),
+                                                          \(try requests.map { try AgoraJSON.text($0.data) }))
+                    WITH ORDINALITY AS n(user_id, kind, data, i)
+            ), kept AS (
+                SELECT n.*, row_number() OVER (ORDER BY i) AS r FROM n
+                WHERE NOT EXISTS (SELECT 1 FROM notification_mutes m WHERE m.user_id = n.user_id AND m.kind = n.kind)
+            ), stored AS (
+                INSERT INTO notifications (user_id, kind, data)
+                SELECT user_id, kind, data::jsonb FROM kept ORDER BY i
+                RETURNING id, created_at
+            )
+            SELECT kept.i, s.id, s.created_at,
+                   (SELECT count(*) FROM notifications x WHERE x.user_id = kept.user_id AND x.read_at IS NULL)
+                       + row_number() OVER (PARTITION BY kept.user_id ORDER BY kept.i) AS unread
+            FROM kept JOIN (SELECT id, created_at, row_number() OVER (ORDER BY id) AS r FROM stored) s ON s.r = kept.r
+            """
+        )
+        var entries = [StreamEntry?](repeating: nil, count: requests.count)
+        for row in rows {
+            let index = Int(try row.decode("i", as: Int64.self)) - 1
+            let request = requests[index]
+            let notice = Notice(id: try row.decode("id"), kind: request.kind.rawValue, data: .object(request.data), read: false,
+                                createdAt: try row.decode("created_at"))
+            entries[index] = try StreamEntry(user: request.user, type: "notification:new",
+                                             encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
         }
         return entries
+    }
+
+    /// The administrators' ids, for notices to all of them.
+    public func admins(in tx: PGTransaction) async throws -> [UUID] {
+        try await tx.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id").map { try $0.decode("id") }
     }
 
     struct NewNotice: Encodable {
