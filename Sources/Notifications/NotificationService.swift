@@ -94,7 +94,8 @@ public struct NotificationService: Sendable {
         guard !requests.isEmpty else { return [] }
         let rows = try await tx.query(
             // Rows are inserted in request order, so the ids `stored` returns, ranked, pair with the kept requests,
-            // ranked. The unread count is read before the insert (this statement's snapshot), plus this user's
+            // ranked. The unread count is read before the insert (this statement's snapshot), once per user however
+            // many notices the batch has for them (it costs a scan of their unread notices), plus this user's
             // notices up to this one.
             """
             WITH n AS (
@@ -108,11 +109,13 @@ public struct NotificationService: Sendable {
                 INSERT INTO notifications (user_id, kind, data)
                 SELECT user_id, kind, data::jsonb FROM kept ORDER BY i
                 RETURNING id, created_at
+            ), unread AS MATERIALIZED (
+                SELECT u.user_id, (SELECT count(*) FROM notifications x WHERE x.user_id = u.user_id AND x.read_at IS NULL) AS n
+                FROM (SELECT DISTINCT user_id FROM kept) u
             )
-            SELECT kept.i, s.id, s.created_at,
-                   (SELECT count(*) FROM notifications x WHERE x.user_id = kept.user_id AND x.read_at IS NULL)
-                       + row_number() OVER (PARTITION BY kept.user_id ORDER BY kept.i) AS unread
+            SELECT kept.i, s.id, s.created_at, unread.n + row_number() OVER (PARTITION BY kept.user_id ORDER BY kept.i) AS unread
             FROM kept JOIN (SELECT id, created_at, row_number() OVER (ORDER BY id) AS r FROM stored) s ON s.r = kept.r
+                 JOIN unread ON unread.user_id = kept.user_id
             """
         )
         var entries = [StreamEntry?](repeating: nil, count: requests.count)
