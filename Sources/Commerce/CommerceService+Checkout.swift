@@ -79,8 +79,11 @@ extension CommerceService {
     func placeOrder(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> PlacedOrder {
         try await db.withTransaction(logger: logger) { tx in
             // Locks the products in id order: two checkouts sharing products queue instead of deadlocking, and
-            // what is read here (stock, reserved, price) cannot change before the reservation below. The sellers'
-            // names and the buyer's address are read with them, for the order's view and the payment session.
+            // what is read here (stock, reserved, price) cannot change before the reservation below. `NO KEY
+            // UPDATE` is the lock the reservation's UPDATE takes anyway: it queues every other change of the row
+            // but not the key-share locks of foreign keys, so adding the product to a cart (or an order line)
+            // does not wait for this checkout's commit. The sellers' names and the buyer's address are read with
+            // them, for the order's view and the payment session.
             let rows = try await tx.query(
                 """
                 SELECT c.product_id, c.quantity, p.title, p.type, p.seller_id, p.price_minor, p.currency, p.status,
@@ -89,7 +92,7 @@ extension CommerceService {
                 FROM cart_items c JOIN products p ON p.id = c.product_id JOIN accounts s ON s.id = p.seller_id
                 WHERE c.account_id = \(buyer)
                 ORDER BY p.id
-                FOR UPDATE OF p
+                FOR NO KEY UPDATE OF p
                 """
             )
             let lines = try rows.map { row in
