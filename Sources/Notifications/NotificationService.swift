@@ -61,18 +61,7 @@ public struct NotificationService: Sendable {
     /// append in the same transaction (all of a transaction's entries in one `UserStream.append`, which locks users
     /// in order). Nil when muted.
     public func notify(_ user: UUID, _ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> StreamEntry? {
-        let json = try AgoraJSON.text(data)
-        let rows = try await tx.query(
-            """
-            INSERT INTO notifications (user_id, kind, data)
-            SELECT \(user), \(kind.rawValue), \(json)::jsonb
-            WHERE NOT EXISTS (SELECT 1 FROM notification_mutes WHERE user_id = \(user) AND kind = \(kind.rawValue))
-            RETURNING id, created_at, (SELECT count(*) FROM notifications WHERE user_id = \(user) AND read_at IS NULL) + 1 AS unread
-            """
-        )
-        guard let row = rows.first else { return nil }
-        let notice = Notice(id: try row.decode("id"), kind: kind.rawValue, data: .object(data), read: false, createdAt: try row.decode("created_at"))
-        return try StreamEntry(user: user, type: "notification:new", encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
+        try await notify([NoticeRequest(user, kind, data: data)], in: tx).first ?? nil
     }
 
     /// A notice to store with others (`notify(_:in:)`).
@@ -94,9 +83,8 @@ public struct NotificationService: Sendable {
         guard !requests.isEmpty else { return [] }
         let rows = try await tx.query(
             // Rows are inserted in request order, so the ids `stored` returns, ranked, pair with the kept requests,
-            // ranked. The unread count is read before the insert (this statement's snapshot), once per user however
-            // many notices the batch has for them (it costs a scan of their unread notices), plus this user's
-            // notices up to this one.
+            // ranked. Each user's count (`notification_counts`) moves once by their kept notices, the rows locked in
+            // user-id order; a notice's unread count is the new count less the user's notices after it.
             """
             WITH n AS (
                 SELECT user_id, kind, data, i FROM unnest(\(requests.map(\.user)), \(requests.map(\.kind.rawValue)),
@@ -109,13 +97,17 @@ public struct NotificationService: Sendable {
                 INSERT INTO notifications (user_id, kind, data)
                 SELECT user_id, kind, data::jsonb FROM kept ORDER BY i
                 RETURNING id, created_at
-            ), unread AS MATERIALIZED (
-                SELECT u.user_id, (SELECT count(*) FROM notifications x WHERE x.user_id = u.user_id AND x.read_at IS NULL) AS n
-                FROM (SELECT DISTINCT user_id FROM kept) u
+            ), counted AS (
+                INSERT INTO notification_counts (user_id, unread)
+                SELECT user_id, count(*) FROM kept GROUP BY user_id ORDER BY user_id
+                ON CONFLICT (user_id) DO UPDATE SET unread = notification_counts.unread + EXCLUDED.unread
+                RETURNING user_id, unread
             )
-            SELECT kept.i, s.id, s.created_at, unread.n + row_number() OVER (PARTITION BY kept.user_id ORDER BY kept.i) AS unread
+            SELECT kept.i, s.id, s.created_at,
+                   counted.unread - count(*) OVER (PARTITION BY kept.user_id)
+                       + row_number() OVER (PARTITION BY kept.user_id ORDER BY kept.i) AS unread
             FROM kept JOIN (SELECT id, created_at, row_number() OVER (ORDER BY id) AS r FROM stored) s ON s.r = kept.r
-                 JOIN unread ON unread.user_id = kept.user_id
+                 JOIN counted ON counted.user_id = kept.user_id
             """
         )
         var entries = [StreamEntry?](repeating: nil, count: requests.count)
@@ -165,22 +157,39 @@ public struct NotificationService: Sendable {
     }
 
     public func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
-        let rows = try await db.query("SELECT count(*) AS n FROM notifications WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
+        let rows = try await db.query("SELECT coalesce((SELECT unread FROM notification_counts WHERE user_id = \(user)), 0)::bigint AS n", logger: logger)
         return Int(try rows.one().decode("n") as Int64)
     }
 
     /// Marks one notice (or with nil, all) of `user` read; returns the unread count after.
     /// - Throws: 404 for a notice that is not `user`'s.
     public func markRead(_ user: UUID, id: Int64?, logger: Logger) async throws -> Int {
-        if let id {
-            let result = try await db.execute(
-                "UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = \(id) AND user_id = \(user)", logger: logger
+        // One statement: the notices marked, and the user's count less the ones that were unread (a notice stored
+        // meanwhile, unseen by this statement, stays counted). Returns the count after, and how many notices matched.
+        let marked: PGQuery =
+            id.map { id in
+                """
+                UPDATE notifications n SET read_at = coalesce(n.read_at, now())
+                FROM (SELECT id, read_at IS NULL AS unread FROM notifications WHERE id = \(id) AND user_id = \(user) FOR UPDATE) old
+                WHERE n.id = old.id
+                RETURNING old.unread
+                """
+            } ?? "UPDATE notifications SET read_at = now() WHERE user_id = \(user) AND read_at IS NULL RETURNING true AS unread"
+        let row = try await db.query(
+            """
+            WITH marked AS (\(fragment: marked)), counted AS (
+                UPDATE notification_counts SET unread = unread - (SELECT count(*) FROM marked WHERE unread)
+                WHERE user_id = \(user)
+                RETURNING unread
             )
-            guard result.affectedRows == 1 else { throw AgoraError(.notFound, code: "notification_not_found", "No such notification") }
-        } else {
-            try await db.execute("UPDATE notifications SET read_at = now() WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
+            SELECT (SELECT count(*) FROM marked) AS matched, coalesce((SELECT unread FROM counted), 0)::bigint AS unread
+            """,
+            logger: logger
+        ).one()
+        if id != nil, try row.decode("matched", as: Int64.self) != 1 {
+            throw AgoraError(.notFound, code: "notification_not_found", "No such notification")
         }
-        return try await unreadCount(user, logger: logger)
+        return Int(try row.decode("unread", as: Int64.self))
     }
 
     /// The kinds `user` has muted.
