@@ -246,11 +246,15 @@ public struct CommerceRoutes: Sendable {
         }
         let id = context.parameters.get("session") ?? ""
         let delivery = try await simulated.completion(id, paid: input.outcome == "paid", logger: context.logger)
-        let result = try await commerce.applyWebhook(provider: simulated.name, payload: delivery.payload, signature: delivery.signature, logger: context.logger)
+        let result = try await commerce.applyWebhook(
+            provider: simulated.name, payload: delivery.payload, signature: delivery.signature, logger: context.logger
+        )
         // The status is read only when the outcome does not say it (a duplicate, say).
         var status = result.orderStatus
         if status == nil { status = try await commerce.orderStatus(delivery.orderID, logger: context.logger) }
-        return CompleteBody(outcome: result.outcome.rawValue, orderStatus: status?.rawValue ?? "unknown", returnURL: simulated.returnURL(of: delivery.orderID))
+        return CompleteBody(
+            outcome: result.outcome.rawValue, orderStatus: status?.rawValue ?? "unknown", returnURL: simulated.returnURL(of: delivery.orderID)
+        )
     }
 
     func requireSimulated() throws -> SimulatedProvider {

@@ -15,7 +15,8 @@ extension CommerceService {
     /// - Parameter paymentReference: stored on the order (the provider's charge), when the event carries one.
     /// - Returns: the statements still to run in the transaction (the mails).
     func fulfil(_ order: LockedOrder, actor: OrderActor, paymentReference: String? = nil, in tx: PGTransaction) async throws -> [PGQuery] {
-        let row = try await tx.query(Self.fulfilStatement(order: order.id, buyer: order.buyerID, actor: actor, paymentReference: paymentReference)).one()
+        let statement = Self.fulfilStatement(order: order.id, buyer: order.buyerID, actor: actor, paymentReference: paymentReference)
+        let row = try await tx.query(statement).one()
         func decode<T: Decodable>(_ column: String, as type: [T].Type) throws -> [T] {
             guard let text = try row.decode(column, as: String?.self) else { return [] }
             return try JSONDecoder().decode([T].self, from: Data(text.utf8))
@@ -27,7 +28,9 @@ extension CommerceService {
         // Digital items: exactly `quantity` per line (rows another fulfilment has locked are skipped).
         var delivered: [UUID: [String]] = [:]
         for item in items {
-            guard let sealed = Data(base64Encoded: item.sealed) else { throw AgoraError(.internalError, "Digital item of \(item.productId) is unreadable") }
+            guard let sealed = Data(base64Encoded: item.sealed) else {
+                throw AgoraError(.internalError, "Digital item of \(item.productId) is unreadable")
+            }
             delivered[item.lineId, default: []].append(try vault.open(Array(sealed), keyID: item.keyId, product: item.productId))
         }
         for line in lines where line.type != "physical" && delivered[line.id]?.count ?? 0 != line.quantity {
@@ -85,7 +88,8 @@ extension CommerceService {
     static func fulfilStatement(order: UUID, buyer: UUID, actor: OrderActor, paymentReference: String?) -> PGQuery {
         """
         WITH paid AS (
-            UPDATE orders SET status = 'paid', paid_at = now(), updated_at = now(), payment_reference = coalesce(\(paymentReference)::text, payment_reference)
+            UPDATE orders SET status = 'paid', paid_at = now(), updated_at = now(),
+                              payment_reference = coalesce(\(paymentReference)::text, payment_reference)
             WHERE id = \(order)
             RETURNING id
         ), lines AS (
@@ -197,8 +201,9 @@ extension CommerceService {
         }
         for sellerOrder in sellerOrders {
             guard let to = sellerOrder.email else { continue }
+            let total = Self.display(sellerOrder.total, sellerOrder.currency)
             mails.append(.init(to: to, subject: "New order \(reference) on Agora",
-                               body: "You have a new paid order (\(Self.display(sellerOrder.total, sellerOrder.currency))).\n\n\(publicURL)/seller.html\n"))
+                               body: "You have a new paid order (\(total)).\n\n\(publicURL)/seller.html\n"))
         }
         for warning in lowStock {
             guard let to = warning.email else { continue }

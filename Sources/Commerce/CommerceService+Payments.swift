@@ -54,7 +54,9 @@ extension CommerceService {
     /// the COMMIT.
     func applyWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookResult {
         let provider = try provider(providerName)
-        guard let event = try provider.parseWebhook(payload: payload, signature: signature, now: Date()) else { return WebhookResult(outcome: .ignored) }
+        guard let event = try provider.parseWebhook(payload: payload, signature: signature, now: Date()) else {
+            return WebhookResult(outcome: .ignored)
+        }
         try event.validate()
         let result: WebhookResult
         let refund: PendingRefund?

@@ -171,7 +171,9 @@ public struct NotificationRelay: Service {
             let sellerStatus = try StreamEntry(user: seller, type: "order:status", encoding: summary)
             out += event.kind == .orderCreated ? [.entry(status)] : [.entry(status), .entry(sellerStatus)]
             if event.kind == .orderPaid { out.append(.notice(.init(seller, .order, data: summary))) }
-            if [.orderShipped, .orderDelivered, .orderCancelled].contains(event.kind) { out.append(.notice(.init(buyer, .orderStatus, data: summary))) }
+            if [.orderShipped, .orderDelivered, .orderCancelled].contains(event.kind) {
+                out.append(.notice(.init(buyer, .orderStatus, data: summary)))
+            }
         case .adminAlert:
             var data: [String: JSON] = [:]
             for (key, value) in payload {

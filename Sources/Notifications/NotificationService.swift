@@ -157,7 +157,9 @@ public struct NotificationService: Sendable {
     }
 
     public func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
-        let rows = try await db.query("SELECT coalesce((SELECT unread FROM notification_counts WHERE user_id = \(user)), 0)::bigint AS n", logger: logger)
+        let rows = try await db.query(
+            "SELECT coalesce((SELECT unread FROM notification_counts WHERE user_id = \(user)), 0)::bigint AS n", logger: logger
+        )
         return Int(try rows.one().decode("n") as Int64)
     }
 

@@ -46,7 +46,9 @@ struct NotificationTests {
             #expect(try await services.notifications.markRead(user, id: first, logger: log) == 1)
             #expect(try await services.notifications.markRead(user, id: first, logger: log) == 1, "a second read takes nothing away")
             await #expect(throws: AgoraError.self) { try await services.notifications.markRead(other, id: first, logger: log) }
-            let single = try await services.db.withTransaction(logger: log) { tx in try await services.notifications.notify(user, .order, data: [:], in: tx) }
+            let single = try await services.db.withTransaction(logger: log) { tx in
+                try await services.notifications.notify(user, .order, data: [:], in: tx)
+            }
             #expect(try unread(single) == 2)
             #expect(try await services.notifications.markRead(user, id: nil, logger: log) == 0)
             #expect(try await services.notifications.unreadCount(other, logger: log) == 1)
