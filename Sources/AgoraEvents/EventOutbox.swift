@@ -65,19 +65,21 @@ public struct EventOutbox: Sendable {
     /// Claims up to `limit` events no relay has handled, oldest first, and runs `body` with them in the claiming
     /// transaction; they are marked relayed when it commits. Several instances can relay at once: each claims
     /// different rows (`SKIP LOCKED`), and a relay that dies mid-batch leaves its rows to the next.
+    ///
+    /// One statement claims and marks the batch (a rollback unmarks it), so `body` may end the transaction with
+    /// `commit(after:)`, sending its last statements with the COMMIT.
     /// - Returns: what `body` returned, and how many events it got.
     public func relay<R: Sendable>(limit: Int, logger: Logger, _ body: (PGTransaction, [Recorded]) async throws -> R) async throws -> (R, Int) {
         try await db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query(
                 """
-                SELECT id, type, actor_id, subject_id, payload::text AS payload, occurred_at FROM domain_events
-                WHERE relayed_at IS NULL ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                UPDATE domain_events SET relayed_at = now()
+                WHERE id IN (SELECT id FROM domain_events WHERE relayed_at IS NULL ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING id, type, actor_id, subject_id, payload::text AS payload, occurred_at
                 """
             )
-            let batch = try rows.map(Self.decode)
-            let result = try await body(tx, batch)
-            if !batch.isEmpty { try await tx.execute("UPDATE domain_events SET relayed_at = now() WHERE id = ANY(\(batch.map { Int($0.id) }))") }
-            return (result, batch.count)
+            let batch = try rows.map(Self.decode).sorted { $0.id < $1.id }
+            return (try await body(tx, batch), batch.count)
         }
     }
 

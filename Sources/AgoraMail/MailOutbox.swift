@@ -39,6 +39,38 @@ public struct MailOutbox: Sendable {
         return try row.decode("id")
     }
 
+    /// A mail to queue with others in one statement (`enqueueStatement`).
+    public struct Outgoing: Sendable, Equatable {
+        public var to: String
+        public var subject: String
+        public var body: String
+        public var sensitive: Bool
+
+        public init(to: String, subject: String, body: String, sensitive: Bool = false) {
+            self.to = to
+            self.subject = subject
+            self.body = body
+            self.sensitive = sensitive
+        }
+    }
+
+    /// The statement that queues `mails` (nil for none), for a caller that pipelines it with its own statements and
+    /// its COMMIT; as `enqueue`, each mail exists exactly when that transaction commits.
+    /// - Throws: `MailError.invalidAddress` for a recipient that could not be sent to (nothing is written).
+    public static func enqueueStatement(_ mails: [Outgoing]) throws -> PGQuery? {
+        guard !mails.isEmpty else { return nil }
+        let recipients = try mails.map { try MailAddress($0.to).address }
+        // One statement for the batch: parallel arrays unnested in order (booleans as text, as arrays carry no Bool).
+        return
+            """
+            INSERT INTO mail_outbox (to_address, subject, body, sensitive)
+            SELECT t, s, b, z::boolean
+            FROM unnest(\(recipients), \(mails.map { String(Mail.oneLine($0.subject).prefix(250)) }), \(mails.map(\.body)),
+                        \(mails.map { $0.sensitive ? "t" : "f" }))
+                 AS m(t, s, b, z)
+            """
+    }
+
     /// Claims up to `limit` due mails for `lease`: other dispatchers skip them until it runs out. Safe with any
     /// number of instances (`FOR UPDATE SKIP LOCKED`).
     public func claim(limit: Int, lease: Duration, logger: Logger) async throws -> [OutboxMail] {

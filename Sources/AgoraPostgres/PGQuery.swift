@@ -65,6 +65,22 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
         return query
     }
 
+    /// Independent writes made by one statement: each of `writes` becomes a data-modifying CTE of `last`, so all of
+    /// them cost one execution instead of one each. They share one snapshot, so none may depend on what another
+    /// writes; only `last`'s rows come back, and `last` must not begin with a `WITH` of its own.
+    public static func combining(_ writes: [PGQuery], into last: PGQuery) -> PGQuery {
+        guard !writes.isEmpty else { return last }
+        var query = PGQuery(sql: "WITH ")
+        for (index, write) in writes.enumerated() {
+            query.append(PGQuery(sql: index == 0 ? "w0 AS (" : ", w\(index) AS ("))
+            query.append(write)
+            query.append(PGQuery(sql: ")"))
+        }
+        query.append(PGQuery(sql: "\n"))
+        query.append(last)
+        return query
+    }
+
     /// Builds a query from literal SQL and bound values.
     public struct StringInterpolation: StringInterpolationProtocol {
         var sql = ""

@@ -245,11 +245,16 @@ public struct CommerceRoutes: Sendable {
             throw AgoraError(.validation, "outcome must be paid or failed", fields: ["outcome": "must be paid or failed"])
         }
         let id = context.parameters.get("session") ?? ""
-        let delivery = try await simulated.complete(id, paid: input.outcome == "paid", logger: context.logger)
-        let outcome = try await commerce.handleWebhook(provider: simulated.name, payload: delivery.payload, signature: delivery.signature, logger: context.logger)
-        let session = try await simulated.session(id, logger: context.logger)
-        let status = try await commerce.orderStatus(session.orderId, logger: context.logger)
-        return CompleteBody(outcome: outcome.rawValue, orderStatus: status?.rawValue ?? "unknown", returnURL: session.returnURL)
+        let delivery = try await simulated.completion(id, paid: input.outcome == "paid", logger: context.logger)
+        let result = try await commerce.applyWebhook(
+            provider: simulated.name, payload: delivery.payload, signature: delivery.signature, logger: context.logger
+        )
+        // The status is read only when the outcome does not say it (a duplicate, say).
+        var status = result.orderStatus
+        if status == nil { status = try await commerce.orderStatus(delivery.orderID, logger: context.logger) }
+        return CompleteBody(
+            outcome: result.outcome.rawValue, orderStatus: status?.rawValue ?? "unknown", returnURL: simulated.returnURL(of: delivery.orderID)
+        )
     }
 
     func requireSimulated() throws -> SimulatedProvider {

@@ -29,16 +29,22 @@ public struct Cart: Codable, Sendable, Equatable {
 extension CommerceService {
     /// The cart of `account`, oldest line first.
     public func cart(of account: UUID, logger: Logger) async throws -> Cart {
-        let rows = try await db.query(
-            """
-            SELECT c.product_id, c.quantity, c.added_at, p.title, p.type, p.seller_id, p.price_minor, p.currency, p.status,
-                   p.stock - p.reserved AS available
-            FROM cart_items c JOIN products p ON p.id = c.product_id
-            WHERE c.account_id = \(account)
-            ORDER BY c.added_at, c.product_id
-            """,
-            logger: logger
-        )
+        try Self.cart(try await db.query(Self.cartStatement(of: account), logger: logger))
+    }
+
+    /// The statement that reads the cart of `account`; its rows go to `cart(_:)`.
+    static func cartStatement(of account: UUID) -> PGQuery {
+        """
+        SELECT c.product_id, c.quantity, c.added_at, p.title, p.type, p.seller_id, p.price_minor, p.currency, p.status,
+               p.stock - p.reserved AS available
+        FROM cart_items c JOIN products p ON p.id = c.product_id
+        WHERE c.account_id = \(account)
+        ORDER BY c.added_at, c.product_id
+        """
+    }
+
+    /// The cart of `cartStatement`'s rows.
+    static func cart(_ rows: [PGRow]) throws -> Cart {
         var items: [Cart.Item] = []
         var sums: [String: Int64] = [:]
         for row in rows {
@@ -73,27 +79,32 @@ extension CommerceService {
             throw AgoraError(.validation, code: "invalid_quantity", "Quantity must be between 1 and \(settings.maxQuantity)",
                              fields: ["quantity": "must be between 1 and \(settings.maxQuantity)"])
         }
-        try await db.withTransaction(logger: logger) { tx in
-            let found = try await tx.query(
-                "SELECT title, seller_id, status, stock - reserved AS available FROM products WHERE id = \(product)"
-            )
-            guard let row = found.first, try row.decode("status", as: String.self) == "published" else {
+        // Two round trips: the product's read and the upsert as one statement, checked here (a refusal rolls the
+        // upsert back), then the cart's read with the COMMIT.
+        return try await db.withTransaction(logger: logger) { tx in
+            let row = try await tx.query(
+                """
+                WITH p AS (
+                    SELECT title, seller_id, status, stock - reserved AS available FROM products WHERE id = \(product)
+                ), upserted AS (
+                    INSERT INTO cart_items (account_id, product_id, quantity)
+                    SELECT \(account), \(product), \(quantity) FROM p WHERE p.status = 'published' AND p.seller_id <> \(account)
+                    ON CONFLICT (account_id, product_id) DO UPDATE
+                        SET quantity = CASE WHEN \(adding) THEN cart_items.quantity + EXCLUDED.quantity ELSE EXCLUDED.quantity END,
+                            updated_at = now()
+                    RETURNING quantity, (xmax = 0) AS inserted, (SELECT count(*) FROM cart_items WHERE account_id = \(account)) AS lines
+                )
+                SELECT p.title, p.seller_id, p.status, p.available, u.quantity, u.inserted, u.lines FROM p LEFT JOIN upserted u ON true
+                """
+            ).first
+            guard let row, try row.decode("status", as: String.self) == "published" else {
                 throw AgoraError(.notFound, code: "product_not_found", "No such product")
             }
             let title: String = try row.decode("title")
             guard try row.decode("seller_id", as: UUID.self) != account else {
                 throw AgoraError(.validation, code: "own_product", "You cannot buy your own product “\(title)”")
             }
-            let rows = try await tx.query(
-                """
-                INSERT INTO cart_items (account_id, product_id, quantity) VALUES (\(account), \(product), \(quantity))
-                ON CONFLICT (account_id, product_id) DO UPDATE
-                    SET quantity = CASE WHEN \(adding) THEN cart_items.quantity + EXCLUDED.quantity ELSE EXCLUDED.quantity END,
-                        updated_at = now()
-                RETURNING quantity, (xmax = 0) AS inserted, (SELECT count(*) FROM cart_items WHERE account_id = \(account)) AS lines
-                """
-            )
-            let total: Int = try rows.one().decode("quantity")
+            let total: Int = try row.decode("quantity")
             let available: Int = try row.decode("available")
             guard total <= settings.maxQuantity else {
                 throw AgoraError(.validation, code: "invalid_quantity", "At most \(settings.maxQuantity) of one product fit in a cart",
@@ -101,13 +112,13 @@ extension CommerceService {
             }
             guard total <= available else { throw Self.insufficientStock(product: product, title: title, available: available) }
             // The count sees the rows as they were before this statement: a new line makes it one more.
-            let lines: Int = try rows.one().decode("lines")
-            let inserted: Bool = try rows.one().decode("inserted")
+            let lines: Int = try row.decode("lines")
+            let inserted: Bool = try row.decode("inserted")
             guard !inserted || lines < settings.maxCartItems else {
                 throw AgoraError(.validation, code: "cart_full", "A cart holds at most \(settings.maxCartItems) different products")
             }
+            return try Self.cart(try await tx.commit(after: [Self.cartStatement(of: account)])[0].rows)
         }
-        return try await cart(of: account, logger: logger)
     }
 
     /// Takes `product` out of the cart (nothing happens if it was not there).

@@ -23,6 +23,14 @@ extension CommerceService {
         var currency: String
         var status: String
         var available: Int
+        var sellerUsername: String
+        var sellerName: String
+    }
+
+    /// What `placeOrder` wrote, as the buyer sees it, and the buyer's address for the payment session.
+    struct PlacedOrder {
+        var order: OrderView
+        var buyerEmail: String?
     }
 
     /// Turns the buyer's cart into an order: one order, one seller order per seller, stock reserved until
@@ -41,9 +49,9 @@ extension CommerceService {
                 return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
             }
         }
-        let orderID: UUID
+        let placed: PlacedOrder
         do {
-            orderID = try await placeOrder(buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, logger: logger)
+            placed = try await placeOrder(buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, logger: logger)
         } catch let error as PGError where error.isUniqueViolation && error.constraint == "orders_idempotency" {
             // A concurrent checkout with the same key committed first; this one rolled back and returns that order.
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
@@ -54,9 +62,9 @@ extension CommerceService {
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
             return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
         }
-        logger.info("Order placed", metadata: ["agora.order_id": "\(orderID)"])
-        let view = try await buyerOrder(orderID, buyer: buyer, logger: logger)
-        return Checkout(order: try await resumePayment(view, logger: logger), created: true)
+        logger.info("Order placed", metadata: ["agora.order_id": "\(placed.order.id)"])
+        // The view is made from what the transaction wrote, not read back.
+        return Checkout(order: try await resumePayment(placed.order, buyerEmail: placed.buyerEmail, logger: logger), created: true)
     }
 
     /// The order `buyer` placed with `key`, if any.
@@ -66,28 +74,36 @@ extension CommerceService {
         return try await buyerOrder(try row.decode("id"), buyer: buyer, logger: logger)
     }
 
-    /// The transaction of a checkout. Returns the new order's id.
-    func placeOrder(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> UUID {
+    /// The transaction of a checkout: two round trips, the locking read, then every write (and a local payment
+    /// session) with the COMMIT. Returns the new order as its buyer sees it, made from what was written.
+    func placeOrder(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> PlacedOrder {
         try await db.withTransaction(logger: logger) { tx in
             // Locks the products in id order: two checkouts sharing products queue instead of deadlocking, and
-            // what is read here (stock, reserved, price) cannot change before the reservation below.
+            // what is read here (stock, reserved, price) cannot change before the reservation below. `NO KEY
+            // UPDATE` is the lock the reservation's UPDATE takes anyway: it queues every other change of the row
+            // but not the key-share locks of foreign keys, so adding the product to a cart (or an order line)
+            // does not wait for this checkout's commit. The sellers' names and the buyer's address are read with
+            // them, for the order's view and the payment session.
             let rows = try await tx.query(
                 """
                 SELECT c.product_id, c.quantity, p.title, p.type, p.seller_id, p.price_minor, p.currency, p.status,
-                       p.stock - p.reserved AS available
-                FROM cart_items c JOIN products p ON p.id = c.product_id
+                       p.stock - p.reserved AS available, s.username AS seller_username, s.display_name AS seller_name,
+                       (SELECT email FROM accounts WHERE id = \(buyer)) AS buyer_email
+                FROM cart_items c JOIN products p ON p.id = c.product_id JOIN accounts s ON s.id = p.seller_id
                 WHERE c.account_id = \(buyer)
                 ORDER BY p.id
-                FOR UPDATE OF p
+                FOR NO KEY UPDATE OF p
                 """
             )
             let lines = try rows.map { row in
                 LockedLine(
                     productID: try row.decode("product_id"), quantity: try row.decode("quantity"), title: try row.decode("title"),
                     type: try row.decode("type"), sellerID: try row.decode("seller_id"), price: try row.decode("price_minor"),
-                    currency: try row.decode("currency"), status: try row.decode("status"), available: try row.decode("available")
+                    currency: try row.decode("currency"), status: try row.decode("status"), available: try row.decode("available"),
+                    sellerUsername: try row.decode("seller_username"), sellerName: try row.decode("seller_name")
                 )
             }
+            let buyerEmail: String? = try rows.first?.decode("buyer_email")
             try validate(lines, buyer: buyer, shippingAddress: shippingAddress)
             let currency = try lines.one().currency
             let pricing = Pricing(settings: settings, currency: currency)
@@ -102,54 +118,97 @@ extension CommerceService {
             let needsAddress = lines.contains { $0.type == "physical" }
             let address = needsAddress ? try shippingAddress.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) } : nil
 
-            // Ids are made here, so every write below can name them and go out in one round trip with the COMMIT.
+            // Ids are made here, so every write below can name them and go out in one statement with the COMMIT.
             let orderID = UUID()
             let sellerOrderOf = Dictionary(uniqueKeysWithValues: bySeller.map { ($0.key, UUID()) })
             let sellerIDs = bySeller.map(\.key)
             let sellerOrderIDs = sellerIDs.map { sellerOrderOf[$0] ?? UUID() }
+            let lineIDs = lines.map { _ in UUID() }
             let lineSellerOrders = lines.map { sellerOrderOf[$0.sellerID] ?? UUID() }
-            var writes: [PGQuery] = [
-                """
-                INSERT INTO orders (id, buyer_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, platform_fee_minor,
-                                    vat_rate_bp, prices_include_vat, platform_fee_bp, shipping_address, idempotency_key, payment_provider,
-                                    reserved_until)
-                VALUES (\(orderID), \(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
-                        \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(pricing.platformFeeBP), \(address)::jsonb, \(idempotencyKey),
-                        \(checkoutProvider),
-                        now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
-                """,
-                """
-                INSERT INTO seller_orders (id, order_id, seller_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor,
-                                           platform_fee_minor, seller_earnings_minor, has_physical)
-                SELECT so, \(orderID), s, \(currency), sub, vat, ship, sub + vat + ship, fee, sub - fee, phys::boolean
-                FROM unnest(\(sellerOrderIDs), \(sellerIDs), \(totals.map { Int($0.subtotal) }), \(totals.map { Int($0.vat) }),
-                            \(totals.map { Int($0.shipping) }), \(totals.map { Int($0.platformFee) }),
-                            \(bySeller.map { $0.value.contains { $0.type == "physical" } ? "t" : "f" }))
-                     AS t(so, s, sub, vat, ship, fee, phys)
-                """,
-                """
-                INSERT INTO order_lines (order_id, seller_order_id, product_id, title, product_type, unit_price_minor, quantity, line_total_minor)
-                SELECT \(orderID), so, p, t, ty, price, q, price * q
-                FROM unnest(\(lineSellerOrders), \(lines.map(\.productID)), \(lines.map(\.title)),
-                            \(lines.map(\.type)), \(lines.map { Int($0.price) }), \(lines.map(\.quantity)))
-                     AS l(so, p, t, ty, price, q)
-                """,
-                // The rows are locked and were checked above; the table's CHECK is the last word all the same.
-                """
-                UPDATE products p SET reserved = p.reserved + l.q
-                FROM unnest(\(lines.map(\.productID)), \(lines.map(\.quantity))) AS l(id, q)
-                WHERE p.id = l.id
-                """,
-                "DELETE FROM cart_items WHERE account_id = \(buyer) AND product_id = ANY(\(lines.map(\.productID)))",
-                Self.historyStatement(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer)),
-            ]
             let events = bySeller.enumerated().map { index, entry in
                 Self.orderEvent(.orderCreated, order: orderID, sellerOrder: sellerOrderOf[entry.key] ?? orderID, buyer: buyer, seller: entry.key,
                                 status: .pendingPayment, total: totals[index].total, currency: currency, actor: buyer)
             }
-            if let record = try EventOutbox.recordStatement(events) { writes.append(record) }
-            try await tx.commit(after: writes)
-            return orderID
+            // A provider whose sessions are rows of this database opens the session here, in the order's transaction;
+            // any other is called after the commit (`resumePayment`), never with a transaction open.
+            let provider = try provider(checkoutProvider)
+            let local = provider.localSession(for: Self.paymentRequest(
+                order: orderID, currency: currency, total: sum.total, shipping: sum.shipping, vat: sum.vat, pricesIncludeVAT: pricing.pricesIncludeVAT,
+                lines: lines.map { .init(name: $0.title, unitAmount: $0.price, quantity: $0.quantity) }, buyerEmail: buyerEmail,
+                expiresAt: Date() + Double(settings.reservationTTL.components.seconds), publicURL: settings.publicURL
+            ))
+            // One statement: the order, its seller orders and lines, the reservations, the cart emptied of what was
+            // ordered, the history row and the domain events. The rows are locked and were checked above; the
+            // products' CHECK is the last word all the same.
+            var writes: [PGQuery] = [
+                """
+                WITH placed AS (
+                    INSERT INTO orders (id, buyer_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, platform_fee_minor,
+                                        vat_rate_bp, prices_include_vat, platform_fee_bp, shipping_address, idempotency_key, payment_provider,
+                                        payment_session, payment_url, reserved_until)
+                    VALUES (\(orderID), \(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
+                            \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(pricing.platformFeeBP), \(address)::jsonb, \(idempotencyKey),
+                            \(checkoutProvider), \(local?.session.id), \(local?.session.url),
+                            now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
+                    RETURNING created_at, reserved_until
+                ), sellers AS (
+                    INSERT INTO seller_orders (id, order_id, seller_id, currency, subtotal_minor, vat_minor, shipping_minor, total_minor,
+                                               platform_fee_minor, seller_earnings_minor, has_physical)
+                    SELECT so, \(orderID), s, \(currency), sub, vat, ship, sub + vat + ship, fee, sub - fee, phys::boolean
+                    FROM unnest(\(sellerOrderIDs), \(sellerIDs), \(totals.map { Int($0.subtotal) }), \(totals.map { Int($0.vat) }),
+                                \(totals.map { Int($0.shipping) }), \(totals.map { Int($0.platformFee) }),
+                                \(bySeller.map { $0.value.contains { $0.type == "physical" } ? "t" : "f" }))
+                         AS t(so, s, sub, vat, ship, fee, phys)
+                ), ordered AS (
+                    INSERT INTO order_lines (id, order_id, seller_order_id, product_id, title, product_type, unit_price_minor, quantity, line_total_minor)
+                    SELECT id, \(orderID), so, p, t, ty, price, q, price * q
+                    FROM unnest(\(lineIDs), \(lineSellerOrders), \(lines.map(\.productID)), \(lines.map(\.title)),
+                                \(lines.map(\.type)), \(lines.map { Int($0.price) }), \(lines.map(\.quantity)))
+                         AS l(id, so, p, t, ty, price, q)
+                ), reserved AS (
+                    UPDATE products p SET reserved = p.reserved + l.q
+                    FROM unnest(\(lines.map(\.productID)), \(lines.map(\.quantity))) AS l(id, q)
+                    WHERE p.id = l.id
+                ), emptied AS (
+                    DELETE FROM cart_items WHERE account_id = \(buyer) AND product_id = ANY(\(lines.map(\.productID)))
+                ), history AS (
+                    \(fragment: Self.historyStatement(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer)))
+                ), recorded AS (
+                    \(fragment: try EventOutbox.recordStatement(events) ?? "SELECT 1")  -- never empty: an order has a seller
+                )
+                SELECT created_at, reserved_until FROM placed
+                """
+            ]
+            if let local { writes.append(local.statement) }
+            let placed = try await tx.commit(after: writes)[0].rows.one()
+            let createdAt: Date = try placed.decode("created_at")
+            let view = OrderView(
+                id: orderID, status: .pendingPayment, currency: currency, subtotal: Money(amount: sum.subtotal, currency: currency),
+                vat: Money(amount: sum.vat, currency: currency), shipping: Money(amount: sum.shipping, currency: currency),
+                total: Money(amount: sum.total, currency: currency), refunded: Money(amount: 0, currency: currency),
+                vatRate: Double(pricing.vatRateBP) / 100, pricesIncludeVat: pricing.pricesIncludeVAT, shippingAddress: needsAddress ? shippingAddress : nil,
+                payment: .init(provider: checkoutProvider, url: local?.session.url), reservedUntil: try placed.decode("reserved_until"),
+                createdAt: createdAt, paidAt: nil, cancelledAt: nil, cancelReason: nil,
+                sellerOrders: bySeller.enumerated().map { index, entry in
+                    let (seller, sellerLines) = entry
+                    let total = totals[index]
+                    func money(_ amount: Int64) -> Money { Money(amount: amount, currency: currency) }
+                    return SellerOrderView(
+                        id: sellerOrderOf[seller] ?? orderID, orderId: orderID, status: .pendingPayment,
+                        seller: .init(id: seller, username: sellerLines[0].sellerUsername, displayName: sellerLines[0].sellerName), buyer: nil,
+                        subtotal: money(total.subtotal), vat: money(total.vat), shipping: money(total.shipping), total: money(total.total),
+                        platformFee: nil, sellerEarnings: nil, refunded: money(0), carrier: nil, trackingNumber: nil, shippingAddress: nil,
+                        createdAt: createdAt, shippedAt: nil, deliveredAt: nil, cancelledAt: nil,
+                        lines: zip(lineIDs, lines).filter { $0.1.sellerID == seller }.map { id, line in
+                            OrderLineView(id: id, productId: line.productID, title: line.title, type: line.type, unitPrice: money(line.price),
+                                          quantity: line.quantity, lineTotal: money(line.price * Int64(line.quantity)), items: nil)
+                        }.sorted { ($0.title, $0.id.uuidString) < ($1.title, $1.id.uuidString) }
+                    )
+                }.sorted { $0.id.uuidString > $1.id.uuidString },  // as `sellerOrderViews` lists them: newest, then by id, descending
+                history: [.init(sellerOrderId: nil, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: "buyer", note: nil, at: createdAt)],
+                refunds: []
+            )
+            return PlacedOrder(order: view, buyerEmail: buyerEmail)
         }
     }
 
@@ -184,10 +243,11 @@ extension CommerceService {
     }
 
     /// Makes sure a pending order has a payment session (opening one if the first attempt never got one).
-    func resumePayment(_ order: OrderView, logger: Logger) async throws -> OrderView {
+    /// - Parameter buyerEmail: the buyer's address when the caller has it (else it is read).
+    func resumePayment(_ order: OrderView, buyerEmail: String?? = nil, logger: Logger) async throws -> OrderView {
         guard order.status == .pendingPayment, order.payment.url == nil else { return order }
         let provider = try provider(order.payment.provider)
-        let request = try await paymentRequest(for: order, logger: logger)
+        let request = try await paymentRequest(for: order, buyerEmail: buyerEmail, logger: logger)
         let session: PaymentSession
         do {
             session = try await provider.startPayment(request, logger: logger)
@@ -206,19 +266,37 @@ extension CommerceService {
         return updated
     }
 
+    /// What the provider is asked to charge for `order` (its buyer's address read unless given).
+    func paymentRequest(for order: OrderView, buyerEmail: String?? = nil, logger: Logger) async throws -> PaymentRequest {
+        let email: String?
+        if let buyerEmail {
+            email = buyerEmail
+        } else {
+            email = try await db.query("SELECT a.email FROM orders o JOIN accounts a ON a.id = o.buyer_id WHERE o.id = \(order.id)", logger: logger)
+                .first?.decode("email", as: String.self)
+        }
+        return Self.paymentRequest(
+            order: order.id, currency: order.currency, total: order.total.amount, shipping: order.shipping.amount, vat: order.vat.amount,
+            pricesIncludeVAT: order.pricesIncludeVat,
+            lines: order.sellerOrders.flatMap(\.lines).map { .init(name: $0.title, unitAmount: $0.unitPrice.amount, quantity: $0.quantity) },
+            buyerEmail: email, expiresAt: order.reservedUntil, publicURL: settings.publicURL
+        )
+    }
+
     /// What the provider is asked to charge: the product lines as priced, then shipping, then VAT when prices exclude it.
-    func paymentRequest(for order: OrderView, logger: Logger) async throws -> PaymentRequest {
-        var lines = order.sellerOrders.flatMap(\.lines).map { PaymentRequest.Line(name: $0.title, unitAmount: $0.unitPrice.amount, quantity: $0.quantity) }
-        if order.shipping.amount > 0 { lines.append(.init(name: "Shipping", unitAmount: order.shipping.amount, quantity: 1)) }
-        if !order.pricesIncludeVat, order.vat.amount > 0 { lines.append(.init(name: "VAT", unitAmount: order.vat.amount, quantity: 1)) }
-        let email = try await db.query("SELECT a.email FROM orders o JOIN accounts a ON a.id = o.buyer_id WHERE o.id = \(order.id)", logger: logger)
-            .first?.decode("email", as: String.self)
-        let base = settings.publicURL.hasSuffix("/") ? String(settings.publicURL.dropLast()) : settings.publicURL
+    static func paymentRequest(
+        order: UUID, currency: String, total: Int64, shipping: Int64, vat: Int64, pricesIncludeVAT: Bool, lines: [PaymentRequest.Line],
+        buyerEmail: String?, expiresAt: Date, publicURL: String
+    ) -> PaymentRequest {
+        var lines = lines
+        if shipping > 0 { lines.append(.init(name: "Shipping", unitAmount: shipping, quantity: 1)) }
+        if !pricesIncludeVAT, vat > 0 { lines.append(.init(name: "VAT", unitAmount: vat, quantity: 1)) }
+        let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         return PaymentRequest(
-            orderID: order.id, currency: order.currency, total: order.total.amount, lines: lines, buyerEmail: email,
-            successURL: "\(base)/orders/\(order.id.uuidString.lowercased())?paid=1",
-            cancelURL: "\(base)/orders/\(order.id.uuidString.lowercased())?cancelled=1",
-            expiresAt: order.reservedUntil
+            orderID: order, currency: currency, total: total, lines: lines, buyerEmail: buyerEmail,
+            successURL: "\(base)/orders/\(order.uuidString.lowercased())?paid=1",
+            cancelURL: "\(base)/orders/\(order.uuidString.lowercased())?cancelled=1",
+            expiresAt: expiresAt
         )
     }
 

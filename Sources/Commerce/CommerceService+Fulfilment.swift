@@ -9,129 +9,208 @@ extension CommerceService {
     /// Payment arrived for a pending order: in the caller's transaction, the order and its seller orders become
     /// paid, reservations become sales (stock goes down), digital items are allocated one per unit, earnings are
     /// credited as pending, and the buyer (with their digital items) and sellers are mailed.
-    func fulfil(_ order: LockedOrder, actor: OrderActor, in tx: PGTransaction) async throws {
-        try await tx.execute("UPDATE orders SET status = 'paid', paid_at = now(), updated_at = now() WHERE id = \(order.id)")
-        try await recordHistory(order: order.id, from: "pending_payment", to: "paid", actor: actor, in: tx)
-        let lines = try await tx.query(
-            """
-            UPDATE order_lines SET reservation = 'sold' WHERE order_id = \(order.id) AND reservation = 'held'
-            RETURNING id, seller_order_id, product_id, product_type, quantity, title
-            """
-        )
-        // Sales: stock and reservation both drop by the quantity; one row per product (a product is on one line).
-        let productIDs: [UUID] = try lines.map { try $0.decode("product_id") }
-        let quantities: [Int] = try lines.map { try $0.decode("quantity") }
-        let sold = try await tx.query(
-            """
-            UPDATE products p SET stock = p.stock - l.q, reserved = p.reserved - l.q
-            FROM unnest(\(productIDs), \(quantities)) AS l(id, q)
-            WHERE p.id = l.id
-            RETURNING p.id, p.seller_id, p.title, p.stock, p.stock + l.q AS old_stock, p.low_stock_threshold
-            """
-        )
-        // Digital items: exactly `quantity` per line, skipping rows another fulfilment has locked.
+    ///
+    /// One statement (`fulfilStatement`) makes every write and returns what the mails need; the mails are returned
+    /// as a statement for the caller to send with its COMMIT, so a payment costs two round trips after the lock.
+    /// - Parameter paymentReference: stored on the order (the provider's charge), when the event carries one.
+    /// - Returns: the statements still to run in the transaction (the mails).
+    func fulfil(_ order: LockedOrder, actor: OrderActor, paymentReference: String? = nil, in tx: PGTransaction) async throws -> [PGQuery] {
+        let statement = Self.fulfilStatement(order: order.id, buyer: order.buyerID, actor: actor, paymentReference: paymentReference)
+        let row = try await tx.query(statement).one()
+        func decode<T: Decodable>(_ column: String, as type: [T].Type) throws -> [T] {
+            guard let text = try row.decode(column, as: String?.self) else { return [] }
+            return try JSONDecoder().decode([T].self, from: Data(text.utf8))
+        }
+        let lines = try decode("lines", as: [SoldLine].self)
+        let items = try decode("items", as: [SoldItem].self)
+        let sellerOrders = try decode("seller_orders", as: [PaidSellerOrder].self)
+        let lowStock = try decode("low_stock", as: [LowStock].self)
+        // Digital items: exactly `quantity` per line (rows another fulfilment has locked are skipped).
         var delivered: [UUID: [String]] = [:]
-        for line in lines where try line.decode("product_type", as: String.self) != "physical" {
-            let lineID: UUID = try line.decode("id")
-            let product: UUID = try line.decode("product_id")
-            let quantity: Int = try line.decode("quantity")
-            let items = try await tx.query(
-                """
-                UPDATE inventory_items SET status = 'sold', order_line_id = \(lineID), sold_at = now()
-                WHERE id IN (
-                    SELECT id FROM inventory_items WHERE product_id = \(product) AND status = 'available'
-                    ORDER BY created_at, id LIMIT \(quantity) FOR UPDATE SKIP LOCKED
-                )
-                RETURNING key_id, sealed
-                """
-            )
-            guard items.count == quantity else {
-                // Stock of a digital product is its count of available items, so this means they disagree: roll the
-                // whole payment back (the provider retries) rather than deliver less than was paid for.
-                throw AgoraError(.internalError, "Digital inventory of \(product) is short of its stock")
+        for item in items {
+            guard let sealed = Data(base64Encoded: item.sealed) else {
+                throw AgoraError(.internalError, "Digital item of \(item.productId) is unreadable")
             }
-            delivered[lineID] = try items.map { try vault.open(try $0.decode("sealed", as: PGBytes.self).bytes, keyID: try $0.decode("key_id"), product: product) }
+            delivered[item.lineId, default: []].append(try vault.open(Array(sealed), keyID: item.keyId, product: item.productId))
         }
-
-        // Seller orders: physical ones wait for shipping; digital-only ones are delivered now (the items are the delivery).
-        let sellerOrders = try await tx.query(
-            """
-            UPDATE seller_orders SET status = CASE WHEN has_physical THEN 'paid' ELSE 'delivered' END,
-                                     delivered_at = CASE WHEN has_physical THEN NULL ELSE now() END, updated_at = now()
-            WHERE order_id = \(order.id) AND status = 'pending_payment'
-            RETURNING id, seller_id, has_physical, total_minor, seller_earnings_minor, shipping_minor, currency
-            """
-        )
-        var events: [DomainEvent] = []
-        for row in sellerOrders {
-            let id: UUID = try row.decode("id")
-            let seller: UUID = try row.decode("seller_id")
-            let physical: Bool = try row.decode("has_physical")
-            let credit = try row.decode("seller_earnings_minor", as: Int64.self) + row.decode("shipping_minor", as: Int64.self)
-            let currency: String = try row.decode("currency")
-            try await recordHistory(order: order.id, sellerOrder: id, from: "pending_payment", to: "paid", actor: actor, in: tx)
-            try await ledger(seller: seller, currency: currency, bucket: "pending", amount: credit, entry: "earning", sellerOrder: id, in: tx)
-            events.append(Self.orderEvent(.orderPaid, order: order.id, sellerOrder: id, buyer: order.buyerID, seller: seller, status: .paid,
-                                          total: try row.decode("total_minor"), currency: currency, actor: order.buyerID))
-            if !physical {
-                try await recordHistory(order: order.id, sellerOrder: id, from: "paid", to: "delivered", actor: .system, note: "digital items delivered", in: tx)
-                try await releaseEarnings(sellerOrder: id, seller: seller, currency: currency, amount: credit, in: tx)
-                events.append(Self.orderEvent(.orderDelivered, order: order.id, sellerOrder: id, buyer: order.buyerID, seller: seller,
-                                              status: .delivered, total: try row.decode("total_minor"), currency: currency, actor: nil))
-            }
+        for line in lines where line.type != "physical" && delivered[line.id]?.count ?? 0 != line.quantity {
+            // Stock of a digital product is its count of available items, so this means they disagree: roll the
+            // whole payment back (the provider retries) rather than deliver less than was paid for.
+            throw AgoraError(.internalError, "Digital inventory of \(line.productId) is short of its stock")
         }
-        // Low stock: a sale that takes a product to or below its threshold (crossing it, so it is said once).
-        var lowStock: [(seller: UUID, title: String, stock: Int)] = []
-        for row in sold {
-            let stock: Int = try row.decode("stock")
-            let old: Int = try row.decode("old_stock")
-            let threshold: Int = try row.decode("low_stock_threshold")
-            // Live stock on the product page (the realtime relay coalesces these per product).
-            events.append(DomainEvent(.productStockChanged, actor: nil, subject: try row.decode("id"), payload: [
-                "oldStock": .int(Int64(old)), "stock": .int(Int64(stock)), "lowStockThreshold": .int(Int64(threshold)), "lowStock": .bool(stock <= threshold),
-            ]))
-            guard stock <= threshold, old > threshold else { continue }
-            let seller: UUID = try row.decode("seller_id")
-            let title: String = try row.decode("title")
-            lowStock.append((seller, title, stock))
-            events.append(DomainEvent(.productLowStock, actor: nil, subject: try row.decode("id"), payload: [
-                "sellerId": .string(seller.uuidString.lowercased()), "stock": .int(Int64(stock)), "lowStockThreshold": .int(Int64(threshold)),
-                "title": .string(title),
-            ]))
-        }
-        if !events.isEmpty { try await self.events.record(events, in: tx) }
-        try await mailFulfilment(order, lines: lines, delivered: delivered, sellerOrders: sellerOrders, lowStock: lowStock, in: tx)
+        let buyerEmail: String? = try row.decode("buyer_email")
+        return try Self.fulfilmentMails(order, buyerEmail: buyerEmail, lines: lines, delivered: delivered, sellerOrders: sellerOrders,
+                                        lowStock: lowStock, publicURL: settings.publicURL).map { [$0] } ?? []
     }
 
-    /// The buyer's receipt (with digital items), each seller's new-order note and low-stock warnings, through the outbox.
-    func mailFulfilment(
-        _ order: LockedOrder, lines: [PGRow], delivered: [UUID: [String]], sellerOrders: [PGRow],
-        lowStock: [(seller: UUID, title: String, stock: Int)], in tx: PGTransaction
-    ) async throws {
-        let sellers: [UUID] = try sellerOrders.map { try $0.decode("seller_id") }
-        let emails = try await emails(of: [order.buyerID] + sellers + lowStock.map(\.seller), in: tx)
+    /// A line `fulfilStatement` sold.
+    struct SoldLine: Decodable {
+        var id: UUID
+        var productId: UUID
+        var title: String
+        var type: String
+        var quantity: Int
+    }
+
+    /// A digital item `fulfilStatement` allocated to a line, still sealed (base64).
+    struct SoldItem: Decodable {
+        var lineId: UUID
+        var productId: UUID
+        var keyId: String
+        var sealed: String
+    }
+
+    /// A seller order `fulfilStatement` marked paid, with its seller's address.
+    struct PaidSellerOrder: Decodable {
+        var id: UUID
+        var sellerId: UUID
+        var total: Int64
+        var currency: String
+        var email: String?
+    }
+
+    /// A product the sale took to or below its low-stock threshold, with its seller's address.
+    struct LowStock: Decodable {
+        var sellerId: UUID
+        var title: String
+        var stock: Int
+        var email: String?
+    }
+
+    /// The fulfilment of a locked, pending order as one statement: the order and seller orders paid (digital-only
+    /// ones delivered), lines sold, stock and reservations taken down, digital items allocated, history, ledger
+    /// entries and domain events (order paid and delivered, stock changed, low stock) written. Everything that
+    /// depends on a row's current value (stock, the low-stock crossing) is read from that row's `RETURNING`, under
+    /// its lock. Returns one row of JSON arrays (`lines`, `items`, `seller_orders`, `low_stock`) and `buyer_email`.
+    ///
+    /// History and events are each one insert ordered as the step-by-step code wrote them (the order's row, then per
+    /// seller order paid and delivered; events per seller order, then per product), so their ids keep that order.
+    static func fulfilStatement(order: UUID, buyer: UUID, actor: OrderActor, paymentReference: String?) -> PGQuery {
+        """
+        WITH paid AS (
+            UPDATE orders SET status = 'paid', paid_at = now(), updated_at = now(),
+                              payment_reference = coalesce(\(paymentReference)::text, payment_reference)
+            WHERE id = \(order)
+            RETURNING id
+        ), lines AS (
+            UPDATE order_lines SET reservation = 'sold' WHERE order_id = \(order) AND reservation = 'held'
+            RETURNING id, seller_order_id, product_id, product_type, quantity, title
+        ), sold AS (
+            -- Sales: stock and reservation both drop by the quantity; one row per product (a product is on one line).
+            UPDATE products p SET stock = p.stock - l.quantity, reserved = p.reserved - l.quantity
+            FROM lines l WHERE p.id = l.product_id
+            RETURNING p.id, p.seller_id, p.title, p.stock, p.stock + l.quantity AS old_stock, p.low_stock_threshold
+        ), items AS (
+            UPDATE inventory_items i SET status = 'sold', order_line_id = pick.line_id, sold_at = now()
+            FROM (
+                SELECT x.id, l.id AS line_id FROM lines l
+                CROSS JOIN LATERAL (
+                    SELECT id FROM inventory_items WHERE product_id = l.product_id AND status = 'available'
+                    ORDER BY created_at, id LIMIT l.quantity FOR UPDATE SKIP LOCKED
+                ) x
+                WHERE l.product_type <> 'physical'
+            ) pick
+            WHERE i.id = pick.id
+            RETURNING i.order_line_id, i.product_id, i.key_id, i.sealed
+        ), so AS (
+            -- Physical seller orders wait for shipping; digital-only ones are delivered now (the items are the delivery).
+            UPDATE seller_orders SET status = CASE WHEN has_physical THEN 'paid' ELSE 'delivered' END,
+                                     delivered_at = CASE WHEN has_physical THEN NULL ELSE now() END, updated_at = now()
+            WHERE order_id = \(order) AND status = 'pending_payment'
+            RETURNING id, seller_id, has_physical, total_minor, seller_earnings_minor + shipping_minor AS credit, currency
+        ), history AS (
+            INSERT INTO order_history (order_id, seller_order_id, from_status, to_status, actor_id, actor_kind, note)
+            SELECT \(order), h.so, h.from_status, h.to_status, h.actor_id, h.actor_kind, h.note FROM (
+                SELECT 0 AS rank, NULL::uuid AS so, 0 AS step, 'pending_payment' AS from_status, 'paid' AS to_status,
+                       \(actor.accountID)::uuid AS actor_id, \(actor.kind)::text AS actor_kind, NULL::text AS note
+                FROM paid
+                UNION ALL
+                SELECT 1, so.id, s.step, s.from_status, s.to_status, s.actor_id, s.actor_kind, s.note
+                FROM so CROSS JOIN LATERAL (VALUES
+                    (1, 'pending_payment', 'paid', \(actor.accountID)::uuid, \(actor.kind)::text, NULL::text),
+                    (2, 'paid', 'delivered', NULL::uuid, 'system', 'digital items delivered')
+                ) AS s(step, from_status, to_status, actor_id, actor_kind, note)
+                WHERE s.step = 1 OR NOT so.has_physical
+            ) h
+            ORDER BY h.rank, h.so, h.step
+        ), ledger AS (
+            -- Earnings as pending; a delivered (digital-only) seller order's move on to available at once.
+            INSERT INTO seller_ledger (seller_id, currency, bucket, amount_minor, entry, seller_order_id)
+            SELECT so.seller_id, so.currency, e.bucket, e.sign * so.credit, e.entry, so.id
+            FROM so CROSS JOIN LATERAL (VALUES (1, 'pending', 1, 'earning'), (2, 'pending', -1, 'release'), (3, 'available', 1, 'release_credit'))
+                 AS e(step, bucket, sign, entry)
+            WHERE e.step = 1 OR NOT so.has_physical
+            ORDER BY so.id, e.step
+            ON CONFLICT DO NOTHING
+        ), events AS (
+            INSERT INTO domain_events (type, actor_id, subject_id, payload)
+            SELECT ev.type, ev.actor_id, ev.subject_id, ev.payload FROM (
+                SELECT 0 AS rank, so.id AS key, s.step, s.type, s.actor_id, \(order)::uuid AS subject_id,
+                       jsonb_build_object('sellerOrderId', so.id::text, 'buyerId', \(buyer)::text, 'sellerId', so.seller_id::text,
+                                          'status', s.status, 'total', so.total_minor, 'currency', so.currency) AS payload
+                FROM so CROSS JOIN LATERAL (VALUES (1, 'order.paid', \(buyer)::uuid, 'paid'), (2, 'order.delivered', NULL::uuid, 'delivered'))
+                     AS s(step, type, actor_id, status)
+                WHERE s.step = 1 OR NOT so.has_physical
+                UNION ALL
+                -- Live stock on the product page (the realtime relay coalesces these per product); low stock when a
+                -- sale takes a product to or below its threshold (crossing it, so it is said once).
+                SELECT 1, sold.id, s.step, s.type, NULL::uuid, sold.id,
+                       CASE s.step
+                           WHEN 1 THEN jsonb_build_object('oldStock', sold.old_stock, 'stock', sold.stock,
+                                                          'lowStockThreshold', sold.low_stock_threshold, 'lowStock', sold.stock <= sold.low_stock_threshold)
+                           ELSE jsonb_build_object('sellerId', sold.seller_id::text, 'stock', sold.stock,
+                                                   'lowStockThreshold', sold.low_stock_threshold, 'title', sold.title)
+                       END
+                FROM sold CROSS JOIN LATERAL (VALUES (1, 'product.stock_changed'), (2, 'product.low_stock')) AS s(step, type)
+                WHERE s.step = 1 OR (sold.stock <= sold.low_stock_threshold AND sold.old_stock > sold.low_stock_threshold)
+            ) ev
+            ORDER BY ev.rank, ev.key, ev.step
+        )
+        SELECT
+            (SELECT json_agg(json_build_object('id', id, 'productId', product_id, 'title', title, 'type', product_type, 'quantity', quantity)
+                             ORDER BY title, id) FROM lines)::text AS lines,
+            (SELECT json_agg(json_build_object('lineId', order_line_id, 'productId', product_id, 'keyId', key_id,
+                                               'sealed', encode(sealed, 'base64'))) FROM items)::text AS items,
+            (SELECT json_agg(json_build_object('id', so.id, 'sellerId', so.seller_id, 'total', so.total_minor, 'currency', so.currency,
+                                               'email', a.email) ORDER BY so.id)
+             FROM so LEFT JOIN accounts a ON a.id = so.seller_id)::text AS seller_orders,
+            (SELECT json_agg(json_build_object('sellerId', sold.seller_id, 'title', sold.title, 'stock', sold.stock, 'email', a.email) ORDER BY sold.id)
+             FROM sold LEFT JOIN accounts a ON a.id = sold.seller_id
+             WHERE sold.stock <= sold.low_stock_threshold AND sold.old_stock > sold.low_stock_threshold)::text AS low_stock,
+            (SELECT email FROM accounts WHERE id = \(buyer)) AS buyer_email
+        """
+    }
+
+    /// The buyer's receipt (with digital items), each seller's new-order note and low-stock warnings, as one outbox
+    /// statement (nil when nobody has an address).
+    static func fulfilmentMails(
+        _ order: LockedOrder, buyerEmail: String?, lines: [SoldLine], delivered: [UUID: [String]], sellerOrders: [PaidSellerOrder],
+        lowStock: [LowStock], publicURL: String
+    ) throws -> PGQuery? {
         let reference = order.id.uuidString.lowercased().prefix(8)
         var receipt = "Thank you: order \(reference) is paid (\(Self.display(order.total, order.currency))).\n\n"
         for line in lines {
-            receipt += "- \(try line.decode("title", as: String.self)) × \(try line.decode("quantity", as: Int.self))\n"
-            for item in delivered[try line.decode("id")] ?? [] { receipt += "    \(item)\n" }
+            receipt += "- \(line.title) × \(line.quantity)\n"
+            for item in delivered[line.id] ?? [] { receipt += "    \(item)\n" }
         }
-        receipt += "\nYour order: \(settings.publicURL)/orders/\(order.id.uuidString.lowercased())\n"
-        if let to = emails[order.buyerID] {
+        receipt += "\nYour order: \(publicURL)/orders/\(order.id.uuidString.lowercased())\n"
+        var mails: [MailOutbox.Outgoing] = []
+        if let to = buyerEmail {
             // Holds digital items: the outbox drops the body once it is sent.
-            _ = try await mail.enqueue(to: to, subject: "Your Agora order \(reference)", body: receipt, sensitive: !delivered.isEmpty, in: tx)
+            mails.append(.init(to: to, subject: "Your Agora order \(reference)", body: receipt, sensitive: !delivered.isEmpty))
         }
-        for row in sellerOrders {
-            guard let to = emails[try row.decode("seller_id")] else { continue }
-            let total = Self.display(try row.decode("total_minor"), try row.decode("currency"))
-            _ = try await mail.enqueue(to: to, subject: "New order \(reference) on Agora",
-                                       body: "You have a new paid order (\(total)).\n\n\(settings.publicURL)/seller.html\n", in: tx)
+        for sellerOrder in sellerOrders {
+            guard let to = sellerOrder.email else { continue }
+            let total = Self.display(sellerOrder.total, sellerOrder.currency)
+            mails.append(.init(to: to, subject: "New order \(reference) on Agora",
+                               body: "You have a new paid order (\(total)).\n\n\(publicURL)/seller.html\n"))
         }
         for warning in lowStock {
-            guard let to = emails[warning.seller] else { continue }
-            _ = try await mail.enqueue(to: to, subject: "Low stock: \(warning.title)",
-                                       body: "“\(warning.title)” has \(warning.stock) left in stock.\n\n\(settings.publicURL)/seller.html\n", in: tx)
+            guard let to = warning.email else { continue }
+            mails.append(.init(to: to, subject: "Low stock: \(warning.title)",
+                               body: "“\(warning.title)” has \(warning.stock) left in stock.\n\n\(publicURL)/seller.html\n"))
         }
+        return try MailOutbox.enqueueStatement(mails)
     }
 
     /// Ends a pending order unpaid (its own transaction): reservations released, seller orders cancelled.

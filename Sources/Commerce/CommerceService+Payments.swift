@@ -37,44 +37,66 @@ extension CommerceService {
     /// - Throws: 400 `amount_mismatch` for a payment whose amount or currency is not its order's (nothing is
     ///   recorded; it is logged as an error and raised to the admins once per event).
     public func handleWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookOutcome {
+        try await applyWebhook(provider: providerName, payload: payload, signature: signature, logger: logger).outcome
+    }
+
+    /// What `applyWebhook` did, and the order's status after it when the outcome says it (nil for `duplicate`,
+    /// `ignored`, `unknownOrder` and an external refund).
+    struct WebhookResult {
+        var outcome: WebhookOutcome
+        var orderStatus: OrderStatus?
+    }
+
+    /// `handleWebhook`, also saying the order's status after it (the payment page answers with it, unread).
+    ///
+    /// The transaction: one statement records the event id and locks its order (`claimStatement`); a payment of a
+    /// pending order is then one fulfilment statement, and its mails and the event's outcome one more, sent with
+    /// the COMMIT.
+    func applyWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookResult {
         let provider = try provider(providerName)
-        guard let event = try provider.parseWebhook(payload: payload, signature: signature, now: Date()) else { return .ignored }
+        guard let event = try provider.parseWebhook(payload: payload, signature: signature, now: Date()) else {
+            return WebhookResult(outcome: .ignored)
+        }
         try event.validate()
-        let outcome: WebhookOutcome
+        let result: WebhookResult
         let refund: PendingRefund?
         do {
-            (outcome, refund) = try await db.withTransaction(logger: logger) { tx in
-                let inserted = try await tx.execute(
-                    """
-                    INSERT INTO payment_events (provider, event_id, kind, order_id, outcome)
-                    VALUES (\(providerName), \(event.id), \(event.kind.rawValue), \(event.orderID), 'processing')
-                    ON CONFLICT DO NOTHING
-                    """
-                )
-                guard inserted.affectedRows == 1 else { return (WebhookOutcome.duplicate, nil) }
-                var outcome = WebhookOutcome.unknownOrder
+            (result, refund) = try await db.withTransaction(logger: logger) { tx in
+                let claim = try await tx.query(Self.claimStatement(event, provider: providerName)).one()
+                guard try claim.decode("claimed", as: Int64.self) == 1 else { return (WebhookResult(outcome: .duplicate), nil) }
+                var result = WebhookResult(outcome: .unknownOrder)
                 var refund: PendingRefund?
-                let order = try await lockOrder(for: event, provider: providerName, in: tx)
+                var last: [PGQuery] = []  // independent writes that go with the COMMIT
+                let order = try Self.lockedOrder(claim)
                 if let order {
                     switch event.kind {
                     case .paid:
-                        (outcome, refund) = try await applyPayment(event, order: order, provider: providerName, in: tx)
+                        (result.outcome, refund, last) = try await applyPayment(event, order: order, provider: providerName, in: tx)
                     case .failed:
-                        outcome = try await recordDecline(event, order: order, in: tx)
+                        result.outcome = try await recordDecline(event, order: order, in: tx)
                     case .expired:
-                        outcome = try await releaseLocked(order, to: .cancelled, reason: "payment_expired", actor: .provider, in: tx) ? .cancelled : .noChange
+                        result.outcome = try await releaseLocked(order, to: .cancelled, reason: "payment_expired", actor: .provider, in: tx) ? .cancelled : .noChange
                     case .refunded:
-                        outcome = try await applyExternalRefund(event, order: order, in: tx)
+                        result.outcome = try await applyExternalRefund(event, order: order, in: tx)
+                    }
+                    switch result.outcome {
+                    case .fulfilled, .fulfilledLate: result.orderStatus = .paid
+                    case .refundedLate: result.orderStatus = .refunded
+                    case .cancelled: result.orderStatus = .cancelled
+                    case .declined: result.orderStatus = .pendingPayment
+                    case .noChange: result.orderStatus = order.status
+                    case .ignored, .duplicate, .refunded, .unknownOrder: result.orderStatus = nil
                     }
                 }
-                // The order found, not just the one the event named: a PaymentIntent's event may name none.
-                try await tx.execute(
+                // The order found, not just the one the event named: a PaymentIntent's event may name none. One
+                // statement with the last writes (the mails of a fulfilment), which it does not depend on.
+                let recordOutcome: PGQuery =
                     """
-                    UPDATE payment_events SET outcome = \(outcome.rawValue), order_id = coalesce(\(order?.id), order_id)
+                    UPDATE payment_events SET outcome = \(result.outcome.rawValue), order_id = coalesce(\(order?.id), order_id)
                     WHERE provider = \(providerName) AND event_id = \(event.id)
                     """
-                )
-                return (outcome, refund)
+                try await tx.commit(after: [PGQuery.combining(last, into: recordOutcome)])
+                return (result, refund)
             }
         } catch let mismatch as AmountMismatch {
             // Refused (400, nothing recorded, the provider delivers again) as before; but money arrived that does not
@@ -82,7 +104,7 @@ extension CommerceService {
             try await reportAmountMismatch(mismatch, event: event, provider: providerName, logger: logger)
             throw AgoraError(.badRequest, code: "amount_mismatch", "The paid amount does not match the order")
         }
-        logger.info("Payment event", metadata: ["agora.provider": "\(providerName)", "agora.event": "\(event.kind.rawValue)", "agora.outcome": "\(outcome.rawValue)", "agora.order_id": "\(event.orderID?.uuidString ?? "-")"])
+        logger.info("Payment event", metadata: ["agora.provider": "\(providerName)", "agora.event": "\(event.kind.rawValue)", "agora.outcome": "\(result.outcome.rawValue)", "agora.order_id": "\(event.orderID?.uuidString ?? "-")"])
         if let refund {
             // After the commit, outside any transaction; a failed call stays pending for the sweeper.
             do {
@@ -91,7 +113,40 @@ extension CommerceService {
                 logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(refund.orderID)", "error": "\(error)"])
             }
         }
-        return outcome
+        return result
+    }
+
+    /// Records a provider event's id once and, if this delivery recorded it, finds and locks the order it is about
+    /// (by its id, else by the payment reference or session). One row: `claimed` (0 for an id recorded before:
+    /// deliveries of one event queue on its primary key, and the later ones find it) and the order's columns
+    /// (NULL when no order matches).
+    static func claimStatement(_ event: PaymentEvent, provider: String) -> PGQuery {
+        """
+        WITH claimed AS (
+            INSERT INTO payment_events (provider, event_id, kind, order_id, outcome)
+            VALUES (\(provider), \(event.id), \(event.kind.rawValue), \(event.orderID), 'processing')
+            ON CONFLICT DO NOTHING
+            RETURNING event_id
+        )
+        SELECT (SELECT count(*) FROM claimed) AS claimed, o.* FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+            SELECT id, buyer_id, status, total_minor, refunded_minor, currency, payment_session, payment_reference FROM orders
+            WHERE EXISTS (SELECT 1 FROM claimed) AND payment_provider = \(provider)
+              AND (id = \(event.orderID)::uuid OR payment_reference = \(event.paymentReference)::text OR payment_session = \(event.sessionID)::text)
+            ORDER BY (id = \(event.orderID)::uuid) DESC NULLS LAST
+            LIMIT 1
+            FOR UPDATE
+        ) AS o ON true
+        """
+    }
+
+    /// The order `claimStatement` locked, if any.
+    static func lockedOrder(_ row: PGRow) throws -> LockedOrder? {
+        guard let id: UUID = try row.decode("id") else { return nil }
+        return LockedOrder(
+            id: id, buyerID: try row.decode("buyer_id"), status: try Self.enumValue(row, "status"),
+            total: try row.decode("total_minor"), refunded: try row.decode("refunded_minor"), currency: try row.decode("currency"),
+            session: try row.decode("payment_session"), reference: try row.decode("payment_reference")
+        )
     }
 
     /// A payment event whose amount or currency is not its order's: never fulfilled.
@@ -154,49 +209,29 @@ extension CommerceService {
         var reference: String?
     }
 
-    /// Finds and locks the order an event is about: by its id, else by the payment reference or session.
-    func lockOrder(for event: PaymentEvent, provider: String, in tx: PGTransaction) async throws -> LockedOrder? {
-        let rows = try await tx.query(
-            """
-            SELECT id, buyer_id, status, total_minor, refunded_minor, currency, payment_session, payment_reference FROM orders
-            WHERE payment_provider = \(provider)
-              AND (id = \(event.orderID) OR payment_reference = \(event.paymentReference) OR payment_session = \(event.sessionID))
-            ORDER BY (id = \(event.orderID)) DESC NULLS LAST
-            LIMIT 1
-            FOR UPDATE
-            """
-        )
-        guard let row = rows.first else { return nil }
-        return LockedOrder(
-            id: try row.decode("id"), buyerID: try row.decode("buyer_id"), status: try Self.enumValue(row, "status"),
-            total: try row.decode("total_minor"), refunded: try row.decode("refunded_minor"), currency: try row.decode("currency"),
-            session: try row.decode("payment_session"), reference: try row.decode("payment_reference")
-        )
-    }
-
     /// A success event: fulfil a pending order; for one whose reservation already lapsed, take the stock again if
     /// it is still there, else refund.
-    func applyPayment(_ event: PaymentEvent, order: LockedOrder, provider: String, in tx: PGTransaction) async throws -> (WebhookOutcome, PendingRefund?) {
+    /// - Returns: the outcome, a refund to ask for after the commit, and statements to send with the COMMIT.
+    func applyPayment(_ event: PaymentEvent, order: LockedOrder, provider: String, in tx: PGTransaction) async throws -> (WebhookOutcome, PendingRefund?, [PGQuery]) {
         if let amount = event.amount, amount != order.total || (event.currency.map { $0 != order.currency } ?? false) {
             // Never fulfil on a payment that does not match the order; `handleWebhook` flags it for a person.
             throw AmountMismatch(orderID: order.id, expected: order.total, expectedCurrency: order.currency, received: amount, receivedCurrency: event.currency)
         }
-        try await tx.execute(
+        let storeReference: PGQuery =
             "UPDATE orders SET payment_reference = coalesce(\(event.paymentReference), payment_reference), updated_at = now() WHERE id = \(order.id)"
-        )
         switch order.status {
         case .pendingPayment:
-            try await fulfil(order, actor: .provider, in: tx)
-            return (.fulfilled, nil)
+            // The fulfilment statement stores the reference itself.
+            return (.fulfilled, nil, try await fulfil(order, actor: .provider, paymentReference: event.paymentReference, in: tx))
         case .cancelled:
+            try await tx.execute(storeReference)
             if try await reserveAgain(order.id, in: tx) {
                 try await tx.execute("UPDATE orders SET status = 'pending_payment', cancelled_at = NULL, cancel_reason = NULL WHERE id = \(order.id)")
                 try await tx.execute("UPDATE seller_orders SET status = 'pending_payment', cancelled_at = NULL WHERE order_id = \(order.id)")
                 try await recordHistory(order: order.id, from: "cancelled", to: "pending_payment", actor: .provider, note: "paid after the reservation lapsed; stock taken again", in: tx)
                 var reopened = order
                 reopened.status = .pendingPayment
-                try await fulfil(reopened, actor: .provider, in: tx)
-                return (.fulfilledLate, nil)
+                return (.fulfilledLate, nil, try await fulfil(reopened, actor: .provider, in: tx))
             }
             try await tx.execute(
                 "UPDATE orders SET status = 'refunded', refunded_minor = total_minor, updated_at = now() WHERE id = \(order.id)"
@@ -207,9 +242,9 @@ extension CommerceService {
                 order: order.id, sellerOrders: [], provider: provider, idempotencyKey: "late-\(order.id.uuidString.lowercased())", reason: "late_payment",
                 amount: order.total, currency: order.currency, in: tx
             )
-            return (.refundedLate, refund)
+            return (.refundedLate, refund, [])
         case .paid, .refunded:
-            return (.noChange, nil)
+            return (.noChange, nil, [storeReference])
         }
     }
 

@@ -1,4 +1,5 @@
 public import AgoraCore
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
@@ -19,6 +20,12 @@ public protocol PaymentProvider: Sendable {
     /// - Throws: `AgoraError(.unavailable, code: "payment_provider_unavailable", …)` when the provider cannot be reached.
     func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession
 
+    /// For a provider whose sessions are rows of Agora's own database: the session for `request` and the statement
+    /// that stores it, which checkout runs in the order's transaction, after the order's insert (the session then
+    /// expires with the order's `reserved_until`). Nil, the default, for a provider reached over the network: it is
+    /// asked by `startPayment` after the commit, never with a transaction open.
+    func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)?
+
     /// Verifies a webhook delivery (`payload` exactly as received) and says what it means.
     /// - Returns: nil for an authentic event of a type Agora does not act on (answered 200 and ignored).
     /// - Throws: `AgoraError` 400 `invalid_signature` for a delivery that is not authentic, 400 `invalid_payload`
@@ -34,6 +41,7 @@ public protocol PaymentProvider: Sendable {
 
 extension PaymentProvider {
     public var signatureHeader: String { "Stripe-Signature" }
+    public func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)? { nil }
 }
 
 /// What to charge, in the order's currency and minor units. The lines sum to `total`: products, then shipping and

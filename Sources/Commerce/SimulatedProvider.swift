@@ -50,6 +50,20 @@ public struct SimulatedProvider: PaymentProvider {
         return PaymentSession(id: id, url: "\(publicURL)/pay.html?session=\(id)")
     }
 
+    /// The session opens in the order's transaction: its row is ours, so no provider is called with it open.
+    public func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)? {
+        let id = "sim_" + SecureRandom.token(byteCount: 24)
+        let lines = request.lines.map { Session.Line(name: $0.name, unitAmount: $0.unitAmount, quantity: $0.quantity) }
+        guard let json = try? JSONEncoder().encode(lines) else { return nil }
+        let statement: PGQuery =
+            """
+            INSERT INTO simulated_payments (id, order_id, currency, amount, lines, expires_at)
+            SELECT \(id), id, \(request.currency), \(request.total), \(String(decoding: json, as: UTF8.self))::jsonb, reserved_until
+            FROM orders WHERE id = \(request.orderID)
+            """
+        return (PaymentSession(id: id, url: "\(publicURL)/pay.html?session=\(id)"), statement)
+    }
+
     /// The session behind the payment page. The id is the capability, as a provider's hosted page URL is.
     public func session(_ id: String, logger: Logger) async throws -> Session {
         let rows = try await db.query(
@@ -64,8 +78,13 @@ public struct SimulatedProvider: PaymentProvider {
         return Session(
             id: id, orderId: order, amount: Money(amount: try row.decode("amount"), currency: try row.decode("currency")),
             lines: try JSONDecoder().decode([Session.Line].self, from: Data(try row.decode("lines", as: String.self).utf8)), status: status,
-            expiresAt: expires, returnURL: "\(publicURL)/orders/\(order.uuidString.lowercased())"
+            expiresAt: expires, returnURL: returnURL(of: order)
         )
+    }
+
+    /// Where the payment page sends the buyer back to: their order.
+    public func returnURL(of order: UUID) -> String {
+        "\(publicURL)/orders/\(order.uuidString.lowercased())"
     }
 
     /// Pays an open session (closing it) or fails an attempt on it, and returns the signed webhook delivery that
@@ -73,6 +92,19 @@ public struct SimulatedProvider: PaymentProvider {
     /// tried again, a failed attempt leaves the session open: it is paid once, or it expires.
     /// - Throws: 409 `payment_session_closed` for a session already paid or expired.
     public func complete(_ id: String, paid: Bool, logger: Logger) async throws -> (payload: [UInt8], signature: String) {
+        let completion = try await completion(id, paid: paid, logger: logger)
+        return (completion.payload, completion.signature)
+    }
+
+    /// A signed delivery `completion` made, and the order it is about.
+    public struct Completion: Sendable {
+        public var payload: [UInt8]
+        public var signature: String
+        public var orderID: UUID
+    }
+
+    /// `complete`, also naming the session's order (so the page's answer needs no read of the session).
+    public func completion(_ id: String, paid: Bool, logger: Logger) async throws -> Completion {
         let rows = try await db.query(
             """
             UPDATE simulated_payments SET status = \(paid ? "paid" : "open")
@@ -91,7 +123,8 @@ public struct SimulatedProvider: PaymentProvider {
                         paymentReference: paid ? "pay_sim_" + SecureRandom.token(byteCount: 12) : nil)
         )
         let payload = Array(try JSONEncoder().encode(event))
-        return (payload, signer.header(payload: payload, timestamp: Int64(Date().timeIntervalSince1970)))
+        return Completion(payload: payload, signature: signer.header(payload: payload, timestamp: Int64(Date().timeIntervalSince1970)),
+                          orderID: event.data.orderId)
     }
 
     /// The simulated provider's event format.

@@ -72,49 +72,73 @@ public struct NotificationRelay: Service {
     }
 
     /// Relays one batch; returns how many domain events it took.
+    ///
+    /// Whatever the batch holds, its transaction is at most four statements in three round trips: the claim, one
+    /// insert of all its notifications, and one append of all its stream entries sent with the COMMIT.
     @discardableResult
     public func relayOnce() async throws -> Int {
         let ((published, updates), count) = try await events.relay(limit: batchSize, logger: logger) { tx, batch in
-            var entries: [StreamEntry] = []
+            var outputs: [Output] = []
             var updates: [(UUID, [String: JSON])] = []
             for recorded in batch {
                 let (produced, update) = try await handle(recorded.event, in: tx)
-                entries += produced
+                outputs += produced
                 if let update { updates.append(update) }
             }
-            // One append for the batch: it locks the users' streams in id order, as every other writer does.
-            return (try await stream.append(entries, in: tx), updates)
+            // The batch's notices in one statement; each notice's entry then takes its place among the others.
+            var notices = try await notifications.notify(outputs.compactMap(\.notice), in: tx).makeIterator()
+            let entries = outputs.compactMap { output -> StreamEntry? in
+                switch output {
+                case .entry(let entry): entry
+                case .notice: notices.next() ?? nil
+                }
+            }
+            // One append for the batch, with the COMMIT: it locks the users' streams in id order, as every other
+            // writer does. Published only once committed.
+            guard let append = UserStream.appendStatement(entries) else { return ([StreamEvent](), updates) }
+            let heads = try await tx.commit(after: [append])[0].rows
+            return (try UserStream.appended(entries, heads: heads), updates)
         }
         await hub.publish(published, logger: logger)
         for (product, fields) in updates { await products.changed(product, fields) }
         return count
     }
 
-    /// What one domain event makes: stream entries to append, and a product's changed live fields.
-    func handle(_ event: DomainEvent, in tx: PGTransaction) async throws -> ([StreamEntry], (UUID, [String: JSON])?) {
+    /// What handling an event makes for a user's stream: an entry, or a notice whose `notification:new` entry goes
+    /// in its place once stored (none if its user muted its kind).
+    enum Output {
+        case entry(StreamEntry)
+        case notice(NotificationService.NoticeRequest)
+
+        var notice: NotificationService.NoticeRequest? {
+            if case .notice(let request) = self { request } else { nil }
+        }
+    }
+
+    /// What one domain event makes: stream outputs, and a product's changed live fields.
+    func handle(_ event: DomainEvent, in tx: PGTransaction) async throws -> ([Output], (UUID, [String: JSON])?) {
         let payload = event.payload
         func string(_ key: String) -> String? { if case .string(let value)? = payload[key] { value } else { nil } }
         func int(_ key: String) -> Int64? { if case .int(let value)? = payload[key] { value } else { nil } }
         func uuid(_ key: String) -> UUID? { string(key).flatMap(UUID.init(uuidString:)) }
-        var out: [StreamEntry] = []
+        var out: [Output] = []
         switch event.kind {
         case .userFollowed:
             guard let followee = event.subjectID, let follower = event.actorID else { break }
             // A follow recorded just before a block is relayed after it: the block wins.
             guard try await blocks.blockedEitherWay(followee, among: [follower], logger: logger).isEmpty else { break }
             let who = try await accounts.summaries([follower], logger: logger)[follower]
-            if let notice = try await notifications.notify(followee, .follower, data: [
+            out.append(.notice(.init(followee, .follower, data: [
                 "followerId": .string(follower.uuidString), "username": .string(who?.username ?? ""), "displayName": .string(who?.displayName ?? ""),
-            ], in: tx) { out.append(notice) }
+            ])))
         case .productLiked, .productUnliked:
             guard let product = event.subjectID else { break }
             if event.kind == .productLiked, let seller = uuid("sellerId"), let liker = event.actorID, liker != seller,
-                try await blocks.blockedEitherWay(seller, among: [liker], logger: logger).isEmpty,
-                let notice = try await notifications.notify(seller, .like, data: [
-                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .integer(Int64(int("likeCount") ?? 0)),
-                ], in: tx)
+                try await blocks.blockedEitherWay(seller, among: [liker], logger: logger).isEmpty
             {
-                out.append(notice)
+                out.append(.notice(.init(seller, .like, data: [
+                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .integer(Int64(int("likeCount") ?? 0)),
+                ])))
             }
             if let likes = int("likeCount") { return (out, (product, ["likes": .integer(Int64(likes))])) }
         case .productPriceChanged:
@@ -131,10 +155,10 @@ public struct NotificationRelay: Service {
             return (out, (product, [ProductUpdates.statusKey: .string(event.kind == .productArchived ? "archived" : "unpublished")]))
         case .productLowStock:
             guard let product = event.subjectID, let seller = uuid("sellerId") else { break }
-            if let notice = try await notifications.notify(seller, .lowStock, data: [
+            out.append(.notice(.init(seller, .lowStock, data: [
                 "productId": .string(product.uuidString), "title": .string(string("title") ?? ""),
                 "stock": .integer(Int64(int("stock") ?? 0)), "lowStockThreshold": .integer(Int64(int("lowStockThreshold") ?? 0)),
-            ], in: tx) { out.append(notice) }
+            ])))
         case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled:
             guard let order = event.subjectID, let buyer = uuid("buyerId"), let seller = uuid("sellerId") else { break }
             var summary: [String: JSON] = [
@@ -145,14 +169,10 @@ public struct NotificationRelay: Service {
             for key in ["carrier", "trackingNumber"] { if let value = string(key) { summary[key] = .string(value) } }
             let status = try StreamEntry(user: buyer, type: "order:status", encoding: summary)
             let sellerStatus = try StreamEntry(user: seller, type: "order:status", encoding: summary)
-            out += event.kind == .orderCreated ? [status] : [status, sellerStatus]
-            if event.kind == .orderPaid, let notice = try await notifications.notify(seller, .order, data: summary, in: tx) {
-                out.append(notice)
-            }
-            if [.orderShipped, .orderDelivered, .orderCancelled].contains(event.kind),
-                let notice = try await notifications.notify(buyer, .orderStatus, data: summary, in: tx)
-            {
-                out.append(notice)
+            out += event.kind == .orderCreated ? [.entry(status)] : [.entry(status), .entry(sellerStatus)]
+            if event.kind == .orderPaid { out.append(.notice(.init(seller, .order, data: summary))) }
+            if [.orderShipped, .orderDelivered, .orderCancelled].contains(event.kind) {
+                out.append(.notice(.init(buyer, .orderStatus, data: summary)))
             }
         case .adminAlert:
             var data: [String: JSON] = [:]
@@ -163,7 +183,7 @@ public struct NotificationRelay: Service {
                 case .bool(let flag): data[key] = .bool(flag)
                 }
             }
-            out += try await notifications.notifyAdmins(.adminAlert, data: data, in: tx)
+            out += try await notifications.admins(in: tx).map { .notice(.init($0, .adminAlert, data: data)) }
         default:
             break
         }

@@ -61,27 +61,70 @@ public struct NotificationService: Sendable {
     /// append in the same transaction (all of a transaction's entries in one `UserStream.append`, which locks users
     /// in order). Nil when muted.
     public func notify(_ user: UUID, _ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> StreamEntry? {
-        let json = try AgoraJSON.text(data)
-        let rows = try await tx.query(
-            """
-            INSERT INTO notifications (user_id, kind, data)
-            SELECT \(user), \(kind.rawValue), \(json)::jsonb
-            WHERE NOT EXISTS (SELECT 1 FROM notification_mutes WHERE user_id = \(user) AND kind = \(kind.rawValue))
-            RETURNING id, created_at, (SELECT count(*) FROM notifications WHERE user_id = \(user) AND read_at IS NULL) + 1 AS unread
-            """
-        )
-        guard let row = rows.first else { return nil }
-        let notice = Notice(id: try row.decode("id"), kind: kind.rawValue, data: .object(data), read: false, createdAt: try row.decode("created_at"))
-        return try StreamEntry(user: user, type: "notification:new", encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
+        try await notify([NoticeRequest(user, kind, data: data)], in: tx).first ?? nil
     }
 
-    /// `notify` for every administrator account, in `tx`; returns the stream entries to append.
-    public func notifyAdmins(_ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> [StreamEntry] {
-        var entries: [StreamEntry] = []
-        for row in try await tx.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id") {
-            if let entry = try await notify(try row.decode("id"), kind, data: data, in: tx) { entries.append(entry) }
+    /// A notice to store with others (`notify(_:in:)`).
+    public struct NoticeRequest: Sendable {
+        public var user: UUID
+        public var kind: Kind
+        public var data: [String: JSON]
+
+        public init(_ user: UUID, _ kind: Kind, data: [String: JSON]) {
+            self.user = user
+            self.kind = kind
+            self.data = data
+        }
+    }
+
+    /// `notify` for many notices in one statement: each stored unless its user muted its kind. Returns, in the order
+    /// of `requests`, each one's `notification:new` entry, nil for a muted one.
+    public func notify(_ requests: [NoticeRequest], in tx: PGTransaction) async throws -> [StreamEntry?] {
+        guard !requests.isEmpty else { return [] }
+        let rows = try await tx.query(
+            // Rows are inserted in request order, so the ids `stored` returns, ranked, pair with the kept requests,
+            // ranked. Each user's count (`notification_counts`) moves once by their kept notices, the rows locked in
+            // user-id order; a notice's unread count is the new count less the user's notices after it.
+            """
+            WITH n AS (
+                SELECT user_id, kind, data, i FROM unnest(\(requests.map(\.user)), \(requests.map(\.kind.rawValue)),
+                                                          \(try requests.map { try AgoraJSON.text($0.data) }))
+                    WITH ORDINALITY AS n(user_id, kind, data, i)
+            ), kept AS (
+                SELECT n.*, row_number() OVER (ORDER BY i) AS r FROM n
+                WHERE NOT EXISTS (SELECT 1 FROM notification_mutes m WHERE m.user_id = n.user_id AND m.kind = n.kind)
+            ), stored AS (
+                INSERT INTO notifications (user_id, kind, data)
+                SELECT user_id, kind, data::jsonb FROM kept ORDER BY i
+                RETURNING id, created_at
+            ), counted AS (
+                INSERT INTO notification_counts (user_id, unread)
+                SELECT user_id, count(*) FROM kept GROUP BY user_id ORDER BY user_id
+                ON CONFLICT (user_id) DO UPDATE SET unread = notification_counts.unread + EXCLUDED.unread
+                RETURNING user_id, unread
+            )
+            SELECT kept.i, s.id, s.created_at,
+                   counted.unread - count(*) OVER (PARTITION BY kept.user_id)
+                       + row_number() OVER (PARTITION BY kept.user_id ORDER BY kept.i) AS unread
+            FROM kept JOIN (SELECT id, created_at, row_number() OVER (ORDER BY id) AS r FROM stored) s ON s.r = kept.r
+                 JOIN counted ON counted.user_id = kept.user_id
+            """
+        )
+        var entries = [StreamEntry?](repeating: nil, count: requests.count)
+        for row in rows {
+            let index = Int(try row.decode("i", as: Int64.self)) - 1
+            let request = requests[index]
+            let notice = Notice(id: try row.decode("id"), kind: request.kind.rawValue, data: .object(request.data), read: false,
+                                createdAt: try row.decode("created_at"))
+            entries[index] = try StreamEntry(user: request.user, type: "notification:new",
+                                             encoding: NewNotice(notification: notice, unread: Int(try row.decode("unread") as Int64)))
         }
         return entries
+    }
+
+    /// The administrators' ids, for notices to all of them.
+    public func admins(in tx: PGTransaction) async throws -> [UUID] {
+        try await tx.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id").map { try $0.decode("id") }
     }
 
     struct NewNotice: Encodable {
@@ -114,22 +157,41 @@ public struct NotificationService: Sendable {
     }
 
     public func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
-        let rows = try await db.query("SELECT count(*) AS n FROM notifications WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
+        let rows = try await db.query(
+            "SELECT coalesce((SELECT unread FROM notification_counts WHERE user_id = \(user)), 0)::bigint AS n", logger: logger
+        )
         return Int(try rows.one().decode("n") as Int64)
     }
 
     /// Marks one notice (or with nil, all) of `user` read; returns the unread count after.
     /// - Throws: 404 for a notice that is not `user`'s.
     public func markRead(_ user: UUID, id: Int64?, logger: Logger) async throws -> Int {
-        if let id {
-            let result = try await db.execute(
-                "UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = \(id) AND user_id = \(user)", logger: logger
+        // One statement: the notices marked, and the user's count less the ones that were unread (a notice stored
+        // meanwhile, unseen by this statement, stays counted). Returns the count after, and how many notices matched.
+        let marked: PGQuery =
+            id.map { id in
+                """
+                UPDATE notifications n SET read_at = coalesce(n.read_at, now())
+                FROM (SELECT id, read_at IS NULL AS unread FROM notifications WHERE id = \(id) AND user_id = \(user) FOR UPDATE) old
+                WHERE n.id = old.id
+                RETURNING old.unread
+                """
+            } ?? "UPDATE notifications SET read_at = now() WHERE user_id = \(user) AND read_at IS NULL RETURNING true AS unread"
+        let row = try await db.query(
+            """
+            WITH marked AS (\(fragment: marked)), counted AS (
+                UPDATE notification_counts SET unread = unread - (SELECT count(*) FROM marked WHERE unread)
+                WHERE user_id = \(user)
+                RETURNING unread
             )
-            guard result.affectedRows == 1 else { throw AgoraError(.notFound, code: "notification_not_found", "No such notification") }
-        } else {
-            try await db.execute("UPDATE notifications SET read_at = now() WHERE user_id = \(user) AND read_at IS NULL", logger: logger)
+            SELECT (SELECT count(*) FROM marked) AS matched, coalesce((SELECT unread FROM counted), 0)::bigint AS unread
+            """,
+            logger: logger
+        ).one()
+        if id != nil, try row.decode("matched", as: Int64.self) != 1 {
+            throw AgoraError(.notFound, code: "notification_not_found", "No such notification")
         }
-        return try await unreadCount(user, logger: logger)
+        return Int(try row.decode("unread", as: Int64.self))
     }
 
     /// The kinds `user` has muted.

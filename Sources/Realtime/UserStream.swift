@@ -53,26 +53,50 @@ public struct UserStream: Sendable {
 
     public init(db: PGPool) { self.db = db }
 
-    /// Appends `entries` in `transaction`. Users are locked in id order, so two transactions appending for the same
-    /// two users cannot deadlock.
+    /// Appends `entries` in `transaction`, in one statement. Users are locked in id order, so two transactions
+    /// appending for the same two users cannot deadlock.
     public func append(_ entries: [StreamEntry], in transaction: PGTransaction) async throws -> [StreamEvent] {
-        var events: [StreamEvent] = []
-        for entry in entries.enumerated().sorted(by: { ($0.element.user.uuidString, $0.offset) < ($1.element.user.uuidString, $1.offset) }) {
-            let row = try await transaction.query(
-                """
-                WITH s AS (
-                    INSERT INTO user_streams (user_id, last_seq) VALUES (\(entry.element.user), 1)
-                    ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + 1
-                    RETURNING last_seq
-                )
+        guard let statement = Self.appendStatement(entries) else { return [] }
+        return try Self.appended(entries, heads: try await transaction.query(statement))
+    }
+
+    /// The statement that appends `entries` (nil for none), for a caller that sends it with its COMMIT; its rows go
+    /// to `appended`. Each user's stream head moves once by that user's count of entries (locked in user-id order,
+    /// as the chat statements lock them), and the entries take the numbers up to the new head, in order.
+    public static func appendStatement(_ entries: [StreamEntry]) -> PGQuery? {
+        guard !entries.isEmpty else { return nil }
+        return
+            """
+            WITH e AS (
+                SELECT user_id, type, data, n FROM unnest(\(entries.map(\.user)), \(entries.map(\.type)), \(entries.map(\.data)))
+                    WITH ORDINALITY AS e(user_id, type, data, n)
+            ), heads AS (
+                INSERT INTO user_streams (user_id, last_seq)
+                SELECT user_id, count(*) FROM e GROUP BY user_id ORDER BY user_id
+                ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + EXCLUDED.last_seq
+                RETURNING user_id, last_seq
+            ), written AS (
                 INSERT INTO user_events (user_id, seq, type, data)
-                SELECT \(entry.element.user), last_seq, \(entry.element.type), \(entry.element.data)::jsonb FROM s
-                RETURNING seq
-                """
+                SELECT e.user_id,
+                       heads.last_seq - count(*) OVER (PARTITION BY e.user_id) + row_number() OVER (PARTITION BY e.user_id ORDER BY e.n),
+                       e.type, e.data::jsonb
+                FROM e JOIN heads ON heads.user_id = e.user_id
             )
-            events.append(StreamEvent(user: entry.element.user, seq: try row.one().decode("seq"), type: entry.element.type, data: entry.element.data))
+            SELECT user_id, last_seq FROM heads
+            """
+    }
+
+    /// The events `appendStatement(entries)` wrote, in the order of `entries`, from its rows (each user's new head).
+    public static func appended(_ entries: [StreamEntry], heads rows: [PGRow]) throws -> [StreamEvent] {
+        var heads: [UUID: Int64] = [:]
+        for row in rows { heads[try row.decode("user_id")] = try row.decode("last_seq") }
+        var next: [UUID: Int64] = [:]
+        for entry in entries { next[entry.user, default: (heads[entry.user] ?? 0) + 1] -= 1 }
+        return entries.map { entry in
+            let seq = next[entry.user, default: 0]
+            next[entry.user] = seq + 1
+            return StreamEvent(user: entry.user, seq: seq, type: entry.type, data: entry.data)
         }
-        return events
     }
 
     /// Events of `user` after `seq`, oldest first.

@@ -1,14 +1,61 @@
 import AgoraApp
+import AgoraCore
 import AgoraPostgres
 import AgoraTestSupport
 import Foundation
 import HTTPTypes
+import Notifications
+import Realtime
 import Testing
 
 /// Domain events become notifications and live events on the right sockets, on whichever instance they are.
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
 struct NotificationTests {
     static var address: [String: Any] { ["name": "Thandi N", "line1": "12 Long Street", "city": "Cape Town", "postalCode": "8001", "country": "ZA"] }
+
+    /// Notices stored together (a relay batch) count up one by one, a muted kind is skipped and not counted, and
+    /// marking read takes away only what was unread: the kept count agrees with the rows throughout.
+    @Test func aBatchOfNoticesCountsUpAndReadingCountsDown() async throws {
+        try await TestApp.withApplication { _, services in
+            let log = TestServices.logger
+            // Migrations run when the server starts; this test has no server, so apply them here.
+            _ = try await PGMigrator(pool: services.db).migrate(try Migrations.all(), logger: log)
+            let (user, other) = (UUID(), UUID())
+            for (id, name) in [(user, "countme"), (other, "countother")] {
+                try await services.db.execute(
+                    "INSERT INTO accounts (id, email, username, display_name, password_hash) VALUES (\(id), \(name + "@example.test"), \(name), \(name), 'x')",
+                    logger: log
+                )
+            }
+            try await services.db.execute("INSERT INTO notification_mutes (user_id, kind) VALUES (\(user), 'like')", logger: log)
+            let entries = try await services.db.withTransaction(logger: log) { tx in
+                try await services.notifications.notify([
+                    .init(user, .order, data: ["n": .integer(1)]), .init(other, .order, data: [:]), .init(user, .like, data: [:]),
+                    .init(user, .lowStock, data: ["n": .integer(2)]),
+                ], in: tx)
+            }
+            func unread(_ entry: StreamEntry?) throws -> Int? {
+                guard let entry else { return nil }
+                return (try JSONSerialization.jsonObject(with: Data(entry.data.utf8)) as? [String: Any])?["unread"] as? Int
+            }
+            #expect(try entries.map(unread) == [1, 1, nil, 2])
+            #expect(try await services.notifications.unreadCount(user, logger: log) == 2)
+            let page = try await services.notifications.list(user, limit: 10, cursor: nil, logger: log)
+            #expect(page.items.map(\.kind) == ["low_stock", "order"] && page.unread == 2)
+            let first = try #require(page.items.last?.id)
+            #expect(try await services.notifications.markRead(user, id: first, logger: log) == 1)
+            #expect(try await services.notifications.markRead(user, id: first, logger: log) == 1, "a second read takes nothing away")
+            await #expect(throws: AgoraError.self) { try await services.notifications.markRead(other, id: first, logger: log) }
+            let single = try await services.db.withTransaction(logger: log) { tx in
+                try await services.notifications.notify(user, .order, data: [:], in: tx)
+            }
+            #expect(try unread(single) == 2)
+            #expect(try await services.notifications.markRead(user, id: nil, logger: log) == 0)
+            #expect(try await services.notifications.unreadCount(other, logger: log) == 1)
+            let rows = try await services.db.query("SELECT count(*) AS n FROM notifications WHERE user_id = \(user) AND read_at IS NULL", logger: log)
+            #expect(try rows.one().decode("n", as: Int64.self) == 0)
+        }
+    }
 
     /// The buyer pays on instance A; the seller, connected to B, gets the new order live with its summary, and the
     /// buyer's socket on A gets the order's status.
