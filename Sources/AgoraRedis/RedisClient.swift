@@ -63,6 +63,30 @@ public final class RedisClient: Service, Sendable {
         }
     }
 
+    /// Sends several commands in one write on one connection and returns their replies in order: one round trip
+    /// and one wake-up for all of them. A command's error reply is its `.failure`; the call throws only when the
+    /// connection fails (`connectionClosed`, `poolTimeout`, `poolClosed`), as `send` does.
+    public func send(batch commands: [[any RedisArgument]], logger: Logger) async throws -> [Result<RedisValue, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        logger.trace("Redis batch", metadata: ["redis.commands": "\(commands.count)"])
+        var bytes: [UInt8] = []
+        for command in commands { bytes += RedisCommand.encode(command) }
+        while true {
+            let connection = try await connections.connection()
+            do {
+                return try await connection.send(batch: bytes, count: commands.count)
+            } catch is RedisPipelinedConnection.Unusable {
+                continue
+            }
+        }
+    }
+
+    /// Publishes each message on its channel in one round trip; returns, for each, how many subscribers received it.
+    public func publish(batch messages: [(message: String, channel: String)], logger: Logger) async throws -> [Int] {
+        let replies = try await send(batch: messages.map { ["PUBLISH", $0.channel, $0.message] }, logger: logger)
+        return try replies.map { try $0.get().int ?? 0 }
+    }
+
     /// Sends one command.
     @discardableResult
     public func send(_ arguments: any RedisArgument..., logger: Logger) async throws -> RedisValue {

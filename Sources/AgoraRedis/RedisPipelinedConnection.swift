@@ -25,11 +25,28 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
     /// The connection broke before the command was written: nothing was sent, so the caller may use another.
     struct Unusable: Error {}
 
+    /// Who waits for a command's reply, or for the replies of a batch of commands written together.
+    private enum Waiter {
+        case one(UnsafeContinuation<RedisValue, any Error>)
+        case batch(UnsafeContinuation<[Result<RedisValue, RedisError>], any Error>)
+
+        func fail(_ error: any Error) {
+            switch self {
+            case .one(let continuation): continuation.resume(throwing: error)
+            case .batch(let continuation): continuation.resume(throwing: error)
+            }
+        }
+    }
+
     private struct Pending {
         let id: UInt64
-        /// Nil once the caller was cancelled: its reply is read and dropped, to keep the FIFO aligned.
-        var continuation: UnsafeContinuation<RedisValue, any Error>?
+        /// Nil once the caller was cancelled: its replies are read and dropped, to keep the FIFO aligned.
+        var waiter: Waiter?
         let sentAt: ContinuousClock.Instant
+        /// Replies still due (a batch's commands share one entry).
+        var due: Int
+        /// A batch's replies so far.
+        var replies: [Result<RedisValue, RedisError>] = []
     }
 
     private struct State {
@@ -98,20 +115,34 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
         let id = ids.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
-                enqueue(command, id: id, continuation)
+                enqueue(command, replies: 1, id: id, .one(continuation))
             }
         } onCancel: {
             cancel(id)
         }
     }
 
-    private func enqueue(_ command: [UInt8], id: UInt64, _ continuation: UnsafeContinuation<RedisValue, any Error>) {
+    /// Writes `count` encoded commands (concatenated in `commands`) at once and waits for all their replies, in
+    /// order: one wake-up for the caller instead of one per command. Errors as `send`; a command's own error reply
+    /// is its `Result`.
+    func send(batch commands: [UInt8], count: Int) async throws -> [Result<RedisValue, RedisError>] {
+        let id = ids.wrappingAdd(1, ordering: .relaxed).oldValue
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                enqueue(commands, replies: count, id: id, .batch(continuation))
+            }
+        } onCancel: {
+            cancel(id)
+        }
+    }
+
+    private func enqueue(_ command: [UInt8], replies: Int, id: UInt64, _ waiter: Waiter) {
         enum Outcome { case queued, unusable, broken(Int32) }
         let outcome = state.withLock { state -> Outcome in
             guard state.failure == nil, let registration = state.registration else { return .unusable }
             // Queued before it is written, so its reply always finds it.
-            state.pending.append(Pending(id: id, continuation: continuation, sentAt: .now))
-            outstanding.add(1, ordering: .relaxed)
+            state.pending.append(Pending(id: id, waiter: waiter, sentAt: .now, due: replies))
+            outstanding.add(replies, ordering: .relaxed)
             guard state.output.isEmpty, state.pending.count == 1 else {
                 // Earlier commands are unanswered: the poller writes this one with any others that arrive meanwhile,
                 // in one `send`, right after it hands out the next replies. Redis would not run it before answering
@@ -130,18 +161,18 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
         }
         switch outcome {
         case .queued: break
-        case .unusable: continuation.resume(throwing: Unusable())
+        case .unusable: waiter.fail(Unusable())
         case .broken(let code): fail(RedisError(.connectionClosed, message: "writing to Redis failed: \(String(cString: strerror(code)))"))
         }
     }
 
     private func cancel(_ id: UInt64) {
-        let continuation = state.withLock { state -> UnsafeContinuation<RedisValue, any Error>? in
+        let waiter = state.withLock { state -> Waiter? in
             guard let index = state.pending.firstIndex(where: { $0.id == id }) else { return nil }
-            defer { state.pending[index].continuation = nil }
-            return state.pending[index].continuation
+            defer { state.pending[index].waiter = nil }
+            return state.pending[index].waiter
         }
-        continuation?.resume(throwing: CancellationError())
+        waiter?.fail(CancellationError())
     }
 
     /// One non-blocking `send`; `MSG_NOSIGNAL` so a closed peer is an `EPIPE` error, not a process-killing `SIGPIPE`.
@@ -209,18 +240,28 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
     /// Hands replies to the oldest waiting callers, in order.
     private func deliver(_ replies: [Result<RedisValue, RedisError>]) {
         guard !replies.isEmpty else { return }
-        var resumes: [(UnsafeContinuation<RedisValue, any Error>, Result<RedisValue, RedisError>)] = []
+        var resumes: [(Waiter, [Result<RedisValue, RedisError>])] = []
         resumes.reserveCapacity(replies.count)
         let unexpected = state.withLock { state -> Bool in
             guard state.failure == nil else { return false }  // its callers were already failed
             for reply in replies {
-                guard let pending = state.pending.popFirst() else { return true }
+                guard let first = state.pending.indices.first else { return true }
                 outstanding.subtract(1, ordering: .relaxed)
-                if let continuation = pending.continuation { resumes.append((continuation, reply)) }
+                state.pending[first].due -= 1
+                if case .batch = state.pending[first].waiter { state.pending[first].replies.append(reply) }
+                guard state.pending[first].due == 0, let done = state.pending.popFirst() else { continue }
+                if let waiter = done.waiter { resumes.append((waiter, done.replies.isEmpty ? [reply] : done.replies)) }
             }
             return false
         }
-        for (continuation, reply) in resumes { continuation.resume(with: reply.mapError { $0 as any Error }) }
+        for (waiter, replies) in resumes {
+            switch waiter {
+            case .one(let continuation):
+                if let reply = replies.last { continuation.resume(with: reply.mapError { $0 as any Error }) }
+            case .batch(let continuation):
+                continuation.resume(returning: replies)
+            }
+        }
         if unexpected { fail(RedisError(.connectionClosed, message: "Redis sent a reply no command was waiting for")) }
     }
 
@@ -255,6 +296,6 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
         if let registration { poller.unregister(registration) }
         _ = shutdown(descriptor, Int32(SHUT_RDWR))
         onBreak(self)  // before the callers hear of it, so their retry does not pick this connection
-        for entry in pending { entry.continuation?.resume(throwing: error) }
+        for entry in pending { entry.waiter?.fail(error) }
     }
 }

@@ -319,13 +319,15 @@ public struct ChatService: Sendable, PresenceAudience {
             clientId: outgoing.clientId, createdAt: try row.decode("created_at")
         )
         let data: String = try row.decode("data")
-        await hub.publish([
+        let heard = await hub.publish([
             StreamEvent(user: sender, seq: try row.decode("sender_seq"), type: "chat:message", data: data),
             StreamEvent(user: recipient, seq: try row.decode("recipient_seq"), type: "chat:message", data: data),
         ], logger: logger)
-        // Someone with no open connection gets a notice too (and the message when they come back). Presence is
-        // asked after the message is stored, never while a transaction holds locks.
-        if try await !isOnline(recipient, logger: logger) {
+        // Someone with no open connection gets a notice too (and the message when they come back). The publish says
+        // it without another round trip: an instance listens on the recipient's channel exactly while it holds a
+        // socket of theirs. A socket opened here a moment ago counts even before its subscription is confirmed; if
+        // Redis refused the publish, no notice (as when presence cannot be read).
+        if heard.last == 0, !hub.isConnected(recipient) {
             await noticeOffline(recipient, of: message, logger: logger)
         }
         return message
@@ -426,18 +428,6 @@ public struct ChatService: Sendable, PresenceAudience {
         }
         let data = try JSONText(encoding: Typing(conversationId: conversation, userId: user))
         await hub.publishEphemeral(type: "chat:typing", data: data, to: [other], logger: logger)
-    }
-
-    /// Whether `user` has a connection on any instance; true when presence cannot be read (no notice rather than
-    /// a failed send).
-    func isOnline(_ user: UUID, logger: Logger) async throws -> Bool {
-        if hub.isConnected(user) { return true }
-        do {
-            return try await hub.presence.isOnline([user], logger: logger).first ?? false
-        } catch {
-            logger.warning("Presence unavailable; no offline notice", metadata: ["error": "\(error)"])
-            return true
-        }
     }
 
     /// Of `users`, those whose presence `viewer` may see: `viewer` themself, and conversation partners with no block

@@ -308,12 +308,23 @@ public final class RealtimeHub: Service, Sendable {
     /// Publishes stored events to their users' connections on every instance. Call after the transaction that
     /// appended them committed. If Redis is away the events still reach this instance's connections, and the others
     /// catch up from PostgreSQL.
-    public func publish(_ events: [StreamEvent], logger: Logger) async {
-        for event in events {
-            let text = event.frameText
-            await send("d\(event.seq)\n" + text, on: userChannel(event.user), logger: logger) {
-                self.deliver(toUser: event.user, seq: event.seq, frame: Self.encode(text))
-            }
+    ///
+    /// All of them go in one Redis round trip. Returns, for each event, how many instances heard it on its user's
+    /// channel (an instance listens there exactly while it holds a socket of that user, so 0 means the user has no
+    /// open socket anywhere), or nil when Redis refused the publish.
+    @discardableResult
+    public func publish(_ events: [StreamEvent], logger: Logger) async -> [Int?] {
+        guard !events.isEmpty else { return [] }
+        let texts = events.map(\.frameText)
+        do {
+            let messages = zip(events, texts).map { event, text in (message: "d\(event.seq)\n" + text, channel: userChannel(event.user)) }
+            return try await redis.publish(batch: messages, logger: logger).map { $0 }
+        } catch {
+            // Delivered here at least; a connection drops what it had already (by sequence), others catch up.
+            localFallbacks.add(1, ordering: .relaxed)
+            logger.warning("Realtime publish failed; delivering on this instance only", metadata: ["error": "\(error)"])
+            for (event, text) in zip(events, texts) { deliver(toUser: event.user, seq: event.seq, frame: Self.encode(text)) }
+            return events.map { _ in nil }
         }
     }
 

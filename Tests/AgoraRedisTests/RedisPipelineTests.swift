@@ -109,6 +109,59 @@ struct RedisPipelineTests {
         }
     }
 
+    @Test func aBatchGetsItsRepliesInOrderBetweenOtherCallers() async throws {
+        try await withClient(try configuration(poolSize: 1)) { redis, prefix in
+            let log = TestServices.logger
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<200 {
+                    group.addTask {
+                        if caller.isMultiple(of: 2) {
+                            #expect(try await redis.send("ECHO", "single \(caller)", logger: log).string == "single \(caller)")
+                            return
+                        }
+                        // A command that fails in the middle of a batch is its own failure; its neighbours are answered.
+                        let replies = try await redis.send(batch: [
+                            ["ECHO", "a \(caller)"], ["INCR", "\(prefix):counter"], ["HGET", "\(prefix):counter", "f"], ["ECHO", "b \(caller)"],
+                        ], logger: log)
+                        #expect(replies.count == 4)
+                        #expect(try replies[0].get().string == "a \(caller)")
+                        #expect(try replies[1].get().int != nil)
+                        #expect(throws: RedisError.self) { try replies[2].get() }
+                        #expect(try replies[3].get().string == "b \(caller)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await redis.send("GET", "\(prefix):counter", logger: log).string == "100")
+            #expect(try await redis.send(batch: [], logger: log).isEmpty)
+            let heard = try await redis.publish(batch: [("x", "\(prefix):nobody"), ("y", "\(prefix):nobody")], logger: log)
+            #expect(heard == [0, 0])
+            #expect(redis.statistics.opened == 1)
+        }
+    }
+
+    @Test func aBatchOnAKilledConnectionFailsWhole() async throws {
+        let configuration = try configuration(poolSize: 1)
+        try await withClient(configuration) { redis, prefix in
+            let log = TestServices.logger
+            try await redis.send("PING", logger: log)
+            let blocked = Task { try await redis.send("BLPOP", "\(prefix):empty", 10, logger: log) }
+            try await Task.sleep(for: .milliseconds(100))
+            let batch = Task { try await redis.send(batch: [["ECHO", "1"], ["ECHO", "2"]], logger: log) }
+            try await Task.sleep(for: .milliseconds(100))
+            try await withClient(try self.configuration(poolSize: 1)) { killer, _ in
+                for id in try await connectionIDs(named: configuration.connectionName, using: killer) {
+                    try await killer.send("CLIENT", "KILL", "ID", id, logger: log)
+                }
+            }
+            for error in [try await #require(throws: RedisError.self) { try await blocked.value },
+                          try await #require(throws: RedisError.self) { try await batch.value }] {
+                #expect(error.code == .connectionClosed)
+            }
+            #expect(try await redis.send(batch: [["ECHO", "again"]], logger: log).first?.get().string == "again")
+        }
+    }
+
     @Test func aCancelledCallersReplyIsDiscarded() async throws {
         try await withClient(try configuration(poolSize: 1)) { redis, prefix in
             let log = TestServices.logger
