@@ -59,7 +59,9 @@ public struct ChatCommands: RealtimeCommands {
                 conversationId: send.conversationId, to: to, about: send.about, text: send.text ?? "", productId: send.productId,
                 clientId: send.clientId
             )
-            return try JSONText(encoding: Sent(message: try await chat.send(outgoing, from: user, logger: logger)))
+            let (message, event) = try await chat.store(outgoing, from: user, logger: logger)
+            // The event's data holds the message as the encoder would write it (and the conversation's id beside it).
+            return try event.map(JSONText.init(json:)) ?? JSONText(encoding: Sent(message: message))
         case "chat:typing":
             try await chat.typing(in: try data.decode(InConversation.self).conversationId, by: user, logger: logger)
             return nil

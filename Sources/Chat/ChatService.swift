@@ -271,6 +271,13 @@ public struct ChatService: Sendable, PresenceAudience {
     /// - Throws: 422 for an empty or too long text or a bad client id; 404 for a conversation `sender` is not in, or
     ///   a product they cannot see; 403 `blocked` when the other participant has blocked the sender.
     public func send(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> Message {
+        try await store(outgoing, from: sender, logger: logger).message
+    }
+
+    /// `send`, also returning the `data` of the message's `chat:message` event as PostgreSQL rendered it
+    /// (`{"conversationId": ..., "message": {...}}`, the message in the shape its encoder gives it), which the socket
+    /// acknowledges with instead of encoding the message again; nil for a retry of a stored message.
+    public func store(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> (message: Message, event: String?) {
         let text = outgoing.text.trimmingCharacters(in: .whitespacesAndNewlines)
         var problems: [String: String] = [:]
         if text.isEmpty && outgoing.productId == nil { problems["text"] = "must not be empty" }
@@ -312,7 +319,7 @@ public struct ChatService: Sendable, PresenceAudience {
             guard let client = outgoing.clientId, let existing = try await stored(sender: sender, clientId: client, logger: logger) else {
                 throw AgoraError(.conflict, code: "try_again", "The message could not be stored; try again")
             }
-            return try Self.retry(existing, in: conversation)
+            return (try Self.retry(existing, in: conversation), nil)
         }
         let message = Message(
             id: id, conversationId: conversation, senderId: sender, kind: kind, text: text, productId: outgoing.productId,
@@ -330,7 +337,7 @@ public struct ChatService: Sendable, PresenceAudience {
         if heard.last == 0, !hub.isConnected(recipient) {
             await noticeOffline(recipient, of: message, logger: logger)
         }
-        return message
+        return (message, data)
     }
 
     /// The offline recipient's notice of a message: stored and appended to their stream in a transaction of its own.
