@@ -82,8 +82,8 @@ public struct PGResultSet: Sendable {
 }
 
 extension Array {
-    /// The first row of a result that must have one (`INSERT … RETURNING`, `count(*)`, a record just written), or
-    /// the first value decoded from it. An empty result throws instead of trapping as `[0]` would: a trap takes down
+    /// The first row of a result that must have one (`INSERT … RETURNING`, `count(*)`, a record just written), the
+    /// first value decoded from it, or the result of the first statement of a pipeline. An empty result throws instead of trapping as `[0]` would: a trap takes down
     /// every socket of the process, while this is one 500 whose log line names the bug.
     public func one() throws(PGError) -> Element {
         guard let element = first else { throw PGError(.invalidValue, message: "Expected a row, the statement returned none") }

@@ -334,7 +334,7 @@ public struct ChatService: Sendable, PresenceAudience {
         // it without another round trip: an instance listens on the recipient's channel exactly while it holds a
         // socket of theirs. A socket opened here a moment ago counts even before its subscription is confirmed; if
         // Redis refused the publish, no notice (as when presence cannot be read).
-        if heard.last == 0, !hub.isConnected(recipient) {
+        if let recipientHeard = heard.last ?? nil, recipientHeard == 0, !hub.isConnected(recipient) {
             await noticeOffline(recipient, of: message, logger: logger)
         }
         return (message, data)
@@ -347,7 +347,7 @@ public struct ChatService: Sendable, PresenceAudience {
             let events = try await db.withTransaction(logger: logger) { tx -> [StreamEvent] in
                 guard let notice = try await self.notifications.notify(recipient, .message, data: [
                     "conversationId": .string(message.conversationId.uuidString), "senderId": .string(message.senderId.uuidString),
-                    "messageId": .integer(Int64(message.id)), "preview": .string(String(message.text.prefix(140))),
+                    "messageId": .integer(message.id), "preview": .string(String(message.text.prefix(140))),
                 ], in: tx) else { return [] }
                 return try await self.stream.append([notice], in: tx)
             }

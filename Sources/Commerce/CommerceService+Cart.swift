@@ -117,7 +117,7 @@ extension CommerceService {
             guard !inserted || lines < settings.maxCartItems else {
                 throw AgoraError(.validation, code: "cart_full", "A cart holds at most \(settings.maxCartItems) different products")
             }
-            return try Self.cart(try await tx.commit(after: [Self.cartStatement(of: account)])[0].rows)
+            return try Self.cart(try await tx.commit(after: [Self.cartStatement(of: account)]).one().rows)
         }
     }
 

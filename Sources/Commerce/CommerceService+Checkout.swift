@@ -180,7 +180,7 @@ extension CommerceService {
                 """
             ]
             if let local { writes.append(local.statement) }
-            let placed = try await tx.commit(after: writes)[0].rows.one()
+            let placed = try await tx.commit(after: writes).one().rows.one()
             let createdAt: Date = try placed.decode("created_at")
             let view = OrderView(
                 id: orderID, status: .pendingPayment, currency: currency, subtotal: Money(amount: sum.subtotal, currency: currency),

@@ -96,7 +96,7 @@ public struct NotificationRelay: Service {
             // One append for the batch, with the COMMIT: it locks the users' streams in id order, as every other
             // writer does. Published only once committed.
             guard let append = UserStream.appendStatement(entries) else { return ([StreamEvent](), updates) }
-            let heads = try await tx.commit(after: [append])[0].rows
+            let heads = try await tx.commit(after: [append]).one().rows
             return (try UserStream.appended(entries, heads: heads), updates)
         }
         await hub.publish(published, logger: logger)
@@ -137,13 +137,13 @@ public struct NotificationRelay: Service {
                 try await blocks.blockedEitherWay(seller, among: [liker], logger: logger).isEmpty
             {
                 out.append(.notice(.init(seller, .like, data: [
-                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .integer(Int64(int("likeCount") ?? 0)),
+                    "productId": .string(product.uuidString), "likerId": .string(liker.uuidString), "likeCount": .integer(int("likeCount") ?? 0),
                 ])))
             }
-            if let likes = int("likeCount") { return (out, (product, ["likes": .integer(Int64(likes))])) }
+            if let likes = int("likeCount") { return (out, (product, ["likes": .integer(likes)])) }
         case .productPriceChanged:
             guard let product = event.subjectID, let amount = int("amount"), let currency = string("currency") else { break }
-            return (out, (product, ["price": .object(["amount": .integer(Int64(amount)), "currency": .string(currency)])]))
+            return (out, (product, ["price": .object(["amount": .integer(amount), "currency": .string(currency)])]))
         case .productStockChanged:
             // Exact stock is the seller's to know (HTTP shows it to them only); the topic tells everyone what HTTP
             // tells everyone, `available`, read when the coalesced update goes out.
@@ -157,13 +157,13 @@ public struct NotificationRelay: Service {
             guard let product = event.subjectID, let seller = uuid("sellerId") else { break }
             out.append(.notice(.init(seller, .lowStock, data: [
                 "productId": .string(product.uuidString), "title": .string(string("title") ?? ""),
-                "stock": .integer(Int64(int("stock") ?? 0)), "lowStockThreshold": .integer(Int64(int("lowStockThreshold") ?? 0)),
+                "stock": .integer(int("stock") ?? 0), "lowStockThreshold": .integer(int("lowStockThreshold") ?? 0),
             ])))
         case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled:
             guard let order = event.subjectID, let buyer = uuid("buyerId"), let seller = uuid("sellerId") else { break }
             var summary: [String: JSON] = [
                 "orderId": .string(order.uuidString), "sellerOrderId": .string(string("sellerOrderId")?.uppercased() ?? ""),
-                "status": .string(string("status") ?? ""), "total": .integer(Int64(int("total") ?? 0)), "currency": .string(string("currency") ?? ""),
+                "status": .string(string("status") ?? ""), "total": .integer(int("total") ?? 0), "currency": .string(string("currency") ?? ""),
                 "buyerId": .string(buyer.uuidString), "sellerId": .string(seller.uuidString),
             ]
             for key in ["carrier", "trackingNumber"] { if let value = string(key) { summary[key] = .string(value) } }
@@ -179,7 +179,7 @@ public struct NotificationRelay: Service {
             for (key, value) in payload {
                 switch value {
                 case .string(let text): data[key] = .string(text)
-                case .int(let number): data[key] = .integer(Int64(number))
+                case .int(let number): data[key] = .integer(number)
                 case .bool(let flag): data[key] = .bool(flag)
                 }
             }

@@ -143,13 +143,13 @@ struct DeliveryMachine<Frame> {
     /// whole batch of sockets afterwards.
     mutating func ephemeralArrived(_ frame: Frame, flush: Bool, into actions: inout [Action]) {
         guard !isClosed else { return }
-        guard beforeHello != nil else {
+        guard let waiting = beforeHello?.count else {
             actions.append(.write(frame))
             if flush { actions.append(.flush) }
             return
         }
         // The first thing a client reads is hello; a few ephemeral events wait for it, more are dropped.
-        if beforeHello!.count < settings.maxBeforeHello { beforeHello!.append(frame) }
+        if waiting < settings.maxBeforeHello { beforeHello?.append(frame) }
     }
 
     /// Anything may have been missed (the bus reconnected): compare with the stream.
