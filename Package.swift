@@ -193,7 +193,7 @@ let package = Package(
         .target(
             name: "Commerce",
             dependencies: [
-                "AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraMail",
+                "AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -221,7 +221,7 @@ let package = Package(
         .target(
             name: "Notifications",
             dependencies: [
-                "AgoraCore", "AgoraPostgres", "AgoraEvents", "Catalog", "Realtime",
+                "AgoraCore", "AgoraPostgres", "AgoraEvents", "Realtime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -238,12 +238,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The operator's half: dashboards and payouts to settle, put together from the domains' services.
+        .target(
+            name: "Admin",
+            dependencies: [
+                "AgoraCore", "Accounts", "Commerce",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Application
         .target(
             name: "AgoraApp",
             dependencies: [
                 "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
-                "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
+                "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,8 +1,9 @@
+public import AgoraCore
 import AgoraPostgres
 public import Foundation
 public import Logging
 
-extension AccountsService {
+extension AccountsService: AccountDirectory {
     /// The public profiles of `ids` (one query), for other domains that show accounts: product sellers, follower
     /// lists. Unknown ids are absent.
     public func profiles(_ ids: [UUID], logger: Logger) async throws -> [UUID: PublicProfile] {
@@ -19,5 +20,24 @@ extension AccountsService {
     public func accountID(username: String, logger: Logger) async throws -> UUID? {
         let rows = try await db.query("SELECT id FROM accounts WHERE username = \(username.lowercased())", logger: logger)
         return try rows.first?.decode("id")
+    }
+
+    /// `AccountDirectory`: the administrators' ids.
+    public func administrators(logger: Logger) async throws -> [UUID] {
+        try await db.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id", logger: logger).map { try $0.decode("id") }
+    }
+
+    /// `AccountDirectory`: the public summaries of `ids`, from their profiles.
+    public func summaries(_ ids: [UUID], logger: Logger) async throws -> [UUID: AccountSummary] {
+        try await profiles(ids, logger: logger).mapValues {
+            AccountSummary(id: $0.id, username: $0.username, displayName: $0.displayName, avatarUrl: $0.avatarUrl)
+        }
+    }
+}
+
+extension AccountsService: AccountContacts {
+    /// `AccountContacts`: the address of `account`.
+    public func email(of account: UUID, logger: Logger) async throws -> String? {
+        try await db.query("SELECT email FROM accounts WHERE id = \(account)", logger: logger).first?.decode("email")
     }
 }

@@ -8,6 +8,7 @@ public import AgoraEvents
 public import Catalog
 public import Social
 public import AgoraMedia
+public import Admin
 public import Commerce
 public import Realtime
 public import Chat
@@ -40,7 +41,9 @@ public struct AgoraServices: Sendable {
     /// Uploaded images.
     public let media: any MediaStorage
     /// Carts, checkout, payments, orders, inventory, reviews and payouts.
-    public let commerce: CommerceService
+    public let commerce: CommerceServices
+    /// The operator's dashboard, from the domains' figures.
+    public let admin: AdminService
     /// The built-in payment provider (always there, so tests and the payment page can use it).
     public let simulatedPayments: SimulatedProvider
     /// This process's sockets and the Redis bus between instances.
@@ -79,7 +82,7 @@ public func buildApplication(
         isReady: { migrated.isSet }
     )
     let events = EventOutbox(db: db)
-    let directory = AccountsDirectory(accounts: auth.accounts)
+    let directory: any AccountDirectory = auth.accounts
     let cache = CatalogCache(redis: redis, prefix: config.redisPrefix, ttl: config.catalog.cacheTTL, isEnabled: config.catalog.cacheTTL > .zero)
     let media = LocalMediaStorage(directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("media"), threadPool: workers.files)
     let products = ProductService(
@@ -93,10 +96,13 @@ public func buildApplication(
     let views = ProductViews(redis: redis, db: db, prefix: config.redisPrefix, window: config.catalog.viewWindow)
     let follows = FollowService(db: db, accounts: directory, products: products, events: events, feedFollowLimit: config.catalog.feedFollowLimit)
     let simulated = SimulatedProvider(db: db, webhookSecret: config.secrets.paymentWebhookSecret, publicURL: config.commerce.publicURL)
-    let commerce = CommerceService(
-        db: db, events: events, mail: outbox, vault: InventoryVault(key: config.secrets.inventoryKey, previous: config.inventoryPreviousKeys),
-        settings: config.commerce, providers: try makePaymentProviders(config: config, simulated: simulated), checkoutProvider: config.payments.provider
+    let commerce = CommerceServices(
+        db: db, events: events, vault: InventoryVault(key: config.secrets.inventoryKey, previous: config.inventoryPreviousKeys),
+        settings: config.commerce,
+        providers: PaymentProviders(try makePaymentProviders(config: config, simulated: simulated), checkoutProvider: config.payments.provider),
+        contacts: auth.accounts, directory: directory, mailer: OutboxOrderMailer()
     )
+    let admin = AdminService(accounts: auth.accounts, orders: commerce.orders)
     let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
     let stream = UserStream(db: db)
     let presence = Presence(redis: redis, db: db, prefix: config.redisPrefix, ttl: config.presenceTTL)
@@ -177,6 +183,7 @@ public func buildApplication(
     MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
+    AdminRoutes(admin: admin, payouts: commerce.payouts, settings: config.commerce).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
@@ -217,7 +224,7 @@ public func buildApplication(
     }
     let services = AgoraServices(
         db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
-        categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce,
+        categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce, admin: admin,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
         notifications: notifications, notificationRelay: relay, eventListener: eventListener, productUpdates: productUpdates,
         routes: router.routes

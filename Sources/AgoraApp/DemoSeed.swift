@@ -144,7 +144,7 @@ public enum DemoSeed {
                     default: return (unit, "DEMO-\(code.prefix(4))-\(code.dropFirst(4).prefix(4))-\(code.suffix(4))")
                     }
                 }
-                _ = try await services.commerce.uploadInventory(product.id, actor: sellerID, admin: false, items: items, logger: logger)
+                _ = try await services.commerce.inventory.uploadInventory(product.id, actor: sellerID, admin: false, items: items, logger: logger)
             }
             let art = DemoArt.render(width: imageSize.0, height: imageSize.1, seed: DemoArt.seed(for: title), initials: DemoArt.initials(of: title))
             _ = try await services.products.addImage(product.id, seller: sellerID, bytes: PNGEncoder.encode(art), logger: logger)

@@ -61,7 +61,7 @@ public struct Mail: Sendable, Equatable {
     }
 
     /// A header value cannot hold a line break; folding each into a space keeps what was meant.
-    static func oneLine(_ text: String) -> String {
+    public static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

@@ -39,20 +39,6 @@ public struct ProductImage: Sendable, Codable, Equatable {
     public var contentType: String
 }
 
-/// An account as products (their seller) and follower lists show it.
-public struct AccountSummary: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var username: String
-    public var displayName: String
-    public var avatarUrl: String?
-    public init(id: UUID, username: String, displayName: String, avatarUrl: String?) {
-        self.id = id
-        self.username = username
-        self.displayName = displayName
-        self.avatarUrl = avatarUrl
-    }
-}
-
 /// A category as a product names it.
 public struct CategoryRef: Sendable, Codable, Equatable {
     public var id: UUID

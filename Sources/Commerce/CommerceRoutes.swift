@@ -6,12 +6,12 @@ import Logging
 import NIOCore
 
 /// The HTTP face of commerce: cart, checkout, orders, seller orders and shipping, inventory, reviews, balances
-/// and payouts, payment webhooks and the simulated payment page, admin stats and payouts.
+/// and payouts, payment webhooks and the simulated payment page.
 public struct CommerceRoutes: Sendable {
-    let commerce: CommerceService
+    let commerce: CommerceServices
     let simulated: SimulatedProvider?
 
-    public init(commerce: CommerceService, simulated: SimulatedProvider?) {
+    public init(commerce: CommerceServices, simulated: SimulatedProvider?) {
         self.commerce = commerce
         self.simulated = simulated
     }
@@ -45,10 +45,6 @@ public struct CommerceRoutes: Sendable {
         router.post("/api/payments/webhooks/:provider", use: webhook)
         router.get("/api/payments/simulated/:session", use: simulatedSession)
         router.post("/api/payments/simulated/:session/complete", use: completeSimulated)
-
-        router.get("/api/admin/stats", use: stats)
-        router.get("/api/admin/payouts", use: adminPayouts)
-        router.post("/api/admin/payouts/:id/settle", use: settlePayout)
     }
 
     // MARK: Cart and checkout
@@ -60,29 +56,29 @@ public struct CommerceRoutes: Sendable {
     struct QuantityInput: Decodable { var quantity: Int }
 
     @Sendable func cart(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
-        CartBody(cart: try await commerce.cart(of: try context.requireIdentity().accountID, logger: context.logger))
+        CartBody(cart: try await commerce.cart.cart(of: try context.requireIdentity().accountID, logger: context.logger))
     }
 
     @Sendable func addItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
         let buyer = try context.requireIdentity()
         let input = try await request.decode(as: ItemInput.self, context: context)
-        return CartBody(cart: try await commerce.setCartItem(input.productId, quantity: input.quantity ?? 1, adding: true, account: buyer.accountID, logger: context.logger))
+        return CartBody(cart: try await commerce.cart.setCartItem(input.productId, quantity: input.quantity ?? 1, adding: true, account: buyer.accountID, logger: context.logger))
     }
 
     @Sendable func setItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
         let buyer = try context.requireIdentity()
         let input = try await request.decode(as: QuantityInput.self, context: context)
-        return CartBody(cart: try await commerce.setCartItem(try context.uuidParameter("productId"), quantity: input.quantity, adding: false,
+        return CartBody(cart: try await commerce.cart.setCartItem(try context.uuidParameter("productId"), quantity: input.quantity, adding: false,
                                                               account: buyer.accountID, logger: context.logger))
     }
 
     @Sendable func removeItem(_ request: Request, context: AgoraRequestContext) async throws -> CartBody {
         let buyer = try context.requireIdentity()
-        return CartBody(cart: try await commerce.removeCartItem(try context.uuidParameter("productId"), account: buyer.accountID, logger: context.logger))
+        return CartBody(cart: try await commerce.cart.removeCartItem(try context.uuidParameter("productId"), account: buyer.accountID, logger: context.logger))
     }
 
     @Sendable func clearCart(_ request: Request, context: AgoraRequestContext) async throws -> Response {
-        try await commerce.clearCart(account: try context.requireIdentity().accountID, logger: context.logger)
+        try await commerce.cart.clearCart(account: try context.requireIdentity().accountID, logger: context.logger)
         return Response(status: .noContent)
     }
 
@@ -92,7 +88,7 @@ public struct CommerceRoutes: Sendable {
         let buyer = try context.requireIdentity()
         let input = try await Self.optionalBody(CheckoutInput.self, request, context) ?? CheckoutInput()
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        let result = try await commerce.checkout(buyer: buyer.accountID, idempotencyKey: key, shippingAddress: input.shippingAddress, logger: context.logger)
+        let result = try await commerce.checkout.checkout(buyer: buyer.accountID, idempotencyKey: key, shippingAddress: input.shippingAddress, logger: context.logger)
         return EditedResponse(
             status: result.created ? .created : .ok, headers: [.location: "/api/orders/\(result.order.id.uuidString.lowercased())"], response: result.order
         )
@@ -103,11 +99,11 @@ public struct CommerceRoutes: Sendable {
     @Sendable func orders(_ request: Request, context: AgoraRequestContext) async throws -> Page<OrderSummary> {
         let buyer = try context.requireIdentity()
         let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
-        return try await commerce.orders(of: buyer.accountID, limit: page.limit, cursor: page.cursor, logger: context.logger)
+        return try await commerce.orders.orders(of: buyer.accountID, limit: page.limit, cursor: page.cursor, logger: context.logger)
     }
 
     @Sendable func order(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
-        try await commerce.buyerOrder(try context.uuidParameter(), buyer: try context.requireIdentity().accountID, logger: context.logger)
+        try await commerce.orders.buyerOrder(try context.uuidParameter(), buyer: try context.requireIdentity().accountID, logger: context.logger)
     }
 
     struct SellerOrderInput: Decodable { var sellerOrderId: UUID? }
@@ -115,13 +111,13 @@ public struct CommerceRoutes: Sendable {
     @Sendable func cancel(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
         let buyer = try context.requireIdentity()
         let input = try await Self.optionalBody(SellerOrderInput.self, request, context)
-        return try await commerce.cancel(try context.uuidParameter(), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
+        return try await commerce.checkout.cancel(try context.uuidParameter(), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
     }
 
     @Sendable func confirm(_ request: Request, context: AgoraRequestContext) async throws -> OrderView {
         let buyer = try context.requireIdentity()
         let input = try await Self.optionalBody(SellerOrderInput.self, request, context)
-        return try await commerce.confirmReceipt(try context.uuidParameter(), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
+        return try await commerce.orders.confirmReceipt(try context.uuidParameter(), buyer: buyer.accountID, sellerOrder: input?.sellerOrderId, logger: context.logger)
     }
 
     // MARK: Seller
@@ -137,11 +133,11 @@ public struct CommerceRoutes: Sendable {
             }
             status = value
         }
-        return try await commerce.sellerOrders(of: seller.accountID, status: status, limit: page.limit, cursor: page.cursor, logger: context.logger)
+        return try await commerce.orders.sellerOrders(of: seller.accountID, status: status, limit: page.limit, cursor: page.cursor, logger: context.logger)
     }
 
     @Sendable func sellerOrder(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
-        try await commerce.sellerOrder(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+        try await commerce.orders.sellerOrder(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
     }
 
     struct ShipInput: Decodable { var carrier: String?; var trackingNumber: String? }
@@ -149,24 +145,24 @@ public struct CommerceRoutes: Sendable {
     @Sendable func ship(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
         let seller = try context.requireRole(.seller)
         let input = try await request.decode(as: ShipInput.self, context: context)
-        return try await commerce.ship(try context.uuidParameter(), seller: seller.accountID, carrier: input.carrier ?? "", trackingNumber: input.trackingNumber ?? "",
+        return try await commerce.orders.ship(try context.uuidParameter(), seller: seller.accountID, carrier: input.carrier ?? "", trackingNumber: input.trackingNumber ?? "",
                                        logger: context.logger)
     }
 
     @Sendable func deliver(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
-        try await commerce.markDelivered(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+        try await commerce.orders.markDelivered(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
     }
 
     struct BalanceBody: ResponseEncodable { var balances: [Balance] }
 
     @Sendable func balance(_ request: Request, context: AgoraRequestContext) async throws -> BalanceBody {
-        BalanceBody(balances: try await commerce.balances(of: try context.requireRole(.seller).accountID, logger: context.logger))
+        BalanceBody(balances: try await commerce.payouts.balances(of: try context.requireRole(.seller).accountID, logger: context.logger))
     }
 
     @Sendable func sellerPayouts(_ request: Request, context: AgoraRequestContext) async throws -> Page<Payout> {
         let seller = try context.requireRole(.seller)
         let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
-        return try await commerce.payouts(seller: seller.accountID, status: nil, limit: page.limit, cursor: page.cursor, logger: context.logger)
+        return try await commerce.payouts.payouts(seller: seller.accountID, status: nil, limit: page.limit, cursor: page.cursor, logger: context.logger)
     }
 
     struct PayoutInput: Decodable { var currency: String? }
@@ -174,28 +170,28 @@ public struct CommerceRoutes: Sendable {
     @Sendable func requestPayout(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Payout> {
         let seller = try context.requireRole(.seller)
         let input = try await Self.optionalBody(PayoutInput.self, request, context)
-        let payout = try await commerce.requestPayout(seller: seller.accountID, currency: input?.currency, logger: context.logger)
+        let payout = try await commerce.payouts.requestPayout(seller: seller.accountID, currency: input?.currency, logger: context.logger)
         return EditedResponse(status: .created, response: payout)
     }
 
-    @Sendable func uploadInventory(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<CommerceService.InventoryUpload> {
+    @Sendable func uploadInventory(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<InventoryService.InventoryUpload> {
         let seller = try context.requireRole(.seller)
         let body = try await request.body.collect(upTo: context.maxUploadSize)
-        let lines = try CommerceService.inventoryLines(Array(buffer: body), contentType: request.headers[.contentType])
-        let result = try await commerce.uploadInventory(try context.uuidParameter(), actor: seller.accountID, admin: seller.role == .admin, items: lines, logger: context.logger)
+        let lines = try InventoryService.inventoryLines(Array(buffer: body), contentType: request.headers[.contentType])
+        let result = try await commerce.inventory.uploadInventory(try context.uuidParameter(), actor: seller.accountID, admin: seller.role == .admin, items: lines, logger: context.logger)
         return EditedResponse(status: .created, response: result)
     }
 
-    @Sendable func inventory(_ request: Request, context: AgoraRequestContext) async throws -> CommerceService.InventoryCounts {
+    @Sendable func inventory(_ request: Request, context: AgoraRequestContext) async throws -> InventoryService.InventoryCounts {
         let seller = try context.requireRole(.seller)
-        return try await commerce.inventoryCounts(try context.uuidParameter(), actor: seller.accountID, admin: seller.role == .admin, logger: context.logger)
+        return try await commerce.inventory.inventoryCounts(try context.uuidParameter(), actor: seller.accountID, admin: seller.role == .admin, logger: context.logger)
     }
 
     // MARK: Reviews
 
     @Sendable func reviews(_ request: Request, context: AgoraRequestContext) async throws -> ReviewPage {
         let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
-        return try await commerce.productReviews(try context.uuidParameter(), limit: page.limit, cursor: page.cursor, logger: context.logger)
+        return try await commerce.reviews.productReviews(try context.uuidParameter(), limit: page.limit, cursor: page.cursor, logger: context.logger)
     }
 
     struct ReviewInput: Decodable { var rating: Int; var body: String? }
@@ -203,7 +199,7 @@ public struct CommerceRoutes: Sendable {
     @Sendable func review(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Review> {
         let buyer = try context.requireIdentity()
         let input = try await request.decode(as: ReviewInput.self, context: context)
-        let review = try await commerce.review(try context.uuidParameter(), buyer: buyer.accountID, rating: input.rating, body: input.body ?? "", logger: context.logger)
+        let review = try await commerce.reviews.review(try context.uuidParameter(), buyer: buyer.accountID, rating: input.rating, body: input.body ?? "", logger: context.logger)
         return EditedResponse(status: .created, response: review)
     }
 
@@ -212,7 +208,7 @@ public struct CommerceRoutes: Sendable {
     @Sendable func reply(_ request: Request, context: AgoraRequestContext) async throws -> Review {
         let seller = try context.requireRole(.seller)
         let input = try await request.decode(as: ReplyInput.self, context: context)
-        return try await commerce.reply(to: try context.uuidParameter(), seller: seller.accountID, text: input.reply, logger: context.logger)
+        return try await commerce.reviews.reply(to: try context.uuidParameter(), seller: seller.accountID, text: input.reply, logger: context.logger)
     }
 
     // MARK: Payments
@@ -222,10 +218,10 @@ public struct CommerceRoutes: Sendable {
     /// A provider's webhook. The body is read as bytes and verified before anything else looks at it.
     @Sendable func webhook(_ request: Request, context: AgoraRequestContext) async throws -> WebhookBody {
         let name = context.parameters.get("provider") ?? ""
-        let provider = try commerce.provider(name)
+        let provider = try commerce.checkout.provider(name)
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let signature = request.headers[HTTPField.Name(provider.signatureHeader)!]
-        let outcome = try await commerce.handleWebhook(provider: name, payload: Array(buffer: body), signature: signature, logger: context.logger)
+        let outcome = try await commerce.checkout.handleWebhook(provider: name, payload: Array(buffer: body), signature: signature, logger: context.logger)
         return WebhookBody(received: true, outcome: outcome.rawValue)
     }
 
@@ -246,12 +242,12 @@ public struct CommerceRoutes: Sendable {
         }
         let id = context.parameters.get("session") ?? ""
         let delivery = try await simulated.completion(id, paid: input.outcome == "paid", logger: context.logger)
-        let result = try await commerce.applyWebhook(
+        let result = try await commerce.checkout.applyWebhook(
             provider: simulated.name, payload: delivery.payload, signature: delivery.signature, logger: context.logger
         )
         // The status is read only when the outcome does not say it (a duplicate, say).
         var status = result.orderStatus
-        if status == nil { status = try await commerce.orderStatus(delivery.orderID, logger: context.logger) }
+        if status == nil { status = try await commerce.orders.orderStatus(delivery.orderID, logger: context.logger) }
         return CompleteBody(
             outcome: result.outcome.rawValue, orderStatus: status?.rawValue ?? "unknown", returnURL: simulated.returnURL(of: delivery.orderID)
         )
@@ -260,46 +256,6 @@ public struct CommerceRoutes: Sendable {
     func requireSimulated() throws -> SimulatedProvider {
         guard let simulated else { throw AgoraError(.notFound, code: "not_found", "The simulated payment provider is not enabled") }
         return simulated
-    }
-
-    // MARK: Admin
-
-    @Sendable func stats(_ request: Request, context: AgoraRequestContext) async throws -> AdminStats {
-        _ = try context.requireRole(.admin)
-        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
-        func day(_ name: String, _ fallback: Date) throws -> Date {
-            guard let raw = request.uri.queryParameters[Substring(name)] else { return fallback }
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withFullDate]
-            guard let date = formatter.date(from: String(raw)) else {
-                throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be a date like 2026-12-01")
-            }
-            return date
-        }
-        let to = try day("to", today)
-        let from = try day("from", to.addingTimeInterval(-29 * 86_400))
-        guard from <= to, to.timeIntervalSince(from) <= 366 * 86_400 else {
-            throw AgoraError(.badRequest, code: "invalid_parameter", "from must not be after to, and the range at most 366 days")
-        }
-        return try await commerce.adminStats(from: from, to: to, logger: context.logger)
-    }
-
-    @Sendable func adminPayouts(_ request: Request, context: AgoraRequestContext) async throws -> Page<Payout> {
-        _ = try context.requireRole(.admin)
-        let page = try request.pagination(defaultLimit: commerce.settings.defaultPageSize, maxLimit: commerce.settings.maxPageSize)
-        let status = request.uri.queryParameters["status"].map(String.init)
-        if let status, !["requested", "paid", "failed"].contains(status) {
-            throw AgoraError(.badRequest, code: "invalid_parameter", "status must be requested, paid or failed")
-        }
-        return try await commerce.payouts(seller: nil, status: status, limit: page.limit, cursor: page.cursor, logger: context.logger)
-    }
-
-    struct SettleInput: Decodable { var status: String; var note: String? }
-
-    @Sendable func settlePayout(_ request: Request, context: AgoraRequestContext) async throws -> Payout {
-        _ = try context.requireRole(.admin)
-        let input = try await request.decode(as: SettleInput.self, context: context)
-        return try await commerce.settlePayout(try context.uuidParameter(), status: input.status, note: input.note, logger: context.logger)
     }
 
     // MARK: Helpers
@@ -318,7 +274,6 @@ extension SellerOrderView: ResponseEncodable {}
 extension ReviewPage: ResponseEncodable {}
 extension Review: ResponseEncodable {}
 extension Payout: ResponseEncodable {}
-extension AdminStats: ResponseEncodable {}
 extension SimulatedProvider.Session: ResponseEncodable {}
-extension CommerceService.InventoryUpload: ResponseEncodable {}
-extension CommerceService.InventoryCounts: ResponseEncodable {}
+extension InventoryService.InventoryUpload: ResponseEncodable {}
+extension InventoryService.InventoryCounts: ResponseEncodable {}

@@ -1,6 +1,6 @@
-public import AgoraCore
+import AgoraCore
 import AgoraPostgres
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -8,12 +8,18 @@ public import ServiceLifecycle
 /// confirmed, and retries refunds still pending at the provider. Safe with any number of instances running it: each batch claims its rows with
 /// `FOR UPDATE SKIP LOCKED`, and every step re-checks the state it moves from under the row lock.
 public struct CommerceSweeper: Service {
-    let commerce: CommerceService
+    let checkout: CheckoutService
+    let orders: OrderService
+    let refunds: RefundService
+    let settings: CommerceSettings
     let logger: Logger
     let isReady: @Sendable () -> Bool
 
-    public init(commerce: CommerceService, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
-        self.commerce = commerce
+    public init(commerce: CommerceServices, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
+        self.checkout = commerce.checkout
+        self.orders = commerce.orders
+        self.refunds = commerce.refunds
+        self.settings = commerce.settings
         self.logger = logger
         self.isReady = isReady
     }
@@ -22,12 +28,12 @@ public struct CommerceSweeper: Service {
         while !Task.isCancelledOrShuttingDown {
             if isReady() {
                 do {
-                    _ = try await commerce.sweep(logger: logger)
+                    _ = try await sweep(logger: logger)
                 } catch {
                     logger.warning("Commerce sweep failed; trying again next round", metadata: ["error": "\(error)"])
                 }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: commerce.settings.sweepInterval) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.sweepInterval) }
         }
     }
 }
@@ -36,7 +42,7 @@ extension Task where Success == Never, Failure == Never {
     static var isCancelledOrShuttingDown: Bool { isCancelled || isShuttingDownGracefully }
 }
 
-extension CommerceService {
+extension CommerceSweeper {
     /// What one sweep did.
     public struct Sweep: Sendable, Equatable {
         public var expired: Int
@@ -49,7 +55,7 @@ extension CommerceService {
     /// due for a (new) provider call.
     public func sweep(batch: Int = 100, logger: Logger) async throws -> Sweep {
         var closing: [(provider: String, session: String)] = []
-        let expired: Int = try await db.withTransaction(logger: logger) { tx in
+        let expired: Int = try await checkout.db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query(
                 """
                 SELECT id, buyer_id, status, total_minor, currency, payment_provider, payment_session FROM orders
@@ -59,24 +65,24 @@ extension CommerceService {
                 """
             )
             for row in rows {
-                let order = LockedOrder(
-                    id: try row.decode("id"), buyerID: try row.decode("buyer_id"), status: try Self.enumValue(row, "status"),
+                let order = CheckoutService.LockedOrder(
+                    id: try row.decode("id"), buyerID: try row.decode("buyer_id"), status: try OrderRecords.enumValue(row, "status"),
                     total: try row.decode("total_minor"), refunded: 0, currency: try row.decode("currency"), session: try row.decode("payment_session"),
                     reference: nil
                 )
-                if try await releaseLocked(order, to: .cancelled, reason: "reservation_expired", actor: .system, in: tx), let session = order.session {
+                if try await checkout.releaseLocked(order, to: .cancelled, reason: "reservation_expired", actor: .system, in: tx), let session = order.session {
                     closing.append((try row.decode("payment_provider"), session))
                 }
             }
             return rows.count
         }
         for close in closing {
-            do { try await provider(close.provider).cancelSession(close.session, logger: logger) } catch {
+            do { try await checkout.provider(close.provider).cancelSession(close.session, logger: logger) } catch {
                 logger.debug("Could not close an expired payment session", metadata: ["error": "\(error)"])
             }
         }
         let seconds = Double(settings.autoCompleteAfter.components.seconds)
-        let completed: Int = try await db.withTransaction(logger: logger) { tx in
+        let completed: Int = try await checkout.db.withTransaction(logger: logger) { tx in
             let ids = try await tx.query(
                 """
                 SELECT id FROM seller_orders WHERE status = 'shipped' AND shipped_at < now() - make_interval(secs => \(seconds))
@@ -85,13 +91,13 @@ extension CommerceService {
                 """
             ).map { try $0.decode("id", as: UUID.self) }
             for id in ids {
-                let order = try await lockSellerOrder(where: "so.id = \(id)", in: tx)
-                try await deliver(order, actor: .system, note: "delivery auto-completed", in: tx)
+                let order = try await orders.lockSellerOrder(where: "so.id = \(id)", in: tx)
+                try await orders.deliver(order, actor: .system, note: "delivery auto-completed", in: tx)
             }
             return ids.count
         }
         // Refunds last, each provider call after its claim committed: no transaction is open while a provider answers.
-        let refunds = try await retryDueRefunds(batch: batch, logger: logger)
+        let refunds = try await refunds.retryDueRefunds(batch: batch, logger: logger)
         if expired > 0 || completed > 0 || refunds > 0 {
             logger.info("Commerce sweep", metadata: ["agora.expired": "\(expired)", "agora.auto_completed": "\(completed)", "agora.refunds": "\(refunds)"])
         }

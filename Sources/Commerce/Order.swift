@@ -162,6 +162,16 @@ public struct SellerOrderView: Codable, Sendable, Equatable {
         public var id: UUID
         public var username: String
         public var displayName: String
+
+        init(id: UUID, username: String, displayName: String) {
+            self.id = id
+            self.username = username
+            self.displayName = displayName
+        }
+
+        init(_ account: AccountSummary) {
+            self.init(id: account.id, username: account.username, displayName: account.displayName)
+        }
     }
 
     public var id: UUID

@@ -1,7 +1,6 @@
 public import AgoraCore
 public import AgoraEvents
 import AgoraPostgres
-public import Catalog
 import Foundation
 public import Logging
 public import Realtime
@@ -183,7 +182,7 @@ public struct NotificationRelay: Service {
                 case .bool(let flag): data[key] = .bool(flag)
                 }
             }
-            out += try await notifications.admins(in: tx).map { .notice(.init($0, .adminAlert, data: data)) }
+            out += try await accounts.administrators(logger: logger).map { .notice(.init($0, .adminAlert, data: data)) }
         default:
             break
         }

@@ -122,11 +122,6 @@ public struct NotificationService: Sendable {
         return entries
     }
 
-    /// The administrators' ids, for notices to all of them.
-    public func admins(in tx: PGTransaction) async throws -> [UUID] {
-        try await tx.query("SELECT id FROM accounts WHERE role = 'admin' ORDER BY id").map { try $0.decode("id") }
-    }
-
     struct NewNotice: Encodable {
         var notification: Notice
         var unread: Int

@@ -1,4 +1,5 @@
 @testable import Catalog
+import AgoraCore
 import Foundation
 import Testing
 

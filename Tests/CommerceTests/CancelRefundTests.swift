@@ -103,7 +103,7 @@ struct CancelRefundTests {
                     return RefundResult(id: "re_slow", status: "succeeded")
                 }])
                 let logger = shop.market.logger
-                let cancelling = Task { try await slow.cancel(order, buyer: try #require(UUID(uuidString: buyer.accountID)), sellerOrder: nil, logger: logger) }
+                let cancelling = Task { try await slow.checkout.cancel(order, buyer: try #require(UUID(uuidString: buyer.accountID)), sellerOrder: nil, logger: logger) }
                 do {
                     try await gate.waitUntilEntered()
                     // The provider is mid-call. Another transaction locks the order and its seller orders without
@@ -149,28 +149,28 @@ struct CancelRefundTests {
 
                 let first = try await shop.order(chair, as: buyer)
                 try await shop.pay(first, as: buyer)
-                let view = try await flaky.cancel(try #require(UUID(uuidString: first)), buyer: buyerID, sellerOrder: nil, logger: logger)
+                let view = try await flaky.checkout.cancel(try #require(UUID(uuidString: first)), buyer: buyerID, sellerOrder: nil, logger: logger)
                 #expect(view.status == .refunded && view.refunds?.map(\.status) == ["pending"], "the cancel stands; the money is on its way")
-                #expect(try await flaky.sweep(logger: logger).refundsAttempted == 0, "not due yet")
+                #expect(try await CommerceSweeper(commerce: flaky, logger: logger).sweep(logger: logger).refundsAttempted == 0, "not due yet")
                 try await services.db.execute("UPDATE refunds SET next_attempt_at = now() - interval '1 second'", logger: logger)
                 recorder.failing.withLock { $0 = false }
-                #expect(try await flaky.sweep(logger: logger).refundsAttempted == 1)
+                #expect(try await CommerceSweeper(commerce: flaky, logger: logger).sweep(logger: logger).refundsAttempted == 1)
                 let keys = recorder.requests.withLock { $0.map(\.idempotencyKey) }
                 #expect(keys.count == 2 && Set(keys).count == 1 && keys[0].hasPrefix("cancel-"))
                 let settled = try await shop.api.call(.get, "/api/orders/\(first)", bearer: buyer.accessToken)
                 #expect((settled["refunds"] as? [[String: Any]])?.first?["status"] as? String == "succeeded")
-                #expect(try await flaky.sweep(logger: logger).refundsAttempted == 0, "a settled refund is never called again")
+                #expect(try await CommerceSweeper(commerce: flaky, logger: logger).sweep(logger: logger).refundsAttempted == 0, "a settled refund is never called again")
 
                 // A refund the provider keeps refusing: after the last attempt it is failed, and an admin is told.
                 let admin = try await shop.market.admin("refundadmin")
                 recorder.failing.withLock { $0 = true }
                 let second = try await shop.order(chair, as: buyer)
                 try await shop.pay(second, as: buyer)
-                _ = try await flaky.cancel(try #require(UUID(uuidString: second)), buyer: buyerID, sellerOrder: nil, logger: logger)
+                _ = try await flaky.checkout.cancel(try #require(UUID(uuidString: second)), buyer: buyerID, sellerOrder: nil, logger: logger)
                 try await services.db.execute(
                     "UPDATE refunds SET attempts = 7, next_attempt_at = now() - interval '1 second' WHERE status = 'pending'", logger: logger
                 )
-                #expect(try await flaky.sweep(logger: logger).refundsAttempted == 1)
+                #expect(try await CommerceSweeper(commerce: flaky, logger: logger).sweep(logger: logger).refundsAttempted == 1)
                 let failed = try await shop.api.call(.get, "/api/orders/\(second)", bearer: buyer.accessToken)
                 #expect((failed["refunds"] as? [[String: Any]])?.first?["status"] as? String == "failed")
                 let alerts = try await shop.adminAlerts(of: admin)

@@ -93,9 +93,9 @@ struct OrderRulesTests {
 
                 // Time passes (the reservation is moved into the past); the sweeper releases it.
                 try await services.db.execute("UPDATE orders SET reserved_until = now() - interval '1 second' WHERE id = \(UUID(uuidString: order)!)", logger: shop.market.logger)
-                let sweep = try await services.commerce.sweep(logger: shop.market.logger)
+                let sweep = try await CommerceSweeper(commerce: services.commerce, logger: shop.market.logger).sweep(logger: shop.market.logger)
                 #expect(sweep.expired == 1)
-                #expect(try await services.commerce.sweep(logger: shop.market.logger).expired == 0, "a second sweep finds nothing")
+                #expect(try await CommerceSweeper(commerce: services.commerce, logger: shop.market.logger).sweep(logger: shop.market.logger).expired == 0, "a second sweep finds nothing")
                 #expect(try await shop.stock(product) == (1, 0))
                 let cancelled = try await shop.api.call(.get, "/api/orders/\(order)", bearer: buyer.accessToken)
                 #expect(cancelled["status"] as? String == "cancelled" && cancelled["cancelReason"] as? String == "reservation_expired")
@@ -109,7 +109,7 @@ struct OrderRulesTests {
                 let order2 = try await shop.order(product2, as: buyer)
                 let late2 = try await shop.delivery(for: order2, as: buyer)
                 try await services.db.execute("UPDATE orders SET reserved_until = now() - interval '1 second' WHERE id = \(UUID(uuidString: order2)!)", logger: shop.market.logger)
-                _ = try await services.commerce.sweep(logger: shop.market.logger)
+                _ = try await CommerceSweeper(commerce: services.commerce, logger: shop.market.logger).sweep(logger: shop.market.logger)
                 let rivalOrder = try await shop.order(product2, as: rival)
                 try await shop.pay(rivalOrder, as: rival)
                 #expect(try await shop.deliver(late2)["outcome"] as? String == "refunded_late")
@@ -176,7 +176,7 @@ struct OrderRulesTests {
 
                 // Auto-complete: a shipped order nobody confirms is delivered after the delay.
                 try await services.db.execute("UPDATE seller_orders SET shipped_at = now() - interval '15 days' WHERE id = \(UUID(uuidString: rugOrder)!)", logger: shop.market.logger)
-                #expect(try await services.commerce.sweep(logger: shop.market.logger).autoCompleted == 1)
+                #expect(try await CommerceSweeper(commerce: services.commerce, logger: shop.market.logger).sweep(logger: shop.market.logger).autoCompleted == 1)
                 let balanceB = try await shop.api.call(.get, "/api/seller/balance", bearer: sellerB.accessToken)
                 #expect(((balanceB["balances"] as? [[String: Any]])?.first?["available"] as? Int ?? 0) > 0)
             }

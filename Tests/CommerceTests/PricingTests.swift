@@ -65,14 +65,14 @@ struct PricingTests {
     }
 
     @Test func inventoryUploadsParseTextCSVAndJSON() throws {
-        let text = try CommerceService.inventoryLines(Array("AAA-1\n\n  BBB-2  \r\nAAA-1\n".utf8), contentType: "text/plain; charset=utf-8")
+        let text = try InventoryService.inventoryLines(Array("AAA-1\n\n  BBB-2  \r\nAAA-1\n".utf8), contentType: "text/plain; charset=utf-8")
         #expect(text.map(\.line) == [1, 3, 4] && text.map(\.item) == ["AAA-1", "BBB-2", "AAA-1"])
-        let csv = try CommerceService.inventoryLines(Array("key,note\n\"K,1\",first\nK2,second\n\"K\"\"3\"\n".utf8), contentType: "text/csv")
+        let csv = try InventoryService.inventoryLines(Array("key,note\n\"K,1\",first\nK2,second\n\"K\"\"3\"\n".utf8), contentType: "text/csv")
         #expect(csv.map(\.item) == ["K,1", "K2", "K\"3"])
-        let json = try CommerceService.inventoryLines(Array(#"{"items":["x","y"]}"#.utf8), contentType: "application/json")
+        let json = try InventoryService.inventoryLines(Array(#"{"items":["x","y"]}"#.utf8), contentType: "application/json")
         #expect(json.map(\.item) == ["x", "y"])
-        #expect(throws: (any Error).self) { try CommerceService.inventoryLines([0xFF, 0xFE], contentType: "text/plain") }
-        #expect(throws: (any Error).self) { try CommerceService.inventoryLines(Array("x".utf8), contentType: "image/png") }
+        #expect(throws: (any Error).self) { try InventoryService.inventoryLines([0xFF, 0xFE], contentType: "text/plain") }
+        #expect(throws: (any Error).self) { try InventoryService.inventoryLines(Array("x".utf8), contentType: "image/png") }
     }
 
     @Test func vaultSealsPerProductAndOpensOldKeys() throws {

@@ -9,7 +9,7 @@ import Notifications
 import Synchronization
 
 /// The simulated provider, except that refunds go through `refund` below: payment sessions and webhooks are the
-/// real ones, so an order is placed and paid through the router, then cancelled through a `CommerceService` that
+/// real ones, so an order is placed and paid through the router, then cancelled through `CommerceServices` that
 /// uses this double. Named `simulated`, so it serves orders the real simulated provider opened.
 struct RefundDouble: PaymentProvider {
     let base: SimulatedProvider
@@ -85,10 +85,11 @@ final class RefundRecorder: Sendable {
 
 extension AgoraServices {
     /// The app's commerce service with other providers.
-    func commerce(with providers: [any PaymentProvider]) -> CommerceService {
-        CommerceService(
-            db: commerce.db, events: commerce.events, mail: commerce.mail, vault: commerce.vault, settings: commerce.settings,
-            providers: providers, checkoutProvider: commerce.checkoutProvider
+    func commerce(with providers: [any PaymentProvider]) -> CommerceServices {
+        CommerceServices(
+            db: commerce.db, events: commerce.events, vault: commerce.vault, settings: commerce.settings,
+            providers: PaymentProviders(providers, checkoutProvider: commerce.providers.checkoutProvider),
+            contacts: commerce.contacts, directory: commerce.directory, mailer: commerce.mailer
         )
     }
 }

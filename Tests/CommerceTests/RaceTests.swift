@@ -34,13 +34,13 @@ struct RaceTests {
                 ).map { try $0.decode("id", as: UUID.self) }
                 let productID = try #require(UUID(uuidString: product))
                 for buyer in buyers {
-                    _ = try await services.commerce.setCartItem(productID, quantity: 1, adding: true, account: buyer, logger: logger)
+                    _ = try await services.commerce.cart.setCartItem(productID, quantity: 1, adding: true, account: buyer, logger: logger)
                 }
                 let outcomes = await withTaskGroup(of: String.self) { group in
                     for buyer in buyers {
                         group.addTask {
                             do {
-                                let placed = try await services.commerce.checkout(buyer: buyer, idempotencyKey: nil, shippingAddress: Self.address, logger: logger)
+                                let placed = try await services.commerce.checkout.checkout(buyer: buyer, idempotencyKey: nil, shippingAddress: Self.address, logger: logger)
                                 return placed.order.id.uuidString
                             } catch let error as AgoraError {
                                 return error.code

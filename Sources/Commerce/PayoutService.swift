@@ -1,5 +1,5 @@
 public import AgoraCore
-import AgoraPostgres
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
@@ -22,7 +22,14 @@ public struct Payout: Codable, Sendable, Equatable {
     public var processedAt: Date?
 }
 
-extension CommerceService {
+/// A seller's balances (from the ledger), their payout requests, and the operator's settling of them.
+public struct PayoutService: Sendable {
+    let db: PGPool
+
+    public init(db: PGPool) { self.db = db }
+}
+
+extension PayoutService {
     /// The seller's balances, one per currency they have earned in.
     public func balances(of seller: UUID, logger: Logger) async throws -> [Balance] {
         try await db.query(
@@ -58,7 +65,7 @@ extension CommerceService {
             let id: UUID = try await tx.query(
                 "INSERT INTO payouts (seller_id, currency, amount_minor) VALUES (\(seller), \(chosen), \(amount)) RETURNING id"
             ).one().decode("id")
-            try await ledger(seller: seller, currency: chosen, bucket: "available", amount: -amount, entry: "payout", sellerOrder: nil, payout: id, in: tx)
+            try await SellerLedger.record(seller: seller, currency: chosen, bucket: "available", amount: -amount, entry: "payout", sellerOrder: nil, payout: id, in: tx)
             return id
         }
         logger.info("Payout requested", metadata: ["agora.payout_id": "\(id)"])
@@ -91,7 +98,7 @@ extension CommerceService {
             }
             try await tx.execute("UPDATE payouts SET status = \(status), note = \(note), processed_at = now() WHERE id = \(id)")
             if status == "failed" {
-                try await ledger(seller: try row.decode("seller_id"), currency: try row.decode("currency"), bucket: "available",
+                try await SellerLedger.record(seller: try row.decode("seller_id"), currency: try row.decode("currency"), bucket: "available",
                                  amount: try row.decode("amount_minor"), entry: "payout_failed", sellerOrder: nil, payout: id, in: tx)
             }
         }

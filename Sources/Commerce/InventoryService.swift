@@ -1,11 +1,27 @@
 public import AgoraCore
 import AgoraCrypto
-import AgoraEvents
-import AgoraPostgres
+public import AgoraEvents
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
-extension CommerceService {
+/// The digital inventory of key, credential and link products: items uploaded encrypted (AES-256-GCM), counted,
+/// and allocated at fulfilment.
+public struct InventoryService: Sendable {
+    let db: PGPool
+    let events: EventOutbox
+    let vault: InventoryVault
+    let settings: CommerceSettings
+
+    public init(db: PGPool, events: EventOutbox, vault: InventoryVault, settings: CommerceSettings) {
+        self.db = db
+        self.events = events
+        self.vault = vault
+        self.settings = settings
+    }
+}
+
+extension InventoryService {
     /// What an inventory upload did.
     public struct InventoryUpload: Codable, Sendable, Equatable {
         public var added: Int

@@ -1,10 +1,26 @@
 import AgoraCore
-import AgoraEvents
-import AgoraPostgres
+public import AgoraEvents
+public import AgoraPostgres
 import Foundation
 import Logging
 
-extension CommerceService {
+/// Refunds: recorded in the transaction of the change that owes them, asked of the provider after its commit, and
+/// retried with backoff by the sweeper until the provider answers.
+public struct RefundService: Sendable {
+    let db: PGPool
+    let events: EventOutbox
+    let providers: PaymentProviders
+
+    public init(db: PGPool, events: EventOutbox, providers: PaymentProviders) {
+        self.db = db
+        self.events = events
+        self.providers = providers
+    }
+
+    func provider(_ name: String) throws -> any PaymentProvider { try providers.provider(name) }
+}
+
+extension RefundService {
     /// A refund recorded as pending and committed: what the provider is asked for.
     struct PendingRefund: Sendable {
         var id: UUID
@@ -161,22 +177,5 @@ extension CommerceService {
             }
         }
         return due.count
-    }
-
-    /// The refunds of an order, oldest first, for its buyer's view.
-    func refundViews(of order: UUID, logger: Logger) async throws -> [RefundView] {
-        try await db.query(
-            """
-            SELECT id, amount_minor, currency, reason, status, seller_order_ids, created_at, completed_at FROM refunds
-            WHERE order_id = \(order) ORDER BY created_at, id
-            """,
-            logger: logger
-        ).map { row in
-            RefundView(
-                id: try row.decode("id"), amount: Money(amount: try row.decode("amount_minor"), currency: try row.decode("currency")),
-                reason: try row.decode("reason"), status: try row.decode("status"), sellerOrderIds: try row.decode("seller_order_ids"),
-                createdAt: try row.decode("created_at"), completedAt: try row.decode("completed_at")
-            )
-        }
     }
 }

@@ -1,10 +1,10 @@
-public import AgoraCore
+import AgoraCore
 import AgoraEvents
 import AgoraPostgres
-public import Foundation
+import Foundation
 public import Logging
 
-extension CommerceService {
+extension CheckoutService {
     /// What a webhook delivery did, answered to the provider with a 200.
     public enum WebhookOutcome: String, Sendable {
         /// Authentic, but a type Agora does not act on.
@@ -59,13 +59,13 @@ extension CommerceService {
         }
         try event.validate()
         let result: WebhookResult
-        let refund: PendingRefund?
+        let refund: RefundService.PendingRefund?
         do {
             (result, refund) = try await db.withTransaction(logger: logger) { tx in
                 let claim = try await tx.query(Self.claimStatement(event, provider: providerName)).one()
                 guard try claim.decode("claimed", as: Int64.self) == 1 else { return (WebhookResult(outcome: .duplicate), nil) }
                 var result = WebhookResult(outcome: .unknownOrder)
-                var refund: PendingRefund?
+                var refund: RefundService.PendingRefund?
                 var last: [PGQuery] = []  // independent writes that go with the COMMIT
                 let order = try Self.lockedOrder(claim)
                 if let order {
@@ -108,7 +108,7 @@ extension CommerceService {
         if let refund {
             // After the commit, outside any transaction; a failed call stays pending for the sweeper.
             do {
-                try await attemptRefund(refund, logger: logger)
+                try await refunds.attemptRefund(refund, logger: logger)
             } catch {
                 logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(refund.orderID)", "error": "\(error)"])
             }
@@ -143,7 +143,7 @@ extension CommerceService {
     static func lockedOrder(_ row: PGRow) throws -> LockedOrder? {
         guard let id: UUID = try row.decode("id") else { return nil }
         return LockedOrder(
-            id: id, buyerID: try row.decode("buyer_id"), status: try Self.enumValue(row, "status"),
+            id: id, buyerID: try row.decode("buyer_id"), status: try OrderRecords.enumValue(row, "status"),
             total: try row.decode("total_minor"), refunded: try row.decode("refunded_minor"), currency: try row.decode("currency"),
             session: try row.decode("payment_session"), reference: try row.decode("payment_reference")
         )
@@ -192,7 +192,7 @@ extension CommerceService {
     /// in the same session; its expiry (or the reservation's) ends the order.
     func recordDecline(_ event: PaymentEvent, order: LockedOrder, in tx: PGTransaction) async throws -> WebhookOutcome {
         guard order.status == .pendingPayment else { return .noChange }
-        try await recordHistory(order: order.id, from: order.status.rawValue, to: order.status.rawValue, actor: .provider,
+        try await OrderRecords.recordHistory(order: order.id, from: order.status.rawValue, to: order.status.rawValue, actor: .provider,
                                 note: "payment declined; the buyer may try again", in: tx)
         return .declined
     }
@@ -212,7 +212,7 @@ extension CommerceService {
     /// A success event: fulfil a pending order; for one whose reservation already lapsed, take the stock again if
     /// it is still there, else refund.
     /// - Returns: the outcome, a refund to ask for after the commit, and statements to send with the COMMIT.
-    func applyPayment(_ event: PaymentEvent, order: LockedOrder, provider: String, in tx: PGTransaction) async throws -> (WebhookOutcome, PendingRefund?, [PGQuery]) {
+    func applyPayment(_ event: PaymentEvent, order: LockedOrder, provider: String, in tx: PGTransaction) async throws -> (WebhookOutcome, RefundService.PendingRefund?, [PGQuery]) {
         if let amount = event.amount, amount != order.total || (event.currency.map { $0 != order.currency } ?? false) {
             // Never fulfil on a payment that does not match the order; `handleWebhook` flags it for a person.
             throw AmountMismatch(orderID: order.id, expected: order.total, expectedCurrency: order.currency, received: amount, receivedCurrency: event.currency)
@@ -228,7 +228,7 @@ extension CommerceService {
             if try await reserveAgain(order.id, in: tx) {
                 try await tx.execute("UPDATE orders SET status = 'pending_payment', cancelled_at = NULL, cancel_reason = NULL WHERE id = \(order.id)")
                 try await tx.execute("UPDATE seller_orders SET status = 'pending_payment', cancelled_at = NULL WHERE order_id = \(order.id)")
-                try await recordHistory(order: order.id, from: "cancelled", to: "pending_payment", actor: .provider, note: "paid after the reservation lapsed; stock taken again", in: tx)
+                try await OrderRecords.recordHistory(order: order.id, from: "cancelled", to: "pending_payment", actor: .provider, note: "paid after the reservation lapsed; stock taken again", in: tx)
                 var reopened = order
                 reopened.status = .pendingPayment
                 return (.fulfilledLate, nil, try await fulfil(reopened, actor: .provider, in: tx))
@@ -236,9 +236,9 @@ extension CommerceService {
             try await tx.execute(
                 "UPDATE orders SET status = 'refunded', refunded_minor = total_minor, updated_at = now() WHERE id = \(order.id)"
             )
-            try await recordHistory(order: order.id, from: "cancelled", to: "refunded", actor: .provider, note: "paid after the stock was released; refunded", in: tx)
+            try await OrderRecords.recordHistory(order: order.id, from: "cancelled", to: "refunded", actor: .provider, note: "paid after the stock was released; refunded", in: tx)
             // Recorded here, asked for after the commit (the payment reference it needs was stored above).
-            let refund = try await recordRefund(
+            let refund = try await refunds.recordRefund(
                 order: order.id, sellerOrders: [], provider: provider, idempotencyKey: "late-\(order.id.uuidString.lowercased())", reason: "late_payment",
                 amount: order.total, currency: order.currency, in: tx
             )
@@ -278,8 +278,8 @@ extension CommerceService {
         guard let amount = event.amount, amount > order.refunded else { return .noChange }
         try await tx.execute("UPDATE orders SET refunded_minor = least(\(amount), total_minor), updated_at = now() WHERE id = \(order.id)")
         guard amount >= order.total, order.status == .paid else {
-            try await recordHistory(order: order.id, from: order.status.rawValue, to: order.status.rawValue, actor: .provider,
-                                    note: "partial refund of \(Self.display(amount, order.currency)) made at the provider", in: tx)
+            try await OrderRecords.recordHistory(order: order.id, from: order.status.rawValue, to: order.status.rawValue, actor: .provider,
+                                    note: "partial refund of \(OrderRecords.display(amount, order.currency)) made at the provider", in: tx)
             return .refunded
         }
         let open = try await tx.query(
@@ -289,7 +289,7 @@ extension CommerceService {
             try await cancelPaidSellerOrder(try row.decode("id"), order: order.id, actor: .provider, refundReference: event.id, restock: false, in: tx)
         }
         try await tx.execute("UPDATE orders SET status = 'refunded', updated_at = now() WHERE id = \(order.id)")
-        try await recordHistory(order: order.id, from: "paid", to: "refunded", actor: .provider, note: "refunded at the provider", in: tx)
+        try await OrderRecords.recordHistory(order: order.id, from: "paid", to: "refunded", actor: .provider, note: "refunded at the provider", in: tx)
         return .refunded
     }
 }

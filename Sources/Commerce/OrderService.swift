@@ -1,9 +1,33 @@
 public import AgoraCore
-import AgoraPostgres
+public import AgoraEvents
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
-extension CommerceService {
+/// Orders as their buyer and their sellers see them, and shipping: a seller order's moves from paid to shipped to
+/// delivered, and the buyer's confirmation.
+public struct OrderService: Sendable {
+    let db: PGPool
+    let events: EventOutbox
+    /// Decrypts the digital items delivered to a buyer, for their view of the order.
+    let vault: InventoryVault
+    /// Who the buyers and sellers are: names come from Accounts, never from its tables.
+    let directory: any AccountDirectory
+
+    public init(db: PGPool, events: EventOutbox, vault: InventoryVault, directory: any AccountDirectory) {
+        self.db = db
+        self.events = events
+        self.vault = vault
+        self.directory = directory
+    }
+
+    /// The parties `ids` as orders show them, asked of the account directory.
+    func parties(_ ids: some Sequence<UUID>, logger: Logger) async throws -> [UUID: SellerOrderView.Party] {
+        try await directory.summaries(Array(Set(ids)), logger: logger).mapValues(SellerOrderView.Party.init)
+    }
+}
+
+extension OrderService {
     /// Order `id` as its buyer sees it, with digital items opened for them once paid.
     /// - Throws: 404 for an order that is not `buyer`'s, whether or not it exists.
     public func buyerOrder(_ id: UUID, buyer: UUID, logger: Logger) async throws -> OrderView {
@@ -19,7 +43,7 @@ extension CommerceService {
         guard let row = rows.first else { throw AgoraError(.notFound, code: "order_not_found", "No such order") }
         let currency: String = try row.decode("currency")
         func money(_ column: String) throws -> Money { Money(amount: try row.decode(column), currency: currency) }
-        let status: OrderStatus = try Self.enumValue(row, "status")
+        let status: OrderStatus = try OrderRecords.enumValue(row, "status")
         var sellerOrders = try await sellerOrderViews(where: "so.order_id = \(id)", sellerView: false, logger: logger)
         if status == .paid || status == .refunded {
             try await attachItems(to: &sellerOrders, logger: logger)
@@ -48,7 +72,7 @@ extension CommerceService {
     /// The status of order `id` (for the payment page, which knows the order through its session only).
     public func orderStatus(_ id: UUID, logger: Logger) async throws -> OrderStatus? {
         guard let row = try await db.query("SELECT status FROM orders WHERE id = \(id)", logger: logger).first else { return nil }
-        return try Self.enumValue(row, "status")
+        return try OrderRecords.enumValue(row, "status")
     }
 
     /// The buyer's orders, newest first.
@@ -73,7 +97,7 @@ extension CommerceService {
         )
         let items = try rows.prefix(limit).map { row in
             OrderSummary(
-                id: try row.decode("id"), status: try Self.enumValue(row, "status"),
+                id: try row.decode("id"), status: try OrderRecords.enumValue(row, "status"),
                 total: Money(amount: try row.decode("total_minor"), currency: try row.decode("currency")),
                 itemCount: try row.decode("item_count"), title: try row.decode("title") ?? "",
                 sellerOrderStatuses: try row.decode("statuses", as: [String].self).compactMap(SellerOrderStatus.init(rawValue:)),
@@ -116,12 +140,9 @@ extension CommerceService {
             SELECT so.id, so.order_id, so.status, so.currency, so.subtotal_minor, so.vat_minor, so.shipping_minor, so.total_minor,
                    so.platform_fee_minor, so.seller_earnings_minor, so.refunded_minor, so.carrier, so.tracking_number, so.created_at,
                    so.shipped_at, so.delivered_at, so.cancelled_at, so.has_physical, o.shipping_address::text AS shipping_address,
-                   s.id AS seller_id, s.username AS seller_username, s.display_name AS seller_name,
-                   b.id AS buyer_id, b.username AS buyer_username, b.display_name AS buyer_name
+                   so.seller_id, o.buyer_id
             FROM seller_orders so
             JOIN orders o ON o.id = so.order_id
-            JOIN accounts s ON s.id = so.seller_id
-            JOIN accounts b ON b.id = o.buyer_id
             WHERE \(fragment: filter)
             ORDER BY so.created_at DESC, so.id DESC
             LIMIT \(limit)
@@ -130,6 +151,11 @@ extension CommerceService {
         )
         guard !rows.isEmpty else { return [] }
         let ids: [UUID] = try rows.map { try $0.decode("id") }
+        // The names are asked of Accounts while the lines are read.
+        let partyIDs: [UUID] = try rows.flatMap { row in
+            sellerView ? [try row.decode("seller_id"), try row.decode("buyer_id")] : [try row.decode("seller_id")]
+        }
+        async let names = parties(partyIDs, logger: logger)
         let lineRows = try await db.query(
             """
             SELECT id, seller_order_id, product_id, title, product_type, unit_price_minor, quantity, line_total_minor
@@ -147,16 +173,19 @@ extension CommerceService {
                 quantity: try row.decode("quantity"), lineTotal: Money(amount: try row.decode("line_total_minor"), currency: currency), items: nil
             ))
         }
+        let known = try await names
+        func party(_ row: PGRow, _ column: String) throws -> SellerOrderView.Party {
+            let id: UUID = try row.decode(column)
+            return known[id] ?? SellerOrderView.Party(id: id, username: "", displayName: "")
+        }
         return try rows.map { row in
             let currency: String = try row.decode("currency")
             func money(_ column: String) throws -> Money { Money(amount: try row.decode(column), currency: currency) }
             let id: UUID = try row.decode("id")
             let physical: Bool = try row.decode("has_physical")
             return SellerOrderView(
-                id: id, orderId: try row.decode("order_id"), status: try Self.enumValue(row, "status"),
-                seller: .init(id: try row.decode("seller_id"), username: try row.decode("seller_username"), displayName: try row.decode("seller_name")),
-                buyer: sellerView
-                    ? .init(id: try row.decode("buyer_id"), username: try row.decode("buyer_username"), displayName: try row.decode("buyer_name")) : nil,
+                id: id, orderId: try row.decode("order_id"), status: try OrderRecords.enumValue(row, "status"),
+                seller: try party(row, "seller_id"), buyer: sellerView ? try party(row, "buyer_id") : nil,
                 subtotal: try money("subtotal_minor"), vat: try money("vat_minor"), shipping: try money("shipping_minor"), total: try money("total_minor"),
                 platformFee: sellerView ? try money("platform_fee_minor") : nil, sellerEarnings: sellerView ? try money("seller_earnings_minor") : nil,
                 refunded: try money("refunded_minor"), carrier: try row.decode("carrier"), trackingNumber: try row.decode("tracking_number"),
@@ -194,9 +223,20 @@ extension CommerceService {
         return try JSONDecoder().decode(ShippingAddress.self, from: Data(json.utf8))
     }
 
-    static func enumValue<T: RawRepresentable>(_ row: PGRow, _ column: String) throws -> T where T.RawValue == String {
-        let raw: String = try row.decode(column)
-        guard let value = T(rawValue: raw) else { throw PGError(.invalidValue, message: "unexpected \(column) '\(raw)'") }
-        return value
+    /// The refunds of an order, oldest first, for its buyer's view.
+    func refundViews(of order: UUID, logger: Logger) async throws -> [RefundView] {
+        try await db.query(
+            """
+            SELECT id, amount_minor, currency, reason, status, seller_order_ids, created_at, completed_at FROM refunds
+            WHERE order_id = \(order) ORDER BY created_at, id
+            """,
+            logger: logger
+        ).map { row in
+            RefundView(
+                id: try row.decode("id"), amount: Money(amount: try row.decode("amount_minor"), currency: try row.decode("currency")),
+                reason: try row.decode("reason"), status: try row.decode("status"), sellerOrderIds: try row.decode("seller_order_ids"),
+                createdAt: try row.decode("created_at"), completedAt: try row.decode("completed_at")
+            )
+        }
     }
 }

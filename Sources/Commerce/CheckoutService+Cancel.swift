@@ -1,10 +1,10 @@
-public import AgoraCore
+import AgoraCore
 import AgoraEvents
 import AgoraPostgres
 public import Foundation
 public import Logging
 
-extension CommerceService {
+extension CheckoutService {
     /// The buyer cancels. An unpaid order ends and its stock is released. In a paid one, every seller order not yet
     /// shipped (or just `sellerOrder`) gives back what was not delivered:
     /// - a seller order of physical products only is cancelled whole: refunded in full, stock put back, earnings reversed;
@@ -21,7 +21,7 @@ extension CommerceService {
     ///   left is shipped; 409 `nothing_refundable` when all that is left was delivered (digital items).
     public func cancel(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
         var sessionToClose: (provider: String, session: String)?
-        let refund: PendingRefund? = try await db.withTransaction(logger: logger) { tx in
+        let refund: RefundService.PendingRefund? = try await db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query(
                 """
                 SELECT status, total_minor, refunded_minor, currency, payment_provider, payment_session, payment_reference,
@@ -31,7 +31,7 @@ extension CommerceService {
             )
             guard let row = rows.first else { throw AgoraError(.notFound, code: "order_not_found", "No such order") }
             let order = LockedOrder(
-                id: orderID, buyerID: buyer, status: try Self.enumValue(row, "status"), total: try row.decode("total_minor"),
+                id: orderID, buyerID: buyer, status: try OrderRecords.enumValue(row, "status"), total: try row.decode("total_minor"),
                 refunded: try row.decode("refunded_minor"), currency: try row.decode("currency"), session: try row.decode("payment_session"),
                 reference: try row.decode("payment_reference")
             )
@@ -60,19 +60,19 @@ extension CommerceService {
         if let refund {
             // The cancel is committed whatever the provider says now: a failed call stays pending and is retried.
             do {
-                try await attemptRefund(refund, logger: logger)
+                try await refunds.attemptRefund(refund, logger: logger)
             } catch {
                 logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(orderID)", "error": "\(error)"])
             }
         }
-        return try await buyerOrder(orderID, buyer: buyer, logger: logger)
+        return try await orders.buyerOrder(orderID, buyer: buyer, logger: logger)
     }
 
     /// The paid branch of `cancel`, in its transaction with the order locked: cancels what is left to deliver and
     /// records the refund it owes (nil when it owes nothing, e.g. only free lines).
     func cancelPaid(
         _ order: LockedOrder, provider: String, sellerOrder: UUID?, pricing: Pricing, actor: OrderActor, in tx: PGTransaction
-    ) async throws -> PendingRefund? {
+    ) async throws -> RefundService.PendingRefund? {
         let selected = try await tx.query(
             """
             SELECT id, status FROM seller_orders
@@ -80,7 +80,7 @@ extension CommerceService {
             ORDER BY id FOR UPDATE
             """
         )
-        let statuses: [(id: UUID, status: SellerOrderStatus)] = try selected.map { (try $0.decode("id"), try Self.enumValue($0, "status")) }
+        let statuses: [(id: UUID, status: SellerOrderStatus)] = try selected.map { (try $0.decode("id"), try OrderRecords.enumValue($0, "status")) }
         let open = statuses.filter { $0.status == .paid }.map(\.id)
         guard !open.isEmpty else {
             if statuses.isEmpty || statuses.contains(where: { $0.status == .shipped }) || statuses.allSatisfy({ $0.status == .cancelled }) {
@@ -106,10 +106,10 @@ extension CommerceService {
             """
         )
         if remaining == 0 {
-            try await recordHistory(order: order.id, from: "paid", to: "refunded", actor: actor, note: "cancelled by the buyer", in: tx)
+            try await OrderRecords.recordHistory(order: order.id, from: "paid", to: "refunded", actor: actor, note: "cancelled by the buyer", in: tx)
         }
         let key = "cancel-" + open.map { $0.uuidString.lowercased() }.joined(separator: "-").prefix(200)
-        let refund = try await recordRefund(
+        let refund = try await refunds.recordRefund(
             order: order.id, sellerOrders: open, provider: provider, idempotencyKey: String(key), reason: "buyer_cancel", amount: amount,
             currency: order.currency, in: tx
         )
@@ -149,10 +149,10 @@ extension CommerceService {
         ).one().decode("held")
         let keptCredit = min(kept.sellerEarnings, pending)
         if pending > keptCredit {
-            try await ledger(seller: seller, currency: currency, bucket: "pending", amount: -(pending - keptCredit), entry: "partial_reversal",
+            try await SellerLedger.record(seller: seller, currency: currency, bucket: "pending", amount: -(pending - keptCredit), entry: "partial_reversal",
                              sellerOrder: id, in: tx)
         }
-        try await releaseEarnings(sellerOrder: id, seller: seller, currency: currency, amount: keptCredit, in: tx)
+        try await SellerLedger.releaseEarnings(sellerOrder: id, seller: seller, currency: currency, amount: keptCredit, in: tx)
         try await restockPhysicalLines(of: id, in: tx)
         try await tx.execute(
             """
@@ -160,12 +160,12 @@ extension CommerceService {
             WHERE id = \(id)
             """
         )
-        try await recordHistory(
+        try await OrderRecords.recordHistory(
             order: order, sellerOrder: id, from: "paid", to: "delivered", actor: actor,
-            note: "physical lines cancelled and \(Self.display(refund, currency)) refunded; the digital items delivered at payment are kept", in: tx
+            note: "physical lines cancelled and \(OrderRecords.display(refund, currency)) refunded; the digital items delivered at payment are kept", in: tx
         )
         try await events.record(
-            Self.orderEvent(.orderDelivered, order: order, sellerOrder: id, buyer: try row.decode("buyer_id"), seller: seller, status: .delivered,
+            OrderRecords.orderEvent(.orderDelivered, order: order, sellerOrder: id, buyer: try row.decode("buyer_id"), seller: seller, status: .delivered,
                             total: total, currency: currency, actor: actor.accountID,
                             extra: ["reason": .string("partially_refunded"), "refunded": .int(refund)]),
             in: tx

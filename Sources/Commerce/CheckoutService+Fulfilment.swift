@@ -1,11 +1,10 @@
 import AgoraCore
 import AgoraEvents
-import AgoraMail
 import AgoraPostgres
 import Foundation
 import Logging
 
-extension CommerceService {
+extension CheckoutService {
     /// Payment arrived for a pending order: in the caller's transaction, the order and its seller orders become
     /// paid, reservations become sales (stock goes down), digital items are allocated one per unit, earnings are
     /// credited as pending, and the buyer (with their digital items) and sellers are mailed.
@@ -38,9 +37,9 @@ extension CommerceService {
             // whole payment back (the provider retries) rather than deliver less than was paid for.
             throw AgoraError(.internalError, "Digital inventory of \(line.productId) is short of its stock")
         }
-        let buyerEmail: String? = try row.decode("buyer_email")
-        return try Self.fulfilmentMails(order, buyerEmail: buyerEmail, lines: lines, delivered: delivered, sellerOrders: sellerOrders,
-                                        lowStock: lowStock, publicURL: settings.publicURL).map { [$0] } ?? []
+        let mails = Self.fulfilmentMails(order, lines: lines, delivered: delivered, sellerOrders: sellerOrders, lowStock: lowStock,
+                                         publicURL: settings.publicURL)
+        return try mailer.enqueueStatement(mails).map { [$0] } ?? []
     }
 
     /// A line `fulfilStatement` sold.
@@ -60,28 +59,26 @@ extension CommerceService {
         var sealed: String
     }
 
-    /// A seller order `fulfilStatement` marked paid, with its seller's address.
+    /// A seller order `fulfilStatement` marked paid.
     struct PaidSellerOrder: Decodable {
         var id: UUID
         var sellerId: UUID
         var total: Int64
         var currency: String
-        var email: String?
     }
 
-    /// A product the sale took to or below its low-stock threshold, with its seller's address.
+    /// A product the sale took to or below its low-stock threshold.
     struct LowStock: Decodable {
         var sellerId: UUID
         var title: String
         var stock: Int
-        var email: String?
     }
 
     /// The fulfilment of a locked, pending order as one statement: the order and seller orders paid (digital-only
     /// ones delivered), lines sold, stock and reservations taken down, digital items allocated, history, ledger
     /// entries and domain events (order paid and delivered, stock changed, low stock) written. Everything that
     /// depends on a row's current value (stock, the low-stock crossing) is read from that row's `RETURNING`, under
-    /// its lock. Returns one row of JSON arrays (`lines`, `items`, `seller_orders`, `low_stock`) and `buyer_email`.
+    /// its lock. Returns one row of JSON arrays (`lines`, `items`, `seller_orders`, `low_stock`).
     ///
     /// History and events are each one insert ordered as the step-by-step code wrote them (the order's row, then per
     /// seller order paid and delivered; events per seller order, then per product), so their ids keep that order.
@@ -171,46 +168,39 @@ extension CommerceService {
                              ORDER BY title, id) FROM lines)::text AS lines,
             (SELECT json_agg(json_build_object('lineId', order_line_id, 'productId', product_id, 'keyId', key_id,
                                                'sealed', encode(sealed, 'base64'))) FROM items)::text AS items,
-            (SELECT json_agg(json_build_object('id', so.id, 'sellerId', so.seller_id, 'total', so.total_minor, 'currency', so.currency,
-                                               'email', a.email) ORDER BY so.id)
-             FROM so LEFT JOIN accounts a ON a.id = so.seller_id)::text AS seller_orders,
-            (SELECT json_agg(json_build_object('sellerId', sold.seller_id, 'title', sold.title, 'stock', sold.stock, 'email', a.email) ORDER BY sold.id)
-             FROM sold LEFT JOIN accounts a ON a.id = sold.seller_id
-             WHERE sold.stock <= sold.low_stock_threshold AND sold.old_stock > sold.low_stock_threshold)::text AS low_stock,
-            (SELECT email FROM accounts WHERE id = \(buyer)) AS buyer_email
+            (SELECT json_agg(json_build_object('id', so.id, 'sellerId', so.seller_id, 'total', so.total_minor, 'currency', so.currency)
+                             ORDER BY so.id) FROM so)::text AS seller_orders,
+            (SELECT json_agg(json_build_object('sellerId', sold.seller_id, 'title', sold.title, 'stock', sold.stock) ORDER BY sold.id)
+             FROM sold
+             WHERE sold.stock <= sold.low_stock_threshold AND sold.old_stock > sold.low_stock_threshold)::text AS low_stock
         """
     }
 
-    /// The buyer's receipt (with digital items), each seller's new-order note and low-stock warnings, as one outbox
-    /// statement (nil when nobody has an address).
+    /// The buyer's receipt (with digital items), each seller's new-order note and low-stock warnings.
     static func fulfilmentMails(
-        _ order: LockedOrder, buyerEmail: String?, lines: [SoldLine], delivered: [UUID: [String]], sellerOrders: [PaidSellerOrder],
-        lowStock: [LowStock], publicURL: String
-    ) throws -> PGQuery? {
+        _ order: LockedOrder, lines: [SoldLine], delivered: [UUID: [String]], sellerOrders: [PaidSellerOrder], lowStock: [LowStock],
+        publicURL: String
+    ) -> [OrderMail] {
         let reference = order.id.uuidString.lowercased().prefix(8)
-        var receipt = "Thank you: order \(reference) is paid (\(Self.display(order.total, order.currency))).\n\n"
+        var receipt = "Thank you: order \(reference) is paid (\(OrderRecords.display(order.total, order.currency))).\n\n"
         for line in lines {
             receipt += "- \(line.title) × \(line.quantity)\n"
             for item in delivered[line.id] ?? [] { receipt += "    \(item)\n" }
         }
         receipt += "\nYour order: \(publicURL)/orders/\(order.id.uuidString.lowercased())\n"
-        var mails: [MailOutbox.Outgoing] = []
-        if let to = buyerEmail {
-            // Holds digital items: the outbox drops the body once it is sent.
-            mails.append(.init(to: to, subject: "Your Agora order \(reference)", body: receipt, sensitive: !delivered.isEmpty))
-        }
+        // The receipt holds digital items: the outbox drops the body once it is sent.
+        var mails = [OrderMail(to: order.buyerID, subject: "Your Agora order \(reference)", body: receipt, sensitive: !delivered.isEmpty)]
         for sellerOrder in sellerOrders {
-            guard let to = sellerOrder.email else { continue }
-            let total = Self.display(sellerOrder.total, sellerOrder.currency)
+            let to = sellerOrder.sellerId
+            let total = OrderRecords.display(sellerOrder.total, sellerOrder.currency)
             mails.append(.init(to: to, subject: "New order \(reference) on Agora",
                                body: "You have a new paid order (\(total)).\n\n\(publicURL)/seller.html\n"))
         }
         for warning in lowStock {
-            guard let to = warning.email else { continue }
-            mails.append(.init(to: to, subject: "Low stock: \(warning.title)",
+            mails.append(.init(to: warning.sellerId, subject: "Low stock: \(warning.title)",
                                body: "“\(warning.title)” has \(warning.stock) left in stock.\n\n\(publicURL)/seller.html\n"))
         }
-        return try MailOutbox.enqueueStatement(mails)
+        return mails
     }
 
     /// Ends a pending order unpaid (its own transaction): reservations released, seller orders cancelled.
@@ -221,7 +211,7 @@ extension CommerceService {
             let rows = try await tx.query("SELECT buyer_id, status, total_minor, currency FROM orders WHERE id = \(orderID) FOR UPDATE")
             guard let row = rows.first else { return false }
             let order = LockedOrder(
-                id: orderID, buyerID: try row.decode("buyer_id"), status: try Self.enumValue(row, "status"), total: try row.decode("total_minor"),
+                id: orderID, buyerID: try row.decode("buyer_id"), status: try OrderRecords.enumValue(row, "status"), total: try row.decode("total_minor"),
                 refunded: 0, currency: try row.decode("currency"), session: nil, reference: nil
             )
             return try await releaseLocked(order, to: status, reason: reason, actor: actor, in: tx)
@@ -252,10 +242,10 @@ extension CommerceService {
             """
         )
         try await tx.execute("UPDATE simulated_payments SET status = 'expired' WHERE order_id = \(order.id) AND status = 'open'")
-        try await recordHistory(order: order.id, from: "pending_payment", to: status.rawValue, actor: actor, note: reason, in: tx)
+        try await OrderRecords.recordHistory(order: order.id, from: "pending_payment", to: status.rawValue, actor: actor, note: reason, in: tx)
         try await events.record(
             try sellerOrders.map { row in
-                Self.orderEvent(.orderCancelled, order: order.id, sellerOrder: try row.decode("id"), buyer: order.buyerID, seller: try row.decode("seller_id"),
+                OrderRecords.orderEvent(.orderCancelled, order: order.id, sellerOrder: try row.decode("id"), buyer: order.buyerID, seller: try row.decode("seller_id"),
                                 status: .cancelled, total: try row.decode("total_minor"), currency: order.currency, actor: actor.accountID,
                                 extra: ["reason": .string(reason)])
             },
@@ -278,7 +268,7 @@ extension CommerceService {
             """
         )
         guard let row = rows.first else { throw AgoraError(.notFound, code: "order_not_found", "No such order") }
-        let old: SellerOrderStatus = try Self.enumValue(row, "status")
+        let old: SellerOrderStatus = try OrderRecords.enumValue(row, "status")
         guard [.paid, .shipped, .delivered].contains(old) else { return 0 }
         let seller: UUID = try row.decode("seller_id")
         let currency: String = try row.decode("currency")
@@ -300,31 +290,14 @@ extension CommerceService {
             "SELECT coalesce(sum(amount_minor), 0)::bigint AS held FROM seller_ledger WHERE seller_order_id = \(id) AND bucket = \(bucket)"
         ).one().decode("held")
         if held != 0 {
-            try await ledger(seller: seller, currency: currency, bucket: bucket, amount: -held, entry: "reversal", sellerOrder: id, in: tx)
+            try await SellerLedger.record(seller: seller, currency: currency, bucket: bucket, amount: -held, entry: "reversal", sellerOrder: id, in: tx)
         }
-        try await recordHistory(order: order, sellerOrder: id, from: old.rawValue, to: "cancelled", actor: actor, note: "refunded", in: tx)
+        try await OrderRecords.recordHistory(order: order, sellerOrder: id, from: old.rawValue, to: "cancelled", actor: actor, note: "refunded", in: tx)
         try await events.record(
-            Self.orderEvent(.orderCancelled, order: order, sellerOrder: id, buyer: try row.decode("buyer_id"), seller: seller, status: .cancelled,
+            OrderRecords.orderEvent(.orderCancelled, order: order, sellerOrder: id, buyer: try row.decode("buyer_id"), seller: seller, status: .cancelled,
                             total: total, currency: currency, actor: actor.accountID, extra: ["reason": .string("refunded")]),
             in: tx
         )
         return total - (try row.decode("refunded_minor", as: Int64.self))
-    }
-
-    /// Appends one ledger entry; a repeat of the same (seller order, entry) is a no-op.
-    func ledger(seller: UUID, currency: String, bucket: String, amount: Int64, entry: String, sellerOrder: UUID?, payout: UUID? = nil, in tx: PGTransaction) async throws {
-        try await tx.execute(
-            """
-            INSERT INTO seller_ledger (seller_id, currency, bucket, amount_minor, entry, seller_order_id, payout_id)
-            VALUES (\(seller), \(currency), \(bucket), \(amount), \(entry), \(sellerOrder), \(payout))
-            ON CONFLICT DO NOTHING
-            """
-        )
-    }
-
-    /// Moves a delivered seller order's earnings from pending to available.
-    func releaseEarnings(sellerOrder: UUID, seller: UUID, currency: String, amount: Int64, in tx: PGTransaction) async throws {
-        try await ledger(seller: seller, currency: currency, bucket: "pending", amount: -amount, entry: "release", sellerOrder: sellerOrder, in: tx)
-        try await ledger(seller: seller, currency: currency, bucket: "available", amount: amount, entry: "release_credit", sellerOrder: sellerOrder, in: tx)
     }
 }

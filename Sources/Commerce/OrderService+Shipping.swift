@@ -1,10 +1,10 @@
-public import AgoraCore
+import AgoraCore
 import AgoraEvents
 import AgoraPostgres
 public import Foundation
 public import Logging
 
-extension CommerceService {
+extension OrderService {
     /// A locked seller order, for a transition.
     struct LockedSellerOrder {
         var id: UUID
@@ -31,7 +31,7 @@ extension CommerceService {
         guard let row = rows.first else { throw AgoraError(.notFound, code: "order_not_found", "No such order") }
         return LockedSellerOrder(
             id: try row.decode("id"), orderID: try row.decode("order_id"), sellerID: try row.decode("seller_id"), buyerID: try row.decode("buyer_id"),
-            status: try Self.enumValue(row, "status"), hasPhysical: try row.decode("has_physical"), total: try row.decode("total_minor"),
+            status: try OrderRecords.enumValue(row, "status"), hasPhysical: try row.decode("has_physical"), total: try row.decode("total_minor"),
             credit: try row.decode("credit"), currency: try row.decode("currency")
         )
     }
@@ -59,10 +59,10 @@ extension CommerceService {
                 WHERE id = \(id)
                 """
             )
-            try await recordHistory(order: order.orderID, sellerOrder: id, from: order.status.rawValue, to: "shipped", actor: .seller(seller),
+            try await OrderRecords.recordHistory(order: order.orderID, sellerOrder: id, from: order.status.rawValue, to: "shipped", actor: .seller(seller),
                                     note: "\(carrier) \(tracking)", in: tx)
             try await events.record(
-                Self.orderEvent(.orderShipped, order: order.orderID, sellerOrder: id, buyer: order.buyerID, seller: seller, status: .shipped,
+                OrderRecords.orderEvent(.orderShipped, order: order.orderID, sellerOrder: id, buyer: order.buyerID, seller: seller, status: .shipped,
                                 total: order.total, currency: order.currency, actor: seller,
                                 extra: ["carrier": .string(carrier), "trackingNumber": .string(tracking)]),
                 in: tx
@@ -109,10 +109,10 @@ extension CommerceService {
     /// shipped → delivered on a locked seller order: earnings become available.
     func deliver(_ order: LockedSellerOrder, actor: OrderActor, note: String? = nil, in tx: PGTransaction) async throws {
         try await tx.execute("UPDATE seller_orders SET status = 'delivered', delivered_at = now(), updated_at = now() WHERE id = \(order.id)")
-        try await releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.credit, in: tx)
-        try await recordHistory(order: order.orderID, sellerOrder: order.id, from: order.status.rawValue, to: "delivered", actor: actor, note: note, in: tx)
+        try await SellerLedger.releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.credit, in: tx)
+        try await OrderRecords.recordHistory(order: order.orderID, sellerOrder: order.id, from: order.status.rawValue, to: "delivered", actor: actor, note: note, in: tx)
         try await events.record(
-            Self.orderEvent(.orderDelivered, order: order.orderID, sellerOrder: order.id, buyer: order.buyerID, seller: order.sellerID,
+            OrderRecords.orderEvent(.orderDelivered, order: order.orderID, sellerOrder: order.id, buyer: order.buyerID, seller: order.sellerID,
                             status: .delivered, total: order.total, currency: order.currency, actor: actor.accountID),
             in: tx
         )

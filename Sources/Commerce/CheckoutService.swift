@@ -1,10 +1,45 @@
 public import AgoraCore
-import AgoraEvents
-import AgoraPostgres
+public import AgoraEvents
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
-extension CommerceService {
+/// The money path of an order: checkout (the cart's reservation and the payment session), the provider's
+/// webhooks, fulfilment once paid, release when a reservation lapses, and cancellation with its refunds.
+public struct CheckoutService: Sendable {
+    let db: PGPool
+    let events: EventOutbox
+    /// Decrypts the digital items allocated at fulfilment, for the buyer's mail.
+    let vault: InventoryVault
+    let settings: CommerceSettings
+    let providers: PaymentProviders
+    let orders: OrderService
+    let refunds: RefundService
+    /// The buyer's address, for the payment provider's receipt.
+    let contacts: any AccountContacts
+    /// The receipt, the sellers' notes and low-stock warnings at fulfilment.
+    let mailer: any OrderMailer
+
+    public init(
+        db: PGPool, events: EventOutbox, vault: InventoryVault, settings: CommerceSettings, providers: PaymentProviders,
+        orders: OrderService, refunds: RefundService, contacts: any AccountContacts, mailer: any OrderMailer
+    ) {
+        self.db = db
+        self.events = events
+        self.vault = vault
+        self.settings = settings
+        self.providers = providers
+        self.orders = orders
+        self.refunds = refunds
+        self.contacts = contacts
+        self.mailer = mailer
+    }
+
+    var checkoutProvider: String { providers.checkoutProvider }
+    func provider(_ name: String) throws -> any PaymentProvider { try providers.provider(name) }
+}
+
+extension CheckoutService {
     /// The result of a checkout: the order, and whether this call made it (false when an `Idempotency-Key` found
     /// the order an earlier call made).
     public struct Checkout: Sendable {
@@ -23,8 +58,6 @@ extension CommerceService {
         var currency: String
         var status: String
         var available: Int
-        var sellerUsername: String
-        var sellerName: String
     }
 
     /// What `placeOrder` wrote, as the buyer sees it, and the buyer's address for the payment session.
@@ -41,42 +74,59 @@ extension CommerceService {
     ///   `insufficient_stock` / `product_unavailable` naming the product; 503 when the provider cannot be reached
     ///   (the order is then cancelled and its stock released).
     public func checkout(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> Checkout {
+        // The buyer's address (for the payment session) is asked of Accounts beside the idempotency look-up, and
+        // awaited before the transaction: a transaction that waited on another connection could starve the pool
+        // when every connection is held by a checkout waiting the same way.
+        async let email = contacts.email(of: buyer, logger: logger)
         if let key = idempotencyKey {
             guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x21 && $0.value < 0x7F }) else {
                 throw AgoraError(.badRequest, code: "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
             }
             if let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) {
-                return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
+                return Checkout(order: try await resumePayment(existing, buyer: buyer, logger: logger), created: false)
             }
         }
+        let buyerEmail = try await email
         let placed: PlacedOrder
         do {
-            placed = try await placeOrder(buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, logger: logger)
+            placed = try await placeOrder(
+                buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, buyerEmail: buyerEmail, logger: logger
+            )
         } catch let error as PGError where error.isUniqueViolation && error.constraint == "orders_idempotency" {
             // A concurrent checkout with the same key committed first; this one rolled back and returns that order.
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
-            return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
+            return Checkout(order: try await resumePayment(existing, buyer: buyer, logger: logger), created: false)
         } catch let error as AgoraError where error.code == "cart_empty" {
             // The twin committed between the look-up above and this transaction, emptying the cart: its order is
             // the answer, not "your cart is empty".
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
-            return Checkout(order: try await resumePayment(existing, logger: logger), created: false)
+            return Checkout(order: try await resumePayment(existing, buyer: buyer, logger: logger), created: false)
         }
         logger.info("Order placed", metadata: ["agora.order_id": "\(placed.order.id)"])
-        // The view is made from what the transaction wrote, not read back.
-        return Checkout(order: try await resumePayment(placed.order, buyerEmail: placed.buyerEmail, logger: logger), created: true)
+        // The view is made from what the transaction wrote, not read back; the sellers' names are asked of Accounts
+        // after the commit (no lock waits on that read) while the payment session opens.
+        async let sellers = orders.parties(placed.order.sellerOrders.map(\.seller.id), logger: logger)
+        var order = try await resumePayment(placed.order, buyer: buyer, buyerEmail: placed.buyerEmail, logger: logger)
+        let names = try await sellers
+        for index in order.sellerOrders.indices {
+            if let party = names[order.sellerOrders[index].seller.id] { order.sellerOrders[index].seller = party }
+        }
+        return Checkout(order: order, created: true)
     }
 
     /// The order `buyer` placed with `key`, if any.
     func order(buyer: UUID, idempotencyKey key: String, logger: Logger) async throws -> OrderView? {
         let rows = try await db.query("SELECT id FROM orders WHERE buyer_id = \(buyer) AND idempotency_key = \(key)", logger: logger)
         guard let row = rows.first else { return nil }
-        return try await buyerOrder(try row.decode("id"), buyer: buyer, logger: logger)
+        return try await orders.buyerOrder(try row.decode("id"), buyer: buyer, logger: logger)
     }
 
     /// The transaction of a checkout: two round trips, the locking read, then every write (and a local payment
     /// session) with the COMMIT. Returns the new order as its buyer sees it, made from what was written.
-    func placeOrder(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> PlacedOrder {
+    /// - Parameter buyerEmail: the buyer's address, read before the transaction.
+    func placeOrder(
+        buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, buyerEmail: String?, logger: Logger
+    ) async throws -> PlacedOrder {
         try await db.withTransaction(logger: logger) { tx in
             // Locks the products in id order: two checkouts sharing products queue instead of deadlocking, and
             // what is read here (stock, reserved, price) cannot change before the reservation below. `NO KEY
@@ -87,9 +137,8 @@ extension CommerceService {
             let rows = try await tx.query(
                 """
                 SELECT c.product_id, c.quantity, p.title, p.type, p.seller_id, p.price_minor, p.currency, p.status,
-                       p.stock - p.reserved AS available, s.username AS seller_username, s.display_name AS seller_name,
-                       (SELECT email FROM accounts WHERE id = \(buyer)) AS buyer_email
-                FROM cart_items c JOIN products p ON p.id = c.product_id JOIN accounts s ON s.id = p.seller_id
+                       p.stock - p.reserved AS available
+                FROM cart_items c JOIN products p ON p.id = c.product_id
                 WHERE c.account_id = \(buyer)
                 ORDER BY p.id
                 FOR NO KEY UPDATE OF p
@@ -99,11 +148,9 @@ extension CommerceService {
                 LockedLine(
                     productID: try row.decode("product_id"), quantity: try row.decode("quantity"), title: try row.decode("title"),
                     type: try row.decode("type"), sellerID: try row.decode("seller_id"), price: try row.decode("price_minor"),
-                    currency: try row.decode("currency"), status: try row.decode("status"), available: try row.decode("available"),
-                    sellerUsername: try row.decode("seller_username"), sellerName: try row.decode("seller_name")
+                    currency: try row.decode("currency"), status: try row.decode("status"), available: try row.decode("available")
                 )
             }
-            let buyerEmail: String? = try rows.first?.decode("buyer_email")
             try validate(lines, buyer: buyer, shippingAddress: shippingAddress)
             let currency = try lines.one().currency
             let pricing = Pricing(settings: settings, currency: currency)
@@ -126,7 +173,7 @@ extension CommerceService {
             let lineIDs = lines.map { _ in UUID() }
             let lineSellerOrders = lines.map { sellerOrderOf[$0.sellerID] ?? UUID() }
             let events = bySeller.enumerated().map { index, entry in
-                Self.orderEvent(.orderCreated, order: orderID, sellerOrder: sellerOrderOf[entry.key] ?? orderID, buyer: buyer, seller: entry.key,
+                OrderRecords.orderEvent(.orderCreated, order: orderID, sellerOrder: sellerOrderOf[entry.key] ?? orderID, buyer: buyer, seller: entry.key,
                                 status: .pendingPayment, total: totals[index].total, currency: currency, actor: buyer)
             }
             // A provider whose sessions are rows of this database opens the session here, in the order's transaction;
@@ -172,7 +219,7 @@ extension CommerceService {
                 ), emptied AS (
                     DELETE FROM cart_items WHERE account_id = \(buyer) AND product_id = ANY(\(lines.map(\.productID)))
                 ), history AS (
-                    \(fragment: Self.historyStatement(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer)))
+                    \(fragment: OrderRecords.historyStatement(order: orderID, from: nil, to: OrderStatus.pendingPayment.rawValue, actor: .buyer(buyer)))
                 ), recorded AS (
                     \(fragment: try EventOutbox.recordStatement(events) ?? "SELECT 1")  -- never empty: an order has a seller
                 )
@@ -190,12 +237,12 @@ extension CommerceService {
                 payment: .init(provider: checkoutProvider, url: local?.session.url), reservedUntil: try placed.decode("reserved_until"),
                 createdAt: createdAt, paidAt: nil, cancelledAt: nil, cancelReason: nil,
                 sellerOrders: bySeller.enumerated().map { index, entry in
-                    let (seller, sellerLines) = entry
+                    let seller = entry.key
                     let total = totals[index]
                     func money(_ amount: Int64) -> Money { Money(amount: amount, currency: currency) }
                     return SellerOrderView(
                         id: sellerOrderOf[seller] ?? orderID, orderId: orderID, status: .pendingPayment,
-                        seller: .init(id: seller, username: sellerLines[0].sellerUsername, displayName: sellerLines[0].sellerName), buyer: nil,
+                        seller: .init(id: seller, username: "", displayName: ""), buyer: nil,
                         subtotal: money(total.subtotal), vat: money(total.vat), shipping: money(total.shipping), total: money(total.total),
                         platformFee: nil, sellerEarnings: nil, refunded: money(0), carrier: nil, trackingNumber: nil, shippingAddress: nil,
                         createdAt: createdAt, shippedAt: nil, deliveredAt: nil, cancelledAt: nil,
@@ -225,7 +272,7 @@ extension CommerceService {
                                  fields: ["productId": line.productID.uuidString])
             }
             guard line.sellerID != buyer else { throw AgoraError(.validation, code: "own_product", "You cannot buy your own product “\(line.title)”") }
-            guard line.available >= line.quantity else { throw Self.insufficientStock(product: line.productID, title: line.title, available: line.available) }
+            guard line.available >= line.quantity else { throw CartService.insufficientStock(product: line.productID, title: line.title, available: line.available) }
         }
         let currencies = Set(lines.map(\.currency))
         guard currencies.count == 1 else {
@@ -244,17 +291,24 @@ extension CommerceService {
 
     /// Makes sure a pending order has a payment session (opening one if the first attempt never got one).
     /// - Parameter buyerEmail: the buyer's address when the caller has it (else it is read).
-    func resumePayment(_ order: OrderView, buyerEmail: String?? = nil, logger: Logger) async throws -> OrderView {
+    func resumePayment(_ order: OrderView, buyer: UUID, buyerEmail: String?? = nil, logger: Logger) async throws -> OrderView {
         guard order.status == .pendingPayment, order.payment.url == nil else { return order }
         let provider = try provider(order.payment.provider)
-        let request = try await paymentRequest(for: order, buyerEmail: buyerEmail, logger: logger)
+        let request = try await paymentRequest(for: order, buyer: buyer, buyerEmail: buyerEmail, logger: logger)
         let session: PaymentSession
         do {
             session = try await provider.startPayment(request, logger: logger)
         } catch {
             logger.error("Payment session could not be opened", metadata: ["agora.order_id": "\(order.id)", "error": "\(error)"])
             // Nothing is owed: give the stock back now rather than at expiry.
-            _ = try? await release(order.id, to: .cancelled, reason: "payment_unavailable", actor: .system, logger: logger)
+            do {
+                _ = try await release(order.id, to: .cancelled, reason: "payment_unavailable", actor: .system, logger: logger)
+            } catch let releaseError {
+                // The reservation still lapses at `reservedUntil`: the sweeper releases it then.
+                logger.warning("Order could not be released after the payment failure; it expires instead", metadata: [
+                    "agora.order_id": "\(order.id)", "error": "\(releaseError)",
+                ])
+            }
             throw (error as? AgoraError) ?? AgoraError(.unavailable, code: "payment_provider_unavailable", "The payment provider cannot be reached; try again")
         }
         try await db.execute(
@@ -266,14 +320,13 @@ extension CommerceService {
         return updated
     }
 
-    /// What the provider is asked to charge for `order` (its buyer's address read unless given).
-    func paymentRequest(for order: OrderView, buyerEmail: String?? = nil, logger: Logger) async throws -> PaymentRequest {
+    /// What the provider is asked to charge for `order` (its buyer's address asked of `contacts` unless given).
+    func paymentRequest(for order: OrderView, buyer: UUID, buyerEmail: String?? = nil, logger: Logger) async throws -> PaymentRequest {
         let email: String?
         if let buyerEmail {
             email = buyerEmail
         } else {
-            email = try await db.query("SELECT a.email FROM orders o JOIN accounts a ON a.id = o.buyer_id WHERE o.id = \(order.id)", logger: logger)
-                .first?.decode("email", as: String.self)
+            email = try await contacts.email(of: buyer, logger: logger)
         }
         return Self.paymentRequest(
             order: order.id, currency: order.currency, total: order.total.amount, shipping: order.shipping.amount, vat: order.vat.amount,
@@ -300,17 +353,4 @@ extension CommerceService {
         )
     }
 
-    /// One event per seller order, so each consumer (the buyer's feed, the seller's) reads its facts from the payload.
-    static func orderEvent(
-        _ kind: DomainEvent.Kind, order: UUID, sellerOrder: UUID, buyer: UUID, seller: UUID, status: SellerOrderStatus, total: Int64,
-        currency: String, actor: UUID?, extra: [String: DomainEvent.Value] = [:]
-    ) -> DomainEvent {
-        var payload: [String: DomainEvent.Value] = [
-            "sellerOrderId": .string(sellerOrder.uuidString.lowercased()), "buyerId": .string(buyer.uuidString.lowercased()),
-            "sellerId": .string(seller.uuidString.lowercased()), "status": .string(status.rawValue), "total": .int(total),
-            "currency": .string(currency),
-        ]
-        payload.merge(extra) { _, new in new }
-        return DomainEvent(kind, actor: actor, subject: order, payload: payload)
-    }
 }

@@ -1,5 +1,5 @@
 public import AgoraCore
-import AgoraPostgres
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
@@ -26,7 +26,18 @@ public struct Cart: Codable, Sendable, Equatable {
     public var itemCount: Int
 }
 
-extension CommerceService {
+/// The buyer's cart: one row per product, quantities checked against what is available when set.
+public struct CartService: Sendable {
+    let db: PGPool
+    let settings: CommerceSettings
+
+    public init(db: PGPool, settings: CommerceSettings) {
+        self.db = db
+        self.settings = settings
+    }
+}
+
+extension CartService {
     /// The cart of `account`, oldest line first.
     public func cart(of account: UUID, logger: Logger) async throws -> Cart {
         try Self.cart(try await db.query(Self.cartStatement(of: account), logger: logger))
@@ -55,7 +66,7 @@ extension CommerceService {
             // Checked: a line or a sum that would overflow is a 422, never a trap.
             guard let amount = Pricing.lineTotal(price: price.amount, quantity: quantity),
                 case let (sum, overflow) = sums[price.currency, default: 0].addingReportingOverflow(amount), !overflow
-            else { throw Self.orderTooLarge }
+            else { throw CheckoutService.orderTooLarge }
             let line = Money(amount: amount, currency: price.currency)
             sums[price.currency] = sum
             items.append(Cart.Item(

@@ -1,5 +1,5 @@
 public import AgoraCore
-import AgoraPostgres
+public import AgoraPostgres
 public import Foundation
 public import Logging
 
@@ -48,7 +48,19 @@ public struct ReviewPage: Encodable, Sendable {
     }
 }
 
-extension CommerceService {
+/// Reviews of products by buyers who received them, sellers' replies, and the ratings they add up to.
+public struct ReviewService: Sendable {
+    let db: PGPool
+    /// The authors' names, from Accounts.
+    let directory: any AccountDirectory
+
+    public init(db: PGPool, directory: any AccountDirectory) {
+        self.db = db
+        self.directory = directory
+    }
+}
+
+extension ReviewService {
     /// `buyer` reviews `product`: allowed once per product, after a seller order that bought it was delivered.
     /// The product's and the seller's ratings move in the same transaction.
     /// - Throws: 422 for a rating outside 1–5 or a body over 2,000 characters; 403 `review_not_allowed` without
@@ -143,18 +155,23 @@ extension CommerceService {
     }
 
     func reviews(where filter: PGQuery, limit: Int, logger: Logger) async throws -> [Review] {
-        try await db.query(
+        let rows = try await db.query(
             """
-            SELECT r.id, r.product_id, r.rating, r.body, r.reply, r.replied_at, r.created_at, a.id AS author_id, a.username, a.display_name
-            FROM reviews r JOIN accounts a ON a.id = r.buyer_id
+            SELECT r.id, r.product_id, r.rating, r.body, r.reply, r.replied_at, r.created_at, r.buyer_id
+            FROM reviews r
             WHERE \(fragment: filter)
             ORDER BY r.created_at DESC, r.id DESC LIMIT \(limit)
             """,
             logger: logger
-        ).map { row in
-            Review(
+        )
+        guard !rows.isEmpty else { return [] }
+        let authors = try await directory.summaries(Array(Set(try rows.map { try $0.decode("buyer_id", as: UUID.self) })), logger: logger)
+        return try rows.map { row in
+            let author: UUID = try row.decode("buyer_id")
+            let summary = authors[author]
+            return Review(
                 id: try row.decode("id"), productId: try row.decode("product_id"), rating: try row.decode("rating"), body: try row.decode("body"),
-                author: .init(id: try row.decode("author_id"), username: try row.decode("username"), displayName: try row.decode("display_name")),
+                author: .init(id: author, username: summary?.username ?? "", displayName: summary?.displayName ?? ""),
                 reply: try row.decode("reply"), repliedAt: try row.decode("replied_at"), createdAt: try row.decode("created_at")
             )
         }

@@ -3,13 +3,11 @@ import AgoraPostgres
 public import Foundation
 public import Logging
 
-/// The admin dashboard's figures for a range of days (UTC).
-public struct AdminStats: Codable, Sendable, Equatable {
-    public struct Day: Codable, Sendable, Equatable {
+/// What was sold, per UTC day of a range and in all: the commerce half of the operator's dashboard.
+public struct SalesFigures: Sendable, Equatable {
+    public struct Day: Sendable, Equatable {
         /// `YYYY-MM-DD`.
         public var day: String
-        public var newUsers: Int
-        public var newSellers: Int
         /// Orders paid that day, and their value per currency.
         public var orders: Int
         public var gmv: [Money]
@@ -20,33 +18,23 @@ public struct AdminStats: Codable, Sendable, Equatable {
         public var unitsSold: Int
         public var revenue: Money
     }
-    public var from: String
-    public var to: String
-    public var totals: Totals
     public var days: [Day]
+    public var ordersPaid: Int
+    public var gmv: [Money]
+    /// Orders that had a payment declined and were never paid, over those plus the orders paid, among the orders
+    /// created in the range; nil when there are none. An order paid after a decline counts as paid.
+    public var paymentFailureRate: Double?
     public var topProducts: [TopProduct]
-
-    public struct Totals: Codable, Sendable, Equatable {
-        public var users: Int
-        public var sellers: Int
-        public var ordersPaid: Int
-        public var gmv: [Money]
-        /// Orders that had a payment declined and were never paid, over those plus the orders paid, among the
-        /// orders created in the range; null when there are none. An order paid after a decline counts as paid.
-        public var paymentFailureRate: Double?
-    }
 }
 
-extension CommerceService {
+extension OrderService {
     /// Figures for `from`…`to` inclusive (UTC days). GMV counts what buyers paid (totals of paid orders, refunds
     /// not deducted) per currency.
-    public func adminStats(from: Date, to: Date, logger: Logger) async throws -> AdminStats {
+    public func salesFigures(from: Date, to: Date, logger: Logger) async throws -> SalesFigures {
         let days = try await db.query(
             """
             WITH d AS (SELECT generate_series(\(from)::timestamptz AT TIME ZONE 'UTC', \(to)::timestamptz AT TIME ZONE 'UTC', '1 day')::date AS day)
             SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
-                   (SELECT count(*) FROM accounts a WHERE (a.created_at AT TIME ZONE 'UTC')::date = d.day) AS users,
-                   (SELECT count(*) FROM accounts a WHERE (a.created_at AT TIME ZONE 'UTC')::date = d.day AND a.role = 'seller') AS sellers,
                    (SELECT count(*) FROM orders o WHERE (o.paid_at AT TIME ZONE 'UTC')::date = d.day) AS orders,
                    (SELECT coalesce(array_agg(currency || ':' || total ORDER BY currency), '{}') FROM (
                         SELECT currency, sum(total_minor) AS total FROM orders o WHERE (o.paid_at AT TIME ZONE 'UTC')::date = d.day GROUP BY currency
@@ -55,16 +43,12 @@ extension CommerceService {
             """,
             logger: logger
         ).map { row in
-            AdminStats.Day(
-                day: try row.decode("day"), newUsers: try row.decode("users"), newSellers: try row.decode("sellers"),
-                orders: try row.decode("orders"), gmv: Self.moneyList(try row.decode("gmv"))
-            )
+            SalesFigures.Day(day: try row.decode("day"), orders: try row.decode("orders"), gmv: Self.moneyList(try row.decode("gmv")))
         }
         let end = to.addingTimeInterval(86_400)
         let totals = try await db.query(
             """
-            SELECT (SELECT count(*) FROM accounts) AS users, (SELECT count(*) FROM accounts WHERE role = 'seller') AS sellers,
-                   (SELECT count(*) FROM orders WHERE paid_at >= \(from) AND paid_at < \(end)) AS paid,
+            SELECT (SELECT count(*) FROM orders WHERE paid_at >= \(from) AND paid_at < \(end)) AS paid,
                    (SELECT count(*) FROM orders o WHERE o.created_at >= \(from) AND o.created_at < \(end) AND o.paid_at IS NULL
                       AND (o.cancel_reason = 'payment_failed'
                            OR EXISTS (SELECT 1 FROM payment_events e WHERE e.order_id = o.id AND e.kind = 'failed'))) AS failed,
@@ -85,24 +69,19 @@ extension CommerceService {
             """,
             logger: logger
         ).map { row in
-            AdminStats.TopProduct(
+            SalesFigures.TopProduct(
                 productId: try row.decode("product_id"), title: try row.decode("title"), unitsSold: try row.decode("units"),
                 revenue: Money(amount: try row.decode("revenue"), currency: try row.decode("currency"))
             )
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return AdminStats(
-            from: formatter.string(from: from), to: formatter.string(from: to),
-            totals: .init(
-                users: try totals.decode("users"), sellers: try totals.decode("sellers"), ordersPaid: try totals.decode("paid"),
-                gmv: Self.moneyList(try totals.decode("gmv")),
-                paymentFailureRate: outcomes == 0 ? nil : (Double(failed) / Double(outcomes) * 10_000).rounded() / 10_000
-            ),
-            days: days, topProducts: top
+        return SalesFigures(
+            days: days, ordersPaid: try totals.decode("paid"), gmv: Self.moneyList(try totals.decode("gmv")),
+            paymentFailureRate: outcomes == 0 ? nil : (Double(failed) / Double(outcomes) * 10_000).rounded() / 10_000,
+            topProducts: top
         )
     }
 
+    /// `currency:amount` pairs as money, skipping any that do not parse.
     static func moneyList(_ pairs: [String]) -> [Money] {
         pairs.compactMap { pair in
             let parts = pair.split(separator: ":")

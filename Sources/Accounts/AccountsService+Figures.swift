@@ -1,0 +1,40 @@
+import AgoraPostgres
+public import Foundation
+public import Logging
+
+/// How many accounts signed up, per UTC day of a range and in all: the accounts half of the operator's dashboard.
+public struct SignupFigures: Sendable, Equatable {
+    public struct Day: Sendable, Equatable {
+        /// `YYYY-MM-DD`.
+        public var day: String
+        public var users: Int
+        public var sellers: Int
+    }
+    public var days: [Day]
+    /// Every account, and every seller, now.
+    public var users: Int
+    public var sellers: Int
+}
+
+extension AccountsService {
+    /// Sign-ups per UTC day from `from` to `to` inclusive, and the totals now.
+    public func signupFigures(from: Date, to: Date, logger: Logger) async throws -> SignupFigures {
+        let days = try await db.query(
+            """
+            WITH d AS (SELECT generate_series(\(from)::timestamptz AT TIME ZONE 'UTC', \(to)::timestamptz AT TIME ZONE 'UTC', '1 day')::date AS day)
+            SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
+                   (SELECT count(*) FROM accounts a WHERE (a.created_at AT TIME ZONE 'UTC')::date = d.day) AS users,
+                   (SELECT count(*) FROM accounts a WHERE (a.created_at AT TIME ZONE 'UTC')::date = d.day AND a.role = 'seller') AS sellers
+            FROM d ORDER BY d.day
+            """,
+            logger: logger
+        ).map { row in
+            SignupFigures.Day(day: try row.decode("day"), users: try row.decode("users"), sellers: try row.decode("sellers"))
+        }
+        let totals = try await db.query(
+            "SELECT (SELECT count(*) FROM accounts) AS users, (SELECT count(*) FROM accounts WHERE role = 'seller') AS sellers",
+            logger: logger
+        ).one()
+        return SignupFigures(days: days, users: try totals.decode("users"), sellers: try totals.decode("sellers"))
+    }
+}
