@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The house's rules first (seconds, no services): no module outside its room (scripts/check-boundaries.sh).
+scripts/check-boundaries.sh
+
 export AGORA_TEST_DATABASE_URL="${AGORA_TEST_DATABASE_URL:-${AGORA_DATABASE_URL:-}}"
 export AGORA_TEST_REDIS_URL="${AGORA_TEST_REDIS_URL:-${AGORA_REDIS_URL:-}}"
 if [ -z "$AGORA_TEST_DATABASE_URL" ] || [ -z "$AGORA_TEST_REDIS_URL" ]; then
