@@ -1,9 +1,9 @@
 // The simulated provider's hosted page: shows the session, then reports "paid" or "failed". The server signs that
 // report as a webhook event and handles it exactly as it handles a real provider's delivery.
+import { money } from "./app/ui.js";
+
 const session = new URLSearchParams(location.search).get("session") ?? "";
 const $ = (id) => document.getElementById(id);
-const money = (amount, currency) =>
-  new Intl.NumberFormat(undefined, { style: "currency", currency, currencyDisplay: "narrowSymbol" }).format(amount / 100);
 
 async function load() {
   const response = await fetch(`/api/payments/simulated/${encodeURIComponent(session)}`);

@@ -64,7 +64,10 @@ async function route() {
     const module = await import(`./views/${name === "notfound" ? "home" : name}.js`);
     if (count !== renderCount) return;
     mount(target);
-    const context = { params: match?.groups ?? {}, query: url.searchParams, view: target, session, socket, navigate, refreshAccount, notFound: name === "notfound" };
+    const context = {
+      params: match?.groups ?? {}, query: url.searchParams, view: target, session, socket, navigate, refreshAccount, setUnread,
+      notFound: name === "notfound",
+    };
     cleanup = await module.render(context);
     if (count !== renderCount && typeof cleanup === "function") cleanup();
   } catch (error) {

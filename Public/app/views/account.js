@@ -16,13 +16,18 @@ export async function render({ view, session, refreshAccount, navigate }) {
     event.preventDefault();
     try {
       const e = form.elements;
-      session.account = await api("/api/me", { method: "PATCH", body: { displayName: e.displayName.value, bio: e.bio.value || null, location: e.location.value || null } });
+      session.account = await api("/api/me", {
+        method: "PATCH", body: { displayName: e.displayName.value, bio: e.bio.value || null, location: e.location.value || null },
+      });
       status.textContent = "Saved.";
     } catch (error) { showErrors(form, error, status); }
   });
   const hide = h("input", { type: "checkbox", id: "hide-presence" });
   hide.addEventListener("change", async () => {
-    try { await api("/api/presence", { method: "PUT", body: { hidden: hide.checked } }); toast(hide.checked ? "You now appear offline." : "Others can see when you are online."); } catch (error) { toast(error.message, { kind: "error" }); }
+    try {
+      await api("/api/presence", { method: "PUT", body: { hidden: hide.checked } });
+      toast(hide.checked ? "You now appear offline." : "Others can see when you are online.");
+    } catch (error) { toast(error.message, { kind: "error" }); }
   });
   const logout = h("button", { type: "button", class: "secondary" }, "Log out");
   logout.addEventListener("click", async () => {
@@ -31,9 +36,16 @@ export async function render({ view, session, refreshAccount, navigate }) {
     navigate("/", { replace: true });
   });
   view.append(form,
-    h("section", { class: "panel" }, h("h2", {}, "Privacy"), h("div", { class: "field check" }, hide, h("label", { for: "hide-presence" }, "Hide when I am online"))),
+    h("section", { class: "panel" }, h("h2", {}, "Privacy"),
+      h("div", { class: "field check" }, hide, h("label", { for: "hide-presence" }, "Hide when I am online"))),
     a.emailVerified ? null : h("section", { class: "panel" }, h("h2", {}, "Verify your email"), h("p", {}, "Check your inbox for our link."),
-      h("button", { type: "button", class: "secondary", onclick: async () => { try { await api("/api/auth/verify-email/resend", { method: "POST" }); toast("A new link is on its way."); } catch (error) { toast(error.message, { kind: "error" }); } } }, "Send a new link")),
-    a.role === "buyer" ? h("section", { class: "panel" }, h("h2", {}, "Sell on Agora"), h("a", { href: "/sell", "data-link": true, class: "button" }, "Open a shop")) : null,
+      h("button", { type: "button", class: "secondary", onclick: async () => {
+        try {
+          await api("/api/auth/verify-email/resend", { method: "POST" });
+          toast("A new link is on its way.");
+        } catch (error) { toast(error.message, { kind: "error" }); }
+      } }, "Send a new link")),
+    a.role === "buyer" ? h("section", { class: "panel" }, h("h2", {}, "Sell on Agora"),
+      h("a", { href: "/sell", "data-link": true, class: "button" }, "Open a shop")) : null,
     h("p", {}, logout));
 }

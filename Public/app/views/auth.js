@@ -12,13 +12,17 @@ export async function render({ params, query, view, navigate, refreshAccount, se
   if (mode === "reset-password" && query.get("token")) {
     const form = h("form", { class: "panel form", novalidate: true },
       h("h1", {}, "Choose a new password"),
-      field("New password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 10 }, { hint: "At least 10 characters." }),
+      field("New password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 10 },
+        { hint: "At least 10 characters." }),
       status, h("button", { type: "submit" }, "Set password"));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        await api("/api/auth/password-reset/confirm", { method: "POST", body: { token: query.get("token"), password: form.elements.password.value } });
-        mount(view, h("div", { class: "panel" }, h("h1", {}, "Password changed"), h("p", {}, "Every session was signed out. "), h("a", { href: "/login", "data-link": true, class: "button" }, "Log in")));
+        await api("/api/auth/password-reset/confirm", {
+          method: "POST", body: { token: query.get("token"), password: form.elements.password.value },
+        });
+        mount(view, h("div", { class: "panel" }, h("h1", {}, "Password changed"), h("p", {}, "Every session was signed out. "),
+          h("a", { href: "/login", "data-link": true, class: "button" }, "Log in")));
       } catch (error) { showErrors(form, error, status); }
     });
     view.append(h("div", { class: "narrow" }, form));
@@ -47,21 +51,26 @@ export async function render({ params, query, view, navigate, refreshAccount, se
   const form = h("form", { class: "panel form", novalidate: true, "aria-labelledby": "auth-title" },
     h("h1", { id: "auth-title" }, signup ? "Create your account" : "Log in"),
     signup ? field("Display name", { name: "displayName", autocomplete: "name", required: true, maxlength: 50 }) : null,
-    signup ? field("Username", { name: "username", autocomplete: "username", required: true, pattern: "[A-Za-z][A-Za-z0-9_]{2,29}" }, { hint: "3–30 letters, digits or _, starting with a letter." }) : null,
+    signup ? field("Username", { name: "username", autocomplete: "username", required: true, pattern: "[A-Za-z][A-Za-z0-9_]{2,29}" },
+      { hint: "3–30 letters, digits or _, starting with a letter." }) : null,
     field("Email", { name: "email", type: "email", autocomplete: "email", required: true }),
-    field("Password", { name: "password", type: "password", autocomplete: signup ? "new-password" : "current-password", required: true }, signup ? { hint: "At least 10 characters, not your email or username." } : {}),
+    field("Password", { name: "password", type: "password", autocomplete: signup ? "new-password" : "current-password", required: true },
+      signup ? { hint: "At least 10 characters, not your email or username." } : {}),
     status,
     h("button", { type: "submit" }, signup ? "Sign up" : "Log in"),
     h("p", { class: "muted" }, signup
       ? ["Already have an account? ", h("a", { href: `/login${next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}`, "data-link": true }, "Log in")]
-      : ["New here? ", h("a", { href: "/signup", "data-link": true }, "Create an account"), " · ", h("a", { href: "/forgot-password", "data-link": true }, "Forgot password?")]));
+      : ["New here? ", h("a", { href: "/signup", "data-link": true }, "Create an account"), " · ",
+        h("a", { href: "/forgot-password", "data-link": true }, "Forgot password?")]));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
       const values = formValues(form, { keepEmpty: true });
-      const grant = await api(signup ? "/api/auth/register" : "/api/auth/login", { method: "POST", body: signup ? values : { ...values, device: navigator.userAgent.slice(0, 100) } });
+      const grant = await api(signup ? "/api/auth/register" : "/api/auth/login", {
+        method: "POST", body: signup ? values : { ...values, device: navigator.userAgent.slice(0, 100) },
+      });
       await refreshAccount(grant);
       navigate(signup ? "/explore?welcome=1" : next, { replace: true });
     } catch (error) {
@@ -95,7 +104,10 @@ async function verify(view, token, session) {
 function resend() {
   const note = h("p", { role: "status" });
   return h("div", {}, h("button", { type: "button", onclick: async () => {
-    try { await api("/api/auth/verify-email/resend", { method: "POST" }); note.textContent = "A new link is on its way."; } catch (error) { note.textContent = error.message; }
+    try {
+      await api("/api/auth/verify-email/resend", { method: "POST" });
+      note.textContent = "A new link is on its way.";
+    } catch (error) { note.textContent = error.message; }
   } }, "Send a new link"), note);
 }
 

@@ -13,13 +13,19 @@ async function load(body) {
   let cart;
   try { cart = await api("/api/cart"); } catch (error) { mount(body, failure(error, () => load(body))); return; }
   if (cart.items.length === 0) {
-    mount(body, h("div", { class: "panel" }, h("p", {}, "Your cart is empty."), h("a", { href: "/explore", "data-link": true, class: "button" }, "Find something")));
+    mount(body, h("div", { class: "panel" }, h("p", {}, "Your cart is empty."),
+      h("a", { href: "/explore", "data-link": true, class: "button" }, "Find something")));
     return;
   }
   const rows = cart.items.map((item) => {
-    const quantity = h("input", { type: "number", min: 1, max: Math.max(item.available, item.quantity), value: item.quantity, "aria-label": `Quantity of ${item.title}`, inputmode: "numeric" });
+    const quantity = h("input", {
+      type: "number", min: 1, max: Math.max(item.available, item.quantity), value: item.quantity,
+      "aria-label": `Quantity of ${item.title}`, inputmode: "numeric",
+    });
     quantity.addEventListener("change", async () => {
-      try { await api(`/api/cart/items/${item.productId}`, { method: "PUT", body: { quantity: Number(quantity.value) } }); } catch (error) { toast(error.message, { kind: "error" }); }
+      try {
+        await api(`/api/cart/items/${item.productId}`, { method: "PUT", body: { quantity: Number(quantity.value) } });
+      } catch (error) { toast(error.message, { kind: "error" }); }
       load(body);
     });
     const remove = h("button", { type: "button", class: "link-button", "aria-label": `Remove ${item.title}` }, "Remove");
@@ -42,10 +48,16 @@ async function load(body) {
       field("Full name", { name: "name", autocomplete: "name", required: true }),
       field("Address", { name: "line1", autocomplete: "address-line1", required: true }),
       field("Address line 2", { name: "line2", autocomplete: "address-line2" }),
-      h("div", { class: "row" }, field("City", { name: "city", autocomplete: "address-level2", required: true }), field("Postal code", { name: "postalCode", autocomplete: "postal-code", required: true })),
-      h("div", { class: "row" }, field("Province / region", { name: "region", autocomplete: "address-level1" }), field("Country code", { name: "country", autocomplete: "country", required: true, value: "ZA", maxlength: 2 })),
-      field("Phone", { name: "phone", type: "tel", autocomplete: "tel" })) : h("p", { class: "muted" }, "Everything here is digital: it is delivered to your orders page the moment you pay."),
-    h("p", { class: "totals" }, "Subtotal ", cart.subtotals.map((total) => h("strong", {}, money(total))), h("br"), h("small", { class: "muted" }, "VAT and shipping are added at checkout.")),
+      h("div", { class: "row" },
+        field("City", { name: "city", autocomplete: "address-level2", required: true }),
+        field("Postal code", { name: "postalCode", autocomplete: "postal-code", required: true })),
+      h("div", { class: "row" },
+        field("Province / region", { name: "region", autocomplete: "address-level1" }),
+        field("Country code", { name: "country", autocomplete: "country", required: true, value: "ZA", maxlength: 2 })),
+      field("Phone", { name: "phone", type: "tel", autocomplete: "tel" }))
+      : h("p", { class: "muted" }, "Everything here is digital: it is delivered to your orders page the moment you pay."),
+    h("p", { class: "totals" }, "Subtotal ", cart.subtotals.map((total) => h("strong", {}, money(total))), h("br"),
+      h("small", { class: "muted" }, "VAT and shipping are added at checkout.")),
     status,
     h("button", { type: "submit", disabled: cart.items.some((item) => item.problem) }, "Checkout and pay"));
   form.addEventListener("submit", async (event) => {

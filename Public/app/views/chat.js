@@ -22,10 +22,13 @@ export async function render({ params, view, session, socket, navigate }) {
     const last = c.lastMessage;
     const item = h("li", { class: `conversation ${c.id.toLowerCase() === params.id?.toLowerCase() ? "current" : ""}`, "data-id": c.id },
       h("a", { href: `/chat/${c.id}`, "data-link": true, "aria-current": c.id.toLowerCase() === params.id?.toLowerCase() ? "page" : null },
-        h("span", { class: "avatar-wrap" }, avatar(c.with), h("span", { class: `dot ${online ? "online" : ""}`, role: "img", "aria-label": online ? "online" : "offline" })),
+        h("span", { class: "avatar-wrap" }, avatar(c.with),
+          h("span", { class: `dot ${online ? "online" : ""}`, role: "img", "aria-label": online ? "online" : "offline" })),
         h("span", { class: "conversation-text" },
           h("strong", {}, c.with.displayName),
-          h("span", { class: "muted preview" }, last ? `${last.senderId.toLowerCase() === me ? "You: " : ""}${last.kind === "product" ? "📦 " : ""}${last.text || "a product"}` : "No messages yet")),
+          h("span", { class: "muted preview" }, last
+            ? `${last.senderId.toLowerCase() === me ? "You: " : ""}${last.kind === "product" ? "📦 " : ""}${last.text || "a product"}`
+            : "No messages yet")),
         h("span", { class: "conversation-side" },
           last ? h("small", { class: "muted" }, ago(last.createdAt)) : null,
           c.unread ? h("span", { class: "badge", "aria-label": `${c.unread} unread`, "data-testid": "unread" }, String(c.unread)) : null)));
@@ -50,7 +53,13 @@ export async function render({ params, view, session, socket, navigate }) {
   const offs = [
     socket.on("chat:message", (data) => {
       const c = conversations.get(data.conversationId.toLowerCase());
-      if (!c) { api("/api/conversations", { query: { limit: 50 } }).then((page) => { for (const x of page.items) conversations.set(x.id.toLowerCase(), x); drawList(); }).catch(() => {}); return; }
+      if (!c) {
+        api("/api/conversations", { query: { limit: 50 } }).then((page) => {
+          for (const x of page.items) conversations.set(x.id.toLowerCase(), x);
+          drawList();
+        }).catch(() => {});
+        return;
+      }
       c.lastMessage = data.message;
       c.lastActivity = data.message.createdAt;
       const fromOther = data.message.senderId.toLowerCase() !== me;
@@ -83,14 +92,20 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
   messagesEl.append(top);
   const typing = h("p", { class: "typing muted", "aria-live": "polite", "data-testid": "typing" });
   const status = h("span", { class: "muted", "data-testid": "presence" });
-  const input = h("textarea", { id: "chat-input", name: "text", rows: 1, maxlength: 2000, placeholder: `Message ${other.displayName}`, required: true, "aria-label": "Message" });
+  const input = h("textarea", {
+    id: "chat-input", name: "text", rows: 1, maxlength: 2000, placeholder: `Message ${other.displayName}`, required: true,
+    "aria-label": "Message",
+  });
   const form = h("form", { class: "composer" }, input, h("button", { type: "submit" }, "Send"));
   const header = h("header", { class: "thread-header" },
     h("a", { href: "/chat", "data-link": true, class: "back", "aria-label": "Back to conversations" }, "←"),
     avatar(other),
     h("div", {}, h("h2", {}, h("a", { href: `/u/${other.username}`, "data-link": true }, other.displayName)), status));
-  mount(threadPane, header, conversation.productId ? h("div", { class: "about", "data-product": conversation.productId }) : null, scroller, typing, form);
-  if (conversation.productId) card(conversation.productId).then((el) => threadPane.querySelector(".about")?.append(h("span", { class: "muted" }, "About "), el));
+  mount(threadPane, header, conversation.productId ? h("div", { class: "about", "data-product": conversation.productId }) : null,
+    scroller, typing, form);
+  if (conversation.productId) {
+    card(conversation.productId).then((el) => threadPane.querySelector(".about")?.append(h("span", { class: "muted" }, "About "), el));
+  }
 
   const setPresence = (online, lastSeen) => { status.textContent = online ? "online" : lastSeen ? `last seen ${ago(lastSeen)}` : "offline"; };
   setPresence(presence.get(other.id.toLowerCase()) ?? conversation.online);
@@ -102,7 +117,8 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
     const el = h("li", { class: `message ${mine ? "mine" : "theirs"}`, "data-id": message.id },
       message.kind === "product" && message.productId ? h("div", { class: "card-slot" }) : null,
       message.text ? h("p", {}, message.text) : null,
-      h("small", { class: "meta" }, time(message.createdAt), mine ? h("span", { class: "receipt", "data-testid": "receipt" }, message.id <= otherRead ? " · Seen" : " · Sent") : null));
+      h("small", { class: "meta" }, time(message.createdAt),
+        mine ? h("span", { class: "receipt", "data-testid": "receipt" }, message.id <= otherRead ? " · Seen" : " · Sent") : null));
     if (message.kind === "product" && message.productId) card(message.productId).then((c) => el.querySelector(".card-slot")?.append(c));
     shown.set(message.id, el);
     return el;
@@ -133,7 +149,10 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
   const markRead = (messageId) => {
     conversation.unread = 0;
     drawList();
-    if (socket.isOpen) socket.command("chat:read", messageId ? { conversationId: conversation.id, messageId } : { conversationId: conversation.id }).catch(() => {});
+    if (socket.isOpen) {
+      socket.command("chat:read", messageId ? { conversationId: conversation.id, messageId } : { conversationId: conversation.id })
+        .catch(() => {});
+    }
     else api(`/api/conversations/${conversation.id}/read`, { method: "POST", body: messageId ? { messageId } : {} }).catch(() => {});
   };
   markRead();
@@ -163,7 +182,10 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
     } catch (error) {
       if (error.code === "not_connected") {
         // The socket dropped between the check and the send: the same clientId over HTTP cannot make a duplicate.
-        try { add((await api(`/api/conversations/${conversation.id}/messages`, { method: "POST", body: { text, clientId } })).message); return; } catch (again) { error = again; }
+        try {
+          add((await api(`/api/conversations/${conversation.id}/messages`, { method: "POST", body: { text, clientId } })).message);
+          return;
+        } catch (again) { error = again; }
       }
       input.value = text;
       toast(error.code === "blocked" ? "You cannot message this person." : error.message, { kind: "error" });
@@ -201,7 +223,12 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
   return {
     id: conversation.id,
     presence: (data) => { if (data.userId.toLowerCase() === other.id.toLowerCase()) setPresence(data.online, data.lastSeen); },
-    close: () => { stopOlder(); for (const off of offs) off(); clearTimeout(typingTimer); document.removeEventListener("visibilitychange", onVisible); },
+    close: () => {
+      stopOlder();
+      for (const off of offs) off();
+      clearTimeout(typingTimer);
+      document.removeEventListener("visibilitychange", onVisible);
+    },
   };
 }
 
@@ -209,5 +236,6 @@ async function card(productId) {
   if (!productCache.has(productId)) productCache.set(productId, api(`/api/products/${productId}`).catch(() => null));
   const product = await productCache.get(productId);
   if (!product) return h("span", { class: "muted" }, "A product that is no longer listed");
-  return h("a", { href: `/p/${product.id}`, "data-link": true, class: "product-chip" }, productImage(product, "chip-image"), h("span", {}, product.title, h("br"), h("strong", {}, money(product.price))));
+  return h("a", { href: `/p/${product.id}`, "data-link": true, class: "product-chip" }, productImage(product, "chip-image"),
+    h("span", {}, product.title, h("br"), h("strong", {}, money(product.price))));
 }

@@ -37,16 +37,23 @@ async function becomeSeller(view, session, refreshAccount) {
       await refreshAccount({ account: result.account, expiresIn: 900 });
       location.assign("/sell/products");
     } catch (error) {
-      status.textContent = error.code === "email_not_verified" ? "Verify your email first: open the link we sent you (or send a new one from your account page)." : error.message;
+      status.textContent = error.code === "email_not_verified"
+        ? "Verify your email first: open the link we sent you (or send a new one from your account page)."
+        : error.message;
     }
   });
-  view.append(h("div", { class: "panel narrow" }, h("h1", {}, "Sell on Agora"), h("p", {}, "List physical goods or digital keys, chat with buyers, and get paid out."), button, status));
+  view.append(h("div", { class: "panel narrow" }, h("h1", {}, "Sell on Agora"),
+    h("p", {}, "List physical goods or digital keys, chat with buyers, and get paid out."), button, status));
 }
 
 async function orders(body) {
-  const filter = h("select", { id: "order-filter", class: "compact" }, [["", "All"], ["paid", "To ship"], ["shipped", "Shipped"], ["delivered", "Delivered"], ["cancelled", "Cancelled"], ["pending_payment", "Awaiting payment"]].map(([v, t]) => h("option", { value: v }, t)));
+  const filter = h("select", { id: "order-filter", class: "compact" }, [
+    ["", "All"], ["paid", "To ship"], ["shipped", "Shipped"], ["delivered", "Delivered"], ["cancelled", "Cancelled"],
+    ["pending_payment", "Awaiting payment"],
+  ].map(([v, t]) => h("option", { value: v }, t)));
   const list = h("ul", { class: "list seller-orders", "aria-live": "polite" });
-  mount(body, h("div", { class: "title-row" }, h("h2", {}, "Incoming orders"), h("div", { class: "row" }, h("label", { for: "order-filter" }, "Show"), filter)), list);
+  mount(body, h("div", { class: "title-row" }, h("h2", {}, "Incoming orders"),
+    h("div", { class: "row" }, h("label", { for: "order-filter" }, "Show"), filter)), list);
   const load = async () => {
     try {
       const page = await api("/api/seller/orders", { query: { status: filter.value, limit: 50 } });
@@ -61,13 +68,17 @@ async function orders(body) {
 
 const orderRow = (reload) => (so) => {
   const ship = h("form", { class: "ship-form row" },
-    h("label", { class: "visually-hidden", for: `carrier-${so.id}` }, "Carrier"), h("input", { id: `carrier-${so.id}`, name: "carrier", placeholder: "Carrier", required: true, value: "PostNet" }),
-    h("label", { class: "visually-hidden", for: `tracking-${so.id}` }, "Tracking number"), h("input", { id: `tracking-${so.id}`, name: "trackingNumber", placeholder: "Tracking number", required: true }),
+    h("label", { class: "visually-hidden", for: `carrier-${so.id}` }, "Carrier"),
+    h("input", { id: `carrier-${so.id}`, name: "carrier", placeholder: "Carrier", required: true, value: "PostNet" }),
+    h("label", { class: "visually-hidden", for: `tracking-${so.id}` }, "Tracking number"),
+    h("input", { id: `tracking-${so.id}`, name: "trackingNumber", placeholder: "Tracking number", required: true }),
     h("button", { type: "submit" }, "Mark shipped"));
   ship.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await api(`/api/seller/orders/${so.id}/ship`, { method: "POST", body: { carrier: ship.elements.carrier.value, trackingNumber: ship.elements.trackingNumber.value } });
+      await api(`/api/seller/orders/${so.id}/ship`, {
+        method: "POST", body: { carrier: ship.elements.carrier.value, trackingNumber: ship.elements.trackingNumber.value },
+      });
       toast("Marked shipped; the buyer is told.", { kind: "success" });
       reload();
     } catch (error) { toast(error.message, { kind: "error" }); }
@@ -79,18 +90,25 @@ const orderRow = (reload) => (so) => {
       h("span", { class: `status status-${so.status}`, "data-testid": "incoming-status" }, statusLabel(so.status))),
     h("ul", { class: "lines" }, so.lines.map((line) => h("li", {}, `${line.title} × ${line.quantity} — ${money(line.lineTotal)}`))),
     h("p", { class: "muted" }, `${ago(so.createdAt)} · total ${money(so.total)}`, so.sellerEarnings ? ` · you earn ${money(so.sellerEarnings)}` : ""),
-    so.shippingAddress && physical ? h("address", {}, [so.shippingAddress.name, so.shippingAddress.line1, so.shippingAddress.line2, `${so.shippingAddress.city} ${so.shippingAddress.postalCode}`, so.shippingAddress.country].filter(Boolean).join(", ")) : null,
+    so.shippingAddress && physical ? h("address", {}, [
+      so.shippingAddress.name, so.shippingAddress.line1, so.shippingAddress.line2,
+      `${so.shippingAddress.city} ${so.shippingAddress.postalCode}`, so.shippingAddress.country,
+    ].filter(Boolean).join(", ")) : null,
     so.trackingNumber ? h("p", {}, `Shipped with ${so.carrier}: ${so.trackingNumber}`) : null,
     so.status === "paid" && physical ? ship : null,
     so.status === "shipped" ? h("button", { type: "button", class: "secondary", onclick: async () => {
-      try { await api(`/api/seller/orders/${so.id}/deliver`, { method: "POST", body: {} }); reload(); } catch (error) { toast(error.message, { kind: "error" }); }
+      try {
+        await api(`/api/seller/orders/${so.id}/deliver`, { method: "POST", body: {} });
+        reload();
+      } catch (error) { toast(error.message, { kind: "error" }); }
     } }, "Mark delivered") : null);
 };
 
 async function products(body) {
   const list = h("ul", { class: "list my-products" });
   const sentinel = h("div", { class: "sentinel" });
-  mount(body, h("div", { class: "title-row" }, h("h2", {}, "My products"), h("a", { href: "/sell/products/new", "data-link": true, class: "button" }, "New product")), list, sentinel);
+  mount(body, h("div", { class: "title-row" }, h("h2", {}, "My products"),
+    h("a", { href: "/sell/products/new", "data-link": true, class: "button" }, "New product")), list, sentinel);
   let cursor = null;
   infinite(sentinel, async () => {
     try {
@@ -114,15 +132,24 @@ async function payouts(body) {
   try {
     const [balance, history] = await Promise.all([api("/api/seller/balance"), api("/api/seller/payouts", { query: { limit: 50 } })]);
     const status = h("p", { role: "status" });
-    const rows = balance.balances.length ? balance.balances.map((b) => h("tr", {}, h("th", { scope: "row" }, b.currency), h("td", {}, money(b.pending, b.currency)), h("td", {}, money(b.available, b.currency)),
+    const rows = balance.balances.length ? balance.balances.map((b) => h("tr", {}, h("th", { scope: "row" }, b.currency),
+      h("td", {}, money(b.pending, b.currency)), h("td", {}, money(b.available, b.currency)),
       h("td", {}, h("button", { type: "button", disabled: b.available <= 0, onclick: async () => {
-        try { await api("/api/seller/payouts", { method: "POST", body: { currency: b.currency } }); payouts(body); } catch (error) { status.textContent = error.message; }
+        try {
+          await api("/api/seller/payouts", { method: "POST", body: { currency: b.currency } });
+          payouts(body);
+        } catch (error) { status.textContent = error.message; }
       } }, "Request payout")))) : [h("tr", {}, h("td", { colspan: 4 }, "No earnings yet."))];
     mount(body, 
       h("h2", {}, "Balance"),
-      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Currency"), h("th", { scope: "col" }, "Pending"), h("th", { scope: "col" }, "Available"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))), h("tbody", {}, rows)),
+      h("table", {},
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Currency"), h("th", { scope: "col" }, "Pending"),
+          h("th", { scope: "col" }, "Available"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
+        h("tbody", {}, rows)),
       h("p", { class: "muted" }, "Earnings become available when the buyer has the order."), status,
       h("h2", {}, "Payouts"),
-      history.items.length ? h("ul", { class: "list" }, history.items.map((p) => h("li", { class: "row-item" }, money(p.amount), h("span", { class: `status status-${p.status}` }, p.status), h("small", { class: "muted" }, ago(p.requestedAt))))) : h("p", { class: "muted" }, "No payouts yet."));
+      history.items.length ? h("ul", { class: "list" }, history.items.map((p) => h("li", { class: "row-item" }, money(p.amount),
+        h("span", { class: `status status-${p.status}` }, p.status), h("small", { class: "muted" }, ago(p.requestedAt)))))
+        : h("p", { class: "muted" }, "No payouts yet."));
   } catch (error) { mount(body, failure(error, () => payouts(body))); }
 }

@@ -23,22 +23,32 @@ export async function render({ view, query, navigate }) {
 
   const select = (name, label, values) => h("div", { class: "field inline" },
     h("label", { for: `x-${name}` }, label),
-    h("select", { id: `x-${name}`, name }, values.map(([value, text]) => h("option", { value, selected: (current[name] ?? "") === value }, text))));
+    h("select", { id: `x-${name}`, name },
+      values.map(([value, text]) => h("option", { value, selected: (current[name] ?? "") === value }, text))));
   const priceInput = (name, label) => h("div", { class: "field inline" },
     h("label", { for: `x-${name}` }, label),
-    h("input", { id: `x-${name}`, name, type: "number", min: 0, step: "1", inputmode: "numeric", value: current[name] ? String(Number(current[name]) / 100) : "" }));
+    h("input", {
+      id: `x-${name}`, name, type: "number", min: 0, step: "1", inputmode: "numeric",
+      value: current[name] ? String(Number(current[name]) / 100) : "",
+    }));
 
   const form = h("form", { class: "filters", "aria-label": "Filters" },
-    h("div", { class: "field inline grow" }, h("label", { for: "x-q" }, "Search"), h("input", { id: "x-q", name: "q", type: "search", value: current.q ?? "" })),
+    h("div", { class: "field inline grow" },
+      h("label", { for: "x-q" }, "Search"), h("input", { id: "x-q", name: "q", type: "search", value: current.q ?? "" })),
     h("button", { type: "submit" }, "Search"),
     h("details", { class: "filter-box", open: matchMedia("(min-width: 760px)").matches || undefined }, h("summary", {}, "Filters and sorting"),
     h("div", { class: "filter-fields" },
     select("category", "Category", options),
-    select("sort", "Sort", [["", current.q ? "Best match" : "Newest"], ["newest", "Newest"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"], ["likes", "Most liked"]]),
+    select("sort", "Sort", [
+      ["", current.q ? "Best match" : "Newest"], ["newest", "Newest"], ["price_asc", "Price: low to high"],
+      ["price_desc", "Price: high to low"], ["likes", "Most liked"],
+    ]),
     select("type", "Type", [["", "Any type"], ["physical", "Physical"], ["key,credential,link", "Digital"]]),
     select("condition", "Condition", [["", "Any condition"], ["new", "New"], ["like-new", "Like new"], ["good", "Good"], ["fair", "Fair"]]),
     priceInput("minPrice", "Min price"), priceInput("maxPrice", "Max price"),
-    h("div", { class: "field inline check" }, h("input", { id: "x-inStock", name: "inStock", type: "checkbox", value: "true", checked: current.inStock === "true" }), h("label", { for: "x-inStock" }, "In stock")))));
+    h("div", { class: "field inline check" },
+      h("input", { id: "x-inStock", name: "inStock", type: "checkbox", value: "true", checked: current.inStock === "true" }),
+      h("label", { for: "x-inStock" }, "In stock")))));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const params = new URLSearchParams();
@@ -50,16 +60,29 @@ export async function render({ view, query, navigate }) {
     if (params.get("category")) params.set("descendants", "true");
     navigate(`/explore${params.size ? `?${params}` : ""}`, { replace: true });
   });
-  for (const control of form.querySelectorAll("select, input[type=checkbox]")) control.addEventListener("change", () => form.requestSubmit());
+  for (const control of form.querySelectorAll("select, input[type=checkbox]")) {
+    control.addEventListener("change", () => form.requestSubmit());
+  }
 
   const tree = h("nav", { class: "category-tree", "aria-label": "Categories" },
     h("ul", {}, categories.map((top) => h("li", {},
-      h("a", { href: `/explore?category=${top.slug}&descendants=true`, "data-link": true, "aria-current": current.category === top.slug ? "page" : null }, top.name),
-      top.children?.length ? h("ul", {}, top.children.map((child) => h("li", {}, h("a", { href: `/explore?category=${child.slug}&descendants=true`, "data-link": true, "aria-current": current.category === child.slug ? "page" : null }, child.name)))) : null))));
+      h("a", {
+        href: `/explore?category=${top.slug}&descendants=true`, "data-link": true,
+        "aria-current": current.category === top.slug ? "page" : null,
+      }, top.name),
+      top.children?.length ? h("ul", {}, top.children.map((child) => h("li", {}, h("a", {
+        href: `/explore?category=${child.slug}&descendants=true`, "data-link": true,
+        "aria-current": current.category === child.slug ? "page" : null,
+      }, child.name)))) : null))));
 
   const search = {};
-  for (const name of ["q", "category", "descendants", "sort", "type", "condition", "minPrice", "maxPrice", "inStock"]) if (current[name]) search[name] = current[name];
-  const grid = productGrid("/api/products", search, { empty: current.q ? `Nothing matches “${current.q}”. Try fewer filters.` : "No products match these filters." });
-  view.append(h("h1", {}, current.q ? `Results for “${current.q}”` : "Explore"), form, h("div", { class: "explore" }, tree, h("section", { "aria-label": "Products" }, grid.element)));
+  for (const name of ["q", "category", "descendants", "sort", "type", "condition", "minPrice", "maxPrice", "inStock"]) {
+    if (current[name]) search[name] = current[name];
+  }
+  const grid = productGrid("/api/products", search, {
+    empty: current.q ? `Nothing matches “${current.q}”. Try fewer filters.` : "No products match these filters.",
+  });
+  view.append(h("h1", {}, current.q ? `Results for “${current.q}”` : "Explore"), form,
+    h("div", { class: "explore" }, tree, h("section", { "aria-label": "Products" }, grid.element)));
   return grid.cleanup;
 }

@@ -1,9 +1,11 @@
 // Notifications: the list (newest first, infinite), mark one or all read, live arrivals, and mute preferences.
 import { api } from "../api.js";
 import { h, ago, money, infinite, failure, toast, statusLabel, mount } from "../ui.js";
-import { setUnread } from "../main.js";
 
-const KINDS = [["follower", "New followers"], ["like", "Likes on my products"], ["message", "Messages while I am away"], ["order", "New orders (sellers)"], ["order_status", "My order updates"], ["low_stock", "Low stock (sellers)"]];
+const KINDS = [
+  ["follower", "New followers"], ["like", "Likes on my products"], ["message", "Messages while I am away"],
+  ["order", "New orders (sellers)"], ["order_status", "My order updates"], ["low_stock", "Low stock (sellers)"],
+];
 
 export function describe(n) {
   const d = n.data ?? {};
@@ -12,13 +14,16 @@ export function describe(n) {
     case "like": return { text: `Someone liked your product (${d.likeCount} likes)`, href: d.productId ? `/p/${d.productId}` : null };
     case "message": return { text: `New message: “${d.preview ?? ""}”`, href: d.conversationId ? `/chat/${d.conversationId}` : null };
     case "order": return { text: `New order: ${money(d.total, d.currency)} (${statusLabel(d.status)})`, href: "/sell/orders" };
-    case "order_status": return { text: `Your order is ${statusLabel(d.status)}${d.trackingNumber ? ` — tracking ${d.trackingNumber}` : ""}`, href: d.orderId ? `/orders/${d.orderId}` : null };
+    case "order_status": return {
+      text: `Your order is ${statusLabel(d.status)}${d.trackingNumber ? ` — tracking ${d.trackingNumber}` : ""}`,
+      href: d.orderId ? `/orders/${d.orderId}` : null,
+    };
     case "low_stock": return { text: `Low stock: ${d.title} has ${d.stock} left`, href: d.productId ? `/sell/products/${d.productId}` : null };
     default: return { text: n.kind, href: null };
   }
 }
 
-export async function render({ view, socket }) {
+export async function render({ view, socket, setUnread }) {
   const list = h("ul", { class: "list notifications", "aria-live": "polite" });
   const sentinel = h("div", { class: "sentinel" });
   const status = h("p", { class: "muted", role: "status" });
@@ -74,7 +79,10 @@ function preferences() {
       const box = h("input", { type: "checkbox", id: `pref-${kind}`, name: kind, checked: !muted.has(kind) });
       box.addEventListener("change", async () => {
         const next = KINDS.map(([k]) => k).filter((k) => !form.elements[k].checked);
-        try { await api("/api/notifications/preferences", { method: "PUT", body: { muted: next } }); note.textContent = "Saved."; } catch (error) { note.textContent = error.message; }
+        try {
+          await api("/api/notifications/preferences", { method: "PUT", body: { muted: next } });
+          note.textContent = "Saved.";
+        } catch (error) { note.textContent = error.message; }
       });
       form.append(h("div", { class: "field check" }, box, h("label", { for: `pref-${kind}` }, label)));
     }

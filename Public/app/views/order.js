@@ -36,22 +36,28 @@ function renderOrder(order, reload) {
   }
   return h("article", { class: "order" },
     h("h1", {}, `Order ${order.id.slice(0, 8)}`),
-    h("p", {}, h("span", { class: `status status-${order.status}`, "data-testid": "order-status" }, statusLabel(order.status)), " · ", ago(order.createdAt), " · total ", h("strong", {}, money(order.total))),
+    h("p", {}, h("span", { class: `status status-${order.status}`, "data-testid": "order-status" }, statusLabel(order.status)),
+      " · ", ago(order.createdAt), " · total ", h("strong", {}, money(order.total))),
     h("p", { class: "row" }, actions),
     order.sellerOrders.map((so) => h("section", { class: "panel seller-order", "data-testid": "seller-order" },
       h("h2", {}, so.seller.displayName, " ", h("span", { class: `status status-${so.status}`, "data-testid": "seller-order-status" }, statusLabel(so.status))),
       so.trackingNumber ? h("p", { "data-testid": "tracking" }, `Shipped with ${so.carrier}: tracking ${so.trackingNumber}`) : null,
       h("ul", { class: "lines" }, so.lines.map((line) => h("li", {},
         h("a", { href: `/p/${line.productId}`, "data-link": true }, line.title), ` × ${line.quantity} — ${money(line.lineTotal)}`,
-        line.items?.length ? h("div", { class: "digital" }, h("p", {}, "Your ", line.type === "link" ? "download links" : line.type === "credential" ? "credentials" : "keys", ":"),
+        line.items?.length ? h("div", { class: "digital" },
+          h("p", {}, "Your ", line.type === "link" ? "download links" : line.type === "credential" ? "credentials" : "keys", ":"),
           h("ul", {}, line.items.map((item) => h("li", {}, h("code", { "data-testid": "digital-item" }, item))))) : null))),
       so.status === "shipped" ? h("button", { type: "button", onclick: async () => {
-        try { await api(`/api/orders/${order.id}/confirm`, { method: "POST", body: { sellerOrderId: so.id } }); reload(); } catch (error) { toast(error.message, { kind: "error" }); }
+        try {
+          await api(`/api/orders/${order.id}/confirm`, { method: "POST", body: { sellerOrderId: so.id } });
+          reload();
+        } catch (error) { toast(error.message, { kind: "error" }); }
       } }, "I received it") : null)),
     h("dl", { class: "totals" },
       h("dt", {}, "Subtotal"), h("dd", {}, money(order.subtotal)),
       h("dt", {}, "VAT"), h("dd", {}, money(order.vat)),
       h("dt", {}, "Shipping"), h("dd", {}, money(order.shipping)),
       h("dt", {}, "Total"), h("dd", {}, h("strong", {}, money(order.total)))),
-    order.history?.length ? h("details", {}, h("summary", {}, "History"), h("ol", { class: "history" }, order.history.map((entry) => h("li", {}, `${ago(entry.at)}: ${statusLabel(entry.from ?? "new")} → ${statusLabel(entry.to)} (${entry.actor})`)))) : null);
+    order.history?.length ? h("details", {}, h("summary", {}, "History"), h("ol", { class: "history" }, order.history.map((entry) =>
+      h("li", {}, `${ago(entry.at)}: ${statusLabel(entry.from ?? "new")} → ${statusLabel(entry.to)} (${entry.actor})`)))) : null);
 }

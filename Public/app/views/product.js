@@ -9,7 +9,9 @@ export async function render({ params, view, session, socket, navigate }) {
   try {
     product = await api(`/api/products/${params.id}`);
   } catch (error) {
-    view.append(error.status === 404 ? h("div", { class: "panel" }, h("h1", {}, "Product not found"), h("p", {}, "It may have been removed by its seller.")) : failure(error));
+    view.append(error.status === 404
+      ? h("div", { class: "panel" }, h("h1", {}, "Product not found"), h("p", {}, "It may have been removed by its seller."))
+      : failure(error));
     return;
   }
   const own = session.account?.id === product.seller.id;
@@ -55,7 +57,10 @@ export async function render({ params, view, session, socket, navigate }) {
 
   const gallery = h("div", { class: "gallery" },
     product.images.length
-      ? product.images.map((image, index) => h("img", { src: image.url, alt: index === 0 ? product.title : `${product.title}, image ${index + 1}`, width: image.width, height: image.height, loading: index ? "lazy" : "eager" }))
+      ? product.images.map((image, index) => h("img", {
+        src: image.url, alt: index === 0 ? product.title : `${product.title}, image ${index + 1}`,
+        width: image.width, height: image.height, loading: index ? "lazy" : "eager",
+      }))
       : h("div", { class: "thumb placeholder", role: "img", "aria-label": "No image" }));
 
   const reviews = h("section", { class: "reviews", "aria-labelledby": "reviews-title" }, h("h2", { id: "reviews-title" }, "Reviews"));
@@ -64,11 +69,16 @@ export async function render({ params, view, session, socket, navigate }) {
     h("div", { class: "details" },
       h("h1", {}, product.title),
       price,
-      h("p", { class: "seller-line" }, avatar(product.seller, "sm"), " Sold by ", h("a", { href: `/u/${product.seller.username}`, "data-link": true }, product.seller.displayName)),
+      h("p", { class: "seller-line" }, avatar(product.seller, "sm"), " Sold by ",
+        h("a", { href: `/u/${product.seller.username}`, "data-link": true }, product.seller.displayName)),
       h("p", { class: "live-stats", "aria-live": "polite" }, "♥ ", likes, likesWord, " · ", views, viewsWord, " · ", stock),
-      h("p", { class: "tags" }, product.condition ? h("span", { class: "tag" }, product.condition) : null, h("span", { class: "tag" }, product.type === "physical" ? "ships" : "digital delivery"),
-        product.category ? h("a", { class: "tag", href: `/explore?category=${product.category.slug}&descendants=true`, "data-link": true }, product.category.name) : null),
-      own ? h("p", {}, h("a", { href: `/sell/products/${product.id}`, "data-link": true, class: "button secondary" }, "Edit listing")) : [cartForm, h("p", { class: "row" }, likeButton, messageButton)],
+      h("p", { class: "tags" }, product.condition ? h("span", { class: "tag" }, product.condition) : null,
+        h("span", { class: "tag" }, product.type === "physical" ? "ships" : "digital delivery"),
+        product.category ? h("a", {
+          class: "tag", href: `/explore?category=${product.category.slug}&descendants=true`, "data-link": true,
+        }, product.category.name) : null),
+      own ? h("p", {}, h("a", { href: `/sell/products/${product.id}`, "data-link": true, class: "button secondary" }, "Edit listing"))
+        : [cartForm, h("p", { class: "row" }, likeButton, messageButton)],
       h("div", { class: "description" }, product.description ?? ""))),
   reviews);
   loadReviews(reviews, product, session);
@@ -103,10 +113,12 @@ async function loadReviews(section, product, session) {
     const page = await api(`/api/products/${product.id}/reviews`, { query: { limit: 20 } });
     const stars = (n) => "★".repeat(Math.round(n)) + "☆".repeat(5 - Math.round(n));
     section.append(page.rating.count
-      ? h("p", {}, h("span", { class: "stars", "aria-hidden": "true" }, stars(page.rating.average)), ` ${page.rating.average} out of 5 from ${page.rating.count} ${page.rating.count === 1 ? "review" : "reviews"}`)
+      ? h("p", {}, h("span", { class: "stars", "aria-hidden": "true" }, stars(page.rating.average)),
+        ` ${page.rating.average} out of 5 from ${page.rating.count} ${page.rating.count === 1 ? "review" : "reviews"}`)
       : h("p", { class: "muted" }, "No reviews yet."));
     section.append(h("ul", { class: "review-list" }, page.items.map((review) => h("li", { class: "review" },
-      h("p", {}, h("span", { class: "stars", "aria-label": `${review.rating} out of 5` }, stars(review.rating)), " ", h("strong", {}, review.author.displayName), h("span", { class: "muted" }, ` · ${ago(review.createdAt)}`)),
+      h("p", {}, h("span", { class: "stars", "aria-label": `${review.rating} out of 5` }, stars(review.rating)), " ",
+        h("strong", {}, review.author.displayName), h("span", { class: "muted" }, ` · ${ago(review.createdAt)}`)),
       h("p", {}, review.body),
       review.reply ? h("blockquote", {}, h("strong", {}, "Seller: "), review.reply) : null))));
     if (session.account && session.account.id !== product.seller.id) section.append(reviewForm(section, product));
@@ -116,17 +128,23 @@ async function loadReviews(section, product, session) {
 function reviewForm(section, product) {
   const status = h("p", { role: "status" });
   const form = h("form", { class: "form" },
-    h("fieldset", { class: "rating" }, h("legend", {}, "Rating"), [5, 4, 3, 2, 1].map((n) => h("label", {}, h("input", { type: "radio", name: "rating", value: n, required: true }), ` ${n} ★`))),
-    h("div", { class: "field" }, h("label", { for: "review-body" }, "Your review"), h("textarea", { id: "review-body", name: "body", maxlength: 2000, rows: 3 })),
+    h("fieldset", { class: "rating" }, h("legend", {}, "Rating"), [5, 4, 3, 2, 1].map((n) =>
+      h("label", {}, h("input", { type: "radio", name: "rating", value: n, required: true }), ` ${n} ★`))),
+    h("div", { class: "field" }, h("label", { for: "review-body" }, "Your review"),
+      h("textarea", { id: "review-body", name: "body", maxlength: 2000, rows: 3 })),
     status, h("button", { type: "submit" }, "Post review"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await api(`/api/products/${product.id}/reviews`, { method: "POST", body: { rating: Number(form.elements.rating.value), body: form.elements.body.value } });
+      await api(`/api/products/${product.id}/reviews`, {
+        method: "POST", body: { rating: Number(form.elements.rating.value), body: form.elements.body.value },
+      });
       status.textContent = "Thanks for your review.";
       form.reset();
     } catch (error) {
-      status.textContent = error.code === "review_not_allowed" ? "You can review this once an order of it has been delivered to you." : error.message;
+      status.textContent = error.code === "review_not_allowed"
+        ? "You can review this once an order of it has been delivered to you."
+        : error.message;
     }
   });
   return h("details", { class: "review-form" }, h("summary", {}, "Write a review"), form);
