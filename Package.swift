@@ -8,6 +8,41 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// The products of other packages that modules name, so that each module below is declared in a line or two.
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
+let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
+let bcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
+let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swift-nio")
+let nioHTTPTypes: Target.Dependency = .product(name: "NIOHTTPTypes", package: "swift-nio-extras")
+let nioHTTPTypesHTTP1: Target.Dependency = .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+/// A library module of `Sources/`. Its layer (infrastructure, domain, …) is kept by scripts/check-boundaries.sh.
+func module(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+    .target(name: name, dependencies: dependencies, resources: resources, swiftSettings: swiftSettings)
+}
+
+/// A binary of `Sources/` (or `Fuzz/`, given its path).
+func binary(_ name: String, _ dependencies: [Target.Dependency], path: String? = nil) -> Target {
+    .executableTarget(name: name, dependencies: dependencies, path: path, swiftSettings: swiftSettings)
+}
+
+/// The test target of `Tests/<name>`.
+func tests(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .testTarget(name: name, dependencies: dependencies, swiftSettings: swiftSettings)
+}
+
 let package = Package(
     name: "agora",
     platforms: [.macOS(.v15)],
@@ -41,254 +76,61 @@ let package = Package(
         // epoll and eventfd (Linux headers, no library): the poller thread of the libpq and hiredis pools.
         .systemLibrary(name: "CEpoll"),
 
-        // MARK: Infrastructure
-        .target(
-            name: "AgoraPool",
-            dependencies: [
-                "CEpoll",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        // MARK: Ground: errors, money, ids, settings parsing, the ports domains talk through
+        module("AgoraCore", [hummingbird, httpTypes, nioCore, logging]),
+
+        // MARK: Infrastructure: no domain knowledge
+        module("AgoraPool", ["CEpoll", logging, nioCore, nioPosix, lifecycle]),
+        module("AgoraPostgres", ["CLibPQ", "AgoraCrypto", "AgoraPool", logging, nioCore, nioPosix, lifecycle]),
+        module("AgoraRedis", ["CHiredis", "AgoraPool", "AgoraCrypto", logging, nioCore, nioPosix, lifecycle]),
+        module("AgoraCrypto", ["COpenSSL"]),
+        module("AgoraMail", ["AgoraPostgres", "AgoraCrypto", logging, nioPosix, lifecycle]),
+        // Outbound HTTPS (the payment providers' APIs) on SwiftNIO: AsyncHTTPClient and NIOSSL.
+        module("AgoraNet", [asyncHTTPClient, nioCore, nioHTTP1, nioPosix, nioSSL]),
+        module("AgoraWebSocket", ["AgoraCrypto", "CZlib", hummingbirdCore, httpTypes, nioHTTPTypes, logging, nioCore, nioPosix]),
+        module("AgoraMedia", ["AgoraCore", "AgoraCrypto", hummingbird, httpTypes, nioCore, nioPosix]),
+
+        // MARK: Shared by the domains: the event outbox
+        module("AgoraEvents", ["AgoraCore", "AgoraPostgres", logging]),
+
+        // MARK: Domains, each owning its tables (scripts/boundaries.allow)
+        module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
+        module("Catalog", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", hummingbird, httpTypes, logging, lifecycle]),
+        module("Social", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog", hummingbird, logging]),
+        // Cart, checkout, payments, orders, digital inventory, reviews, payouts.
+        module("Commerce", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraNet", hummingbird, httpTypes, logging, nioCore, lifecycle]),
+        // The hub of local sockets, the Redis bus between instances, durable per-user streams.
+        module("Realtime", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", logging, nioCore, lifecycle]),
+        module("Notifications", ["AgoraCore", "AgoraPostgres", "AgoraEvents", "Realtime", hummingbird, logging, lifecycle]),
+        module("Chat", ["AgoraCore", "AgoraPostgres", "Catalog", "Realtime", "Notifications", hummingbird, logging]),
+
+        // MARK: Composition
+        // The operator's half: dashboards and payouts to settle, put together from the domains' services.
+        module("Admin", ["AgoraCore", "Accounts", "Commerce", hummingbird, logging]),
+        module(
+            "AgoraApp",
+            [
+                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts", "AgoraEvents", "Catalog", "Social",
+                "AgoraMedia", "AgoraNet", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
+                nioCore, nioHTTP1, hummingbird, httpTypes, logging, metrics, prometheus, lifecycle,
             ],
-            swiftSettings: swiftSettings
+            resources: [.copy("Migrations")]
         ),
-        .target(
-            name: "AgoraPostgres",
-            dependencies: [
-                "CLibPQ", "AgoraCrypto", "AgoraPool",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AgoraRedis",
-            dependencies: [
-                "CHiredis", "AgoraPool", "AgoraCrypto",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(name: "AgoraCrypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
-        .target(
-            name: "AgoraMail",
-            dependencies: [
-                "AgoraPostgres", "AgoraCrypto",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AgoraWebSocket",
-            dependencies: [
-                "AgoraCrypto", "CZlib",
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+
+        // MARK: Binaries, demo data, benchmarks, fuzzers
+        // The demo seed and what draws its pictures (PNG encoder, deflate, pixels, a bitmap font): not the server's.
+        module("AgoraDemo", ["AgoraApp", "Accounts", "AgoraCore", "AgoraCrypto", "AgoraMedia", "AgoraPostgres", "Catalog", "Commerce", "Social", logging]),
+        binary("AgoraServer", ["AgoraApp", "AgoraDemo", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts", "AgoraCore", nioCore, argumentParser, hummingbird, logging]),
+        binary("AgoraBench", ["AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "AgoraMedia", "AgoraDemo", "AgoraNet", "Commerce", nioCore, nioPosix, argumentParser, logging]),
         // Replays a corpus through the frame parser; built with -D FUZZING -sanitize=fuzzer it is a libFuzzer target
         // (scripts/fuzz.sh).
-        .executableTarget(
-            name: "FrameParserFuzz",
-            dependencies: ["AgoraWebSocket", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Fuzz/FrameParserFuzz",
-            swiftSettings: swiftSettings
-        ),
+        binary("FrameParserFuzz", ["AgoraWebSocket", nioCore], path: "Fuzz/FrameParserFuzz"),
         // The HTTP edge (NIO's request decoder, then Agora's JSON and text rules and the real input types) under the
         // same scheme (scripts/fuzz.sh); its corpus is Fuzz/corpus-http.
-        .executableTarget(
-            name: "HTTPEdgeFuzz",
-            dependencies: [
-                "AgoraCore", "Accounts", "Catalog",
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-            ],
-            path: "Fuzz/HTTPEdgeFuzz",
-            swiftSettings: swiftSettings
-        ),
-
-        // MARK: Shared domain ground
-        .target(
-            name: "AgoraCore",
-            dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        // MARK: Domains
-        .target(
-            name: "Accounts",
-            dependencies: [
-                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto",
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        .target(
-            name: "AgoraEvents",
-            dependencies: ["AgoraCore", "AgoraPostgres", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "Catalog",
-            dependencies: [
-                "AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "Social",
-            dependencies: [
-                "AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AgoraMedia",
-            dependencies: [
-                "AgoraCore", "AgoraCrypto",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        // Commerce (issue 6): cart, checkout, payments, orders, digital inventory, reviews, payouts.
-        .target(
-            name: "Commerce",
-            dependencies: [
-                "AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        // Realtime (issue 7): the hub of local sockets, the Redis bus between instances, durable per-user streams.
-        .target(
-            name: "Realtime",
-            dependencies: [
-                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "Notifications",
-            dependencies: [
-                "AgoraCore", "AgoraPostgres", "AgoraEvents", "Realtime",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "Chat",
-            dependencies: [
-                "AgoraCore", "AgoraPostgres", "Catalog", "Realtime", "Notifications",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        // The operator's half: dashboards and payouts to settle, put together from the domains' services.
-        .target(
-            name: "Admin",
-            dependencies: [
-                "AgoraCore", "Accounts", "Commerce",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        // MARK: Application
-        .target(
-            name: "AgoraApp",
-            dependencies: [
-                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts",
-                "AgoraEvents", "Catalog", "Social", "AgoraMedia", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            resources: [.copy("Migrations")],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "AgoraServer",
-            dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts", "AgoraCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-
-        .executableTarget(
-            name: "AgoraBench",
-            dependencies: [
-                "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "AgoraMedia", "Commerce",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
+        binary(
+            "HTTPEdgeFuzz",
+            ["AgoraCore", "Accounts", "Catalog", hummingbirdCore, httpTypes, nioCore, nioEmbedded, nioHTTP1, nioHTTPTypes, nioHTTPTypesHTTP1],
+            path: "Fuzz/HTTPEdgeFuzz"
         ),
 
         // MARK: Tests
@@ -296,124 +138,43 @@ let package = Package(
             name: "AgoraTestSupport",
             dependencies: [
                 "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore", "AgoraWebSocket",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
+                nioCore, nioPosix, hummingbird, hummingbirdTesting, httpTypes, logging,
             ],
             path: "Tests/AgoraTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AgoraPostgresTests", dependencies: ["AgoraPostgres", "AgoraTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "AgoraRedisTests", dependencies: ["AgoraRedis", "AgoraTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(
-            name: "AgoraWebSocketTests",
-            dependencies: [
-                "AgoraWebSocket", "AgoraTestSupport", "CZlib",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
+        tests("AgoraCoreTests", ["AgoraCore", hummingbird]),
+        tests("AgoraPoolTests", ["AgoraPool", logging, nioPosix, lifecycle]),
+        tests("AgoraPostgresTests", ["AgoraPostgres", "AgoraTestSupport"]),
+        tests("AgoraRedisTests", ["AgoraRedis", "AgoraTestSupport"]),
+        tests("AgoraCryptoTests", ["AgoraCrypto"]),
+        tests("AgoraNetTests", ["AgoraNet", "AgoraTestSupport"]),
+        tests("AgoraMailTests", ["AgoraMail", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", logging, nioPosix]),
+        tests(
+            "AgoraWebSocketTests",
+            ["AgoraWebSocket", "AgoraTestSupport", "CZlib", hummingbird, hummingbirdTesting, httpTypes, lifecycle, nioCore, nioPosix, nioEmbedded]
         ),
-        .testTarget(
-            name: "AccountsTests",
-            dependencies: [
-                "Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraMail", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
+        tests("AgoraMediaTests", ["AgoraMedia", "AgoraDemo", "AgoraCore", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, nioCore, nioPosix]),
+        tests(
+            "AccountsTests",
+            ["Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraMail", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport", hummingbird,
+             hummingbirdTesting, httpTypes, logging]
         ),
-        .testTarget(
-            name: "CatalogTests",
-            dependencies: [
-                "Catalog", "Social", "AgoraEvents", "AgoraMedia", "Accounts", "AgoraApp", "AgoraCore", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
+        tests(
+            "CatalogTests",
+            ["Catalog", "Social", "AgoraEvents", "AgoraMedia", "AgoraDemo", "Accounts", "AgoraApp", "AgoraCore", "AgoraRedis", "AgoraPostgres",
+             "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging]
         ),
-        .testTarget(
-            name: "AgoraMediaTests",
-            dependencies: [
-                "AgoraMedia", "AgoraCore", "AgoraTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
+        tests(
+            "CommerceTests",
+            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraTestSupport", hummingbird,
+             hummingbirdTesting, httpTypes, logging]
         ),
-        .testTarget(
-            name: "CommerceTests",
-            dependencies: [
-                "Commerce", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
+        tests(
+            "RealtimeTests",
+            ["Realtime", "Chat", "Notifications", "Commerce", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts",
+             "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging, nioCore, lifecycle]
         ),
-        .testTarget(
-            name: "RealtimeTests",
-            dependencies: [
-                "Realtime", "Chat", "Notifications", "Commerce", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts", "AgoraTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(name: "AgoraCryptoTests", dependencies: ["AgoraCrypto"], swiftSettings: swiftSettings),
-        .testTarget(
-            name: "AgoraMailTests",
-            dependencies: [
-                "AgoraMail", "AgoraApp", "AgoraPostgres", "AgoraTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AgoraCoreTests",
-            dependencies: ["AgoraCore", .product(name: "Hummingbird", package: "hummingbird")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AgoraPoolTests",
-            dependencies: [
-                "AgoraPool",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AgoraAppTests",
-            dependencies: [
-                "AgoraApp", "AgoraCore", "AgoraMail", "AgoraPostgres", "AgoraTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        tests("AgoraAppTests", ["AgoraApp", "AgoraCore", "AgoraMail", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes]),
     ]
 )

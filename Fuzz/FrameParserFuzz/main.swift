@@ -21,7 +21,7 @@ import NIOCore
 
 /// libFuzzer's entry point: parses one input and crashes only if the codec breaks one of its own invariants.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     checkInvariants(UnsafeBufferPointer(start: data, count: size))
     return 0
 }
@@ -42,7 +42,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     /// would define, renamed so tests can link the module). Under -parse-as-library nothing defines it and
     /// libFuzzer's own `main` is never linked, so we supply it and hand over to libFuzzer's driver.
     @_cdecl("FrameParserFuzz_main")
-    public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    package func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
         var argc = argc
         var argv = argv
         return runFuzzerDriver(&argc, &argv, fuzz)

@@ -14,7 +14,7 @@
 
 /// libFuzzer's entry point: runs one input and crashes only if the edge breaks one of its own invariants.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+package func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     checkInvariants(UnsafeBufferPointer(start: data, count: size))
     return 0
 }
@@ -31,7 +31,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     /// The program's entry point under libFuzzer (see Fuzz/FrameParserFuzz/main.swift for why we supply it).
     @_cdecl("HTTPEdgeFuzz_main")
-    public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    package func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
         var argc = argc
         var argv = argv
         return runFuzzerDriver(&argc, &argv, fuzz)

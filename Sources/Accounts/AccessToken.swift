@@ -1,28 +1,28 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import Foundation
+package import Foundation
 
 /// Short-lived access tokens: JWTs signed with HMAC-SHA256 (RFC 7519, RFC 7515).
 ///
 /// The algorithm is pinned. A token is accepted only if its header says exactly `"alg":"HS256"`, so `none`, the
 /// RS/ES family (whose "public key" an attacker could pass off as our HMAC secret) and anything unknown are refused
 /// before the signature is even looked at; the signature is compared in constant time.
-public struct AccessToken: Sendable {
+package struct AccessToken: Sendable {
     /// The claims Agora puts in a token.
-    public struct Claims: Codable, Sendable, Equatable {
+    package struct Claims: Codable, Sendable, Equatable {
         /// The account id.
-        public var sub: UUID
-        public var role: Role
+        package var sub: UUID
+        package var role: Role
         /// The session (refresh-token family) the token belongs to, so logout can revoke it.
-        public var sid: String
+        package var sid: String
         /// Issued at, seconds since 1970.
-        public var iat: Int
+        package var iat: Int
         /// Expires at, seconds since 1970.
-        public var exp: Int
+        package var exp: Int
     }
 
     /// Why a token was refused.
-    public enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         case malformed, unsupportedAlgorithm, badSignature, expired, notYetValid
     }
 
@@ -33,18 +33,18 @@ public struct AccessToken: Sendable {
 
     private let key: [UInt8]
     /// Lifetime of issued tokens.
-    public let lifetime: Duration
+    package let lifetime: Duration
 
     /// - Parameters:
     ///   - key: the HMAC key (`AGORA_JWT_SECRET`, at least 32 bytes).
     ///   - lifetime: how long an issued token is valid (15 minutes by default).
-    public init(key: [UInt8], lifetime: Duration = .seconds(900)) {
+    package init(key: [UInt8], lifetime: Duration = .seconds(900)) {
         self.key = key
         self.lifetime = lifetime
     }
 
     /// Issues a signed token for `identity`, valid from `now` for `lifetime`.
-    public func issue(account: UUID, role: Role, session: String, now: Date = .now) -> (token: String, claims: Claims) {
+    package func issue(account: UUID, role: Role, session: String, now: Date = .now) -> (token: String, claims: Claims) {
         let iat = Int(now.timeIntervalSince1970)
         let claims = Claims(sub: account, role: role, sid: session, iat: iat, exp: iat + Int(lifetime.components.seconds))
         let encoder = JSONEncoder()
@@ -58,7 +58,7 @@ public struct AccessToken: Sendable {
 
     /// Verifies `token` and returns its claims.
     /// - Throws: `Failure` saying why the token is refused.
-    public func verify(_ token: String, now: Date = .now) throws(Failure) -> Claims {
+    package func verify(_ token: String, now: Date = .now) throws(Failure) -> Claims {
         guard token.utf8.count <= Self.maxLength else { throw .malformed }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Base64.decode(String(parts[0]), url: true),

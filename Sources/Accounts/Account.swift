@@ -1,22 +1,22 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraPostgres
-public import Foundation
+package import Foundation
 
 /// An account as its owner sees it (`GET /api/me`): everything but the password hash.
-public struct Account: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var email: String
-    public var emailVerified: Bool
-    public var username: String
-    public var displayName: String
-    public var bio: String
-    public var avatarUrl: String?
-    public var location: String?
-    public var role: Role
-    public var createdAt: Date
+package struct Account: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var email: String
+    package var emailVerified: Bool
+    package var username: String
+    package var displayName: String
+    package var bio: String
+    package var avatarUrl: String?
+    package var location: String?
+    package var role: Role
+    package var createdAt: Date
 
     /// What anyone may see (`GET /api/users/:username`): no email, no verification state.
-    public var publicProfile: PublicProfile {
+    package var publicProfile: PublicProfile {
         PublicProfile(id: id, username: username, displayName: displayName, bio: bio, avatarUrl: avatarUrl, location: location, role: role, createdAt: createdAt)
     }
 
@@ -40,13 +40,13 @@ public struct Account: Codable, Sendable, Equatable {
 }
 
 /// An account as everyone sees it.
-public struct PublicProfile: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var username: String
-    public var displayName: String
-    public var bio: String
-    public var avatarUrl: String?
-    public var location: String?
-    public var role: Role
-    public var createdAt: Date
+package struct PublicProfile: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var username: String
+    package var displayName: String
+    package var bio: String
+    package var avatarUrl: String?
+    package var location: String?
+    package var role: Role
+    package var createdAt: Date
 }

@@ -1,16 +1,16 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
 
 /// `/api/me*` (the caller's own account and sessions), `/api/users/:username` (public profiles) and
 /// `/api/realtime/ticket`.
-public struct AccountRoutes: Sendable {
+package struct AccountRoutes: Sendable {
     let auth: AuthService
     let cookies: AuthCookies
 
-    public init(auth: AuthService, cookies: AuthCookies) {
+    package init(auth: AuthService, cookies: AuthCookies) {
         self.auth = auth
         self.cookies = cookies
     }
@@ -34,7 +34,7 @@ public struct AccountRoutes: Sendable {
         var expiresIn: Int
     }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/me", use: me)
         router.patch("/api/me", use: updateMe)
         router.post("/api/me/password", use: changePassword)

@@ -1,22 +1,22 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
 
 /// The rules for account fields, shared by registration, profile edits and password changes.
-public enum AccountValidation {
+package enum AccountValidation {
     /// Usernames that would be confusing or collide with paths.
     static let reservedUsernames: Set<String> = [
         "admin", "administrator", "agora", "api", "help", "login", "logout", "me", "moderator", "null", "register",
         "root", "settings", "signup", "staff", "support", "system", "undefined", "users", "www",
     ]
-    public static let passwordMinLength = 10
+    package static let passwordMinLength = 10
     /// bcrypt reads at most 72 bytes; longer passwords would silently share a hash with their first 72 bytes.
-    public static let passwordMaxBytes = 72
+    package static let passwordMaxBytes = 72
 
     /// A normalized email (domain lower-cased) or the reason it is not one.
     ///
     /// Deliberately practical rather than all of RFC 5322: dot-atom local parts and DNS host names, which is what
     /// mail providers hand out; quoted local parts and address literals are refused.
-    public static func email(_ raw: String) -> Result<String, Problem> {
+    package static func email(_ raw: String) -> Result<String, Problem> {
         let email = raw.trimmingCharacters(in: .whitespaces)
         guard !email.isEmpty else { return .failure("is required") }
         guard email.utf8.count <= 254 else { return .failure("must be at most 254 characters") }
@@ -38,7 +38,7 @@ public enum AccountValidation {
 
     /// A normalized (lower-case) username or the reason it is not one: 3–30 letters, digits or underscores,
     /// starting with a letter.
-    public static func username(_ raw: String) -> Result<String, Problem> {
+    package static func username(_ raw: String) -> Result<String, Problem> {
         let username = raw.trimmingCharacters(in: .whitespaces).lowercased()
         guard !username.isEmpty else { return .failure("is required") }
         guard (3...30).contains(username.count) else { return .failure("must be 3 to 30 characters") }
@@ -50,7 +50,7 @@ public enum AccountValidation {
     }
 
     /// Why `password` may not be used, or nil; `email` and `username` are what it must not equal.
-    public static func passwordProblem(_ password: String, email: String?, username: String?) -> Problem? {
+    package static func passwordProblem(_ password: String, email: String?, username: String?) -> Problem? {
         guard password.count >= passwordMinLength else { return "must be at least \(passwordMinLength) characters" }
         guard password.utf8.count <= passwordMaxBytes else { return "must be at most \(passwordMaxBytes) bytes" }
         // bcrypt takes a C string: a NUL would end the password early.
@@ -62,17 +62,17 @@ public enum AccountValidation {
     }
 
     /// A trimmed single-line name of `range` characters, or the reason it is not one (`TextPolicy.singleLine`).
-    public static func line(_ raw: String, _ range: ClosedRange<Int>) -> Result<String, Problem> {
+    package static func line(_ raw: String, _ range: ClosedRange<Int>) -> Result<String, Problem> {
         TextPolicy.singleLine(raw, range).mapError { Problem($0.description) }
     }
 
     /// A trimmed multi-line text of at most `max` characters (`TextPolicy.multiLine`).
-    public static func text(_ raw: String, max: Int) -> Result<String, Problem> {
+    package static func text(_ raw: String, max: Int) -> Result<String, Problem> {
         TextPolicy.multiLine(raw, max: max).mapError { Problem($0.description) }
     }
 
     /// An avatar reference: an `https` URL, or a path on this server under `/media/` (uploads).
-    public static func avatarURL(_ raw: String) -> Result<String, Problem> {
+    package static func avatarURL(_ raw: String) -> Result<String, Problem> {
         let text = raw.trimmingCharacters(in: .whitespaces)
         guard text.utf8.count <= 2048 else { return .failure("must be at most 2048 characters") }
         if text.hasPrefix("/media/"), !text.contains(".."), URL(string: text) != nil { return .success(text) }
@@ -83,10 +83,10 @@ public enum AccountValidation {
     }
 
     /// A validation message, e.g. "must be at least 10 characters".
-    public struct Problem: Error, Sendable, Equatable, ExpressibleByStringInterpolation, CustomStringConvertible {
-        public var description: String
-        public init(stringLiteral value: String) { description = value }
-        public init(_ value: String) { description = value }
+    package struct Problem: Error, Sendable, Equatable, ExpressibleByStringInterpolation, CustomStringConvertible {
+        package var description: String
+        package init(stringLiteral value: String) { description = value }
+        package init(_ value: String) { description = value }
     }
 }
 

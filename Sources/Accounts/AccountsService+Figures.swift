@@ -1,24 +1,24 @@
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// How many accounts signed up, per UTC day of a range and in all: the accounts half of the operator's dashboard.
-public struct SignupFigures: Sendable, Equatable {
-    public struct Day: Sendable, Equatable {
+package struct SignupFigures: Sendable, Equatable {
+    package struct Day: Sendable, Equatable {
         /// `YYYY-MM-DD`.
-        public var day: String
-        public var users: Int
-        public var sellers: Int
+        package var day: String
+        package var users: Int
+        package var sellers: Int
     }
-    public var days: [Day]
+    package var days: [Day]
     /// Every account, and every seller, now.
-    public var users: Int
-    public var sellers: Int
+    package var users: Int
+    package var sellers: Int
 }
 
 extension AccountsService {
     /// Sign-ups per UTC day from `from` to `to` inclusive, and the totals now.
-    public func signupFigures(from: Date, to: Date, logger: Logger) async throws -> SignupFigures {
+    package func signupFigures(from: Date, to: Date, logger: Logger) async throws -> SignupFigures {
         let days = try await db.query(
             """
             WITH d AS (SELECT generate_series(\(from)::timestamptz AT TIME ZONE 'UTC', \(to)::timestamptz AT TIME ZONE 'UTC', '1 day')::date AS day)

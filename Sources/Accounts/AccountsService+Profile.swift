@@ -1,20 +1,20 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// What `PATCH /api/me` sends: only the fields present change; `null` clears an optional one.
-public struct ProfileUpdate: Decodable, Sendable {
-    public var displayName: FieldChange<String> = .keep
-    public var bio: FieldChange<String> = .keep
-    public var avatarUrl: FieldChange<String> = .keep
-    public var location: FieldChange<String> = .keep
+package struct ProfileUpdate: Decodable, Sendable {
+    package var displayName: FieldChange<String> = .keep
+    package var bio: FieldChange<String> = .keep
+    package var avatarUrl: FieldChange<String> = .keep
+    package var location: FieldChange<String> = .keep
 
-    public init() {}
+    package init() {}
 
     enum CodingKeys: String, CodingKey { case displayName, bio, avatarUrl, location }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func change(_ key: CodingKeys) throws -> FieldChange<String> {
             guard container.contains(key) else { return .keep }
@@ -31,7 +31,7 @@ public struct ProfileUpdate: Decodable, Sendable {
 extension AccountsService {
     /// Applies `update` to the account's profile.
     /// - Throws: 422 naming each invalid field; nothing changes unless every field is valid.
-    public func updateProfile(id: UUID, _ update: ProfileUpdate, logger: Logger) async throws -> Account {
+    package func updateProfile(id: UUID, _ update: ProfileUpdate, logger: Logger) async throws -> Account {
         var errors = FieldErrors()
         var displayName: String?
         switch update.displayName {
@@ -70,7 +70,7 @@ extension AccountsService {
 
     /// Makes a buyer a seller. Needs a verified email, so that buyers can reach whoever sells to them.
     /// - Throws: 403 `email_not_verified`.
-    public func becomeSeller(id: UUID, logger: Logger) async throws -> Account {
+    package func becomeSeller(id: UUID, logger: Logger) async throws -> Account {
         let rows = try await db.query(
             """
             UPDATE accounts SET role = CASE WHEN role = 'admin' THEN role ELSE 'seller' END
@@ -85,7 +85,7 @@ extension AccountsService {
     }
 
     /// Sets the role of `username` (the `agora accounts set-role` command; there is no HTTP route to become admin).
-    public func setRole(username: String, to role: Role, logger: Logger) async throws -> Account {
+    package func setRole(username: String, to role: Role, logger: Logger) async throws -> Account {
         let rows = try await db.query(
             "UPDATE accounts SET role = \(role.rawValue) WHERE username = \(username.lowercased()) RETURNING \(literal: Account.columns)",
             logger: logger

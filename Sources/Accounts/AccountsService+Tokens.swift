@@ -1,8 +1,8 @@
 import AgoraCore
 import AgoraCrypto
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// Email verification, password reset and password change: the flows driven by single-use tokens.
 ///
@@ -13,7 +13,7 @@ extension AccountsService {
 
     /// Queues a fresh verification mail (older unused links stop working).
     /// - Throws: 409 `already_verified`.
-    public func resendVerification(id: UUID, logger: Logger) async throws {
+    package func resendVerification(id: UUID, logger: Logger) async throws {
         let account = try await account(id: id, logger: logger)
         guard !account.emailVerified else { throw AgoraError(.conflict, code: "already_verified", "Your email address is already verified") }
         try await db.withTransaction(logger: logger) { try await queueVerification(for: account, in: $0) }
@@ -21,7 +21,7 @@ extension AccountsService {
 
     /// Marks the email of the token's account verified.
     /// - Throws: 400 `invalid_link` for an unknown, used or expired token.
-    public func verifyEmail(token: String, logger: Logger) async throws -> Account {
+    package func verifyEmail(token: String, logger: Logger) async throws -> Account {
         try await db.withTransaction(logger: logger) { transaction in
             let id = try await consume(token, purpose: .verifyEmail, in: transaction)
             let row = try await transaction.query(
@@ -36,7 +36,7 @@ extension AccountsService {
 
     /// Queues a reset mail if `email` belongs to an account. Says nothing either way, so it cannot be used to learn
     /// which addresses are registered.
-    public func requestPasswordReset(email: String, logger: Logger) async throws {
+    package func requestPasswordReset(email: String, logger: Logger) async throws {
         let rows = try await db.query("SELECT \(literal: Account.columns) FROM accounts WHERE lower(email) = lower(\(email))", logger: logger)
         guard let row = rows.first else {
             logger.debug("Password reset for an unknown email")
@@ -51,7 +51,7 @@ extension AccountsService {
 
     /// Sets a new password with a reset token, and ends every session of the account.
     /// - Throws: 400 `invalid_link`; 422 for a weak password (the token stays usable).
-    public func resetPassword(token: String, newPassword: String, logger: Logger) async throws {
+    package func resetPassword(token: String, newPassword: String, logger: Logger) async throws {
         // Look before consuming: a rejected password should leave the link usable for a second try.
         let digest = PGBytes(SHA256.hash(Array(token.utf8)))
         let rows = try await db.query(
@@ -77,7 +77,7 @@ extension AccountsService {
 
     /// Changes the password after checking the current one, and ends every session of the account (this one too).
     /// - Throws: 422 with `currentPassword` or `newPassword` explained.
-    public func changePassword(id: UUID, current: String, new: String, logger: Logger) async throws {
+    package func changePassword(id: UUID, current: String, new: String, logger: Logger) async throws {
         let rows = try await db.query("SELECT email, username, password_hash FROM accounts WHERE id = \(id)", logger: logger)
         guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
         guard try await hasher.verify(current, against: try row.decode("password_hash")) else {

@@ -1,19 +1,19 @@
 import AgoraCore
 import AgoraCrypto
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// Accounts: registration, profiles, roles, and the mails and tokens that go with them. Owns the `accounts` and
 /// `account_tokens` tables.
-public struct AccountsService: Sendable {
+package struct AccountsService: Sendable {
     /// What `POST /api/auth/register` sends; every field is checked by `register`.
-    public struct Registration: Decodable, Sendable {
-        public var email: String?
-        public var username: String?
-        public var displayName: String?
-        public var password: String?
-        public init(email: String?, username: String?, displayName: String?, password: String?) {
+    package struct Registration: Decodable, Sendable {
+        package var email: String?
+        package var username: String?
+        package var displayName: String?
+        package var password: String?
+        package init(email: String?, username: String?, displayName: String?, password: String?) {
             self.email = email
             self.username = username
             self.displayName = displayName
@@ -22,12 +22,12 @@ public struct AccountsService: Sendable {
     }
 
     /// Settings of the service.
-    public struct Settings: Sendable {
+    package struct Settings: Sendable {
         /// Base of the links in mails, e.g. `https://agora.example` (`AGORA_PUBLIC_URL`).
-        public var publicURL: String
-        public var verificationLifetime: Duration
-        public var resetLifetime: Duration
-        public init(publicURL: String, verificationLifetime: Duration = .seconds(86_400), resetLifetime: Duration = .seconds(3_600)) {
+        package var publicURL: String
+        package var verificationLifetime: Duration
+        package var resetLifetime: Duration
+        package init(publicURL: String, verificationLifetime: Duration = .seconds(86_400), resetLifetime: Duration = .seconds(3_600)) {
             self.publicURL = publicURL
             self.verificationLifetime = verificationLifetime
             self.resetLifetime = resetLifetime
@@ -40,7 +40,7 @@ public struct AccountsService: Sendable {
     let sessions: SessionStore
     let settings: Settings
 
-    public init(db: PGPool, hasher: PasswordHasher, mail: any MailQueue, sessions: SessionStore, settings: Settings) {
+    package init(db: PGPool, hasher: PasswordHasher, mail: any MailQueue, sessions: SessionStore, settings: Settings) {
         self.db = db
         self.hasher = hasher
         self.mail = mail
@@ -50,7 +50,7 @@ public struct AccountsService: Sendable {
 
     /// Creates a buyer account and queues its verification mail in the same transaction.
     /// - Throws: 422 with per-field messages for invalid or taken email/username and weak passwords.
-    public func register(_ input: Registration, logger: Logger) async throws -> Account {
+    package func register(_ input: Registration, logger: Logger) async throws -> Account {
         var errors = FieldErrors()
         let email = AccountValidation.email(input.email ?? "").value("email", into: &errors)
         let username = AccountValidation.username(input.username ?? "").value("username", into: &errors)
@@ -92,14 +92,14 @@ public struct AccountsService: Sendable {
     }
 
     /// The account with `id`, as its owner sees it.
-    public func account(id: UUID, logger: Logger) async throws -> Account {
+    package func account(id: UUID, logger: Logger) async throws -> Account {
         let rows = try await db.query("SELECT \(literal: Account.columns) FROM accounts WHERE id = \(id)", logger: logger)
         guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
         return try Account(row: row)
     }
 
     /// The public profile of `username` (matched without regard to case).
-    public func profile(username: String, logger: Logger) async throws -> PublicProfile {
+    package func profile(username: String, logger: Logger) async throws -> PublicProfile {
         let rows = try await db.query(
             "SELECT \(literal: Account.columns) FROM accounts WHERE username = \(username.lowercased())",
             logger: logger
@@ -111,7 +111,7 @@ public struct AccountsService: Sendable {
     /// The account `email` names if `password` is its password; nil otherwise, after the same amount of work
     /// either way (bcrypt runs against a decoy hash when no account matches), so timing does not reveal
     /// which emails are registered.
-    public func authenticate(email: String, password: String, logger: Logger) async throws -> Account? {
+    package func authenticate(email: String, password: String, logger: Logger) async throws -> Account? {
         let rows = try await db.query(
             "SELECT \(literal: Account.columns), password_hash FROM accounts WHERE lower(email) = lower(\(email))",
             logger: logger

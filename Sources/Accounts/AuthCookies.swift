@@ -4,17 +4,17 @@ import HTTPTypes
 
 /// The two session cookies. Both `HttpOnly` (no script can read them), `SameSite=Lax` and, unless turned off for
 /// plain-HTTP development (`AGORA_COOKIE_SECURE=false`), `Secure`.
-public struct AuthCookies: Sendable {
+package struct AuthCookies: Sendable {
     /// The access token, sent with every request (`Path=/`).
-    public static let access = "agora_access"
+    package static let access = "agora_access"
     /// The refresh token, sent only to `/api/auth` (refresh and logout), so ordinary requests never carry it.
-    public static let refresh = "agora_refresh"
+    package static let refresh = "agora_refresh"
     static let refreshPath = "/api/auth"
 
     let secure: Bool
     let refreshLifetime: Duration
 
-    public init(secure: Bool, refreshLifetime: Duration) {
+    package init(secure: Bool, refreshLifetime: Duration) {
         self.secure = secure
         self.refreshLifetime = refreshLifetime
     }

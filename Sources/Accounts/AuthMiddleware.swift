@@ -1,5 +1,5 @@
-public import AgoraCore
-public import Hummingbird
+package import AgoraCore
+package import Hummingbird
 import HTTPTypes
 import Logging
 import Foundation
@@ -9,17 +9,17 @@ import Foundation
 /// A valid token whose session is live becomes `context.identity`. A missing, expired or refused token leaves the
 /// request anonymous with `context.authFailure` set, so public routes still work and `requireIdentity()` can say
 /// why it refuses. Cookie-authenticated unsafe requests must pass the `OriginPolicy` (CSRF).
-public struct AuthMiddleware: RouterMiddleware {
-    public typealias Context = AgoraRequestContext
+package struct AuthMiddleware: RouterMiddleware {
+    package typealias Context = AgoraRequestContext
     let auth: AuthService
     let origins: OriginPolicy
 
-    public init(auth: AuthService, origins: OriginPolicy) {
+    package init(auth: AuthService, origins: OriginPolicy) {
         self.auth = auth
         self.origins = origins
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let (token, transport) = Self.credentials(in: request) else { return try await next(request, context) }
         var context = context
         switch try await auth.identity(accessToken: token, transport: transport, logger: context.logger) {

@@ -1,16 +1,16 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 import Logging
 
 /// `/api/auth/*`: register, log in, refresh, log out, verify email, reset password.
-public struct AuthRoutes: Sendable {
+package struct AuthRoutes: Sendable {
     let auth: AuthService
     let cookies: AuthCookies
     let origins: OriginPolicy
 
-    public init(auth: AuthService, cookies: AuthCookies, origins: OriginPolicy) {
+    package init(auth: AuthService, cookies: AuthCookies, origins: OriginPolicy) {
         self.auth = auth
         self.cookies = cookies
         self.origins = origins
@@ -46,7 +46,7 @@ public struct AuthRoutes: Sendable {
         var password: String?
     }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         let group = router.group("/api/auth")
         group.post("register", use: register)
         group.post("login", use: login)

@@ -1,29 +1,29 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import AgoraRedis
-public import Foundation
-public import Logging
+package import AgoraRedis
+package import Foundation
+package import Logging
 
 /// Logging in and out, and the access tokens and sessions that come with it.
-public struct AuthService: Sendable {
+package struct AuthService: Sendable {
     /// What a login or refresh hands the client.
-    public struct Grant: Sendable {
-        public var account: Account
-        public var accessToken: String
-        public var accessExpiresAt: Date
+    package struct Grant: Sendable {
+        package var account: Account
+        package var accessToken: String
+        package var accessExpiresAt: Date
         /// Seconds the access token is valid for, from its issue.
-        public var accessLifetime: Int
-        public var refreshToken: String
-        public var session: String
+        package var accessLifetime: Int
+        package var refreshToken: String
+        package var session: String
     }
 
-    public let accounts: AccountsService
-    public let sessions: SessionStore
-    public let tokens: AccessToken
-    public let tickets: RealtimeTickets
+    package let accounts: AccountsService
+    package let sessions: SessionStore
+    package let tokens: AccessToken
+    package let tickets: RealtimeTickets
     let limiter: AuthRateLimits
 
-    public init(accounts: AccountsService, sessions: SessionStore, tokens: AccessToken, tickets: RealtimeTickets, limits: AuthRateLimits) {
+    package init(accounts: AccountsService, sessions: SessionStore, tokens: AccessToken, tickets: RealtimeTickets, limits: AuthRateLimits) {
         self.accounts = accounts
         self.sessions = sessions
         self.tokens = tokens
@@ -36,7 +36,7 @@ public struct AuthService: Sendable {
     /// Counts against the per-IP and per-account login limits first. A wrong password and an unknown email give
     /// the same error after the same work.
     /// - Throws: 401 `invalid_credentials`; 429 when limited.
-    public func login(email: String, password: String, device: String, ip: String?, logger: Logger) async throws -> Grant {
+    package func login(email: String, password: String, device: String, ip: String?, logger: Logger) async throws -> Grant {
         try await limiter.check(ip: ip, account: email, logger: logger)
         guard let account = try await accounts.authenticate(email: email, password: password, logger: logger) else {
             logger.info("Login failed")
@@ -50,7 +50,7 @@ public struct AuthService: Sendable {
     }
 
     /// Starts a session for an account whose credentials were just established (login, registration).
-    public func startSession(for account: Account, device: String, ip: String?, logger: Logger) async throws -> Grant {
+    package func startSession(for account: Account, device: String, ip: String?, logger: Logger) async throws -> Grant {
         let (session, refresh) = try await sessions.create(account: account.id, device: device, ip: ip, logger: logger)
         return grant(for: account, refreshToken: refresh, session: session)
     }
@@ -66,7 +66,7 @@ public struct AuthService: Sendable {
 
     /// Rotates a refresh token and issues a new access token with the account's current role.
     /// - Throws: 401 `invalid_refresh_token`, or 401 `refresh_token_reused` after revoking the family.
-    public func refresh(_ token: String, logger: Logger) async throws -> Grant {
+    package func refresh(_ token: String, logger: Logger) async throws -> Grant {
         switch try await sessions.rotate(token, logger: logger) {
         case .invalid:
             throw AgoraError(.unauthorized, code: "invalid_refresh_token", "The session has ended; log in again")
@@ -87,7 +87,7 @@ public struct AuthService: Sendable {
     }
 
     /// The identity an access token stands for, if it is valid and its session is still live.
-    public func identity(accessToken: String, transport: Identity.Transport, logger: Logger) async throws -> Result<Identity, AuthFailure> {
+    package func identity(accessToken: String, transport: Identity.Transport, logger: Logger) async throws -> Result<Identity, AuthFailure> {
         let claims: AccessToken.Claims
         do {
             claims = try tokens.verify(accessToken)
@@ -104,7 +104,7 @@ public struct AuthService: Sendable {
 
 /// The login limits: per client IP and per account (the email tried), both counted in Redis so that every
 /// instance sees the same counts.
-public struct AuthRateLimits: Sendable {
+package struct AuthRateLimits: Sendable {
     let limiter: RedisRateLimiter?
     let prefix: String
     let limit: Int
@@ -113,7 +113,7 @@ public struct AuthRateLimits: Sendable {
     /// - Parameters:
     ///   - limiter: nil turns the limits off (`AGORA_RATE_LIMITS=off`, for benchmarks).
     ///   - limit: attempts per `period` for each IP and each account.
-    public init(limiter: RedisRateLimiter?, prefix: String, limit: Int, period: Duration) {
+    package init(limiter: RedisRateLimiter?, prefix: String, limit: Int, period: Duration) {
         self.limiter = limiter
         self.prefix = prefix
         self.limit = limit
@@ -121,7 +121,7 @@ public struct AuthRateLimits: Sendable {
     }
 
     /// Counts an attempt; throws 429 with `Retry-After` and `RateLimit-*` headers when either limit is reached.
-    public func check(ip: String?, account: String?, logger: Logger) async throws {
+    package func check(ip: String?, account: String?, logger: Logger) async throws {
         guard let limiter else { return }
         var rules = [RateLimitRule(key: prefix + "rl:auth-ip:" + (ip ?? "unknown"), limit: limit, period: period)]
         if let account, !account.isEmpty {

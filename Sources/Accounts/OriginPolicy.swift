@@ -1,4 +1,4 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
 
 /// The CSRF defence for cookie-authenticated requests: an unsafe request carrying our cookies must come from one
@@ -8,23 +8,23 @@ import Foundation
 /// page cannot forge it; `Referer` is the fallback for the rare browser that omits `Origin`. A cookie-borne request
 /// with neither is refused. Requests with a Bearer token need no check: a foreign page cannot make the browser add
 /// one.
-public struct OriginPolicy: Sendable {
+package struct OriginPolicy: Sendable {
     private let allowed: Set<String>
 
     /// - Parameter allowedOrigins: e.g. `["https://agora.example", "http://localhost:8080"]`.
-    public init(allowedOrigins: [String]) {
+    package init(allowedOrigins: [String]) {
         allowed = Set(allowedOrigins.compactMap(Self.normalize))
     }
 
     /// Whether `origin` (an `Origin` header value) is one of ours.
-    public func allows(origin: String) -> Bool {
+    package func allows(origin: String) -> Bool {
         guard let normalized = Self.normalize(origin) else { return false }
         return allowed.contains(normalized)
     }
 
     /// Checks an unsafe cookie-authenticated request.
     /// - Throws: 403 `origin_not_allowed`.
-    public func check(origin: String?, referer: String?) throws(AgoraError) {
+    package func check(origin: String?, referer: String?) throws(AgoraError) {
         if let origin {
             guard allows(origin: origin) else { throw Self.refused }
             return
@@ -36,7 +36,7 @@ public struct OriginPolicy: Sendable {
 
     /// Checks a request that may carry an `Origin`: refused only if it names a foreign one (login and
     /// registration, which non-browser clients call without it).
-    public func checkIfPresent(origin: String?) throws(AgoraError) {
+    package func checkIfPresent(origin: String?) throws(AgoraError) {
         if let origin, !allows(origin: origin) { throw Self.refused }
     }
 

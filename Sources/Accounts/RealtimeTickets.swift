@@ -1,26 +1,26 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import AgoraRedis
+package import AgoraRedis
 import Foundation
-public import Logging
+package import Logging
 
 /// One-time tickets that let a client open the WebSocket without a cookie (`POST /api/realtime/ticket`).
 ///
 /// A ticket is 256 random bits; Redis keeps only its SHA-256, with the caller's identity, for `lifetime`.
 /// Redeeming is `GETDEL`, so a ticket works once even when two upgrades race on two instances.
-public struct RealtimeTickets: Sendable {
+package struct RealtimeTickets: Sendable {
     private let redis: RedisClient
     private let prefix: String
-    public let lifetime: Duration
+    package let lifetime: Duration
 
-    public init(redis: RedisClient, prefix: String, lifetime: Duration = .seconds(30)) {
+    package init(redis: RedisClient, prefix: String, lifetime: Duration = .seconds(30)) {
         self.redis = redis
         self.prefix = prefix
         self.lifetime = lifetime
     }
 
     /// Issues a ticket standing for `identity`.
-    public func issue(for identity: Identity, logger: Logger) async throws -> String {
+    package func issue(for identity: Identity, logger: Logger) async throws -> String {
         let ticket = SecureRandom.token(byteCount: 32)
         let value = [identity.accountID.uuidString, identity.role.rawValue, identity.sessionID].joined(separator: " ")
         try await redis.send("SET", key(ticket), value, "EX", Int(lifetime.components.seconds), logger: logger)
@@ -28,7 +28,7 @@ public struct RealtimeTickets: Sendable {
     }
 
     /// The identity a ticket stands for, consuming the ticket; nil if it is unknown, used or expired.
-    public func redeem(_ ticket: String, logger: Logger) async throws -> Identity? {
+    package func redeem(_ ticket: String, logger: Logger) async throws -> Identity? {
         guard ticket.utf8.count == 43 else { return nil }
         guard let value = try await redis.send("GETDEL", key(ticket), logger: logger).string else { return nil }
         let parts = value.split(separator: " ").map(String.init)

@@ -1,8 +1,8 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import AgoraRedis
-public import Foundation
-public import Logging
+package import AgoraRedis
+package import Foundation
+package import Logging
 
 /// Sessions in Redis: one refresh-token family per login, rotated on every refresh.
 ///
@@ -16,20 +16,20 @@ public import Logging
 /// Every change is one Lua script, so two instances rotating the same token cannot both win.
 /// The scripts build some key names from values they read, which Redis Cluster would refuse; Agora uses one
 /// Redis (or a replicated primary), not a cluster.
-public struct SessionStore: SessionLiveness, Sendable {
+package struct SessionStore: SessionLiveness, Sendable {
     /// A session as its owner sees it in `GET /api/me/sessions`.
-    public struct Session: Codable, Sendable, Equatable {
-        public var id: String
-        public var device: String
-        public var ip: String?
-        public var createdAt: Date
-        public var lastUsedAt: Date
+    package struct Session: Codable, Sendable, Equatable {
+        package var id: String
+        package var device: String
+        package var ip: String?
+        package var createdAt: Date
+        package var lastUsedAt: Date
         /// True for the session of the request that asked.
-        public var current: Bool
+        package var current: Bool
     }
 
     /// What a refresh did.
-    public enum Rotation: Sendable, Equatable {
+    package enum Rotation: Sendable, Equatable {
         /// The token was the family's current one; `token` replaces it.
         case rotated(token: String, session: String, account: UUID)
         /// The token is unknown, expired or its session was revoked.
@@ -41,19 +41,19 @@ public struct SessionStore: SessionLiveness, Sendable {
     private let redis: RedisClient
     private let prefix: String
     /// How long a refresh token (and an idle session) lives.
-    public let refreshLifetime: Duration
+    package let refreshLifetime: Duration
 
     /// - Parameters:
     ///   - prefix: namespace of every key (`AGORA_REDIS_PREFIX`); tests use one of their own.
     ///   - refreshLifetime: lifetime of each refresh token; a session unused for this long ends.
-    public init(redis: RedisClient, prefix: String, refreshLifetime: Duration) {
+    package init(redis: RedisClient, prefix: String, refreshLifetime: Duration) {
         self.redis = redis
         self.prefix = prefix
         self.refreshLifetime = refreshLifetime
     }
 
     /// Starts a session for `account` and returns its id and first refresh token.
-    public func create(account: UUID, device: String, ip: String?, logger: Logger) async throws -> (session: String, refreshToken: String) {
+    package func create(account: UUID, device: String, ip: String?, logger: Logger) async throws -> (session: String, refreshToken: String) {
         let session = SecureRandom.token(byteCount: 16)
         let token = SecureRandom.token(byteCount: 32)  // 256 bits
         try await redis.run(
@@ -67,7 +67,7 @@ public struct SessionStore: SessionLiveness, Sendable {
 
     /// Rotates `token`: the old one stops working and a new one is returned. Presenting an already rotated token
     /// revokes its whole family.
-    public func rotate(_ token: String, logger: Logger) async throws -> Rotation {
+    package func rotate(_ token: String, logger: Logger) async throws -> Rotation {
         guard Self.isWellFormed(token) else { return .invalid }
         let next = SecureRandom.token(byteCount: 32)
         let reply = try await redis.run(
@@ -90,14 +90,14 @@ public struct SessionStore: SessionLiveness, Sendable {
     }
 
     /// The session a refresh token belongs to, without rotating it (for logout by cookie).
-    public func session(ofRefreshToken token: String, logger: Logger) async throws -> String? {
+    package func session(ofRefreshToken token: String, logger: Logger) async throws -> String? {
         guard Self.isWellFormed(token) else { return nil }
         return try await redis.send("GET", prefix + "rt:" + Self.digest(token), logger: logger).string
     }
 
     /// Whether `session` is live and belongs to `account`; marks it used. Called on every authenticated request,
     /// so a logout or password change takes effect at once rather than when the access token expires.
-    public func touch(session: String, account: UUID, logger: Logger) async throws -> Bool {
+    package func touch(session: String, account: UUID, logger: Logger) async throws -> Bool {
         let reply = try await redis.run(
             Self.touchScript,
             keys: [prefix + "sess:" + session],
@@ -110,7 +110,7 @@ public struct SessionStore: SessionLiveness, Sendable {
     /// Ends one session. With `account`, only if the session is that account's (so ids cannot be used across
     /// accounts). Returns whether a session ended.
     @discardableResult
-    public func revoke(session: String, account: UUID?, logger: Logger) async throws -> Bool {
+    package func revoke(session: String, account: UUID?, logger: Logger) async throws -> Bool {
         let reply = try await redis.run(
             Self.revokeScript,
             keys: [prefix + "sess:" + session],
@@ -122,14 +122,14 @@ public struct SessionStore: SessionLiveness, Sendable {
 
     /// Ends every session of `account`; returns how many ended.
     @discardableResult
-    public func revokeAll(account: UUID, logger: Logger) async throws -> Int {
+    package func revokeAll(account: UUID, logger: Logger) async throws -> Int {
         try await redis.run(
             Self.revokeAllScript, keys: [prefix + "usess:" + account.uuidString], arguments: [prefix, account.uuidString], logger: logger
         ).int ?? 0
     }
 
     /// The ids among `sessions` that are live (`SessionLiveness`, for the realtime hub's periodic check).
-    public func liveSessions(_ sessions: [String], logger: Logger) async throws -> Set<String> {
+    package func liveSessions(_ sessions: [String], logger: Logger) async throws -> Set<String> {
         var live = Set<String>()
         // One script per thousand keys keeps each call short; a Lua script blocks Redis while it runs.
         for start in stride(from: 0, to: sessions.count, by: 1000) {
@@ -141,7 +141,7 @@ public struct SessionStore: SessionLiveness, Sendable {
     }
 
     /// The live sessions of `account`, most recently used first.
-    public func sessions(of account: UUID, current: String?, logger: Logger) async throws -> [Session] {
+    package func sessions(of account: UUID, current: String?, logger: Logger) async throws -> [Session] {
         let reply = try await redis.run(Self.listScript, keys: [prefix + "usess:" + account.uuidString], arguments: [prefix], logger: logger)
         var sessions: [Session] = []
         for entry in reply.array ?? [] {

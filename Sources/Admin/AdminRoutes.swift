@@ -1,22 +1,22 @@
-public import AgoraCore
-public import Commerce
+package import AgoraCore
+package import Commerce
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import Logging
 
 /// The operator's HTTP face: the dashboard's figures and the payouts to settle. Every route needs the admin role.
-public struct AdminRoutes: Sendable {
+package struct AdminRoutes: Sendable {
     let admin: AdminService
     let payouts: PayoutService
     let settings: CommerceSettings
 
-    public init(admin: AdminService, payouts: PayoutService, settings: CommerceSettings) {
+    package init(admin: AdminService, payouts: PayoutService, settings: CommerceSettings) {
         self.admin = admin
         self.payouts = payouts
         self.settings = settings
     }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/admin/stats", use: stats)
         router.get("/api/admin/payouts", use: adminPayouts)
         router.post("/api/admin/payouts/:id/settle", use: settlePayout)

@@ -1,21 +1,21 @@
-public import Accounts
-public import Commerce
-public import Foundation
-public import Logging
+package import Accounts
+package import Commerce
+package import Foundation
+package import Logging
 
 /// The operator's half of the marketplace, put together from the domains' own services: it owns no table and
 /// reads none, so each figure keeps its SQL in the domain that owns the rows.
-public struct AdminService: Sendable {
+package struct AdminService: Sendable {
     let accounts: AccountsService
     let orders: OrderService
 
-    public init(accounts: AccountsService, orders: OrderService) {
+    package init(accounts: AccountsService, orders: OrderService) {
         self.accounts = accounts
         self.orders = orders
     }
 
     /// The dashboard for `from`…`to` inclusive (UTC days): both halves read at once.
-    public func stats(from: Date, to: Date, logger: Logger) async throws -> AdminStats {
+    package func stats(from: Date, to: Date, logger: Logger) async throws -> AdminStats {
         async let signups = accounts.signupFigures(from: from, to: to, logger: logger)
         async let sales = orders.salesFigures(from: from, to: to, logger: logger)
         let (people, sold) = try await (signups, sales)

@@ -1,82 +1,82 @@
 import AgoraMail
 import AgoraCrypto
-public import AgoraPool
+package import AgoraPool
 import NIOCore
-public import AgoraWebSocket
-public import Chat
-public import Realtime
-public import Commerce
-public import AgoraPostgres
-public import AgoraRedis
-public import Logging
+package import AgoraWebSocket
+package import Chat
+package import Realtime
+package import Commerce
+package import AgoraPostgres
+package import AgoraRedis
+package import Logging
 import Foundation
 
 /// Every setting, read once from the environment at start-up. The only code that reads the environment.
 ///
 /// Each setting has a safe local default (see the README's table); a value that cannot be parsed stops start-up
 /// with a message naming the variable.
-public struct AgoraConfig: Sendable {
+package struct AgoraConfig: Sendable {
     /// `development` (default) or `production`.
-    public enum Mode: String, Sendable { case development, production }
+    package enum Mode: String, Sendable { case development, production }
 
-    public var mode: Mode
-    public var host: String
-    public var port: Int
-    public var postgres: PGConfiguration
-    public var redis: RedisConfiguration
-    public var publicDirectory: String
+    package var mode: Mode
+    package var host: String
+    package var port: Int
+    package var postgres: PGConfiguration
+    package var redis: RedisConfiguration
+    package var publicDirectory: String
     /// The small files of `publicDirectory` held in memory, and how often they are checked against the disk.
-    public var staticFileCache: StaticFileCacheSettings
-    public var dataDirectory: String
-    public var allowedOrigins: [String]
+    package var staticFileCache: StaticFileCacheSettings
+    package var dataDirectory: String
+    package var allowedOrigins: [String]
     /// Largest request body accepted, in bytes.
-    public var maxBodySize: Int
-    public var logLevel: Logger.Level
-    public var jsonLogs: Bool
+    package var maxBodySize: Int
+    package var logLevel: Logger.Level
+    package var jsonLogs: Bool
     /// Apply pending migrations before the server starts accepting requests.
-    public var migrateOnStart: Bool
-    public var secrets: Secrets
+    package var migrateOnStart: Bool
+    package var secrets: Secrets
     /// Keys of earlier rotations of the inventory key, still used to open the items they sealed
     /// (`AGORA_INVENTORY_PREVIOUS_KEYS`, comma-separated).
-    public var inventoryPreviousKeys: [[UInt8]]
+    package var inventoryPreviousKeys: [[UInt8]]
     /// Largest inventory upload in bytes (`AGORA_INVENTORY_MAX_BYTES`, 2 MiB).
-    public var inventoryUploadLimit: Int
+    package var inventoryUploadLimit: Int
     /// Accounts, tokens and cookies.
-    public var auth: AuthSettings
+    package var auth: AuthSettings
     /// Request rate limits, counted in Redis.
-    public var rateLimits: RateLimitSettings
+    package var rateLimits: RateLimitSettings
     /// Namespace of every Redis key Agora writes (`AGORA_REDIS_PREFIX`).
-    public var redisPrefix: String
+    package var redisPrefix: String
     /// Take the client address from the last `X-Forwarded-For` entry (behind a reverse proxy that appends it).
-    public var trustProxy: Bool
+    package var trustProxy: Bool
     /// Outgoing mail: the outbox dispatcher and where it sends.
-    public var mail: MailSettings
+    package var mail: MailSettings
     /// Catalog, search, caches, views and the feed.
-    public var catalog: CatalogSettings
+    package var catalog: CatalogSettings
     /// Carts, checkout, VAT, shipping, fees, reservations, deliveries and inventory limits.
-    public var commerce: CommerceSettings
+    package var commerce: CommerceSettings
     /// Which provider new checkouts pay with, and Stripe's settings.
-    public var payments: PaymentSettings
+    package var payments: PaymentSettings
     /// The socket at `/ws`: frame, message and queue limits, inbound rate, keep-alive.
-    public var webSocket: WebSocketConfiguration
+    package var webSocket: WebSocketConfiguration
     /// Durable delivery: resume pages and waits, resync, topics per connection.
-    public var realtime: RealtimeSettings
+    package var realtime: RealtimeSettings
     /// Message length, page sizes, typing throttle.
-    public var chat: ChatService.Settings
+    package var chat: ChatService.Settings
     /// How long a presence claim lasts unless renewed (every third of it) (`AGORA_PRESENCE_TTL_SECONDS`).
-    public var presenceTTL: Duration
+    package var presenceTTL: Duration
     /// How often the notification relay looks for new domain events when nothing woke it (`AGORA_RELAY_INTERVAL_MS`):
     /// the safety net behind LISTEN/NOTIFY.
-    public var relayInterval: Duration
+    package var relayInterval: Duration
     /// At most one live `product:updated` per product per this interval (`AGORA_PRODUCT_UPDATE_INTERVAL_MS`).
-    public var realtimeCoalesce: Duration
+    package var realtimeCoalesce: Duration
     /// Threads of blocking work, a pool per kind: bcrypt (`AGORA_BCRYPT_THREADS`, one per core), file I/O
     /// (`AGORA_FILE_THREADS`, 4) and SMTP sessions (`AGORA_MAIL_THREADS`, 2).
-    public var workerPools: WorkerPools.Sizes
+    package var workerPools: WorkerPools.Sizes
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
     /// - Throws: `ConfigError` listing every variable that is wrong, or every secret missing in production.
-    public init(environment env: [String: String]) throws {
+    package init(environment env: [String: String]) throws {
         var problems: [String] = []
         func string(_ key: String, _ fallback: String) -> String {
             env[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
@@ -285,7 +285,7 @@ public struct AgoraConfig: Sendable {
     }
 
     /// What the configuration points at, safe to log: no passwords, no secrets.
-    public var summary: Logger.Metadata {
+    package var summary: Logger.Metadata {
         [
             "mode": "\(mode.rawValue)", "listen": "\(host):\(port)", "database": "\(postgres.redacted)",
             "db_pool": "\(postgres.poolSize)", "redis": "\(redis.redacted)", "public_dir": "\(publicDirectory)",
@@ -298,77 +298,77 @@ public struct AgoraConfig: Sendable {
 }
 
 /// Configuration that cannot be used; every problem is listed.
-public struct ConfigError: Error, CustomStringConvertible {
-    public var problems: [String]
-    public var description: String { "Invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
+package struct ConfigError: Error, CustomStringConvertible {
+    package var problems: [String]
+    package var description: String { "Invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
 }
 
 /// Settings of accounts and sessions.
-public struct AuthSettings: Sendable {
+package struct AuthSettings: Sendable {
     /// Where the app is reached, for links in mails (`AGORA_PUBLIC_URL`).
-    public var publicURL: String
+    package var publicURL: String
     /// bcrypt's cost (`AGORA_BCRYPT_COST`, 12; tests use 4).
-    public var bcryptCost: Int
+    package var bcryptCost: Int
     /// Lifetime of access tokens (`AGORA_ACCESS_TOKEN_TTL` seconds, 900).
-    public var accessTokenLifetime: Duration
+    package var accessTokenLifetime: Duration
     /// Lifetime of refresh tokens, renewed on each refresh (`AGORA_REFRESH_TOKEN_TTL` seconds, 30 days).
-    public var refreshTokenLifetime: Duration
+    package var refreshTokenLifetime: Duration
     /// Lifetime of email verification links (`AGORA_VERIFY_LINK_TTL` seconds, a day).
-    public var verificationLinkLifetime: Duration
+    package var verificationLinkLifetime: Duration
     /// Lifetime of password reset links (`AGORA_RESET_LINK_TTL` seconds, an hour).
-    public var resetLinkLifetime: Duration
+    package var resetLinkLifetime: Duration
     /// Mark session cookies `Secure` (`AGORA_COOKIE_SECURE`, true). Browsers accept Secure cookies from
     /// http://localhost, so only a plain-HTTP deployment on another host needs this off.
-    public var secureCookies: Bool
+    package var secureCookies: Bool
 }
 
 /// The payment provider of new checkouts and Stripe's credentials.
-public struct PaymentSettings: Sendable {
+package struct PaymentSettings: Sendable {
     /// `simulated` (default; refused in production) or `stripe` (`AGORA_PAYMENT_PROVIDER`).
-    public var provider: String
+    package var provider: String
     /// `AGORA_STRIPE_SECRET_KEY` (`sk_…`) and `AGORA_STRIPE_WEBHOOK_SECRET` (`whsec_…`); secrets, never logged.
-    public var stripeSecretKey: String?
-    public var stripeWebhookSecret: String?
+    package var stripeSecretKey: String?
+    package var stripeWebhookSecret: String?
     /// `AGORA_STRIPE_API_BASE` (https://api.stripe.com) and `AGORA_STRIPE_CA_FILE` (the system trust store when unset).
-    public var stripeAPIBase: String
-    public var stripeCAFile: String?
+    package var stripeAPIBase: String
+    package var stripeCAFile: String?
 }
 
 /// Settings of the catalog and the social graph.
-public struct CatalogSettings: Sendable {
+package struct CatalogSettings: Sendable {
     /// Listing page size when a request names none (`AGORA_PAGE_SIZE`, 24).
-    public var defaultPageSize: Int
+    package var defaultPageSize: Int
     /// The largest `limit` a listing accepts (`AGORA_PAGE_SIZE_MAX`, 100).
-    public var maxPageSize: Int
+    package var maxPageSize: Int
     /// Lifetime of cached product details and first listing pages (`AGORA_CACHE_TTL_MS`, 10 s; 0 turns caching
     /// off). Edits invalidate at once; like and view counts lag by at most this.
-    public var cacheTTL: Duration
+    package var cacheTTL: Duration
     /// A viewer counts once per product in this window (`AGORA_VIEW_WINDOW` seconds, an hour).
-    public var viewWindow: Duration
+    package var viewWindow: Duration
     /// How often view counts move from Redis to PostgreSQL (`AGORA_VIEW_FLUSH_INTERVAL_MS`, 5 s).
-    public var viewFlushInterval: Duration
+    package var viewFlushInterval: Duration
     /// Trigram similarity, in percent, a catalog word needs to be considered as the correction of a mistyped search
     /// word (`AGORA_SEARCH_FUZZY_PERCENT`, 20); the edit distance then decides.
-    public var fuzzyThreshold: Int
+    package var fuzzyThreshold: Int
     /// The feed reads the products of at most this many followed accounts, most recently followed first
     /// (`AGORA_FEED_MAX_FOLLOWS`, 5000).
-    public var feedFollowLimit: Int
+    package var feedFollowLimit: Int
     /// Images per product (`AGORA_MAX_IMAGES_PER_PRODUCT`, 10).
-    public var maxImagesPerProduct: Int
+    package var maxImagesPerProduct: Int
     /// Largest image upload in bytes (`AGORA_MAX_IMAGE_SIZE`, 5 MiB).
-    public var maxImageSize: Int
+    package var maxImageSize: Int
 }
 
 /// Rate limits per window (`AGORA_RATE_LIMIT_WINDOW` seconds, 60).
-public struct RateLimitSettings: Sendable {
+package struct RateLimitSettings: Sendable {
     /// `AGORA_RATE_LIMITS` (true); off only for benchmarks.
-    public var isEnabled: Bool
-    public var window: Duration
+    package var isEnabled: Bool
+    package var window: Duration
     /// Login, registration, verification, reset and password-change attempts per IP and per account
     /// (`AGORA_RATE_LIMIT_AUTH`, 10).
-    public var auth: Int
+    package var auth: Int
     /// API requests per user, or per IP when anonymous (`AGORA_RATE_LIMIT_GENERAL`, 100).
-    public var general: Int
+    package var general: Int
     /// Payment requests (checkout) per user (`AGORA_RATE_LIMIT_PAYMENT`, 5).
-    public var payment: Int
+    package var payment: Int
 }

@@ -1,20 +1,20 @@
-public import AgoraPool
+package import AgoraPool
 import AgoraPostgres
 import AgoraRedis
-public import Prometheus
+package import Prometheus
 import Synchronization
 
 /// Agora's Prometheus metrics, on a registry the application owns (no global state, so tests get their own).
-public final class AgoraMetrics: Sendable {
+package final class AgoraMetrics: Sendable {
     /// The registry `/metrics` renders. `agora serve` also bootstraps swift-metrics with it, so library metrics land here.
-    public let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
     private static let durationBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
     /// Wraps `registry`.
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
     }
 

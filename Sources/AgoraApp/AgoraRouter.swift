@@ -1,5 +1,5 @@
 import AgoraCore
-public import Hummingbird
+package import Hummingbird
 import NIOCore
 import Synchronization
 
@@ -55,12 +55,12 @@ final class AgoraRouter<Context: RequestContext>: RouterMethods, HTTPResponderBu
 }
 
 /// One route of the router: what the API document (Public/openapi.json) must describe.
-public struct RegisteredRoute: Sendable, Hashable, CustomStringConvertible {
+package struct RegisteredRoute: Sendable, Hashable, CustomStringConvertible {
     /// The method it answers.
-    public let method: HTTPRequest.Method
+    package let method: HTTPRequest.Method
     /// The path pattern, with `:name` parameters.
-    public let path: String
-    public var description: String { "\(method) \(path)" }
+    package let path: String
+    package var description: String { "\(method) \(path)" }
 }
 
 /// Answers "which methods does this path support?" once the router is built.

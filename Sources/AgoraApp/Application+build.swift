@@ -1,62 +1,63 @@
-public import Accounts
-public import AgoraCore
-public import AgoraMail
-public import AgoraPool
-public import AgoraPostgres
-public import AgoraRedis
-public import AgoraEvents
-public import Catalog
-public import Social
-public import AgoraMedia
-public import Admin
-public import Commerce
-public import Realtime
-public import Chat
-public import Notifications
+import AgoraNet
+package import Accounts
+package import AgoraCore
+package import AgoraMail
+package import AgoraPool
+package import AgoraPostgres
+package import AgoraRedis
+package import AgoraEvents
+package import Catalog
+package import Social
+package import AgoraMedia
+package import Admin
+package import Commerce
+package import Realtime
+package import Chat
+package import Notifications
 import AgoraWebSocket
 import Foundation
 import NIOPosix
 import Synchronization
-public import Hummingbird
-public import Logging
+package import Hummingbird
+package import Logging
 
 /// The running parts of an Agora process, for the CLI and tests.
-public struct AgoraServices: Sendable {
-    public let db: PGPool
-    public let redis: RedisClient
-    public let metrics: AgoraMetrics
+package struct AgoraServices: Sendable {
+    package let db: PGPool
+    package let redis: RedisClient
+    package let metrics: AgoraMetrics
     /// The threads of blocking work: bcrypt, file I/O and SMTP, each in a pool of its own.
-    public let workers: WorkerPools
+    package let workers: WorkerPools
     /// Accounts, sessions, access tokens and WebSocket tickets.
-    public let auth: AuthService
+    package let auth: AuthService
     /// The email outbox; `mailDispatcher` sends what it holds.
-    public let mail: MailOutbox
-    public let mailDispatcher: MailDispatcher
+    package let mail: MailOutbox
+    package let mailDispatcher: MailDispatcher
     /// The domain-event outbox every domain records into.
-    public let events: EventOutbox
-    public let categories: CategoryService
-    public let products: ProductService
-    public let views: ProductViews
-    public let follows: FollowService
+    package let events: EventOutbox
+    package let categories: CategoryService
+    package let products: ProductService
+    package let views: ProductViews
+    package let follows: FollowService
     /// Uploaded images.
-    public let media: any MediaStorage
+    package let media: any MediaStorage
     /// Carts, checkout, payments, orders, inventory, reviews and payouts.
-    public let commerce: CommerceServices
+    package let commerce: CommerceServices
     /// The operator's dashboard, from the domains' figures.
-    public let admin: AdminService
+    package let admin: AdminService
     /// The built-in payment provider (always there, so tests and the payment page can use it).
-    public let simulatedPayments: SimulatedProvider
+    package let simulatedPayments: SimulatedProvider
     /// This process's sockets and the Redis bus between instances.
-    public let realtime: RealtimeHub
-    public let stream: UserStream
-    public let chat: ChatService
-    public let notifications: NotificationService
-    public let notificationRelay: NotificationRelay
+    package let realtime: RealtimeHub
+    package let stream: UserStream
+    package let chat: ChatService
+    package let notifications: NotificationService
+    package let notificationRelay: NotificationRelay
     /// LISTENs for committed domain events and wakes the relay.
-    public let eventListener: PGListener
-    public let productUpdates: ProductUpdates
+    package let eventListener: PGListener
+    package let productUpdates: ProductUpdates
     /// Every route the router answers (the WebSocket upgrade at `/ws` is decided before routing, so it is not one).
-    public let routes: [RegisteredRoute]
+    package let routes: [RegisteredRoute]
 }
 
 /// Builds the application: pools, middleware, routes, static files and start-up migrations.
@@ -66,7 +67,7 @@ public struct AgoraServices: Sendable {
 ///   - config: every setting, from `AgoraConfig(environment:)`.
 ///   - logger: the process logger; requests log through children of it that carry their request id.
 ///   - metrics: where request and pool metrics go.
-public func buildApplication(
+package func buildApplication(
     config: AgoraConfig,
     logger: Logger,
     metrics: AgoraMetrics = AgoraMetrics()
@@ -293,7 +294,7 @@ func makeAuthService(config: AgoraConfig, db: PGPool, redis: RedisClient, mail: 
 }
 
 /// Sets the role of `username` (for `agora set-role`). New access tokens carry it from the next refresh on.
-public func setAccountRole(config: AgoraConfig, db: PGPool, redis: RedisClient, username: String, role: Role, logger: Logger) async throws -> Account {
+package func setAccountRole(config: AgoraConfig, db: PGPool, redis: RedisClient, username: String, role: Role, logger: Logger) async throws -> Account {
     // A role change hashes nothing: the shared pool is enough for this one-off command.
     let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: MailOutbox(db: db)), hashing: .singleton)
     let account = try await auth.accounts.setRole(username: username, to: role, logger: logger)

@@ -1,19 +1,19 @@
-public import AgoraMail
+package import AgoraMail
 import Foundation
 
 /// Outgoing mail settings (`AGORA_MAIL_*`, `AGORA_SMTP_*`).
-public struct MailSettings: Sendable {
+package struct MailSettings: Sendable {
     /// `mailbox`: files in `$AGORA_DATA_DIR/mailbox` (development only). `smtp`: an SMTP server.
-    public enum Transport: String, Sendable { case mailbox, smtp }
+    package enum Transport: String, Sendable { case mailbox, smtp }
 
-    public var transport: Transport
+    package var transport: Transport
     /// The sender of every mail (`AGORA_MAIL_FROM`).
-    public var from: MailAddress
-    public var smtp: SMTPSettings
-    public var mailboxDirectory: String
-    public var dispatcher: MailDispatcher.Settings
+    package var from: MailAddress
+    package var smtp: SMTPSettings
+    package var mailboxDirectory: String
+    package var dispatcher: MailDispatcher.Settings
     /// Run the outbox dispatcher in this process (`AGORA_MAIL_DISPATCH`, true).
-    public var isDispatcherEnabled: Bool
+    package var isDispatcherEnabled: Bool
 
     /// Safe to log: no credentials.
     var summary: String {

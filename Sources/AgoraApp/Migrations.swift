@@ -1,10 +1,10 @@
-public import AgoraPostgres
+package import AgoraPostgres
 import Foundation
 
 /// The SQL migrations shipped in this module's `Migrations/` resource folder.
-public enum Migrations {
+package enum Migrations {
     /// Every `NNNN_name.sql` file, parsed; a file with a bad name stops start-up rather than being skipped.
-    public static func all() throws -> [PGMigration] {
+    package static func all() throws -> [PGMigration] {
         guard let folder = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
             throw PGError(.migration, message: "the Migrations resource folder is missing from the AgoraApp bundle")
         }

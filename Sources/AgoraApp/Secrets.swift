@@ -3,13 +3,13 @@ import Foundation
 
 /// Server secrets. In production each must come from the environment; in development a missing one is generated
 /// once and kept in `<data dir>/secrets.json` (mode 0600), so sessions survive restarts.
-public struct Secrets: Sendable {
+package struct Secrets: Sendable {
     /// HMAC key for access tokens (`AGORA_JWT_SECRET`).
-    public var jwtSecret: [UInt8]
+    package var jwtSecret: [UInt8]
     /// AES-256-GCM key for digital inventory (`AGORA_INVENTORY_KEY`, 32 bytes as base64 or hex).
-    public var inventoryKey: [UInt8]
+    package var inventoryKey: [UInt8]
     /// Signs the simulated payment provider's webhooks (`AGORA_PAYMENT_WEBHOOK_SECRET`).
-    public var paymentWebhookSecret: [UInt8]
+    package var paymentWebhookSecret: [UInt8]
 
     static let names = ["AGORA_JWT_SECRET", "AGORA_INVENTORY_KEY", "AGORA_PAYMENT_WEBHOOK_SECRET"]
 

@@ -1,3 +1,4 @@
+import AgoraNet
 import AgoraPostgres
 import AgoraRedis
 import ArgumentParser

@@ -1,3 +1,4 @@
+import AgoraNet
 import ArgumentParser
 import Commerce
 import Foundation

@@ -1,3 +1,4 @@
+import AgoraDemo
 import AgoraMedia
 import ArgumentParser
 import Foundation

@@ -1,12 +1,12 @@
-public import Foundation
+package import Foundation
 
 /// An account as products (their seller) and follower lists show it.
-public struct AccountSummary: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var username: String
-    public var displayName: String
-    public var avatarUrl: String?
-    public init(id: UUID, username: String, displayName: String, avatarUrl: String?) {
+package struct AccountSummary: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var username: String
+    package var displayName: String
+    package var avatarUrl: String?
+    package init(id: UUID, username: String, displayName: String, avatarUrl: String?) {
         self.id = id
         self.username = username
         self.displayName = displayName

@@ -1,12 +1,12 @@
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 
 // The one place that turns errors into HTTP statuses and bodies.
 
 extension AgoraError.Kind {
     /// The HTTP status of a kind.
-    public var status: HTTPResponse.Status {
+    package var status: HTTPResponse.Status {
         switch self {
         case .badRequest: .badRequest
         case .unauthorized: .unauthorized
@@ -19,35 +19,29 @@ extension AgoraError.Kind {
         case .validation: .unprocessableContent
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
-        default: .internalServerError
+        case .internalError: .internalServerError
         }
     }
 
-    /// Every kind, so the status mapping can be read in both directions from the one switch above.
-    static let all: [AgoraError.Kind] = [
-        .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .payloadTooLarge,
-        .unsupportedMediaType, .validation, .rateLimited, .internalError, .unavailable,
-    ]
-
     /// The kind an HTTP status stands for, for errors Hummingbird raises itself (404, 400, 413): the kind with that
     /// status, else the generic kind of the status's class.
-    public init(status: HTTPResponse.Status) {
-        self = Self.all.first { $0.status == status } ?? (status.code < 500 ? .badRequest : .internalError)
+    package init(status: HTTPResponse.Status) {
+        self = Self.allCases.first { $0.status == status } ?? (status.code < 500 ? .badRequest : .internalError)
     }
 }
 
 /// The JSON body of every error response.
-public struct ErrorBody: Codable, Sendable, Equatable {
-    public var statusCode: Int
-    public var error: String
-    public var code: String
-    public var message: String
-    public var path: String
-    public var timestamp: String
-    public var requestId: String
-    public var fields: [String: String]?
+package struct ErrorBody: Codable, Sendable, Equatable {
+    package var statusCode: Int
+    package var error: String
+    package var code: String
+    package var message: String
+    package var path: String
+    package var timestamp: String
+    package var requestId: String
+    package var fields: [String: String]?
 
-    public init(statusCode: Int, error: String, code: String, message: String, path: String, timestamp: String, requestId: String, fields: [String: String]?) {
+    package init(statusCode: Int, error: String, code: String, message: String, path: String, timestamp: String, requestId: String, fields: [String: String]?) {
         self.statusCode = statusCode
         self.error = error
         self.code = code
@@ -60,9 +54,9 @@ public struct ErrorBody: Codable, Sendable, Equatable {
 }
 
 extension AgoraError: HTTPResponseError {
-    public var status: HTTPResponse.Status { kind.status }
+    package var status: HTTPResponse.Status { kind.status }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = ErrorBody(
             statusCode: status.code,
             error: status.reasonPhrase,

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// The one JSON configuration of Agora, for HTTP bodies and for the realtime socket alike.
 ///
@@ -6,22 +6,22 @@ public import Foundation
 /// form every response and event has always used, and the form PostgreSQL's `chat_message_event` writes too); money
 /// and counters are integers (`Money` is minor units and a currency); slashes are not escaped. Both objects are safe
 /// to share between threads: they are configured once, here, and never changed.
-public enum AgoraJSON {
-    public static let encoder: JSONEncoder = {
+package enum AgoraJSON {
+    package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .withoutEscapingSlashes
         return encoder
     }()
 
-    public static let decoder: JSONDecoder = {
+    package static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
     }()
 
     /// `value` as JSON text.
-    public static func text(_ value: some Encodable) throws -> String {
+    package static func text(_ value: some Encodable) throws -> String {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -1,13 +1,13 @@
-public import Foundation
-public import Hummingbird
+package import Foundation
+package import Hummingbird
 import NIOCore
 
 /// The request decoder of every route: JSON, ISO 8601 dates, and `TextPolicy` applied before any handler sees a
 /// value, so a NUL in any string of any body is one 422 naming the field instead of a failure deep in PostgreSQL.
-public struct AgoraJSONDecoder: RequestDecoder, Sendable {
-    public init() {}
+package struct AgoraJSONDecoder: RequestDecoder, Sendable {
+    package init() {}
 
-    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let bytes = buffer.readableBytesView
         try Self.refuseNUL(in: bytes)
@@ -19,7 +19,7 @@ public struct AgoraJSONDecoder: RequestDecoder, Sendable {
     /// The common case costs one pass looking for backslashes: a NUL can only be written `\u0000` in valid JSON (a
     /// raw one makes the JSON invalid, which the decoder refuses with a 400). Only when one is found is the document
     /// parsed a second time to name where it is.
-    public static func refuseNUL(in bytes: some Collection<UInt8>) throws(AgoraError) {
+    package static func refuseNUL(in bytes: some Collection<UInt8>) throws(AgoraError) {
         guard hasEscapedNUL(bytes) else { return }
         let field = (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])).flatMap { path(toNULIn: $0) }
         throw AgoraError(.validation, code: "invalid_text", "Text must not contain NUL characters", fields: [field ?? "body": TextPolicy.nulProblem])

@@ -1,18 +1,18 @@
-public import Foundation
-public import Hummingbird
+package import Foundation
+package import Hummingbird
 import NIOCore
 
 /// The request context of every Agora route.
-public struct AgoraRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct AgoraRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// The body size limit for this request; `EdgeMiddleware` sets it from `AGORA_MAX_BODY_SIZE` (`BodyLimit`).
-    public var maxUploadSize: Int
+    package var maxUploadSize: Int
     /// The peer's IP address (the TCP peer, or the forwarded client when `AGORA_TRUST_PROXY` is on); `nil` when
     /// unknown, e.g. in router tests.
     ///
     /// The peer's address is formatted only when something asks (rate limits, logins, product views): most
     /// requests never do, and `inet_ntop` plus a string on every request showed in the profile of `GET /health`.
-    public var clientIP: String? {
+    package var clientIP: String? {
         get {
             switch client {
             case .peer(let address): address?.ipAddress
@@ -23,15 +23,15 @@ public struct AgoraRequestContext: RequestContext {
     }
     private var client: ClientAddress
     /// The authenticated caller; set by `AuthMiddleware`, `nil` when anonymous.
-    public var identity: Identity?
+    package var identity: Identity?
     /// Set when credentials were presented but refused, so `requireIdentity()` can say why.
-    public var authFailure: AuthFailure?
+    package var authFailure: AuthFailure?
     /// JSON with `TextPolicy` applied at the edge (a NUL anywhere is a 422 naming the field).
-    public var requestDecoder: AgoraJSONDecoder { AgoraJSONDecoder() }
+    package var requestDecoder: AgoraJSONDecoder { AgoraJSONDecoder() }
     /// `AgoraJSON.encoder`, the one configuration shared with the realtime socket (and made once, not per response).
-    public var responseEncoder: JSONEncoder { AgoraJSON.encoder }
+    package var responseEncoder: JSONEncoder { AgoraJSON.encoder }
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.maxUploadSize = 1 << 20
         self.client = .peer(source.channel.remoteAddress)
@@ -40,13 +40,13 @@ public struct AgoraRequestContext: RequestContext {
     }
 
     /// The caller, or a 401 saying why there is none.
-    public func requireIdentity() throws(AgoraError) -> Identity {
+    package func requireIdentity() throws(AgoraError) -> Identity {
         if let identity { return identity }
         throw authFailure?.error ?? AgoraError(.unauthorized, code: "authentication_required", "Log in to do this")
     }
 
     /// The caller if their role is at least `role`; else 401 (anonymous) or 403.
-    public func requireRole(_ role: Role) throws(AgoraError) -> Identity {
+    package func requireRole(_ role: Role) throws(AgoraError) -> Identity {
         let identity = try requireIdentity()
         guard identity.role >= role else { throw AgoraError(.forbidden, code: "role_required", "This needs the \(role.rawValue) role") }
         return identity
@@ -63,7 +63,7 @@ private enum ClientAddress: Sendable {
 
 extension AgoraRequestContext {
     /// The UUID in route parameter `name`; a missing or malformed one is a 404, as for any unknown resource.
-    public func uuidParameter(_ name: String = "id") throws(AgoraError) -> UUID {
+    package func uuidParameter(_ name: String = "id") throws(AgoraError) -> UUID {
         guard let id = parameters.get(name).flatMap(UUID.init(uuidString:)) else {
             throw AgoraError(.notFound, code: "not_found", "No such resource")
         }

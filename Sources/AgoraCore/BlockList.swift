@@ -1,5 +1,5 @@
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// Who blocks whom, for every domain that must honour a block (Social owns the `blocks` table).
 ///
@@ -7,7 +7,7 @@ public import Logging
 /// follow the blocker, message them, open conversations with them, send them typing or read receipts, see their
 /// presence, or cause notifications to them; and the blocker's presence, typing and receipts do not reach the
 /// blocked account either.
-public protocol BlockList: Sendable {
+package protocol BlockList: Sendable {
     /// Whether `blocker` blocks `other`.
     func blocks(_ blocker: UUID, _ other: UUID, logger: Logger) async throws -> Bool
     /// Those of `others` that `user` blocks or that block `user`.

@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 /// What an account may do. Ordered: an admin can do what a seller can, a seller what a buyer can.
-public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
+package enum Role: String, Sendable, Codable, CaseIterable, Comparable {
     case buyer, seller, admin
 
     private var rank: Int {
@@ -12,21 +12,21 @@ public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
-    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
+    package static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
 }
 
 /// The authenticated caller of a request, as `AuthMiddleware` found it in a verified access token.
-public struct Identity: Sendable, Equatable {
+package struct Identity: Sendable, Equatable {
     /// How the access token reached us; cookie-borne credentials need a CSRF check on unsafe methods.
-    public enum Transport: Sendable, Equatable { case bearer, cookie, ticket }
+    package enum Transport: Sendable, Equatable { case bearer, cookie, ticket }
 
-    public var accountID: UUID
-    public var role: Role
+    package var accountID: UUID
+    package var role: Role
     /// The session (refresh-token family) the access token was issued for.
-    public var sessionID: String
-    public var transport: Transport
+    package var sessionID: String
+    package var transport: Transport
 
-    public init(accountID: UUID, role: Role, sessionID: String, transport: Transport) {
+    package init(accountID: UUID, role: Role, sessionID: String, transport: Transport) {
         self.accountID = accountID
         self.role = role
         self.sessionID = sessionID
@@ -35,7 +35,7 @@ public struct Identity: Sendable, Equatable {
 }
 
 /// Why a request that presented credentials is nonetheless anonymous; `requireIdentity()` reports it.
-public enum AuthFailure: Error, Sendable, Equatable {
+package enum AuthFailure: Error, Sendable, Equatable {
     case expired, invalid, revoked
 
     var error: AgoraError {

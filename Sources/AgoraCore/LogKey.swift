@@ -1,7 +1,7 @@
-public import Logging
+package import Logging
 
 /// Metadata keys Agora adds to log lines, in one place so they stay consistent.
-public enum LogKey: String, Sendable {
+package enum LogKey: String, Sendable {
     case account = "agora.account_id"
     case order = "agora.order_id"
     case connection = "agora.ws.connection_id"
@@ -12,7 +12,7 @@ public enum LogKey: String, Sendable {
 
 extension Logger {
     /// Reads or sets Agora metadata by key.
-    public subscript(agora key: LogKey) -> Logger.MetadataValue? {
+    package subscript(agora key: LogKey) -> Logger.MetadataValue? {
         get { self[metadataKey: key.rawValue] }
         set { self[metadataKey: key.rawValue] = newValue }
     }

@@ -1,17 +1,17 @@
 /// An amount of money in integer minor units (cents) of an ISO 4217 currency. Never a floating-point number.
-public struct Money: Sendable, Hashable, Codable {
+package struct Money: Sendable, Hashable, Codable {
     /// Minor units: 12999 is 129.99 in a two-decimal currency.
-    public var amount: Int64
+    package var amount: Int64
     /// ISO 4217 code, upper case (`ZAR`).
-    public var currency: String
+    package var currency: String
 
-    public init(amount: Int64, currency: String) {
+    package init(amount: Int64, currency: String) {
         self.amount = amount
         self.currency = currency
     }
 
     /// Whether `code` has the shape of an ISO 4217 code (three upper-case letters).
-    public static func isCurrencyCode(_ code: String) -> Bool {
+    package static func isCurrencyCode(_ code: String) -> Bool {
         code.utf8.count == 3 && code.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
     }
 }

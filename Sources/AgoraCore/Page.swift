@@ -1,12 +1,12 @@
-public import Hummingbird
+package import Hummingbird
 
 /// One page of a cursor-paginated list: `{"items": […], "nextCursor": "…" | null}`.
-public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
-    public var items: [Item]
+package struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+    package var items: [Item]
     /// Pass back as `cursor` for the next page; null on the last page.
-    public var nextCursor: String?
+    package var nextCursor: String?
 
-    public init(items: [Item], nextCursor: String?) {
+    package init(items: [Item], nextCursor: String?) {
         self.items = items
         self.nextCursor = nextCursor
     }
@@ -14,7 +14,7 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     enum CodingKeys: String, CodingKey { case items, nextCursor }
 
     /// Writes `"nextCursor": null` on the last page rather than leaving the key out, as every list does.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
         try container.encode(nextCursor, forKey: .nextCursor)

@@ -1,9 +1,9 @@
-public import Hummingbird
+package import Hummingbird
 
 extension Request {
     /// `limit` and `cursor` of a paginated list: `limit` from 1 to `maxLimit` (422 otherwise), `defaultLimit` when
     /// absent; an empty `cursor` is no cursor.
-    public func pagination(defaultLimit: Int, maxLimit: Int) throws(AgoraError) -> (limit: Int, cursor: String?) {
+    package func pagination(defaultLimit: Int, maxLimit: Int) throws(AgoraError) -> (limit: Int, cursor: String?) {
         let parameters = uri.queryParameters
         var limit = defaultLimit
         if let raw = parameters.get("limit") {

@@ -1,5 +1,5 @@
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// How the end of a session reaches the sockets opened with it, on every instance.
 ///
@@ -9,18 +9,18 @@ public import Logging
 /// The realtime hub of each instance that holds a socket of that account closes the matching sockets with
 /// `SessionSignals.closeCode`. What a lost publish misses (the subscriber was reconnecting) the hub finds on its next
 /// periodic check of `SessionLiveness`, which also ends sockets whose session expired.
-public enum SessionSignals {
+package enum SessionSignals {
     /// The WebSocket close code of a socket whose session ended: the client should refresh (or log in) and reconnect.
-    public static let closeCode: UInt16 = 4401
+    package static let closeCode: UInt16 = 4401
     /// The header of "every session of the account ended".
-    public static let allSessions = "s*"
+    package static let allSessions = "s*"
 
     /// The channel of `account`'s realtime events and session signals.
-    public static func channel(prefix: String, account: UUID) -> String { prefix + "u:" + account.uuidString }
+    package static func channel(prefix: String, account: UUID) -> String { prefix + "u:" + account.uuidString }
 }
 
 /// Which sessions are still live, for sockets that must not outlive theirs.
-public protocol SessionLiveness: Sendable {
+package protocol SessionLiveness: Sendable {
     /// The ids among `sessions` that are live (not ended, not expired).
     func liveSessions(_ sessions: [String], logger: Logger) async throws -> Set<String>
 }

@@ -11,18 +11,18 @@ import Foundation
 ///   U+180E, U+00AD soft hyphen, U+034F, U+115F/U+1160/U+3164/U+FFA0 Hangul fillers). Zero-width joiner and
 ///   non-joiner (U+200C, U+200D) stay allowed: Persian, Indic scripts and emoji sequences need them.
 /// - Free text (bios, descriptions, chat, reviews) may hold newlines and tabs but no other control character.
-public enum TextPolicy {
+package enum TextPolicy {
     /// The message every edge uses for a NUL.
-    public static let nulProblem = "must not contain NUL characters"
+    package static let nulProblem = "must not contain NUL characters"
 
     /// Whether `text` holds U+0000.
     @inlinable
-    public static func containsNUL(_ text: some StringProtocol) -> Bool {
+    package static func containsNUL(_ text: some StringProtocol) -> Bool {
         text.utf8.contains(0)
     }
 
     /// Whether `scalar` is a bidirectional override/isolate or an invisible character refused in names.
-    public static func isDeceptive(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isDeceptive(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: true  // bidi embeddings, overrides, isolates, marks
         case 0x200B, 0x2060...0x2064, 0xFEFF, 0x180E, 0x00AD, 0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0: true  // invisible
@@ -31,7 +31,7 @@ public enum TextPolicy {
     }
 
     /// A trimmed one-line name or title of `range` characters, or the reason it is not one.
-    public static func singleLine(_ raw: String, _ range: ClosedRange<Int>) -> Result<String, Problem> {
+    package static func singleLine(_ raw: String, _ range: ClosedRange<Int>) -> Result<String, Problem> {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard range.contains(text.count) else {
             return .failure(Problem(range.lowerBound > 0 && text.isEmpty ? "is required" : "must be \(range.lowerBound) to \(range.upperBound) characters"))
@@ -41,7 +41,7 @@ public enum TextPolicy {
     }
 
     /// A trimmed multi-line text of at most `max` characters (newlines and tabs allowed), or the reason it is not one.
-    public static func multiLine(_ raw: String, max: Int) -> Result<String, Problem> {
+    package static func multiLine(_ raw: String, max: Int) -> Result<String, Problem> {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count <= max else { return .failure(Problem("must be at most \(max) characters")) }
         guard !text.unicodeScalars.contains(where: { isControl($0) && $0 != "\n" && $0 != "\t" }) else {
@@ -51,7 +51,7 @@ public enum TextPolicy {
     }
 
     /// Why `text` is not acceptable as a name or title, or nil.
-    public static func nameProblem(_ text: some StringProtocol) -> Problem? {
+    package static func nameProblem(_ text: some StringProtocol) -> Problem? {
         for scalar in text.unicodeScalars {
             if isControl(scalar) { return Problem("must not contain control characters") }
             if isDeceptive(scalar) { return Problem("must not contain invisible or text-direction characters") }
@@ -62,8 +62,8 @@ public enum TextPolicy {
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.generalCategory == .control }
 
     /// Why a text was refused, phrased to follow the field's name ("title must …").
-    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
-        public var description: String
-        public init(_ description: String) { self.description = description }
+    package struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        package var description: String
+        package init(_ description: String) { self.description = description }
     }
 }

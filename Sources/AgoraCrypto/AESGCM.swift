@@ -4,30 +4,30 @@ internal import COpenSSL
 ///
 /// A sealed box is `nonce (12) || ciphertext || tag (16)`. Nonces are random; with 96-bit random nonces a
 /// key should seal well under 2^32 messages (NIST SP 800-38D §8.3), which is far above what Agora stores.
-public enum AESGCM {
+package enum AESGCM {
     /// Key length in bytes.
-    public static let keySize = 32
+    package static let keySize = 32
     /// Nonce length in bytes.
-    public static let nonceSize = 12
+    package static let nonceSize = 12
     /// Tag length in bytes.
-    public static let tagSize = 16
+    package static let tagSize = 16
 
     /// Why sealing or opening failed. Deliberately vague: an attacker learns nothing from which check failed.
-    public enum Error: Swift.Error, Equatable {
+    package enum Error: Swift.Error, Equatable {
         case invalidKey
         case invalidNonce
         case authenticationFailed
     }
 
     /// Encrypts `plaintext` under `key` with a fresh random nonce.
-    public static func seal(_ plaintext: some Collection<UInt8>, key: [UInt8], authenticating aad: [UInt8] = []) throws(Error) -> [UInt8] {
+    package static func seal(_ plaintext: some Collection<UInt8>, key: [UInt8], authenticating aad: [UInt8] = []) throws(Error) -> [UInt8] {
         let nonce = SecureRandom.bytes(nonceSize)
         let (ciphertext, tag) = try seal(Array(plaintext), key: key, nonce: nonce, aad: aad)
         return nonce + ciphertext + tag
     }
 
     /// Decrypts a box made by `seal`, failing if any byte of it, or of `aad`, was changed.
-    public static func open(_ box: some Collection<UInt8>, key: [UInt8], authenticating aad: [UInt8] = []) throws(Error) -> [UInt8] {
+    package static func open(_ box: some Collection<UInt8>, key: [UInt8], authenticating aad: [UInt8] = []) throws(Error) -> [UInt8] {
         let box = Array(box)
         guard box.count >= nonceSize + tagSize else { throw .authenticationFailed }
         let nonce = Array(box[..<nonceSize])

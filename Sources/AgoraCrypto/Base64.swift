@@ -1,5 +1,5 @@
 /// Base64 (RFC 4648 §4) and base64url (§5), strict on decode.
-public enum Base64 {
+package enum Base64 {
     private static let standard = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let urlSafe = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
@@ -7,7 +7,7 @@ public enum Base64 {
     /// - Parameters:
     ///   - url: use the URL- and filename-safe alphabet.
     ///   - padding: append `=` to a multiple of four characters.
-    public static func encode(_ bytes: some Collection<UInt8>, url: Bool = false, padding: Bool = true) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>, url: Bool = false, padding: Bool = true) -> String {
         let table = url ? urlSafe : standard
         let input = Array(bytes)
         var out = [UInt8]()
@@ -37,7 +37,7 @@ public enum Base64 {
     ///
     /// Padding is required for the standard alphabet and optional for base64url. Bits left over in the
     /// last character must be zero, so each byte string has exactly one accepted encoding.
-    public static func decode(_ string: String, url: Bool = false) -> [UInt8]? {
+    package static func decode(_ string: String, url: Bool = false) -> [UInt8]? {
         var chars = Array(string.utf8)
         var padded = 0
         while chars.last == UInt8(ascii: "=") {

@@ -1,30 +1,30 @@
 internal import COpenSSL
 
 /// SHA-1, which RFC 6455 needs for `Sec-WebSocket-Accept` and nothing else should use.
-public enum SHA1 {
+package enum SHA1 {
     /// The 20-byte SHA-1 digest of `data`.
-    public static func hash(_ data: some Sequence<UInt8>) -> [UInt8] {
+    package static func hash(_ data: some Sequence<UInt8>) -> [UInt8] {
         digest(Array(data), EVP_sha1(), length: 20)
     }
 }
 
 /// SHA-256.
-public enum SHA256 {
+package enum SHA256 {
     /// The 32-byte SHA-256 digest of `data`.
-    public static func hash(_ data: some Sequence<UInt8>) -> [UInt8] {
+    package static func hash(_ data: some Sequence<UInt8>) -> [UInt8] {
         digest(Array(data), EVP_sha256(), length: 32)
     }
 
     /// Lowercase hex of the SHA-256 digest; the form we store tokens and checksums in.
-    public static func hexDigest(_ data: some Sequence<UInt8>) -> String {
+    package static func hexDigest(_ data: some Sequence<UInt8>) -> String {
         Hex.encode(hash(data))
     }
 }
 
 /// HMAC-SHA256 (RFC 2104 with SHA-256).
-public enum HMACSHA256 {
+package enum HMACSHA256 {
     /// The 32-byte MAC of `message` under `key`.
-    public static func authenticationCode(for message: some Sequence<UInt8>, key: some Sequence<UInt8>) -> [UInt8] {
+    package static func authenticationCode(for message: some Sequence<UInt8>, key: some Sequence<UInt8>) -> [UInt8] {
         let key = Array(key)
         let message = Array(message)
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
@@ -47,11 +47,11 @@ public enum HMACSHA256 {
 }
 
 /// Hex encoding, lowercase.
-public enum Hex {
+package enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex of `bytes`.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out = [UInt8]()
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
@@ -61,7 +61,7 @@ public enum Hex {
     }
 
     /// Bytes of a hex string (either case), or nil if it is not hex of even length.
-    public static func decode(_ string: String) -> [UInt8]? {
+    package static func decode(_ string: String) -> [UInt8]? {
         let chars = Array(string.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out = [UInt8]()

@@ -1,9 +1,9 @@
 internal import COpenSSL
 
 /// Cryptographically secure random bytes from OpenSSL's CSPRNG.
-public enum SecureRandom {
+package enum SecureRandom {
     /// `count` random bytes.
-    public static func bytes(_ count: Int) -> [UInt8] {
+    package static func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return out }
         let ok = out.withUnsafeMutableBytes { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) }
@@ -13,15 +13,15 @@ public enum SecureRandom {
     }
 
     /// A random token of `byteCount` bytes, base64url without padding (URL- and cookie-safe).
-    public static func token(byteCount: Int = 32) -> String {
+    package static func token(byteCount: Int = 32) -> String {
         Base64.encode(bytes(byteCount), url: true, padding: false)
     }
 }
 
 /// Comparison that takes the same time wherever the inputs differ, for MACs and tokens.
-public enum ConstantTime {
+package enum ConstantTime {
     /// True when `a` and `b` are equal. Lengths are not secret: unequal lengths return at once.
-    public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+    package static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         let a = Array(a)
         let b = Array(b)
         guard a.count == b.count else { return false }

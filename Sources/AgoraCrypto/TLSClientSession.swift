@@ -8,7 +8,7 @@ internal import COpenSSL
 ///
 /// `@unchecked Sendable`: an SSL object must not be used from two threads at once; the one owner (an SMTP
 /// connection) uses it from one thread at a time.
-public final class TLSClientSession: @unchecked Sendable {
+package final class TLSClientSession: @unchecked Sendable {
     private let context: OpaquePointer  // SSL_CTX*
     private let ssl: OpaquePointer  // SSL*
 
@@ -18,7 +18,7 @@ public final class TLSClientSession: @unchecked Sendable {
     ///   - serverName: the host we connected to: sent as SNI, and what the certificate must name (DNS name or IP).
     ///   - caFile: PEM file of trusted roots; nil for the system's (`/etc/ssl/certs`).
     /// - Throws: `TLSError` with OpenSSL's reason (e.g. "certificate verify failed").
-    public init(socket: Int32, serverName: String, caFile: String?) throws(TLSError) {
+    package init(socket: Int32, serverName: String, caFile: String?) throws(TLSError) {
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError.fromQueue("SSL_CTX_new") }
         guard agora_SSL_CTX_set_min_tls12(context) == 1 else {
             SSL_CTX_free(context)
@@ -62,10 +62,10 @@ public final class TLSClientSession: @unchecked Sendable {
     }
 
     /// The negotiated protocol, e.g. `TLSv1.3`.
-    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+    package var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 
     /// Reads up to `buffer.count` bytes; 0 at a clean end of stream.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
         guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
         let count = SSL_read(ssl, base, Int32(min(buffer.count, Int(Int32.max))))
         if count > 0 { return Int(count) }
@@ -74,7 +74,7 @@ public final class TLSClientSession: @unchecked Sendable {
     }
 
     /// Writes all of `bytes`.
-    public func write(_ bytes: [UInt8]) throws(TLSError) {
+    package func write(_ bytes: [UInt8]) throws(TLSError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { raw in
@@ -86,15 +86,15 @@ public final class TLSClientSession: @unchecked Sendable {
     }
 
     /// Sends TLS close_notify (best effort: the connection is closing either way).
-    public func shutdown() {
+    package func shutdown() {
         _ = SSL_shutdown(ssl)
     }
 }
 
 /// A TLS failure, with OpenSSL's reason.
-public struct TLSError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct TLSError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 
     /// `what` plus the oldest reason on OpenSSL's error queue (which is emptied, so it cannot leak into a later
     /// call on this thread).

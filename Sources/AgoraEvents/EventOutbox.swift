@@ -1,35 +1,35 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// The one internal publisher of domain events: events go into the `domain_events` table in the transaction of
 /// the change that caused them, so an event exists exactly when its change committed, and consumers (the realtime
 /// relay, notifications) read them from there.
-public struct EventOutbox: Sendable {
+package struct EventOutbox: Sendable {
     /// An event as stored, with its id and time.
-    public struct Recorded: Sendable, Equatable {
-        public var id: Int64
-        public var event: DomainEvent
-        public var occurredAt: Date
+    package struct Recorded: Sendable, Equatable {
+        package var id: Int64
+        package var event: DomainEvent
+        package var occurredAt: Date
     }
 
     let db: PGPool
 
     /// The channel on which PostgreSQL announces committed domain events (migration 0008: a statement trigger on
     /// `domain_events`), with the table's schema as the payload.
-    public static let notifyChannel = "agora_domain_events"
+    package static let notifyChannel = "agora_domain_events"
 
-    public init(db: PGPool) { self.db = db }
+    package init(db: PGPool) { self.db = db }
 
     /// Records `events` as part of `transaction`; they are rolled back with it.
-    public func record(_ events: [DomainEvent], in transaction: PGTransaction) async throws {
+    package func record(_ events: [DomainEvent], in transaction: PGTransaction) async throws {
         guard let statement = try Self.recordStatement(events) else { return }
         try await transaction.execute(statement)
     }
 
     /// The statement that records `events` (nil for none), for a caller that pipelines it with its own statements.
-    public static func recordStatement(_ events: [DomainEvent]) throws -> PGQuery? {
+    package static func recordStatement(_ events: [DomainEvent]) throws -> PGQuery? {
         guard !events.isEmpty else { return nil }
         // One statement for the batch: parallel arrays unnested in order.
         return
@@ -43,12 +43,12 @@ public struct EventOutbox: Sendable {
     }
 
     /// Records one event as part of `transaction`.
-    public func record(_ event: DomainEvent, in transaction: PGTransaction) async throws {
+    package func record(_ event: DomainEvent, in transaction: PGTransaction) async throws {
         try await record([event], in: transaction)
     }
 
     /// Events with an id above `id`, oldest first, optionally only of `kinds` or about `subject`.
-    public func events(after id: Int64 = 0, kinds: [DomainEvent.Kind]? = nil, subject: UUID? = nil, limit: Int = 100, logger: Logger) async throws -> [Recorded] {
+    package func events(after id: Int64 = 0, kinds: [DomainEvent.Kind]? = nil, subject: UUID? = nil, limit: Int = 100, logger: Logger) async throws -> [Recorded] {
         let rows = try await db.query(
             """
             SELECT id, type, actor_id, subject_id, payload::text AS payload, occurred_at FROM domain_events
@@ -69,7 +69,7 @@ public struct EventOutbox: Sendable {
     /// One statement claims and marks the batch (a rollback unmarks it), so `body` may end the transaction with
     /// `commit(after:)`, sending its last statements with the COMMIT.
     /// - Returns: what `body` returned, and how many events it got.
-    public func relay<R: Sendable>(limit: Int, logger: Logger, _ body: (PGTransaction, [Recorded]) async throws -> R) async throws -> (R, Int) {
+    package func relay<R: Sendable>(limit: Int, logger: Logger, _ body: (PGTransaction, [Recorded]) async throws -> R) async throws -> (R, Int) {
         try await db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query(
                 """

@@ -4,7 +4,7 @@ import Synchronization
 /// interval as a timeout, the safety net) instead of sleeping a fixed interval.
 ///
 /// Signals coalesce: however many arrive while nobody waits, the next `wait` returns at once, once.
-public final class EventWakeup: Sendable {
+package final class EventWakeup: Sendable {
     private struct State {
         var pending = false
         var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
@@ -13,10 +13,10 @@ public final class EventWakeup: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// New events committed (or may have: a listener that just reconnected).
-    public func signal() {
+    package func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
@@ -29,7 +29,7 @@ public final class EventWakeup: Sendable {
     }
 
     /// Returns at the next signal (at once if one came since the last wait), after `timeout`, or on cancellation.
-    public func wait(upTo timeout: Duration) async {
+    package func wait(upTo timeout: Duration) async {
         let id = state.withLock { state -> UInt64? in
             if state.pending {
                 state.pending = false

@@ -1,5 +1,5 @@
 import AgoraCrypto
-public import Foundation
+package import Foundation
 
 // A mail as bytes on the wire: RFC 5322 headers, MIME (RFC 2045) text/plain in quoted-printable, so the message
 // is 7-bit clean and every line is under 78 characters whatever the text holds; RFC 2047 encoded words for
@@ -9,7 +9,7 @@ extension Mail {
     /// - Parameters:
     ///   - date: the `Date` header.
     ///   - messageID: the `Message-ID` without angle brackets; a random one at the sender's domain by default.
-    public func rfc5322(date: Date = .now, messageID: String? = nil) -> [UInt8] {
+    package func rfc5322(date: Date = .now, messageID: String? = nil) -> [UInt8] {
         let id = messageID ?? "\(SecureRandom.token(byteCount: 18))@\(from.domain)"
         var headers = [
             "Date: \(Self.rfc5322Date(date))",

@@ -2,14 +2,14 @@ import Foundation
 
 /// An email address with an optional display name, checked so that it cannot break out of a header or an SMTP
 /// command (no CR, LF, `<`, `>`, spaces or non-ASCII in the address itself).
-public struct MailAddress: Sendable, Equatable, CustomStringConvertible {
+package struct MailAddress: Sendable, Equatable, CustomStringConvertible {
     /// `local@domain`.
-    public var address: String
+    package var address: String
     /// Shown by mail clients, e.g. `Agora`.
-    public var displayName: String?
+    package var displayName: String?
 
     /// - Throws: `MailError.invalidAddress`.
-    public init(_ address: String, displayName: String? = nil) throws(MailError) {
+    package init(_ address: String, displayName: String? = nil) throws(MailError) {
         let address = address.trimmingCharacters(in: .whitespaces)
         guard Self.isAcceptable(address) else { throw .invalidAddress(address) }
         if let displayName, displayName.contains(where: { $0.isNewline }) { throw .invalidAddress(displayName) }
@@ -18,7 +18,7 @@ public struct MailAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses `Name <local@domain>` or a bare `local@domain`.
-    public init(parsing text: String) throws(MailError) {
+    package init(parsing text: String) throws(MailError) {
         let text = text.trimmingCharacters(in: .whitespaces)
         if text.hasSuffix(">"), let open = text.lastIndex(of: "<") {
             var name = text[..<open].trimmingCharacters(in: .whitespaces)
@@ -30,9 +30,9 @@ public struct MailAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The part after `@`, for Message-IDs.
-    public var domain: String { address.split(separator: "@").last.map(String.init) ?? "localhost" }
+    package var domain: String { address.split(separator: "@").last.map(String.init) ?? "localhost" }
 
-    public var description: String { displayName.map { "\($0) <\(address)>" } ?? address }
+    package var description: String { displayName.map { "\($0) <\(address)>" } ?? address }
 
     /// Printable ASCII without the characters SMTP and headers give a meaning to, one `@` with text on both sides.
     static func isAcceptable(_ address: String) -> Bool {
@@ -46,14 +46,14 @@ public struct MailAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One plain-text mail to one recipient.
-public struct Mail: Sendable, Equatable {
-    public var from: MailAddress
-    public var to: MailAddress
-    public var subject: String
+package struct Mail: Sendable, Equatable {
+    package var from: MailAddress
+    package var to: MailAddress
+    package var subject: String
     /// The body; any newline convention, any Unicode.
-    public var text: String
+    package var text: String
 
-    public init(from: MailAddress, to: MailAddress, subject: String, text: String) {
+    package init(from: MailAddress, to: MailAddress, subject: String, text: String) {
         self.from = from
         self.to = to
         self.subject = Self.oneLine(subject)
@@ -61,16 +61,16 @@ public struct Mail: Sendable, Equatable {
     }
 
     /// A header value cannot hold a line break; folding each into a space keeps what was meant.
-    public static func oneLine(_ text: String) -> String {
+    package static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
 
 /// What can go wrong building or sending a mail.
-public enum MailError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum MailError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidAddress(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidAddress(let text): "not a usable email address: \(text.prefix(100))"
         }

@@ -1,23 +1,23 @@
 import Foundation
-public import Logging
-public import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 
 /// Sends what the outbox holds: every `pollInterval` it claims a batch of due mails, hands them to the transport
 /// and records the outcome. One per instance; instances never claim the same mail.
 ///
 /// A refused mail (a 5xx for that recipient) fails at once; anything else is tried again after a delay that
 /// doubles from `retryDelay` up to `maxRetryDelay`, at most `maxAttempts` times in all.
-public struct MailDispatcher: Service {
-    public struct Settings: Sendable {
-        public var pollInterval: Duration
-        public var batchSize: Int
-        public var maxAttempts: Int
-        public var retryDelay: Duration
-        public var maxRetryDelay: Duration
+package struct MailDispatcher: Service {
+    package struct Settings: Sendable {
+        package var pollInterval: Duration
+        package var batchSize: Int
+        package var maxAttempts: Int
+        package var retryDelay: Duration
+        package var maxRetryDelay: Duration
         /// How long a claimed mail is reserved for this dispatcher; longer than a batch can take.
-        public var lease: Duration
+        package var lease: Duration
 
-        public init(
+        package init(
             pollInterval: Duration = .seconds(1), batchSize: Int = 20, maxAttempts: Int = 8, retryDelay: Duration = .seconds(30),
             maxRetryDelay: Duration = .seconds(3600), lease: Duration = .seconds(300)
         ) {
@@ -37,7 +37,7 @@ public struct MailDispatcher: Service {
 
     let outbox: MailOutbox
     /// Where mails go: SMTP, or the development mailbox.
-    public let transport: any MailTransport
+    package let transport: any MailTransport
     let from: MailAddress
     let settings: Settings
     let logger: Logger
@@ -45,7 +45,7 @@ public struct MailDispatcher: Service {
 
     /// - Parameter isReady: polled before the first batch; the app says "migrations applied", so the dispatcher
     ///   does not query a table that does not exist yet.
-    public init(
+    package init(
         outbox: MailOutbox, transport: any MailTransport, from: MailAddress, settings: Settings = .init(), logger: Logger,
         isReady: @escaping @Sendable () -> Bool = { true }
     ) {
@@ -57,7 +57,7 @@ public struct MailDispatcher: Service {
         self.isReady = isReady
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !isReady() {
             if Task.isShuttingDownGracefully { return }
             try await Task.sleep(for: .milliseconds(50))
@@ -73,7 +73,7 @@ public struct MailDispatcher: Service {
             } catch {
                 failures += 1
                 // The database is away: say so once in a while, and back off to at most 30 s.
-                if failures == 1 || failures % 30 == 0 { logger.warning("Mail dispatcher cannot reach the outbox", metadata: ["error": "\(error)"]) }
+                if failures == 1 || failures % 30 == 0 { logger.warning("Mail dispatcher cannot reach the outbox", metadata: ["error": "\(String(reflecting: error))"]) }
                 wait = min(settings.pollInterval * (1 << min(failures, 5)), .seconds(30))
             }
             if wait > .zero {
@@ -85,7 +85,7 @@ public struct MailDispatcher: Service {
 
     /// Claims and sends one batch; returns how many mails it handled.
     @discardableResult
-    public func dispatchOnce() async throws -> Int {
+    package func dispatchOnce() async throws -> Int {
         let claimed = try await outbox.claim(limit: settings.batchSize, lease: settings.lease, logger: logger)
         guard !claimed.isEmpty else { return 0 }
         var ready: [(entry: OutboxMail, mail: Mail)] = []
@@ -93,7 +93,7 @@ public struct MailDispatcher: Service {
             do {
                 ready.append((entry, Mail(from: from, to: try MailAddress(entry.to), subject: entry.subject, text: entry.body)))
             } catch {
-                try await outbox.markFailed(entry.id, error: "\(error)", logger: logger)
+                try await outbox.markFailed(entry.id, error: "\(String(reflecting: error))", logger: logger)
             }
         }
         let results = await transport.send(ready.map { ($0.entry.id, $0.mail) }, logger: logger)

@@ -1,15 +1,15 @@
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// A mail waiting in the outbox.
-public struct OutboxMail: Sendable, Equatable {
-    public var id: UUID
-    public var to: String
-    public var subject: String
-    public var body: String
+package struct OutboxMail: Sendable, Equatable {
+    package var id: UUID
+    package var to: String
+    package var subject: String
+    package var body: String
     /// Tries so far, this one included once claimed.
-    public var attempts: Int
+    package var attempts: Int
 }
 
 /// The `mail_outbox` table: mails are written in the transaction of the change that causes them, and claimed,
@@ -18,10 +18,10 @@ public struct OutboxMail: Sendable, Equatable {
 /// Delivery is at least once: a dispatcher that dies after the SMTP server accepted a mail but before marking it
 /// sent leaves the mail to be sent again when its lease runs out. Our mails are links with single-use tokens, so a
 /// duplicate is harmless, and a lost mail is not.
-public struct MailOutbox: Sendable {
+package struct MailOutbox: Sendable {
     let db: PGPool
 
-    public init(db: PGPool) {
+    package init(db: PGPool) {
         self.db = db
     }
 
@@ -30,7 +30,7 @@ public struct MailOutbox: Sendable {
     ///   is sent or fails, so it rests in the table only while it waits.
     /// - Throws: `MailError.invalidAddress` for a recipient that could not be sent to (nothing is written).
     @discardableResult
-    public func enqueue(to: String, subject: String, body: String, sensitive: Bool = false, in transaction: PGTransaction) async throws -> UUID {
+    package func enqueue(to: String, subject: String, body: String, sensitive: Bool = false, in transaction: PGTransaction) async throws -> UUID {
         let recipient = try MailAddress(to)
         let subject = String(Mail.oneLine(subject).prefix(250))
         let row = try await transaction.query(
@@ -40,13 +40,13 @@ public struct MailOutbox: Sendable {
     }
 
     /// A mail to queue with others in one statement (`enqueueStatement`).
-    public struct Outgoing: Sendable, Equatable {
-        public var to: String
-        public var subject: String
-        public var body: String
-        public var sensitive: Bool
+    package struct Outgoing: Sendable, Equatable {
+        package var to: String
+        package var subject: String
+        package var body: String
+        package var sensitive: Bool
 
-        public init(to: String, subject: String, body: String, sensitive: Bool = false) {
+        package init(to: String, subject: String, body: String, sensitive: Bool = false) {
             self.to = to
             self.subject = subject
             self.body = body
@@ -57,7 +57,7 @@ public struct MailOutbox: Sendable {
     /// The statement that queues `mails` (nil for none), for a caller that pipelines it with its own statements and
     /// its COMMIT; as `enqueue`, each mail exists exactly when that transaction commits.
     /// - Throws: `MailError.invalidAddress` for a recipient that could not be sent to (nothing is written).
-    public static func enqueueStatement(_ mails: [Outgoing]) throws -> PGQuery? {
+    package static func enqueueStatement(_ mails: [Outgoing]) throws -> PGQuery? {
         guard !mails.isEmpty else { return nil }
         let recipients = try mails.map { try MailAddress($0.to).address }
         // One statement for the batch: parallel arrays unnested in order (booleans as text, as arrays carry no Bool).
@@ -73,7 +73,7 @@ public struct MailOutbox: Sendable {
 
     /// Claims up to `limit` due mails for `lease`: other dispatchers skip them until it runs out. Safe with any
     /// number of instances (`FOR UPDATE SKIP LOCKED`).
-    public func claim(limit: Int, lease: Duration, logger: Logger) async throws -> [OutboxMail] {
+    package func claim(limit: Int, lease: Duration, logger: Logger) async throws -> [OutboxMail] {
         let rows = try await db.query(
             """
             UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(Self.seconds(lease)))
@@ -94,12 +94,12 @@ public struct MailOutbox: Sendable {
     }
 
     /// Records that the server accepted the mail.
-    public func markSent(_ id: UUID, logger: Logger) async throws {
+    package func markSent(_ id: UUID, logger: Logger) async throws {
         try await db.execute("UPDATE mail_outbox SET status = 'sent', sent_at = now(), last_error = NULL, body = CASE WHEN sensitive THEN '' ELSE body END WHERE id = \(id)", logger: logger)
     }
 
     /// Keeps the mail pending, to be tried again after `delay`.
-    public func markForRetry(_ id: UUID, error: String, after delay: Duration, logger: Logger) async throws {
+    package func markForRetry(_ id: UUID, error: String, after delay: Duration, logger: Logger) async throws {
         try await db.execute(
             """
             UPDATE mail_outbox SET last_error = \(String(error.prefix(500))), next_attempt_at = now() + make_interval(secs => \(Self.seconds(delay)))
@@ -110,7 +110,7 @@ public struct MailOutbox: Sendable {
     }
 
     /// Gives up on the mail.
-    public func markFailed(_ id: UUID, error: String, logger: Logger) async throws {
+    package func markFailed(_ id: UUID, error: String, logger: Logger) async throws {
         try await db.execute(
             "UPDATE mail_outbox SET status = 'failed', last_error = \(String(error.prefix(500))), body = CASE WHEN sensitive THEN '' ELSE body END WHERE id = \(id) AND status = 'pending'",
             logger: logger

@@ -1,26 +1,26 @@
-public import Foundation
-public import Logging
-public import NIOPosix
+package import Foundation
+package import Logging
+package import NIOPosix
 
 /// Where the dispatcher hands mails: SMTP in production, a folder of files in development.
-public protocol MailTransport: Sendable {
+package protocol MailTransport: Sendable {
     /// Sends each mail; one result per mail, in order.
     func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>]
 }
 
 /// Sends through an SMTP server, on a thread pool (the SMTP client blocks).
-public struct SMTPTransport: MailTransport {
+package struct SMTPTransport: MailTransport {
     let client: SMTPClient
     let threadPool: NIOThreadPool
 
     /// - Parameter threadPool: where sessions run, each holding a thread for up to `settings.timeout` per step when
     ///   the server is slow: a pool of its own (`WorkerPools.mail`), never one that logins or requests wait on.
-    public init(settings: SMTPSettings, threadPool: NIOThreadPool) {
+    package init(settings: SMTPSettings, threadPool: NIOThreadPool) {
         self.client = SMTPClient(settings: settings)
         self.threadPool = threadPool
     }
 
-    public func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>] {
+    package func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>] {
         let client = self.client
         let batch = mails.map(\.mail)
         do {
@@ -34,16 +34,16 @@ public struct SMTPTransport: MailTransport {
 
 /// Development: each mail becomes a readable text file in a folder (`$AGORA_DATA_DIR/mailbox`), newest last by
 /// name, so the links in it can be opened without a mail server.
-public struct MailboxTransport: MailTransport {
-    public let directory: URL
+package struct MailboxTransport: MailTransport {
+    package let directory: URL
     let threadPool: NIOThreadPool
 
-    public init(directory: URL, threadPool: NIOThreadPool) {
+    package init(directory: URL, threadPool: NIOThreadPool) {
         self.directory = directory
         self.threadPool = threadPool
     }
 
-    public func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>] {
+    package func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>] {
         let directory = self.directory
         let written: [Result<String, SMTPError>]
         do {

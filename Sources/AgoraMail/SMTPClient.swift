@@ -3,40 +3,40 @@ import Foundation
 
 /// Why a mail was not sent. `transient` failures are retried later; `permanent` ones (a 5xx refusal of this mail)
 /// are not.
-public struct SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable { case transient, permanent }
-    public var kind: Kind
+package struct SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: Sendable, Equatable { case transient, permanent }
+    package var kind: Kind
     /// What happened, with the server's reply where there was one. Never contains credentials.
-    public var message: String
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// How to reach the SMTP server.
-public struct SMTPSettings: Sendable {
+package struct SMTPSettings: Sendable {
     /// `none`: plain SMTP (a relay on this host or a trusted network). `startTLS`: RFC 3207 upgrade, required
     /// (a server that does not offer it is an error, never a silent downgrade). `tls`: TLS from the first byte
     /// (port 465, RFC 8314).
-    public enum Security: String, Sendable { case none, startTLS = "starttls", tls }
+    package enum Security: String, Sendable { case none, startTLS = "starttls", tls }
 
-    public var host: String
-    public var port: Int
-    public var security: Security
-    public var username: String?
-    public var password: String?
+    package var host: String
+    package var port: Int
+    package var security: Security
+    package var username: String?
+    package var password: String?
     /// PEM roots to trust instead of the system's, e.g. a private CA.
-    public var caFile: String?
+    package var caFile: String?
     /// The name we give in EHLO.
-    public var heloName: String
+    package var heloName: String
     /// Bounds connect and every read and write.
-    public var timeout: Duration
+    package var timeout: Duration
 
-    public init(
+    package init(
         host: String, port: Int, security: Security = .none, username: String? = nil, password: String? = nil, caFile: String? = nil,
         heloName: String = "localhost", timeout: Duration = .seconds(15)
     ) {
@@ -54,16 +54,16 @@ public struct SMTPSettings: Sendable {
 /// A small SMTP client (RFC 5321) with STARTTLS (RFC 3207), implicit TLS and AUTH PLAIN / LOGIN (RFC 4954).
 ///
 /// It sends several mails over one session. Blocking: call it from a thread pool (`SMTPTransport` does).
-public struct SMTPClient: Sendable {
-    public let settings: SMTPSettings
+package struct SMTPClient: Sendable {
+    package let settings: SMTPSettings
 
-    public init(settings: SMTPSettings) {
+    package init(settings: SMTPSettings) {
         self.settings = settings
     }
 
     /// Sends each mail, in order, over one session. A failure to set up the session fails every mail transiently;
     /// a refusal of one mail does not stop the others.
-    public func send(_ mails: [Mail]) -> [Result<Void, SMTPError>] {
+    package func send(_ mails: [Mail]) -> [Result<Void, SMTPError>] {
         guard !mails.isEmpty else { return [] }
         // OpenSSL's writes (and its close_notify when the connection goes) would raise SIGPIPE at a server that hung
         // up, ending the whole process; the session, connection included, lives inside.
@@ -188,7 +188,7 @@ public struct SMTPClient: Sendable {
     }
 
     /// Whether `host` names this machine (where a relay may take credentials without TLS).
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }

@@ -1,11 +1,11 @@
 /// The image formats Agora accepts for uploads.
-public enum ImageFormat: String, Sendable, CaseIterable {
+package enum ImageFormat: String, Sendable, CaseIterable {
     case jpeg
     case png
     case webp
 
     /// The media type to serve the image with.
-    public var contentType: String {
+    package var contentType: String {
         switch self {
         case .jpeg: "image/jpeg"
         case .png: "image/png"
@@ -14,7 +14,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     }
 
     /// The file name extension, without a dot; also the one a `MediaKey` carries.
-    public var fileExtension: String {
+    package var fileExtension: String {
         switch self {
         case .jpeg: "jpg"
         case .png: "png"
@@ -23,7 +23,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     }
 
     /// The format whose `fileExtension` is `fileExtension`, exactly.
-    public init?(fileExtension: String) {
+    package init?(fileExtension: String) {
         guard let format = Self.allCases.first(where: { $0.fileExtension == fileExtension }) else { return nil }
         self = format
     }
@@ -33,28 +33,28 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     /// File names and declared types are never consulted: a client can say anything, the bytes are what a browser
     /// will decode. Returns nil for anything else, and for a truncated or malformed header.
     /// - Parameter bytes: the start of the file, or all of it.
-    public static func sniff(_ bytes: some Collection<UInt8>) -> SniffedImage? {
+    package static func sniff(_ bytes: some Collection<UInt8>) -> SniffedImage? {
         let bytes = (bytes as? [UInt8]) ?? Array(bytes)
         return ImageSniffer.png(bytes) ?? ImageSniffer.jpeg(bytes) ?? ImageSniffer.webp(bytes)
     }
 }
 
 /// What sniffing found: the real format and the pixel size.
-public struct SniffedImage: Sendable, Hashable {
+package struct SniffedImage: Sendable, Hashable {
     /// The format the bytes are in.
-    public var format: ImageFormat
+    package var format: ImageFormat
     /// Width in pixels.
-    public var width: Int
+    package var width: Int
     /// Height in pixels.
-    public var height: Int
+    package var height: Int
 
     /// Makes a result.
-    public init(format: ImageFormat, width: Int, height: Int) {
+    package init(format: ImageFormat, width: Int, height: Int) {
         self.format = format
         self.width = width
         self.height = height
     }
 
     /// Width times height, the number a decoder has to allocate for.
-    public var pixelCount: Int { width * height }
+    package var pixelCount: Int { width * height }
 }

@@ -1,21 +1,21 @@
-public import AgoraCore
+package import AgoraCore
 
 /// Bounds on an uploaded image.
-public struct ImageLimits: Sendable {
+package struct ImageLimits: Sendable {
     /// The most bytes a file may have. 5 MiB holds a sharp phone photo at full size.
-    public var maxBytes: Int
+    package var maxBytes: Int
     /// The most pixels on either side.
-    public var maxDimension: Int
+    package var maxDimension: Int
     /// The most pixels in all. A few kilobytes of PNG or WebP can claim a huge canvas, and whoever decodes it
     /// (a thumbnailer, a browser) allocates about four bytes per pixel: 40 million pixels caps that near 160 MB.
-    public var maxPixels: Int
+    package var maxPixels: Int
 
     /// Makes limits.
     /// - Parameters:
     ///   - maxBytes: the largest file, in bytes.
     ///   - maxDimension: the widest or tallest image, in pixels.
     ///   - maxPixels: the most pixels, width times height.
-    public init(maxBytes: Int = 5 << 20, maxDimension: Int = 8000, maxPixels: Int = 40_000_000) {
+    package init(maxBytes: Int = 5 << 20, maxDimension: Int = 8000, maxPixels: Int = 40_000_000) {
         self.maxBytes = maxBytes
         self.maxDimension = maxDimension
         self.maxPixels = maxPixels
@@ -23,7 +23,7 @@ public struct ImageLimits: Sendable {
 }
 
 /// Checks an uploaded file before it is stored.
-public enum ImageUpload {
+package enum ImageUpload {
     /// The image in `bytes`, if it is a JPEG, PNG or WebP within `limits`.
     ///
     /// The format comes from the bytes alone (see `ImageFormat.sniff`), so a file's name or declared type cannot
@@ -33,7 +33,7 @@ public enum ImageUpload {
     ///   - limits: size and pixel bounds.
     /// - Throws: `AgoraError` with `.payloadTooLarge` (`image_too_large`), `.unsupportedMediaType`
     ///   (`unsupported_image_type`) or `.validation` (`image_empty`, `image_too_many_pixels`).
-    public static func validate(bytes: [UInt8], limits: ImageLimits = .init()) throws(AgoraError) -> SniffedImage {
+    package static func validate(bytes: [UInt8], limits: ImageLimits = .init()) throws(AgoraError) -> SniffedImage {
         guard !bytes.isEmpty else {
             throw AgoraError(.validation, code: "image_empty", "The image file is empty", fields: ["image": "is empty"])
         }

@@ -1,6 +1,6 @@
 import AgoraCrypto
-public import Foundation
-public import NIOPosix
+package import Foundation
+package import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,26 +13,26 @@ import Darwin
 /// `put` refuses a `contentType` that disagrees with it. Every file operation blocks, so all of them run on
 /// `threadPool`, never on an event loop or in the cooperative pool (with two cores, one blocked cooperative thread
 /// is half the server).
-public struct LocalMediaStorage: MediaStorage {
+package struct LocalMediaStorage: MediaStorage {
     /// The folder that holds the shard folders; created on the first `put`.
-    public let directory: URL
+    package let directory: URL
     let threadPool: NIOThreadPool
 
     /// Makes a store.
     /// - Parameters:
     ///   - directory: the media folder, e.g. `<data folder>/media`.
     ///   - threadPool: where the blocking file calls run.
-    public init(directory: URL, threadPool: NIOThreadPool = .singleton) {
+    package init(directory: URL, threadPool: NIOThreadPool = .singleton) {
         self.directory = directory
         self.threadPool = threadPool
     }
 
     /// The path a key's file has (whether or not it exists).
-    public func path(for key: MediaKey) -> String {
+    package func path(for key: MediaKey) -> String {
         directory.appendingPathComponent(key.shard, isDirectory: true).appendingPathComponent(key.rawValue, isDirectory: false).path
     }
 
-    public func put(_ bytes: [UInt8], key: MediaKey, contentType: String) async throws {
+    package func put(_ bytes: [UInt8], key: MediaKey, contentType: String) async throws {
         let path = path(for: key)
         guard contentType == key.format.contentType else {
             throw MediaStorageError(operation: "put as \(contentType) (the key says \(key.format.contentType))", path: path, errno: 0)
@@ -42,13 +42,13 @@ public struct LocalMediaStorage: MediaStorage {
         try await threadPool.runIfActive { try Self.writeAtomically(bytes, folder: folder, temporary: temporary, path: path) }
     }
 
-    public func get(_ key: MediaKey) async throws -> StoredMedia? {
+    package func get(_ key: MediaKey) async throws -> StoredMedia? {
         let path = path(for: key)
         guard let bytes = try await threadPool.runIfActive({ try Self.readFile(path) }) else { return nil }
         return StoredMedia(bytes: bytes, contentType: key.format.contentType)
     }
 
-    public func delete(_ key: MediaKey) async throws {
+    package func delete(_ key: MediaKey) async throws {
         let path = path(for: key)
         try await threadPool.runIfActive {
             guard unlink(path) == 0 || errno == ENOENT else { throw MediaStorageError(operation: "unlink", path: path, errno: errno) }

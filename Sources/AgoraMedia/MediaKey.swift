@@ -6,14 +6,14 @@ import AgoraCrypto
 /// Names are random rather than derived from the content or the upload, so they reveal nothing and are never
 /// reused; that is what lets `MediaRoutes` tell browsers to cache them forever. `init(validating:)` accepts only
 /// that exact shape, so a key taken from a URL can never hold `/`, `..` or anything else that leaves the folder.
-public struct MediaKey: Sendable, Hashable, CustomStringConvertible {
+package struct MediaKey: Sendable, Hashable, CustomStringConvertible {
     /// Random bytes in a key. 128 bits: guessing a stored name is hopeless, and collisions never happen in practice.
     static let randomByteCount = 16
 
     /// The key as text, e.g. for a URL path or a database column.
-    public let rawValue: String
+    package let rawValue: String
     /// The image format the key's extension names.
-    public let format: ImageFormat
+    package let format: ImageFormat
 
     private init(rawValue: String, format: ImageFormat) {
         self.rawValue = rawValue
@@ -21,7 +21,7 @@ public struct MediaKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A new key for an image in `format`, from the CSPRNG.
-    public static func random(format: ImageFormat) -> MediaKey {
+    package static func random(format: ImageFormat) -> MediaKey {
         let hex = SecureRandom.bytes(randomByteCount).map { byte in
             let digits = Array("0123456789abcdef".utf8)
             return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
@@ -30,7 +30,7 @@ public struct MediaKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The key `text` spells, or nil unless it has exactly the shape `random(format:)` makes.
-    public init?(validating text: String) {
+    package init?(validating text: String) {
         let bytes = Array(text.utf8)
         let hexCount = Self.randomByteCount * 2
         guard bytes.count > hexCount + 1, bytes[hexCount] == UInt8(ascii: ".") else { return nil }
@@ -43,7 +43,7 @@ public struct MediaKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The first two hex digits: the subfolder that spreads files out, so no one folder grows huge.
-    public var shard: String { String(rawValue.prefix(2)) }
+    package var shard: String { String(rawValue.prefix(2)) }
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }

@@ -1,20 +1,20 @@
-public import AgoraCore
+package import AgoraCore
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import NIOCore
 
 /// `GET /media/:key`: serves stored images to browsers and CDNs.
-public struct MediaRoutes: Sendable {
+package struct MediaRoutes: Sendable {
     let storage: any MediaStorage
 
     /// Makes the routes.
     /// - Parameter storage: where the images are.
-    public init(storage: any MediaStorage) {
+    package init(storage: any MediaStorage) {
         self.storage = storage
     }
 
     /// Registers the routes on `router`.
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/media/:key", use: show)
         // HEAD: the same status and headers, no body (CDNs and link checkers ask before they fetch).
         router.head("/media/:key") { request, context in

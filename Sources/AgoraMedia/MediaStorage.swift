@@ -1,7 +1,7 @@
 /// Where uploaded images live: a local folder now, an S3-compatible bucket later.
 ///
 /// Implementations must be safe to call from many requests at once, and must not block the caller's thread.
-public protocol MediaStorage: Sendable {
+package protocol MediaStorage: Sendable {
     /// Stores `bytes` under `key`, replacing whatever was there; readers see the old file or the new one, never part.
     /// - Parameters:
     ///   - bytes: the file.
@@ -17,14 +17,14 @@ public protocol MediaStorage: Sendable {
 }
 
 /// A stored file and the type to serve it with.
-public struct StoredMedia: Sendable, Equatable {
+package struct StoredMedia: Sendable, Equatable {
     /// The file's bytes.
-    public var bytes: [UInt8]
+    package var bytes: [UInt8]
     /// Its media type, e.g. `image/webp`.
-    public var contentType: String
+    package var contentType: String
 
     /// Makes a value.
-    public init(bytes: [UInt8], contentType: String) {
+    package init(bytes: [UInt8], contentType: String) {
         self.bytes = bytes
         self.contentType = contentType
     }
@@ -33,20 +33,20 @@ public struct StoredMedia: Sendable, Equatable {
 /// A storage operation that failed for a reason other than a missing file.
 ///
 /// Its description names the operation, path and `errno` for the logs; clients only ever see a generic 500.
-public struct MediaStorageError: Error, Sendable, CustomStringConvertible {
+package struct MediaStorageError: Error, Sendable, CustomStringConvertible {
     /// What was being done, e.g. `rename`.
-    public var operation: String
+    package var operation: String
     /// The file or folder involved.
-    public var path: String
+    package var path: String
     /// The POSIX error number, or 0 when the failure was not a system call's.
-    public var errno: Int32
+    package var errno: Int32
 
     /// Makes an error.
-    public init(operation: String, path: String, errno: Int32) {
+    package init(operation: String, path: String, errno: Int32) {
         self.operation = operation
         self.path = path
         self.errno = errno
     }
 
-    public var description: String { "MediaStorageError: \(operation) \(path) failed (errno \(errno))" }
+    package var description: String { "MediaStorageError: \(operation) \(path) failed (errno \(errno))" }
 }

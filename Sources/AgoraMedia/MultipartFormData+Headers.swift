@@ -6,7 +6,7 @@ extension MultipartFormData {
     /// Type and parameter names are case-insensitive, the boundary may be quoted, and it must be 1–70 characters of
     /// the RFC 2046 §5.1.1 set.
     /// - Parameter contentType: the request's `Content-Type` header.
-    public static func boundary(fromContentType contentType: String) -> String? {
+    package static func boundary(fromContentType contentType: String) -> String? {
         guard let header = HeaderValue(contentType), header.value.lowercased() == "multipart/form-data" else { return nil }
         guard let boundary = header.parameters["boundary"], isValidBoundary(boundary) else { return nil }
         return boundary

@@ -9,7 +9,7 @@ import Glibc
 ///
 /// Both calls come on the poller's thread, one at a time for all its sockets: they must not block, and should do
 /// little more than read what is there, parse it and hand results on (resume continuations).
-public protocol SocketWatcher: AnyObject, Sendable {
+package protocol SocketWatcher: AnyObject, Sendable {
     /// The socket has input, or was closed or failed (the read will say which).
     func socketIsReadable()
     /// The socket can take more output; only reported while `SocketPoller.watchWrites(_:true)` is on.
@@ -22,12 +22,12 @@ public protocol SocketWatcher: AnyObject, Sendable {
 /// owning them. So each pool gets a poller: callers write their requests from their own threads (under the
 /// connection's lock), and the poller's one thread reads the answers as they arrive and resumes the callers. No
 /// thread ever waits on a single connection.
-public final class SocketPoller: Sendable {
+package final class SocketPoller: Sendable {
     /// A registered socket.
-    public struct Registration: Sendable, Hashable {
+    package struct Registration: Sendable, Hashable {
         let id: UInt64
         /// The file descriptor that was registered.
-        public let descriptor: Int32
+        package let descriptor: Int32
     }
 
     private struct State {
@@ -44,7 +44,7 @@ public final class SocketPoller: Sendable {
 
     /// Starts the poller's thread.
     /// - Parameter name: the thread's name, as seen in `top -H` and profiles.
-    public init(name: String) {
+    package init(name: String) {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         precondition(epoll >= 0 && wake >= 0, "epoll_create1/eventfd failed: \(errno)")
@@ -62,7 +62,7 @@ public final class SocketPoller: Sendable {
 
     /// Starts watching `descriptor` for input (level-triggered: reported until it is read).
     /// - Returns: the registration to pass to `watchWrites` and `unregister`.
-    public func register(_ descriptor: Int32, _ watcher: any SocketWatcher) -> Registration? {
+    package func register(_ descriptor: Int32, _ watcher: any SocketWatcher) -> Registration? {
         let id = state.withLock { state -> UInt64? in
             guard !state.stopped else { return nil }
             defer { state.nextID += 1 }
@@ -79,20 +79,20 @@ public final class SocketPoller: Sendable {
     }
 
     /// Turns reporting of writability on (while output is waiting to be flushed) or off.
-    public func watchWrites(_ registration: Registration, _ on: Bool) {
+    package func watchWrites(_ registration: Registration, _ on: Bool) {
         let events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (on ? EPOLLOUT.rawValue : 0)
         var event = epoll_event(events: events, data: epoll_data_t(u64: registration.id))
         _ = epoll_ctl(epoll, EPOLL_CTL_MOD, registration.descriptor, &event)
     }
 
     /// Stops watching; call before the socket is closed. A report already under way may still arrive.
-    public func unregister(_ registration: Registration) {
+    package func unregister(_ registration: Registration) {
         _ = epoll_ctl(epoll, EPOLL_CTL_DEL, registration.descriptor, nil)
         state.withLock { _ = $0.watchers.removeValue(forKey: registration.id) }
     }
 
     /// Stops the thread and waits for it to finish its current round.
-    public func shutdown() {
+    package func shutdown() {
         let first = state.withLock { state -> Bool in
             defer { state.stopped = true }
             return !state.stopped

@@ -1,5 +1,5 @@
-public import NIOPosix
-public import ServiceLifecycle
+package import NIOPosix
+package import ServiceLifecycle
 
 /// The threads of an instance's blocking work, one pool per kind, so that slow work of one kind never delays another.
 ///
@@ -16,34 +16,34 @@ public import ServiceLifecycle
 /// Run as a service: the threads start when the pools are made (so a command that never runs the service group can
 /// still use them) and stop when the service group shuts down, after the services that use them. Add it first, since
 /// a service group stops its services in the reverse order.
-public final class WorkerPools: Service {
+package final class WorkerPools: Service {
     /// Threads per pool.
-    public struct Sizes: Sendable, Equatable {
-        public var hashing: Int
-        public var files: Int
-        public var mail: Int
+    package struct Sizes: Sendable, Equatable {
+        package var hashing: Int
+        package var files: Int
+        package var mail: Int
 
         /// - Parameters:
         ///   - hashing: bcrypt threads (`AGORA_BCRYPT_THREADS`, the number of cores).
         ///   - files: disk I/O threads (`AGORA_FILE_THREADS`, 4).
         ///   - mail: SMTP sessions at once (`AGORA_MAIL_THREADS`, 2).
-        public init(hashing: Int, files: Int, mail: Int) {
+        package init(hashing: Int, files: Int, mail: Int) {
             self.hashing = hashing
             self.files = files
             self.mail = mail
         }
     }
 
-    public let sizes: Sizes
+    package let sizes: Sizes
     /// CPU-bound password hashing.
-    public let hashing: NIOThreadPool
+    package let hashing: NIOThreadPool
     /// Blocking file reads and writes.
-    public let files: NIOThreadPool
+    package let files: NIOThreadPool
     /// Blocking SMTP sessions and mailbox writes.
-    public let mail: NIOThreadPool
+    package let mail: NIOThreadPool
 
     /// Makes and starts the pools.
-    public init(_ sizes: Sizes) {
+    package init(_ sizes: Sizes) {
         precondition(sizes.hashing > 0 && sizes.files > 0 && sizes.mail > 0, "every pool needs a thread")
         self.sizes = sizes
         hashing = NIOThreadPool(numberOfThreads: sizes.hashing)
@@ -53,14 +53,14 @@ public final class WorkerPools: Service {
     }
 
     /// Waits for the service group to shut down, then stops the threads once the work in hand is done.
-    public func run() async throws {
+    package func run() async throws {
         // Cancellation ends the wait as well: either way the threads must stop.
         try? await gracefulShutdown()
         try await shutdown()
     }
 
     /// Stops the threads once the work in hand is done; queued work fails. For commands that do not run `run()`.
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         for pool in [hashing, files, mail] { try await pool.shutdownGracefully() }
     }
 }

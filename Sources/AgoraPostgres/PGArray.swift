@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 /// A type whose values can be elements of a one-dimensional PostgreSQL array parameter or column.
-public protocol PGArrayElement: PGEncodable, PGDecodable {
+package protocol PGArrayElement: PGEncodable, PGDecodable {
     /// The OID of the element type (e.g. `text`).
     static var pgElementOID: UInt32 { get }
     /// The OID of the array type (e.g. `text[]`).
@@ -9,24 +9,24 @@ public protocol PGArrayElement: PGEncodable, PGDecodable {
 }
 
 extension String: PGArrayElement {
-    public static var pgElementOID: UInt32 { PGType.text }
-    public static var pgArrayOID: UInt32 { 1009 }
+    package static var pgElementOID: UInt32 { PGType.text }
+    package static var pgArrayOID: UInt32 { 1009 }
 }
 
 extension UUID: PGArrayElement {
-    public static var pgElementOID: UInt32 { PGType.uuid }
-    public static var pgArrayOID: UInt32 { 2951 }
+    package static var pgElementOID: UInt32 { PGType.uuid }
+    package static var pgArrayOID: UInt32 { 2951 }
 }
 
 extension Int: PGArrayElement {
-    public static var pgElementOID: UInt32 { PGType.int8 }
-    public static var pgArrayOID: UInt32 { 1016 }
+    package static var pgElementOID: UInt32 { PGType.int8 }
+    package static var pgArrayOID: UInt32 { 1016 }
 }
 
 // Binary array format (array_send in arrayfuncs.c): int32 ndim, int32 has-nulls, uint32 element oid, then per
 // dimension int32 length and int32 lower bound, then per element int32 byte length (-1 for NULL) and the bytes.
 extension Array: PGEncodable where Element: PGArrayElement {
-    public var pgBind: PGBind {
+    package var pgBind: PGBind {
         var bytes: [UInt8] = []
         func put(_ value: Int32) { Swift.withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
         put(isEmpty ? 0 : 1)
@@ -47,7 +47,7 @@ extension Array: PGEncodable where Element: PGArrayElement {
 }
 
 extension Array: PGDecodable where Element: PGArrayElement {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         guard cell.type == Element.pgArrayOID else { throw cell.mismatch("[\(Element.self)]") }
         let bytes = try cell.requireBytes()
         var offset = 0

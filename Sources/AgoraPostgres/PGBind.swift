@@ -1,27 +1,27 @@
-public import Foundation
+package import Foundation
 
 /// One parameter value as it goes on the wire: a type OID, a format, and bytes (nil for NULL).
-public struct PGBind: Sendable, Equatable {
+package struct PGBind: Sendable, Equatable {
     /// The parameter's type OID; 0 lets the server infer it from the statement.
-    public var oid: UInt32
+    package var oid: UInt32
     /// Binary (true) or text (false) wire format.
-    public var binary: Bool
+    package var binary: Bool
     /// The encoded value, or nil for NULL.
-    public var bytes: [UInt8]?
+    package var bytes: [UInt8]?
 
     /// Makes a bind.
-    public init(oid: UInt32, binary: Bool, bytes: [UInt8]?) {
+    package init(oid: UInt32, binary: Bool, bytes: [UInt8]?) {
         self.oid = oid
         self.binary = binary
         self.bytes = bytes
     }
 
     /// SQL NULL, of a type the server infers.
-    public static let null = PGBind(oid: 0, binary: false, bytes: nil)
+    package static let null = PGBind(oid: 0, binary: false, bytes: nil)
 }
 
 /// A Swift value that can be a query parameter.
-public protocol PGEncodable: Sendable {
+package protocol PGEncodable: Sendable {
     /// The value as a parameter.
     var pgBind: PGBind { get }
 }
@@ -62,33 +62,33 @@ extension PGBind {
 }
 
 extension Int: PGEncodable {
-    public var pgBind: PGBind { .bigEndian(Int64(self), oid: PGType.int8) }
+    package var pgBind: PGBind { .bigEndian(Int64(self), oid: PGType.int8) }
 }
 
 extension Int64: PGEncodable {
-    public var pgBind: PGBind { .bigEndian(self, oid: PGType.int8) }
+    package var pgBind: PGBind { .bigEndian(self, oid: PGType.int8) }
 }
 
 extension Int32: PGEncodable {
-    public var pgBind: PGBind { .bigEndian(self, oid: PGType.int4) }
+    package var pgBind: PGBind { .bigEndian(self, oid: PGType.int4) }
 }
 
 extension Bool: PGEncodable {
-    public var pgBind: PGBind { PGBind(oid: PGType.bool, binary: true, bytes: [self ? 1 : 0]) }
+    package var pgBind: PGBind { PGBind(oid: PGType.bool, binary: true, bytes: [self ? 1 : 0]) }
 }
 
 extension Double: PGEncodable {
-    public var pgBind: PGBind { .bigEndian(bitPattern, oid: PGType.float8) }
+    package var pgBind: PGBind { .bigEndian(bitPattern, oid: PGType.float8) }
 }
 
 extension String: PGEncodable {
     // Sent as text of unknown type, so the server reads it as whatever the statement needs there
     // (text, varchar, an enum label, citext, ...), exactly as it would a quoted literal.
-    public var pgBind: PGBind { PGBind(oid: 0, binary: false, bytes: Array(utf8)) }
+    package var pgBind: PGBind { PGBind(oid: 0, binary: false, bytes: Array(utf8)) }
 }
 
 extension UUID: PGEncodable {
-    public var pgBind: PGBind {
+    package var pgBind: PGBind {
         withUnsafeBytes(of: uuid) { PGBind(oid: PGType.uuid, binary: true, bytes: Array($0)) }
     }
 }
@@ -97,7 +97,7 @@ extension UUID: PGEncodable {
 let postgresEpochOffset: Int64 = 946_684_800
 
 extension Date: PGEncodable {
-    public var pgBind: PGBind {
+    package var pgBind: PGBind {
         // timestamptz has microsecond resolution; round rather than truncate so a value survives a round trip.
         let micros = ((timeIntervalSince1970 - Double(postgresEpochOffset)) * 1_000_000).rounded()
         return .bigEndian(Self.postgresMicros(micros), oid: PGType.timestamptz)
@@ -117,32 +117,32 @@ extension Date: PGEncodable {
 }
 
 /// Bytes for a `bytea` column.
-public struct PGBytes: PGEncodable, PGDecodable, Equatable, Sendable {
+package struct PGBytes: PGEncodable, PGDecodable, Equatable, Sendable {
     /// The bytes.
-    public var bytes: [UInt8]
+    package var bytes: [UInt8]
     /// Wraps `bytes`.
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    public var pgBind: PGBind { PGBind(oid: PGType.bytea, binary: true, bytes: bytes) }
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
+    package var pgBind: PGBind { PGBind(oid: PGType.bytea, binary: true, bytes: bytes) }
+    package init(pgCell cell: PGCell) throws(PGError) {
         guard cell.type == PGType.bytea else { throw cell.mismatch("PGBytes") }
         self.bytes = try cell.requireBytes()
     }
 }
 
 /// A Codable value stored as `jsonb` (read from `json` or `jsonb`).
-public struct PGJSON<Value: Codable & Sendable>: PGEncodable, PGDecodable, Sendable {
+package struct PGJSON<Value: Codable & Sendable>: PGEncodable, PGDecodable, Sendable {
     /// The value.
-    public var value: Value
+    package var value: Value
     /// Wraps `value`.
-    public init(_ value: Value) { self.value = value }
+    package init(_ value: Value) { self.value = value }
 
-    public var pgBind: PGBind {
+    package var pgBind: PGBind {
         // Encoding our own Codable models cannot fail short of a programming error (e.g. a Double.nan).
         let json = (try? JSONEncoder().encode(value)).map(Array.init) ?? Array("null".utf8)
         return PGBind(oid: PGType.jsonb, binary: true, bytes: [1] + json)  // jsonb binary format version 1
     }
 
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         var bytes = try cell.requireBytes()
         switch cell.type {
         case PGType.json: break

@@ -4,31 +4,31 @@ import Foundation
 ///
 /// Built from a `postgres://` URL: `postgres://user:password@host:port/database?sslmode=disable&host=/run/postgresql`.
 /// A `host` query parameter that is a path selects a unix socket directory, as libpq does.
-public struct PGConfiguration: Sendable, Equatable {
+package struct PGConfiguration: Sendable, Equatable {
     /// libpq connection keywords (`host`, `port`, `user`, `password`, `dbname`, `sslmode`, ...), passed as
     /// key/value pairs to `PQconnectdbParams`, so no value ever needs quoting or escaping.
-    public var parameters: [(String, String)] { keywords.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 } }
+    package var parameters: [(String, String)] { keywords.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 } }
     private var keywords: [String: String]
     /// Maximum number of open connections.
-    public var poolSize: Int
+    package var poolSize: Int
     /// How long a caller waits for a free connection before `PGError.poolTimeout`.
-    public var checkoutTimeout: Duration
+    package var checkoutTimeout: Duration
     /// Schema to put first on the search path of every connection (tests use one per test).
-    public var searchPath: String?
+    package var searchPath: String?
     /// Server settings for every connection, sent as `-c name=value` at connect time (e.g. the fuzzy-search
     /// threshold `pg_trgm.word_similarity_threshold`), so no statement has to set them.
-    public var serverSettings: [String: String] = [:]
+    package var serverSettings: [String: String] = [:]
     /// How many statements each connection keeps prepared (parsed once, then run by name); 0 sends every statement
     /// unprepared, as a pooler in transaction mode (PgBouncer before 1.21) needs.
-    public var preparedStatements: Int = 1000
+    package var preparedStatements: Int = 1000
     /// How many shared jobs (statements or atomic batches of different callers) may be in flight on one connection
     /// once every connection is busy and the pool is full: more pipelines deeper (fewer round trips, fewer backends),
     /// 1 turns sharing off (each caller waits for a connection of its own, as a classic pool does).
-    public var pipelineDepth: Int = 4
+    package var pipelineDepth: Int = 4
 
     /// Parses a `postgres://` or `postgresql://` URL.
     /// - Throws: `PGError.invalidConfiguration` naming what is wrong (never echoing the password).
-    public init(url: String, poolSize: Int = 16, checkoutTimeout: Duration = .seconds(5)) throws(PGError) {
+    package init(url: String, poolSize: Int = 16, checkoutTimeout: Duration = .seconds(5)) throws(PGError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
             scheme == "postgres" || scheme == "postgresql"
         else { throw PGError(.invalidConfiguration, message: "database URL must start with postgres:// or postgresql://") }
@@ -64,22 +64,22 @@ public struct PGConfiguration: Sendable, Equatable {
     }
 
     /// One libpq keyword, for tests and diagnostics.
-    public subscript(keyword: String) -> String? { keywords[keyword] }
+    package subscript(keyword: String) -> String? { keywords[keyword] }
 
     /// The same configuration with a different database name.
-    public func with(database: String) -> PGConfiguration {
+    package func with(database: String) -> PGConfiguration {
         var copy = self
         copy.keywords["dbname"] = database
         return copy
     }
 
     /// Where this points, safe for logs: no password.
-    public var redacted: String {
+    package var redacted: String {
         let host = keywords["host"] ?? "localhost"
         return "postgres://\(keywords["user"].map { "\($0)@" } ?? "")\(host):\(keywords["port"] ?? "5432")/\(keywords["dbname"] ?? "")"
     }
 
-    public static func == (lhs: PGConfiguration, rhs: PGConfiguration) -> Bool {
+    package static func == (lhs: PGConfiguration, rhs: PGConfiguration) -> Bool {
         lhs.keywords == rhs.keywords && lhs.poolSize == rhs.poolSize && lhs.checkoutTimeout == rhs.checkoutTimeout
             && lhs.searchPath == rhs.searchPath && lhs.serverSettings == rhs.serverSettings
             && lhs.preparedStatements == rhs.preparedStatements && lhs.pipelineDepth == rhs.pipelineDepth

@@ -9,16 +9,16 @@ internal import Glibc
 /// The pool's connections are driven without blocking by `PGPipelinedConnection`, which wraps one of these;
 /// `PGListener` uses one on its own thread. Each is used by one thread at a time, the invariant behind
 /// `@unchecked Sendable`.
-public final class PGConnection: @unchecked Sendable {
+package final class PGConnection: @unchecked Sendable {
     let handle: OpaquePointer  // PGconn*; internal for the LISTEN loop (PGConnection+Notifications)
     /// The backend process id, for diagnostics and `pg_terminate_backend` in tests.
-    public let backendPID: Int32
+    package let backendPID: Int32
     /// Set when a call saw the connection break; the pool then discards it.
-    public private(set) var isBroken = false
+    package private(set) var isBroken = false
 
     /// Opens a connection. Blocks.
     /// - Throws: `PGError.connectionFailed` with libpq's message (which never contains the password).
-    public init(configuration: PGConfiguration) throws(PGError) {
+    package init(configuration: PGConfiguration) throws(PGError) {
         var parameters = configuration.parameters
         // Server options: NOTICEs (e.g. "relation already exists, skipping") are not errors and libpq would print
         // them to stderr; keep warnings and up.
@@ -60,7 +60,7 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs a script of one or more statements with the simple protocol (no parameters). Blocks.
     ///
     /// For migrations and fixed statements only: nothing from a request may reach this.
-    public func executeScript(_ sql: String) throws(PGError) {
+    package func executeScript(_ sql: String) throws(PGError) {
         _ = try consume(PGResult(PQexec(handle, sql)))
     }
 
@@ -69,7 +69,7 @@ public final class PGConnection: @unchecked Sendable {
     /// A backend that was terminated (`pg_terminate_backend`, a server restart) has sent its FATAL message
     /// and closed the socket while the connection sat idle in the pool. Polling the socket for input catches
     /// that before a caller's statement fails on it.
-    public func checkAlive() -> Bool {
+    package func checkAlive() -> Bool {
         guard !isBroken, PQstatus(handle) == CONNECTION_OK else { return false }
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         guard poll(&descriptor, 1, 0) > 0 else { return true }  // nothing to read: idle and healthy
@@ -88,7 +88,7 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     /// True when the connection is inside a transaction block (or a failed one).
-    public var inTransaction: Bool {
+    package var inTransaction: Bool {
         let status = PQtransactionStatus(handle)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
     }

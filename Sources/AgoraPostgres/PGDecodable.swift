@@ -1,14 +1,14 @@
-public import Foundation
+package import Foundation
 
 /// A Swift type that can be read from a result column.
-public protocol PGDecodable: Sendable {
+package protocol PGDecodable: Sendable {
     /// Decodes `cell`.
     /// - Throws: `unexpectedNull`, `typeMismatch` or `invalidValue`, naming the column.
     init(pgCell cell: PGCell) throws(PGError)
 }
 
 extension Optional: PGDecodable where Wrapped: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         self = cell.bytes == nil ? .none : .some(try Wrapped(pgCell: cell))
     }
 }
@@ -38,29 +38,29 @@ extension PGCell {
 }
 
 extension Int: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) { self = Int(try cell.signedInteger()) }
+    package init(pgCell cell: PGCell) throws(PGError) { self = Int(try cell.signedInteger()) }
 }
 
 extension Int64: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) { self = try cell.signedInteger() }
+    package init(pgCell cell: PGCell) throws(PGError) { self = try cell.signedInteger() }
 }
 
 extension Int32: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         guard let value = Int32(exactly: try cell.signedInteger()) else { throw cell.invalid("value does not fit in Int32") }
         self = value
     }
 }
 
 extension Bool: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         guard cell.type == PGType.bool else { throw cell.mismatch("Bool") }
         self = try cell.integer(UInt8.self, size: 1) != 0
     }
 }
 
 extension Double: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         switch cell.type {
         case PGType.float8: self = Double(bitPattern: try cell.integer(UInt64.self, size: 8))
         case PGType.float4: self = Double(Float(bitPattern: try cell.integer(UInt32.self, size: 4)))
@@ -76,7 +76,7 @@ extension Double: PGDecodable {
 }
 
 extension String: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         switch cell.type {
         case PGType.text, PGType.varchar, PGType.bpchar, PGType.name, PGType.unknown, PGType.json:
             break
@@ -95,7 +95,7 @@ extension String: PGDecodable {
 }
 
 extension UUID: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         guard cell.type == PGType.uuid else { throw cell.mismatch("UUID") }
         let b = try cell.requireBytes()
         guard b.count == 16 else { throw cell.invalid("uuid must be 16 bytes") }
@@ -104,7 +104,7 @@ extension UUID: PGDecodable {
 }
 
 extension Date: PGDecodable {
-    public init(pgCell cell: PGCell) throws(PGError) {
+    package init(pgCell cell: PGCell) throws(PGError) {
         switch cell.type {
         case PGType.timestamptz, PGType.timestamp:
             let micros = Int64(bitPattern: try cell.integer(UInt64.self, size: 8))

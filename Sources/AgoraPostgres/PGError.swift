@@ -1,9 +1,11 @@
 /// An error from the PostgreSQL layer.
 ///
-/// `description` is for logs and never reaches a client: the HTTP layer maps errors to its own messages.
-public struct PGError: Error, CustomStringConvertible, Sendable {
+/// `description` is generic, like postgres-nio's `PSQLError`: the server's message (which may quote the values of a
+/// row, e.g. a unique violation's key) is only in `debugDescription`, for logs that ask for it with
+/// `String(reflecting:)`. Neither ever reaches a client: the HTTP layer maps errors to its own messages.
+package struct PGError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     /// What kind of failure this is.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String {
             case invalidConfiguration, connectionFailed, connectionClosed, server, poolTimeout, poolClosed
             case unexpectedNull, typeMismatch, missingColumn, invalidValue, migration
@@ -12,46 +14,46 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
         private init(_ base: Base) { self.base = base }
 
         /// The configuration or URL cannot be used.
-        public static let invalidConfiguration = Code(.invalidConfiguration)
+        package static let invalidConfiguration = Code(.invalidConfiguration)
         /// A connection could not be opened.
-        public static let connectionFailed = Code(.connectionFailed)
+        package static let connectionFailed = Code(.connectionFailed)
         /// The connection broke during a call; it is discarded and replaced.
-        public static let connectionClosed = Code(.connectionClosed)
+        package static let connectionClosed = Code(.connectionClosed)
         /// PostgreSQL answered with an error; see `sqlState`.
-        public static let server = Code(.server)
+        package static let server = Code(.server)
         /// No connection became free within the checkout timeout.
-        public static let poolTimeout = Code(.poolTimeout)
+        package static let poolTimeout = Code(.poolTimeout)
         /// The pool is shut down.
-        public static let poolClosed = Code(.poolClosed)
+        package static let poolClosed = Code(.poolClosed)
         /// A NULL was decoded into a non-optional.
-        public static let unexpectedNull = Code(.unexpectedNull)
+        package static let unexpectedNull = Code(.unexpectedNull)
         /// A column's PostgreSQL type cannot be decoded as the requested Swift type.
-        public static let typeMismatch = Code(.typeMismatch)
+        package static let typeMismatch = Code(.typeMismatch)
         /// The row has no column of that name.
-        public static let missingColumn = Code(.missingColumn)
+        package static let missingColumn = Code(.missingColumn)
         /// The bytes of a value are not what its type promises.
-        public static let invalidValue = Code(.invalidValue)
+        package static let invalidValue = Code(.invalidValue)
         /// A migration cannot be applied, or an applied one has changed.
-        public static let migration = Code(.migration)
+        package static let migration = Code(.migration)
 
-        public var description: String { base.rawValue }
+        package var description: String { base.rawValue }
     }
 
     /// What kind of failure this is.
-    public var code: Code
+    package var code: Code
     /// The server's message, or ours.
-    public var message: String
+    package var message: String
     /// SQLSTATE of a server error, e.g. `23505` for a unique violation.
-    public var sqlState: String?
+    package var sqlState: String?
     /// The constraint a server error names, if any.
-    public var constraint: String?
+    package var constraint: String?
     /// The server's DETAIL line, if any.
-    public var detail: String?
+    package var detail: String?
     /// The column a decoding error is about.
-    public var column: String?
+    package var column: String?
 
     /// Makes an error.
-    public init(_ code: Code, message: String, sqlState: String? = nil, constraint: String? = nil, detail: String? = nil, column: String? = nil) {
+    package init(_ code: Code, message: String, sqlState: String? = nil, constraint: String? = nil, detail: String? = nil, column: String? = nil) {
         self.code = code
         self.message = message
         self.sqlState = sqlState
@@ -61,17 +63,28 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     }
 
     /// SQLSTATE 23505.
-    public var isUniqueViolation: Bool { sqlState == "23505" }
+    package var isUniqueViolation: Bool { sqlState == "23505" }
     /// SQLSTATE 23503.
-    public var isForeignKeyViolation: Bool { sqlState == "23503" }
+    package var isForeignKeyViolation: Bool { sqlState == "23503" }
     /// SQLSTATE 40001 or 40P01: the transaction may succeed if retried.
-    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
+    package var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
-    public var description: String {
+    /// The code, SQLSTATE, constraint and column; our own message too, except for the server's errors.
+    package var description: String {
+        var parts = [code == .server ? "PGError.\(code)" : "PGError.\(code): \(message)"]
+        if let sqlState { parts.append("sqlstate=\(sqlState)") }
+        if let constraint { parts.append("constraint=\(constraint)") }
+        if let column { parts.append("column=\(column)") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Everything, the server's message and DETAIL line included: for logs, never for clients.
+    package var debugDescription: String {
         var parts = ["PGError.\(code): \(message)"]
         if let sqlState { parts.append("sqlstate=\(sqlState)") }
         if let constraint { parts.append("constraint=\(constraint)") }
         if let column { parts.append("column=\(column)") }
+        if let detail { parts.append("detail=\(detail)") }
         return parts.joined(separator: " ")
     }
 }

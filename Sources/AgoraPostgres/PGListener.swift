@@ -2,8 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-public import Logging
-public import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 import Synchronization
 
 /// `LISTEN` on one channel, on a connection and a thread of its own, run as a service.
@@ -15,7 +15,7 @@ import Synchronization
 /// A notification sent while the listener was not connected is lost (PostgreSQL keeps none for absent listeners):
 /// `onListening` is called each time LISTEN takes effect, first and after every reconnect, so the owner can look
 /// for what it may have missed. Keep a slow poll as a safety net besides.
-public final class PGListener: Service, Sendable {
+package final class PGListener: Service, Sendable {
     private let configuration: PGConfiguration
     private let channel: String
     private let logger: Logger
@@ -40,7 +40,7 @@ public final class PGListener: Service, Sendable {
     ///   - reconnectDelay: the wait before reconnecting after the connection broke or could not be opened.
     ///   - onNotification: called on the listener's thread with each notification's payload, in order.
     ///   - onListening: called on the listener's thread each time LISTEN has taken effect.
-    public init(
+    package init(
         configuration: PGConfiguration, channel: String, reconnectDelay: Duration = .seconds(1), logger: Logger,
         onNotification: @escaping @Sendable (String) -> Void, onListening: @escaping @Sendable () -> Void = {}
     ) {
@@ -63,17 +63,17 @@ public final class PGListener: Service, Sendable {
     }
 
     /// The backend process of the current LISTEN connection (tests terminate it to check reconnection).
-    public var backendPID: Int32? { state.withLock { $0.backendPID } }
+    package var backendPID: Int32? { state.withLock { $0.backendPID } }
 
     /// Listens until graceful shutdown.
-    public func run() async throws {
+    package func run() async throws {
         start()
         try? await gracefulShutdown()
         await stop()
     }
 
     /// Starts the thread (once).
-    public func start() {
+    package func start() {
         let first = state.withLock { state -> Bool in
             defer { state.started = true }
             return !state.started && !state.stopped
@@ -93,7 +93,7 @@ public final class PGListener: Service, Sendable {
     }
 
     /// Stops the thread and closes its connection; returns when it has.
-    public func stop() async {
+    package func stop() async {
         let running = state.withLock { state -> Bool in
             state.stopped = true
             return state.started && !state.threadDone

@@ -1,26 +1,26 @@
-public import Logging
+package import Logging
 import AgoraCrypto
 
 /// One numbered schema change.
-public struct PGMigration: Sendable, Equatable {
+package struct PGMigration: Sendable, Equatable {
     /// Order of application; unique.
-    public let version: Int
+    package let version: Int
     /// A short name, from the file name.
-    public let name: String
+    package let name: String
     /// The SQL script.
-    public let sql: String
+    package let sql: String
     /// SHA-256 of the script, hex; recorded when applied, checked on every later start.
-    public var checksum: String { SHA256.hexDigest(Array(sql.utf8)) }
+    package var checksum: String { SHA256.hexDigest(Array(sql.utf8)) }
 
     /// Makes a migration.
-    public init(version: Int, name: String, sql: String) {
+    package init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
         self.sql = sql
     }
 
     /// Parses `0001_create_accounts.sql` into version 1, name `create_accounts`; nil for other file names.
-    public init?(fileName: String, sql: String) {
+    package init?(fileName: String, sql: String) {
         guard fileName.hasSuffix(".sql") else { return nil }
         let stem = fileName.dropLast(4)
         guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]), version > 0 else { return nil }
@@ -32,18 +32,18 @@ public struct PGMigration: Sendable, Equatable {
 ///
 /// Every step takes a transaction-scoped advisory lock keyed on the current schema, so several instances
 /// starting at once apply each migration exactly once, and a lock can never outlive its transaction.
-public struct PGMigrator: Sendable {
+package struct PGMigrator: Sendable {
     let pool: PGPool
 
     /// Makes a migrator over `pool`.
-    public init(pool: PGPool) { self.pool = pool }
+    package init(pool: PGPool) { self.pool = pool }
 
     /// Applies what is pending and returns the versions applied by this call.
     ///
     /// - Throws: `PGError.migration` if an applied migration's file has changed or two files share a version;
     ///   a server error from a failing script (that migration is rolled back, earlier ones stay).
     @discardableResult
-    public func migrate(_ migrations: [PGMigration], logger: Logger) async throws -> [Int] {
+    package func migrate(_ migrations: [PGMigration], logger: Logger) async throws -> [Int] {
         let sorted = migrations.sorted { $0.version < $1.version }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.version == b.version {
             throw PGError(.migration, message: "migrations \(a.name) and \(b.name) share version \(a.version)")

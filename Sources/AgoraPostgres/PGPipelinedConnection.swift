@@ -1,4 +1,4 @@
-public import AgoraPool
+package import AgoraPool
 internal import CLibPQ
 import Foundation
 import NIOCore

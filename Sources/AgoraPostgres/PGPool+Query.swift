@@ -1,15 +1,15 @@
-public import Logging
+package import Logging
 import Synchronization
 
 extension PGPool {
     /// Runs one statement and returns its rows.
-    public func query(_ query: PGQuery, logger: Logger) async throws -> [PGRow] {
+    package func query(_ query: PGQuery, logger: Logger) async throws -> [PGRow] {
         try await execute(query, logger: logger).rows
     }
 
     /// Runs one statement and returns its rows and affected-row count.
     @discardableResult
-    public func execute(_ query: PGQuery, logger: Logger) async throws -> PGResultSet {
+    package func execute(_ query: PGQuery, logger: Logger) async throws -> PGResultSet {
         try await runShared([query], logger: logger).one()
     }
 
@@ -19,7 +19,7 @@ extension PGPool {
     /// For work that needs no decision between its statements (a chat message and its events, a receipt). Later
     /// statements see what earlier ones wrote; to pass values between them, use CTEs or subqueries in SQL.
     /// - Returns: one result per statement, in order.
-    public func executeAtomically(_ queries: [PGQuery], logger: Logger) async throws -> [PGResultSet] {
+    package func executeAtomically(_ queries: [PGQuery], logger: Logger) async throws -> [PGResultSet] {
         guard !queries.isEmpty else { return [] }
         return try await runShared(queries, logger: logger)
     }
@@ -27,7 +27,7 @@ extension PGPool {
     /// Runs `body` in a transaction on a connection leased for its duration: committed if it returns, rolled back
     /// if it throws. `BEGIN` goes out with the first statement and `COMMIT` costs one round trip; statements of
     /// `tx.pipeline(_:)` go out together.
-    public func withTransaction<R: Sendable>(
+    package func withTransaction<R: Sendable>(
         isolation: PGIsolation = .readCommitted,
         logger: Logger,
         _ body: (PGTransaction) async throws -> R
@@ -60,7 +60,7 @@ extension PGPool {
 }
 
 /// Transaction isolation levels.
-public enum PGIsolation: Sendable {
+package enum PGIsolation: Sendable {
     case readCommitted, repeatableRead, serializable
 
     var sql: String {
@@ -75,7 +75,7 @@ public enum PGIsolation: Sendable {
 /// The statements of one transaction, all on the connection leased to it.
 ///
 /// Valid only inside the `withTransaction` body that made it; its calls run one after another.
-public final class PGTransaction: Sendable {
+package final class PGTransaction: Sendable {
     let pool: PGPool
     let connection: PGPipelinedConnection
     let logger: Logger
@@ -97,20 +97,20 @@ public final class PGTransaction: Sendable {
     var isEnded: Bool { ended.load(ordering: .relaxed) }
 
     /// Runs one statement in the transaction and returns its rows.
-    public func query(_ query: PGQuery) async throws -> [PGRow] {
+    package func query(_ query: PGQuery) async throws -> [PGRow] {
         try await execute(query).rows
     }
 
     /// Runs one statement in the transaction and returns its rows and affected-row count.
     @discardableResult
-    public func execute(_ query: PGQuery) async throws -> PGResultSet {
+    package func execute(_ query: PGQuery) async throws -> PGResultSet {
         try await pipeline([query]).one()
     }
 
     /// Sends `queries` together and waits once for all their answers (one round trip). The first failure is thrown
     /// (the statements after it are skipped, and the transaction is then rolled back by `withTransaction`).
     /// - Returns: one result per statement, in order.
-    public func pipeline(_ queries: [PGQuery]) async throws -> [PGResultSet] {
+    package func pipeline(_ queries: [PGQuery]) async throws -> [PGResultSet] {
         guard !queries.isEmpty else { return [] }
         logger.trace("SQL", metadata: ["sql": "\(queries[0].sql)", "statements": "\(queries.count)"])
         let first = !begun.exchange(true, ordering: .relaxed)
@@ -122,7 +122,7 @@ public final class PGTransaction: Sendable {
     /// If a statement fails, the COMMIT is skipped and `withTransaction` rolls back.
     /// - Returns: one result per statement of `queries`, in order.
     @discardableResult
-    public func commit(after queries: [PGQuery]) async throws -> [PGResultSet] {
+    package func commit(after queries: [PGQuery]) async throws -> [PGResultSet] {
         let results = try await pipeline(queries + ["COMMIT"])
         ended.store(true, ordering: .relaxed)
         return Array(results.dropLast())

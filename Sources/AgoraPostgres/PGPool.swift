@@ -1,8 +1,8 @@
-public import AgoraPool
-public import Logging
+package import AgoraPool
+package import Logging
 import NIOCore
 import NIOPosix
-public import ServiceLifecycle
+package import ServiceLifecycle
 import Synchronization
 
 /// The PostgreSQL connection pool: libpq connections in non-blocking pipeline mode, one `SocketPoller` thread
@@ -16,25 +16,25 @@ import Synchronization
 /// - **Exclusive** (`withTransaction`): the transaction leases an idle connection for its duration.
 ///
 /// A caller that finds neither waits, in order, up to `checkoutTimeout`, then gets `PGError.poolTimeout`.
-public final class PGPool: Service, Sendable {
+package final class PGPool: Service, Sendable {
     /// Counts for metrics and tests.
-    public struct Statistics: Sendable, Equatable {
+    package struct Statistics: Sendable, Equatable {
         /// Connections open or being opened.
-        public var open: Int
+        package var open: Int
         /// Connections with work in flight or leased to a transaction.
-        public var leased: Int
+        package var leased: Int
         /// Callers waiting for a connection.
-        public var waiting: Int
+        package var waiting: Int
         /// Shared jobs (statements, atomic batches) sent and not yet answered, over all connections.
-        public var inFlight: Int
+        package var inFlight: Int
         /// Connections opened over the pool's life (replacements included).
-        public var opened: Int
+        package var opened: Int
         /// The most connections the pool may open.
-        public var capacity: Int
+        package var capacity: Int
     }
 
     /// The configuration the pool was made with.
-    public let configuration: PGConfiguration
+    package let configuration: PGConfiguration
     let poller: SocketPoller
     private let connector: NIOThreadPool
     private let eventLoop: any EventLoop
@@ -94,7 +94,7 @@ public final class PGPool: Service, Sendable {
     /// - Parameters:
     ///   - configuration: where to connect, pool size, pipeline depth and checkout timeout.
     ///   - logger: for pool-level events (connections replaced); queries log through their caller's logger.
-    public init(configuration: PGConfiguration, logger: Logger) {
+    package init(configuration: PGConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.poller = SocketPoller(name: "agora-pg-poller")
@@ -105,7 +105,7 @@ public final class PGPool: Service, Sendable {
     }
 
     /// Current counts.
-    public var statistics: Statistics {
+    package var statistics: Statistics {
         state.withLock { state in
             Statistics(
                 open: state.slots.count + state.opening,
@@ -117,14 +117,14 @@ public final class PGPool: Service, Sendable {
     }
 
     /// Waits for graceful shutdown, then closes the pool.
-    public func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         await close()
     }
 
     /// Fails waiting and new callers, lets in-flight work finish (for up to a few seconds), then closes every
     /// connection and stops the poller.
-    public func close() async {
+    package func close() async {
         let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
             return state.removeAllWaiters()

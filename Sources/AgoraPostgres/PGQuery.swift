@@ -7,34 +7,34 @@
 /// ```
 /// Queries compose: `\(fragment: other)` or `append(_:)` splice another query in and renumber its placeholders,
 /// so optional filters can be added one by one without ever concatenating values into the text.
-public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
+package struct PGQuery: Sendable, ExpressibleByStringInterpolation {
     /// The statement text with `$1…$n` placeholders.
-    public private(set) var sql: String
+    package private(set) var sql: String
     /// One bind per placeholder, in order.
-    public private(set) var binds: [PGBind]
+    package private(set) var binds: [PGBind]
     /// The UTF-8 offset in `sql` of each placeholder written by interpolation, so the query can be spliced into
     /// another and renumbered without parsing SQL. Nil when the text came with hand-numbered placeholders.
     private var placeholders: [Int]?
 
     /// A statement with explicit binds; `sql` must use `$1…$n` for them. Such a query cannot be spliced into another.
-    public init(sql: String, binds: [PGBind] = []) {
+    package init(sql: String, binds: [PGBind] = []) {
         self.sql = sql
         self.binds = binds
         self.placeholders = binds.isEmpty ? [] : nil
     }
 
-    public init(stringLiteral value: String) {
+    package init(stringLiteral value: String) {
         self.init(sql: value)
     }
 
-    public init(stringInterpolation: StringInterpolation) {
+    package init(stringInterpolation: StringInterpolation) {
         self.sql = stringInterpolation.sql
         self.binds = stringInterpolation.binds
         self.placeholders = stringInterpolation.placeholders
     }
 
     /// Appends `other`, renumbering its placeholders after this query's.
-    public mutating func append(_ other: PGQuery) {
+    package mutating func append(_ other: PGQuery) {
         guard let theirs = other.placeholders else {
             preconditionFailure("a PGQuery built with hand-numbered placeholders cannot be spliced into another")
         }
@@ -56,7 +56,7 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
     }
 
     /// `parts` one after another, with `separator` between them.
-    public static func joined(_ parts: [PGQuery], separator: StaticString) -> PGQuery {
+    package static func joined(_ parts: [PGQuery], separator: StaticString) -> PGQuery {
         var query = PGQuery(sql: "")
         for (index, part) in parts.enumerated() {
             if index > 0 { query.append(PGQuery(stringLiteral: separator.description)) }
@@ -68,7 +68,7 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
     /// Independent writes made by one statement: each of `writes` becomes a data-modifying CTE of `last`, so all of
     /// them cost one execution instead of one each. They share one snapshot, so none may depend on what another
     /// writes; only `last`'s rows come back, and `last` must not begin with a `WITH` of its own.
-    public static func combining(_ writes: [PGQuery], into last: PGQuery) -> PGQuery {
+    package static func combining(_ writes: [PGQuery], into last: PGQuery) -> PGQuery {
         guard !writes.isEmpty else { return last }
         var query = PGQuery(sql: "WITH ")
         for (index, write) in writes.enumerated() {
@@ -82,17 +82,17 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
     }
 
     /// Builds a query from literal SQL and bound values.
-    public struct StringInterpolation: StringInterpolationProtocol {
+    package struct StringInterpolation: StringInterpolationProtocol {
         var sql = ""
         var binds: [PGBind] = []
         var placeholders: [Int] = []
 
-        public init(literalCapacity: Int, interpolationCount: Int) {
+        package init(literalCapacity: Int, interpolationCount: Int) {
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
             binds.reserveCapacity(interpolationCount)
         }
 
-        public mutating func appendLiteral(_ literal: String) {
+        package mutating func appendLiteral(_ literal: String) {
             sql += literal
         }
 
@@ -103,23 +103,23 @@ public struct PGQuery: Sendable, ExpressibleByStringInterpolation {
         }
 
         /// Binds `value` as the next parameter.
-        public mutating func appendInterpolation(_ value: some PGEncodable) {
+        package mutating func appendInterpolation(_ value: some PGEncodable) {
             bind(value.pgBind)
         }
 
         /// Splices in SQL text known at compile time, such as a shared column list. A `StaticString` cannot be built
         /// from runtime values, so this cannot carry input into the statement.
-        public mutating func appendInterpolation(literal: StaticString) {
+        package mutating func appendInterpolation(literal: StaticString) {
             sql += literal.description
         }
 
         /// Binds `value`, or NULL.
-        public mutating func appendInterpolation(_ value: (some PGEncodable)?) {
+        package mutating func appendInterpolation(_ value: (some PGEncodable)?) {
             bind(value?.pgBind ?? .null)
         }
 
         /// Splices in another query (a filter, an ORDER BY), renumbering its placeholders.
-        public mutating func appendInterpolation(fragment: PGQuery) {
+        package mutating func appendInterpolation(fragment: PGQuery) {
             var query = PGQuery(sql: sql, binds: [])
             query.sql = sql
             query.binds = binds

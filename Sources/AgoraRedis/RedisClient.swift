@@ -1,55 +1,55 @@
-public import Logging
-public import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 
 /// Redis commands over a few pipelined connections, run as a service.
 ///
 /// Commands of concurrent callers share connections without waiting for each other's replies: each caller writes
 /// its command from its own thread and one `SocketPoller` thread per client reads the replies and resumes the
 /// callers. No thread blocks on a command, and hiredis is used only to connect and to parse replies.
-public final class RedisClient: Service, Sendable {
+package final class RedisClient: Service, Sendable {
     /// Connection counts for metrics and tests.
-    public struct Statistics: Sendable, Equatable {
+    package struct Statistics: Sendable, Equatable {
         /// Connections open or being opened.
-        public var open: Int
+        package var open: Int
         /// Connections with commands outstanding (connections are shared, not leased, so this is how many are busy).
-        public var leased: Int
+        package var leased: Int
         /// Callers waiting for a first connection to open.
-        public var waiting: Int
+        package var waiting: Int
         /// Connections opened over the client's life (replacements included).
-        public var opened: Int
+        package var opened: Int
         /// The most connections the client may open (`poolSize`).
-        public var capacity: Int
+        package var capacity: Int
     }
 
     /// The configuration the client was made with.
-    public let configuration: RedisConfiguration
+    package let configuration: RedisConfiguration
     let connections: RedisConnectionSet
 
     /// Makes a client; connections open when first needed.
-    public init(configuration: RedisConfiguration, logger: Logger) {
+    package init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
         self.connections = RedisConnectionSet(configuration: configuration, logger: logger)
     }
 
     /// Current connection counts.
-    public var statistics: Statistics { connections.statistics }
+    package var statistics: Statistics { connections.statistics }
 
     /// Waits for graceful shutdown, then closes the client.
-    public func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         await close()
     }
 
     /// Fails new commands with `poolClosed`, lets those in flight finish (up to the command timeout), then closes
     /// the connections.
-    public func close() async { await connections.close() }
+    package func close() async { await connections.close() }
 
     /// Sends one command and returns its reply.
     /// - Throws: `RedisError.server` for an error reply; `connectionClosed` if the connection broke or the reply did
     ///   not come within `commandTimeout`; `poolTimeout` if no connection could be opened within `checkoutTimeout`;
     ///   `poolClosed` after `close()`.
     @discardableResult
-    public func send(_ arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
+    package func send(_ arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
         logger.trace("Redis command", metadata: ["redis.command": "\(arguments.first.map { String(decoding: $0.redisBytes, as: UTF8.self) } ?? "")"])
         let command = RedisCommand.encode(arguments)
         while true {
@@ -66,7 +66,7 @@ public final class RedisClient: Service, Sendable {
     /// Sends several commands in one write on one connection and returns their replies in order: one round trip
     /// and one wake-up for all of them. A command's error reply is its `.failure`; the call throws only when the
     /// connection fails (`connectionClosed`, `poolTimeout`, `poolClosed`), as `send` does.
-    public func send(batch commands: [[any RedisArgument]], logger: Logger) async throws -> [Result<RedisValue, RedisError>] {
+    package func send(batch commands: [[any RedisArgument]], logger: Logger) async throws -> [Result<RedisValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
         logger.trace("Redis batch", metadata: ["redis.commands": "\(commands.count)"])
         var bytes: [UInt8] = []
@@ -82,20 +82,20 @@ public final class RedisClient: Service, Sendable {
     }
 
     /// Publishes each message on its channel in one round trip; returns, for each, how many subscribers received it.
-    public func publish(batch messages: [(message: String, channel: String)], logger: Logger) async throws -> [Int] {
+    package func publish(batch messages: [(message: String, channel: String)], logger: Logger) async throws -> [Int] {
         let replies = try await send(batch: messages.map { ["PUBLISH", $0.channel, $0.message] }, logger: logger)
         return try replies.map { try $0.get().int ?? 0 }
     }
 
     /// Sends one command.
     @discardableResult
-    public func send(_ arguments: any RedisArgument..., logger: Logger) async throws -> RedisValue {
+    package func send(_ arguments: any RedisArgument..., logger: Logger) async throws -> RedisValue {
         try await send(arguments, logger: logger)
     }
 
     /// Runs a Lua script by its SHA-1 (`EVALSHA`), loading it first if the server does not have it (`NOSCRIPT`).
     @discardableResult
-    public func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
+    package func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
         let call: [any RedisArgument] = ["EVALSHA", script.sha1, keys.count] + keys + arguments
         do {
             return try await send(call, logger: logger)
@@ -112,7 +112,7 @@ public final class RedisClient: Service, Sendable {
 
     /// Publishes `message` on `channel`; returns how many subscribers (connections, across instances) received it.
     @discardableResult
-    public func publish(_ message: some RedisArgument, to channel: String, logger: Logger) async throws -> Int {
+    package func publish(_ message: some RedisArgument, to channel: String, logger: Logger) async throws -> Int {
         try await send(["PUBLISH", channel, message], logger: logger).int ?? 0
     }
 }

@@ -1,29 +1,29 @@
 import Foundation
 
 /// Where and how to connect to Redis, and how big the command pool is.
-public struct RedisConfiguration: Sendable, Equatable {
+package struct RedisConfiguration: Sendable, Equatable {
     /// Host name or address.
-    public var host: String
+    package var host: String
     /// TCP port.
-    public var port: Int
+    package var port: Int
     /// ACL user (Redis 6+), if any.
-    public var user: String?
+    package var user: String?
     /// Password, if any. Never logged.
-    public var password: String?
+    package var password: String?
     /// Logical database for commands (pub/sub ignores it).
-    public var database: Int
+    package var database: Int
     /// Command connections.
-    public var poolSize: Int
+    package var poolSize: Int
     /// How long a caller waits for a free connection.
-    public var checkoutTimeout: Duration
+    package var checkoutTimeout: Duration
     /// Connect timeout, and how long a command may wait for its reply before its connection is dropped.
-    public var commandTimeout: Duration
+    package var commandTimeout: Duration
     /// The name command connections give themselves (`CLIENT SETNAME`), to find them in `CLIENT LIST`; no spaces.
-    public var connectionName = "agora"
+    package var connectionName = "agora"
 
     /// Parses `redis://[[user]:password@]host[:port][/db]`.
     /// - Throws: `RedisError.invalidConfiguration` naming what is wrong (never the password).
-    public init(url: String, poolSize: Int = 8, checkoutTimeout: Duration = .seconds(5), commandTimeout: Duration = .seconds(5)) throws(RedisError) {
+    package init(url: String, poolSize: Int = 8, checkoutTimeout: Duration = .seconds(5), commandTimeout: Duration = .seconds(5)) throws(RedisError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme else {
             throw RedisError(.invalidConfiguration, message: "Redis URL is not a URL")
         }
@@ -49,5 +49,5 @@ public struct RedisConfiguration: Sendable, Equatable {
     }
 
     /// Where this points, safe for logs: no password.
-    public var redacted: String { "redis://\(host):\(port)/\(database)" }
+    package var redacted: String { "redis://\(host):\(port)/\(database)" }
 }

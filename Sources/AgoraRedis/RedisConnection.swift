@@ -9,16 +9,16 @@ import Glibc
 /// hiredis contexts are not thread-safe and every call blocks: only one thread may use a connection at a time, and
 /// never an event loop or the cooperative pool. That is the invariant behind `@unchecked Sendable`. `RedisClient`
 /// uses it only to connect and authenticate, then hands its socket to a `RedisPipelinedConnection`.
-public final class RedisConnection: @unchecked Sendable {
+package final class RedisConnection: @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
     /// Set when a call saw the connection break.
-    public private(set) var isBroken = false
+    package private(set) var isBroken = false
 
     /// Connects, authenticates, selects the database and names the connection (`CLIENT SETNAME`). Blocks.
     /// - Parameters:
     ///   - configuration: where to connect, and the timeout.
     ///   - name: shown by `CLIENT LIST`, so an operator (or a test) can find and kill the connection; no spaces.
-    public init(configuration: RedisConfiguration, name: String? = nil) throws(RedisError) {
+    package init(configuration: RedisConfiguration, name: String? = nil) throws(RedisError) {
         context = try Self.connect(configuration)
         do {
             if let password = configuration.password {
@@ -57,7 +57,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Runs one command. Arguments go through `redisCommandArgv`, so they are binary-safe and never parsed. Blocks.
     /// - Throws: `RedisError.server` for an error reply, `connectionClosed` if the connection broke.
-    public func command(_ arguments: [any RedisArgument]) throws(RedisError) -> RedisValue {
+    package func command(_ arguments: [any RedisArgument]) throws(RedisError) -> RedisValue {
         let raw = Self.withArgv(arguments) { argc, argv, lengths in redisCommandArgv(context, argc, argv, lengths) }
         guard let raw else {
             isBroken = true

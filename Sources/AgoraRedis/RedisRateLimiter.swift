@@ -1,14 +1,14 @@
 import Foundation
-public import Logging
+package import Logging
 
 /// One limit: at most `limit` requests per `period` for the subject named by `key`.
-public struct RateLimitRule: Sendable, Equatable {
+package struct RateLimitRule: Sendable, Equatable {
     /// The full Redis key, e.g. `agora:rl:auth-ip:203.0.113.9`.
-    public var key: String
-    public var limit: Int
-    public var period: Duration
+    package var key: String
+    package var limit: Int
+    package var period: Duration
 
-    public init(key: String, limit: Int, period: Duration) {
+    package init(key: String, limit: Int, period: Duration) {
         precondition(limit > 0, "a rate limit must allow at least one request")
         self.key = key
         self.limit = limit
@@ -17,18 +17,18 @@ public struct RateLimitRule: Sendable, Equatable {
 }
 
 /// The verdict for a request, with what the `RateLimit-*` response headers report.
-public struct RateLimitDecision: Sendable, Equatable {
-    public var isAllowed: Bool
+package struct RateLimitDecision: Sendable, Equatable {
+    package var isAllowed: Bool
     /// The limit of the most constrained rule.
-    public var limit: Int
+    package var limit: Int
     /// Requests still allowed under that rule right now.
-    public var remaining: Int
+    package var remaining: Int
     /// Seconds until that rule's full quota is back.
-    public var resetSeconds: Int
+    package var resetSeconds: Int
     /// Seconds until a refused request would be allowed (0 when allowed).
-    public var retryAfterSeconds: Int
+    package var retryAfterSeconds: Int
     /// The period of the most constrained rule, in seconds.
-    public var windowSeconds: Int
+    package var windowSeconds: Int
 }
 
 /// Rate limits shared by every instance, kept in Redis and decided by one Lua script per request.
@@ -38,15 +38,15 @@ public struct RateLimitDecision: Sendable, Equatable {
 /// through only after six seconds have passed, and never more than 10 in any 60-second window. Several rules are
 /// checked together and a request counts against all of them only if all allow it. The clock is Redis's own
 /// (`TIME`), so instances with skewed clocks still agree.
-public struct RedisRateLimiter: Sendable {
+package struct RedisRateLimiter: Sendable {
     private let redis: RedisClient
 
-    public init(redis: RedisClient) {
+    package init(redis: RedisClient) {
         self.redis = redis
     }
 
     /// Checks `rules` and, if every one allows it, counts one request against each.
-    public func check(_ rules: [RateLimitRule], logger: Logger) async throws -> RateLimitDecision {
+    package func check(_ rules: [RateLimitRule], logger: Logger) async throws -> RateLimitDecision {
         precondition(!rules.isEmpty, "no rules to check")
         var arguments: [any RedisArgument] = []
         for rule in rules {
@@ -111,7 +111,7 @@ public struct RedisRateLimiter: Sendable {
 
 extension RateLimitDecision {
     /// The `RateLimit-*` response fields (draft-ietf-httpapi-ratelimit-headers) describing this decision.
-    public var headerFields: [String: String] {
+    package var headerFields: [String: String] {
         [
             "RateLimit-Limit": String(limit),
             "RateLimit-Remaining": String(remaining),

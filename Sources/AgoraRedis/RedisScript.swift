@@ -1,14 +1,14 @@
 import AgoraCrypto
 
 /// A Lua script known by its SHA-1, run with `RedisClient.run(_:keys:arguments:logger:)`.
-public struct RedisScript: Sendable, Hashable {
+package struct RedisScript: Sendable, Hashable {
     /// The Lua source.
-    public let source: String
+    package let source: String
     /// Lowercase hex SHA-1 of the source, as Redis names cached scripts.
-    public let sha1: String
+    package let sha1: String
 
     /// Wraps `source`; nothing is sent until the script first runs.
-    public init(_ source: String) {
+    package init(_ source: String) {
         self.source = source
         self.sha1 = Hex.encode(SHA1.hash(Array(source.utf8)))
     }

@@ -1,6 +1,6 @@
 internal import CHiredis
-public import Logging
-public import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 import Foundation
 import NIOPosix
 import Synchronization
@@ -9,13 +9,13 @@ import Glibc
 #endif
 
 /// A message received on a subscribed channel or pattern.
-public struct RedisPubSubMessage: Sendable {
+package struct RedisPubSubMessage: Sendable {
     /// The channel it was published on.
-    public let channel: String
+    package let channel: String
     /// The pattern that matched, for `PSUBSCRIBE` deliveries.
-    public let pattern: String?
+    package let pattern: String?
     /// The message bytes.
-    public let payload: [UInt8]
+    package let payload: [UInt8]
 }
 
 /// One Redis pub/sub connection on its own thread, subscribing and unsubscribing while it runs.
@@ -24,7 +24,7 @@ public struct RedisPubSubMessage: Sendable {
 /// thread, which alone touches the hiredis context. When Redis goes away the thread reconnects with backoff
 /// (100 ms doubling to 5 s) and subscribes to everything wanted again, so a caller's subscriptions outlive
 /// any number of disconnects. Messages go to `handler` on the subscriber thread: it must be quick and must not block.
-public final class RedisSubscriber: Service, Sendable {
+package final class RedisSubscriber: Service, Sendable {
     private struct State {
         var channels: Set<String> = []
         var patterns: Set<String> = []
@@ -42,7 +42,7 @@ public final class RedisSubscriber: Service, Sendable {
 
     private let configuration: RedisConfiguration
     /// The connection's `CLIENT SETNAME`, so operators (and tests) can find it in `CLIENT LIST`.
-    public let name: String
+    package let name: String
     private let handler: @Sendable (RedisPubSubMessage) -> Void
     private let onReady: (@Sendable () -> Void)?
     private let logger: Logger
@@ -59,7 +59,7 @@ public final class RedisSubscriber: Service, Sendable {
     ///     wanted at that moment: from then on nothing published on those channels is missed, so a consumer can
     ///     catch up on what it missed while disconnected.
     ///   - handler: called on the subscriber thread for every message.
-    public init(
+    package init(
         configuration: RedisConfiguration,
         name: String = "agora-subscriber",
         logger: Logger,
@@ -77,20 +77,20 @@ public final class RedisSubscriber: Service, Sendable {
     // MARK: Subscriptions (any thread)
 
     /// Subscribes to `channels` (those not already wanted).
-    public func subscribe(_ channels: [String]) { change(\.channels, add: true, channels, command: "SUBSCRIBE") }
+    package func subscribe(_ channels: [String]) { change(\.channels, add: true, channels, command: "SUBSCRIBE") }
     /// Unsubscribes from `channels`.
-    public func unsubscribe(_ channels: [String]) { change(\.channels, add: false, channels, command: "UNSUBSCRIBE") }
+    package func unsubscribe(_ channels: [String]) { change(\.channels, add: false, channels, command: "UNSUBSCRIBE") }
     /// Subscribes to glob `patterns`.
-    public func psubscribe(_ patterns: [String]) { change(\.patterns, add: true, patterns, command: "PSUBSCRIBE") }
+    package func psubscribe(_ patterns: [String]) { change(\.patterns, add: true, patterns, command: "PSUBSCRIBE") }
     /// Unsubscribes from glob `patterns`.
-    public func punsubscribe(_ patterns: [String]) { change(\.patterns, add: false, patterns, command: "PUNSUBSCRIBE") }
+    package func punsubscribe(_ patterns: [String]) { change(\.patterns, add: false, patterns, command: "PUNSUBSCRIBE") }
 
     /// Whether the server has confirmed a subscription to `channel` on the current connection.
-    public func isSubscribed(_ channel: String) -> Bool { state.withLock { $0.confirmedChannels.contains(channel) } }
+    package func isSubscribed(_ channel: String) -> Bool { state.withLock { $0.confirmedChannels.contains(channel) } }
     /// Whether the server has confirmed a subscription to `pattern` on the current connection.
-    public func isSubscribed(pattern: String) -> Bool { state.withLock { $0.confirmedPatterns.contains(pattern) } }
+    package func isSubscribed(pattern: String) -> Bool { state.withLock { $0.confirmedPatterns.contains(pattern) } }
     /// How many times the subscriber has connected (1 + reconnects).
-    public var connectionCount: Int { state.withLock { $0.connections } }
+    package var connectionCount: Int { state.withLock { $0.connections } }
 
     private func change(_ set: WritableKeyPath<State, Set<String>>, add: Bool, _ names: [String], command: String) {
         let changed = state.withLock { state -> [String] in
@@ -108,7 +108,7 @@ public final class RedisSubscriber: Service, Sendable {
     // MARK: Service
 
     /// Runs the subscriber thread until graceful shutdown or cancellation.
-    public func run() async throws {
+    package func run() async throws {
         thread.start()
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {

@@ -1,7 +1,7 @@
-public import AgoraRedis
+package import AgoraRedis
 import AgoraCrypto
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 import Synchronization
 
 /// Redis caches of product details and of first listing pages.
@@ -13,16 +13,16 @@ import Synchronization
 /// cached first page. Like and view counts do not invalidate: they lag by at most the TTL (`AGORA_CACHE_TTL_MS`,
 /// 10 s by default).
 /// Redis being down is never an error here: reads fall through to PostgreSQL, writes are skipped.
-public struct CatalogCache: Sendable {
+package struct CatalogCache: Sendable {
     let redis: RedisClient
     let prefix: String
     /// How long an entry lives; also the bound on how stale like and view counts can be.
-    public let ttl: Duration
+    package let ttl: Duration
     let isEnabled: Bool
     /// Hits and misses since start, for `/metrics` and the benchmark's hit ratio.
-    public let statistics = Statistics()
+    package let statistics = Statistics()
 
-    public init(redis: RedisClient, prefix: String, ttl: Duration, isEnabled: Bool = true) {
+    package init(redis: RedisClient, prefix: String, ttl: Duration, isEnabled: Bool = true) {
         self.redis = redis
         self.prefix = prefix
         self.ttl = ttl
@@ -30,14 +30,14 @@ public struct CatalogCache: Sendable {
     }
 
     /// Counts of cache lookups.
-    public final class Statistics: Sendable {
+    package final class Statistics: Sendable {
         private let counts = Mutex((hits: 0, misses: 0, unavailable: 0))
         /// Lookups answered from Redis.
-        public var hits: Int { counts.withLock { $0.hits } }
+        package var hits: Int { counts.withLock { $0.hits } }
         /// Lookups that went to PostgreSQL (and stored what they read, unless an edit raced them).
-        public var misses: Int { counts.withLock { $0.misses } }
+        package var misses: Int { counts.withLock { $0.misses } }
         /// Lookups that could not ask Redis (down, or caching off).
-        public var unavailable: Int { counts.withLock { $0.unavailable } }
+        package var unavailable: Int { counts.withLock { $0.unavailable } }
 
         func count(_ lookup: Lookup) {
             counts.withLock {
@@ -116,7 +116,7 @@ public struct CatalogCache: Sendable {
     }
 
     /// Retires the cached detail of `products` and every cached listing page. Call after the change committed.
-    public func invalidate(products: [UUID], logger: Logger) async {
+    package func invalidate(products: [UUID], logger: Logger) async {
         guard isEnabled else { return }
         let keys = products.map { productKeys($0).version } + [listingKeys("").version]
         do {

@@ -1,17 +1,17 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
 import NIOCore
 
 /// `/api/products*`, `/api/me/products`, `/api/me/likes` and `/api/categories*`.
-public struct CatalogRoutes: Sendable {
+package struct CatalogRoutes: Sendable {
     let products: ProductService
     let categories: CategoryService
     let views: ProductViews
 
-    public init(products: ProductService, categories: CategoryService, views: ProductViews) {
+    package init(products: ProductService, categories: CategoryService, views: ProductViews) {
         self.products = products
         self.categories = categories
         self.views = views
@@ -19,7 +19,7 @@ public struct CatalogRoutes: Sendable {
 
     struct CategoriesBody: ResponseEncodable { var categories: [Category] }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/products", use: search)
         router.post("/api/products", use: create)
         router.get("/api/products/:id", use: show)
@@ -63,7 +63,7 @@ public struct CatalogRoutes: Sendable {
     }
 
     /// A 200 with JSON the service already rendered (from the cache, as bytes).
-    public static func json(_ bytes: [UInt8]) -> Response {
+    package static func json(_ bytes: [UInt8]) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
@@ -141,13 +141,13 @@ public struct CatalogRoutes: Sendable {
 
 // Products and pages answer through ProductJSONWriter: the same JSON as their Codable form, much cheaper.
 extension Product: ResponseGenerator {
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         CatalogRoutes.json(ProductJSONWriter.render(self))
     }
 }
 
 extension ProductPage: ResponseGenerator {
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         CatalogRoutes.json(ProductJSONWriter.render(self))
     }
 }

@@ -1,32 +1,32 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// A category, with its children when read as a tree.
-public struct Category: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var parentId: UUID?
-    public var slug: String
-    public var name: String
-    public var position: Int
-    public var children: [Category]
+package struct Category: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var parentId: UUID?
+    package var slug: String
+    package var name: String
+    package var position: Int
+    package var children: [Category]
 }
 
 /// What admins send to create (`POST /api/categories`) or change (`PATCH /api/categories/:id`) a category;
 /// `parentId: null` moves it to the top level.
-public struct CategoryInput: Decodable, Sendable {
-    public var slug: FieldChange<String> = .keep
-    public var name: FieldChange<String> = .keep
-    public var parentId: FieldChange<UUID> = .keep
-    public var position: FieldChange<Int> = .keep
+package struct CategoryInput: Decodable, Sendable {
+    package var slug: FieldChange<String> = .keep
+    package var name: FieldChange<String> = .keep
+    package var parentId: FieldChange<UUID> = .keep
+    package var position: FieldChange<Int> = .keep
     var typeErrors = FieldErrors()
 
-    public init() {}
+    package init() {}
 
     enum CodingKeys: String, CodingKey { case slug, name, parentId, position }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         slug = c.change(String.self, .slug, expected: "a string", errors: &typeErrors)
         name = c.change(String.self, .name, expected: "a string", errors: &typeErrors)
@@ -36,13 +36,13 @@ public struct CategoryInput: Decodable, Sendable {
 }
 
 /// The category tree (any depth, unique slugs). Owns `categories`.
-public struct CategoryService: Sendable {
+package struct CategoryService: Sendable {
     let db: PGPool
 
-    public init(db: PGPool) { self.db = db }
+    package init(db: PGPool) { self.db = db }
 
     /// Every category as a forest, siblings by position then name.
-    public func tree(logger: Logger) async throws -> [Category] {
+    package func tree(logger: Logger) async throws -> [Category] {
         let rows = try await db.query("SELECT id, parent_id, slug, name, position FROM categories ORDER BY position, name", logger: logger)
         let all = try rows.map { row in
             Category(id: try row.decode("id"), parentId: try row.decode("parent_id"), slug: try row.decode("slug"), name: try row.decode("name"),
@@ -63,7 +63,7 @@ public struct CategoryService: Sendable {
 
     /// Creates a category.
     /// - Throws: 422 for invalid fields, a taken slug or an unknown parent.
-    public func create(_ input: CategoryInput, logger: Logger) async throws -> Category {
+    package func create(_ input: CategoryInput, logger: Logger) async throws -> Category {
         var errors = input.typeErrors
         let slug = Self.slug(input.slug, required: true, &errors)
         let name = Self.name(input.name, required: true, &errors)
@@ -84,7 +84,7 @@ public struct CategoryService: Sendable {
 
     /// Renames, re-slugs, re-orders or moves a category.
     /// - Throws: 404 for an unknown category; 422 for invalid fields or a move under itself or its descendants.
-    public func update(_ id: UUID, _ input: CategoryInput, logger: Logger) async throws -> Category {
+    package func update(_ id: UUID, _ input: CategoryInput, logger: Logger) async throws -> Category {
         var errors = input.typeErrors
         let slug = Self.slug(input.slug, required: false, &errors)
         let name = Self.name(input.name, required: false, &errors)
@@ -127,7 +127,7 @@ public struct CategoryService: Sendable {
 
     /// Deletes a category that has no children and no products.
     /// - Throws: 404 for an unknown category; 409 while children or products still use it.
-    public func delete(_ id: UUID, logger: Logger) async throws {
+    package func delete(_ id: UUID, logger: Logger) async throws {
         do {
             let result = try await db.execute("DELETE FROM categories WHERE id = \(id)", logger: logger)
             guard result.affectedRows == 1 else { throw AgoraError(.notFound, code: "category_not_found", "No such category") }

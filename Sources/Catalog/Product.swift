@@ -1,77 +1,77 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraPostgres
-public import Foundation
+package import Foundation
 
 /// Where a product is in its life. Only `published` products are listed and visible to everyone.
-public enum ProductStatus: String, Sendable, Codable, CaseIterable {
+package enum ProductStatus: String, Sendable, Codable, CaseIterable {
     case draft, published, unpublished, archived
 }
 
 /// What is sold: a thing that ships, or a digital item delivered from the seller's inventory.
-public enum ProductType: String, Sendable, Codable, CaseIterable {
+package enum ProductType: String, Sendable, Codable, CaseIterable {
     case physical, key, credential, link
 
-    public var isDigital: Bool { self != .physical }
+    package var isDigital: Bool { self != .physical }
 }
 
 /// The state of a physical item.
-public enum ProductCondition: String, Sendable, Codable, CaseIterable {
+package enum ProductCondition: String, Sendable, Codable, CaseIterable {
     case new, likeNew = "like-new", good, fair
 }
 
 /// A point on Earth, in degrees.
-public struct GeoPoint: Sendable, Codable, Equatable {
-    public var lat: Double
-    public var lng: Double
-    public init(lat: Double, lng: Double) {
+package struct GeoPoint: Sendable, Codable, Equatable {
+    package var lat: Double
+    package var lng: Double
+    package init(lat: Double, lng: Double) {
         self.lat = lat
         self.lng = lng
     }
 }
 
 /// An image of a product, in display order.
-public struct ProductImage: Sendable, Codable, Equatable {
-    public var id: UUID
+package struct ProductImage: Sendable, Codable, Equatable {
+    package var id: UUID
     /// Where the bytes are served: `/media/<key>`.
-    public var url: String
-    public var width: Int
-    public var height: Int
-    public var contentType: String
+    package var url: String
+    package var width: Int
+    package var height: Int
+    package var contentType: String
 }
 
 /// A category as a product names it.
-public struct CategoryRef: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var slug: String
-    public var name: String
+package struct CategoryRef: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var slug: String
+    package var name: String
 }
 
 /// A product, as `GET /api/products/:id` returns it and listings summarise it.
-public struct Product: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var seller: AccountSummary
-    public var category: CategoryRef?
-    public var title: String
-    public var description: String
-    public var price: Money
-    public var condition: ProductCondition
-    public var tags: [String]
+package struct Product: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var seller: AccountSummary
+    package var category: CategoryRef?
+    package var title: String
+    package var description: String
+    package var price: Money
+    package var condition: ProductCondition
+    package var tags: [String]
     /// `stock - reserved`: what a buyer can still put in a cart.
-    public var available: Int
-    public var type: ProductType
-    public var location: GeoPoint?
-    public var images: [ProductImage]
-    public var status: ProductStatus
-    public var likeCount: Int
-    public var viewCount: Int64
+    package var available: Int
+    package var type: ProductType
+    package var location: GeoPoint?
+    package var images: [ProductImage]
+    package var status: ProductStatus
+    package var likeCount: Int
+    package var viewCount: Int64
     /// Whether the caller likes it; nil for anonymous callers.
-    public var likedByMe: Bool?
-    public var publishedAt: Date?
-    public var createdAt: Date
-    public var updatedAt: Date
+    package var likedByMe: Bool?
+    package var publishedAt: Date?
+    package var createdAt: Date
+    package var updatedAt: Date
     /// Only in the seller's own view.
-    public var stock: Int?
-    public var lowStockThreshold: Int?
+    package var stock: Int?
+    package var lowStockThreshold: Int?
 
     /// The columns `init(row:seller:)` reads; `p` is `products`, `c` a LEFT JOIN of `categories`.
     static let columns: StaticString = """
@@ -130,14 +130,14 @@ public struct Product: Sendable, Codable, Equatable {
 }
 
 /// One page of a listing, with the cursor of the next page (nil on the last).
-public struct ProductPage: Sendable, Codable, Equatable {
-    public var items: [Product]
-    public var nextCursor: String?
+package struct ProductPage: Sendable, Codable, Equatable {
+    package var items: [Product]
+    package var nextCursor: String?
 
     enum CodingKeys: String, CodingKey { case items, nextCursor }
 
     /// Writes `"nextCursor": null` on the last page rather than leaving the key out, as every list does.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
         try container.encode(nextCursor, forKey: .nextCursor)

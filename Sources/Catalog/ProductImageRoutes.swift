@@ -1,20 +1,20 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraMedia
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import NIOCore
 
 /// `POST /api/products/:id/images` (multipart upload, field `image`), `PUT /api/products/:id/images` (order) and
 /// `DELETE /api/products/:id/images/:imageId`.
-public struct ProductImageRoutes: Sendable {
+package struct ProductImageRoutes: Sendable {
     let products: ProductService
 
-    public init(products: ProductService) { self.products = products }
+    package init(products: ProductService) { self.products = products }
 
     struct Order: Decodable { var order: [UUID] }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.post("/api/products/:id/images", use: upload)
         router.put("/api/products/:id/images", use: reorder)
         router.delete("/api/products/:id/images/:imageId", use: remove)

@@ -1,38 +1,38 @@
-public import AgoraCore
-public import Foundation
+package import AgoraCore
+package import Foundation
 
 /// What `POST /api/products` and `PATCH /api/products/:id` send. On a PATCH only the fields present change, and
 /// `null` clears an optional one (category, location).
-public struct ProductInput: Decodable, Sendable {
-    public struct Price: Codable, Sendable {
-        public var amount: Int64
-        public var currency: String
-        public init(amount: Int64, currency: String) {
+package struct ProductInput: Decodable, Sendable {
+    package struct Price: Codable, Sendable {
+        package var amount: Int64
+        package var currency: String
+        package init(amount: Int64, currency: String) {
             self.amount = amount
             self.currency = currency
         }
     }
 
-    public var title: FieldChange<String> = .keep
-    public var description: FieldChange<String> = .keep
-    public var price: FieldChange<Price> = .keep
-    public var categoryId: FieldChange<UUID> = .keep
-    public var condition: FieldChange<String> = .keep
-    public var tags: FieldChange<[String]> = .keep
-    public var stock: FieldChange<Int> = .keep
-    public var lowStockThreshold: FieldChange<Int> = .keep
-    public var type: FieldChange<String> = .keep
-    public var location: FieldChange<GeoPoint> = .keep
+    package var title: FieldChange<String> = .keep
+    package var description: FieldChange<String> = .keep
+    package var price: FieldChange<Price> = .keep
+    package var categoryId: FieldChange<UUID> = .keep
+    package var condition: FieldChange<String> = .keep
+    package var tags: FieldChange<[String]> = .keep
+    package var stock: FieldChange<Int> = .keep
+    package var lowStockThreshold: FieldChange<Int> = .keep
+    package var type: FieldChange<String> = .keep
+    package var location: FieldChange<GeoPoint> = .keep
     /// Values of the wrong JSON type, reported with the other field problems.
     var typeErrors = FieldErrors()
 
-    public init() {}
+    package init() {}
 
     enum CodingKeys: String, CodingKey {
         case title, description, price, categoryId, condition, tags, stock, lowStockThreshold, type, location
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         title = c.change(String.self, .title, expected: "a string", errors: &typeErrors)
         description = c.change(String.self, .description, expected: "a string", errors: &typeErrors)

@@ -1,44 +1,44 @@
-public import AgoraCore
-public import Foundation
+package import AgoraCore
+package import Foundation
 
 /// A browse or search of published products: `GET /api/products?q=…&category=…&sort=…&cursor=…`.
-public struct ProductQuery: Sendable, Equatable {
+package struct ProductQuery: Sendable, Equatable {
     /// How results are ordered.
-    public enum Sort: String, Sendable, CaseIterable {
+    package enum Sort: String, Sendable, CaseIterable {
         case newest, relevance, priceAsc = "price_asc", priceDesc = "price_desc", likes
     }
 
     /// Full-text query (with typo tolerance on titles).
-    public var text: String?
+    package var text: String?
     /// A category id or slug.
-    public var category: String?
+    package var category: String?
     /// Whether a category filter includes every descendant category.
-    public var includeDescendants = false
-    public var minPrice: Int64?
-    public var maxPrice: Int64?
-    public var currency: String?
-    public var conditions: [ProductCondition] = []
+    package var includeDescendants = false
+    package var minPrice: Int64?
+    package var maxPrice: Int64?
+    package var currency: String?
+    package var conditions: [ProductCondition] = []
     /// A seller's username.
-    public var seller: String?
+    package var seller: String?
     /// Seller ids (the feed: everyone I follow).
-    public var sellerIDs: [UUID]?
-    public var types: [ProductType] = []
-    public var inStockOnly = false
-    public var near: GeoPoint?
-    public var radiusKm: Double?
-    public var sort: Sort = .newest
-    public var limit: Int
+    package var sellerIDs: [UUID]?
+    package var types: [ProductType] = []
+    package var inStockOnly = false
+    package var near: GeoPoint?
+    package var radiusKm: Double?
+    package var sort: Sort = .newest
+    package var limit: Int
     /// The opaque `nextCursor` of the previous page.
-    public var cursor: String?
+    package var cursor: String?
 
-    public init(limit: Int) { self.limit = limit }
+    package init(limit: Int) { self.limit = limit }
 
     static let maxTextLength = 200
     static let maxRadiusKm = 20_000.0
 
     /// Parses query parameters.
     /// - Throws: 422 naming each bad parameter.
-    public static func parse(_ parameters: [String: String], defaultLimit: Int, maxLimit: Int) throws(AgoraError) -> ProductQuery {
+    package static func parse(_ parameters: [String: String], defaultLimit: Int, maxLimit: Int) throws(AgoraError) -> ProductQuery {
         var query = ProductQuery(limit: defaultLimit)
         var errors = FieldErrors()
         let known: Set<String> = [

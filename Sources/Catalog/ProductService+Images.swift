@@ -1,9 +1,9 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraEvents
-public import AgoraMedia
+package import AgoraMedia
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 extension ProductService {
     /// Adds an image to the end of `seller`'s product `id`.
@@ -12,7 +12,7 @@ extension ProductService {
     /// recorded; if recording fails the file is removed again.
     /// - Throws: 404 for someone else's product; 409 at the image limit or for an archived product; 413/415/422
     ///   from `ImageUpload.validate`.
-    public func addImage(_ id: UUID, seller: UUID, bytes: [UInt8], logger: Logger) async throws -> Product {
+    package func addImage(_ id: UUID, seller: UUID, bytes: [UInt8], logger: Logger) async throws -> Product {
         let image = try ImageUpload.validate(bytes: bytes, limits: settings.imageLimits)
         // Check ownership before writing anything.
         _ = try await ownProduct(id, seller: seller, logger: logger)
@@ -37,7 +37,11 @@ extension ProductService {
                 try await tx.execute("UPDATE products SET updated_at = now() WHERE id = \(id)")
             }
         } catch {
-            try? await media.delete(key)
+            do {
+                try await media.delete(key)
+            } catch let cleanup {
+                logger.warning("An image file outlived its failed upload", metadata: ["agora.media_key": "\(key.rawValue)", "error": "\(cleanup)"])
+            }
             throw error
         }
         logger.info("Product image added", metadata: ["agora.product_id": "\(id)", "bytes": "\(bytes.count)"])
@@ -46,7 +50,7 @@ extension ProductService {
     }
 
     /// Removes image `imageID` of `seller`'s product; the others close ranks. The file goes after the commit.
-    public func deleteImage(_ id: UUID, imageID: UUID, seller: UUID, logger: Logger) async throws -> Product {
+    package func deleteImage(_ id: UUID, imageID: UUID, seller: UUID, logger: Logger) async throws -> Product {
         let key: String = try await db.withTransaction(logger: logger) { tx in
             _ = try await lockOwned(id, seller: seller, in: tx)
             let rows = try await tx.query("DELETE FROM product_images WHERE id = \(imageID) AND product_id = \(id) RETURNING storage_key")
@@ -70,7 +74,7 @@ extension ProductService {
 
     /// Puts the images of `seller`'s product in the order of `imageIDs`, which must name each image once.
     /// - Throws: 422 when the list is not exactly the product's images.
-    public func reorderImages(_ id: UUID, order imageIDs: [UUID], seller: UUID, logger: Logger) async throws -> Product {
+    package func reorderImages(_ id: UUID, order imageIDs: [UUID], seller: UUID, logger: Logger) async throws -> Product {
         try await db.withTransaction(logger: logger) { tx in
             _ = try await lockOwned(id, seller: seller, in: tx)
             let current = Set(try await tx.query("SELECT id FROM product_images WHERE product_id = \(id)").map { try $0.decode("id", as: UUID.self) })

@@ -1,21 +1,21 @@
 import AgoraCore
 import AgoraEvents
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 extension ProductService {
     /// Whether the caller likes a product, and how many do.
-    public struct LikeState: Sendable, Codable, Equatable {
-        public var liked: Bool
-        public var likeCount: Int
+    package struct LikeState: Sendable, Codable, Equatable {
+        package var liked: Bool
+        package var likeCount: Int
     }
 
     /// Likes (or with `false`, unlikes) published product `id` for `account`. Idempotent: repeating it changes
     /// nothing and answers the same. The count moves in the same transaction as the like row, so it is exact under
     /// any number of concurrent toggles.
     /// - Throws: 404 for a product the account cannot see.
-    public func setLike(_ id: UUID, account: UUID, liked: Bool, logger: Logger) async throws -> LikeState {
+    package func setLike(_ id: UUID, account: UUID, liked: Bool, logger: Logger) async throws -> LikeState {
         try await db.withTransaction(logger: logger) { tx in
             let changed: Bool
             if liked {
@@ -54,7 +54,7 @@ extension ProductService {
     }
 
     /// The products `account` likes, most recently liked first.
-    public func likes(of account: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> ProductPage {
+    package func likes(of account: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> ProductPage {
         var after: PGQuery = "TRUE"
         if let cursor {
             let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)

@@ -1,7 +1,7 @@
 import AgoraCore
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 extension ProductService {
     /// One page of published products matching `query`, in its order, as response JSON for `viewer` (who gets
@@ -10,7 +10,7 @@ extension ProductService {
     /// First pages are cached (`CatalogCache`) as rendered items; later pages are cheap keyset scans on the
     /// indexes of `0004_catalog.sql`.
     /// - Throws: 400 for a cursor of another query.
-    public func search(_ query: ProductQuery, viewer: UUID?, logger: Logger) async throws -> [UInt8] {
+    package func search(_ query: ProductQuery, viewer: UUID?, logger: Logger) async throws -> [UInt8] {
         var page: RenderedPage?
         if query.cursor == nil {
             let keys = cache.listingKeys(query.fingerprint)
@@ -35,7 +35,7 @@ extension ProductService {
     }
 
     /// A page of `query` without the listing cache (the feed: one list per person, not worth sharing).
-    public func feed(_ query: ProductQuery, viewer: UUID, logger: Logger) async throws -> ProductPage {
+    package func feed(_ query: ProductQuery, viewer: UUID, logger: Logger) async throws -> ProductPage {
         var page = try await searchDatabase(query, logger: logger)
         let liked = page.items.isEmpty ? [] : try await likedSet(of: viewer, among: page.items.map(\.id), logger: logger)
         for index in page.items.indices { page.items[index].likedByMe = liked.contains(page.items[index].id) }

@@ -1,11 +1,11 @@
 import AgoraCore
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 extension ProductService {
     /// A seller's own products in every state (or one `status`), newest first.
-    public func sellerProducts(_ seller: UUID, status: ProductStatus?, limit: Int, cursor: String?, logger: Logger) async throws -> ProductPage {
+    package func sellerProducts(_ seller: UUID, status: ProductStatus?, limit: Int, cursor: String?, logger: Logger) async throws -> ProductPage {
         var after: PGQuery = "TRUE"
         if let cursor {
             let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)

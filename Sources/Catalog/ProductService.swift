@@ -1,25 +1,25 @@
-public import AgoraCore
-public import AgoraEvents
-public import AgoraMedia
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraEvents
+package import AgoraMedia
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// Products: a seller's own listings and their life cycle (draft → published ⇄ unpublished → archived), the
 /// public detail view, likes, and browse/search (`ProductService+Search.swift`). Owns `products`,
 /// `product_images` and `product_likes`.
-public struct ProductService: Sendable {
+package struct ProductService: Sendable {
     /// Settings of the service.
-    public struct Settings: Sendable {
+    package struct Settings: Sendable {
         /// Page size when a listing names none.
-        public var defaultPageSize: Int
+        package var defaultPageSize: Int
         /// The largest `limit` a listing accepts (`AGORA_PAGE_SIZE_MAX`).
-        public var maxPageSize: Int
+        package var maxPageSize: Int
         /// At most this many images per product.
-        public var maxImages: Int
+        package var maxImages: Int
         /// Size and pixel bounds of each image.
-        public var imageLimits: ImageLimits
-        public init(defaultPageSize: Int = 24, maxPageSize: Int = 100, maxImages: Int = 10, imageLimits: ImageLimits = .init()) {
+        package var imageLimits: ImageLimits
+        package init(defaultPageSize: Int = 24, maxPageSize: Int = 100, maxImages: Int = 10, imageLimits: ImageLimits = .init()) {
             self.defaultPageSize = defaultPageSize
             self.maxPageSize = maxPageSize
             self.maxImages = maxImages
@@ -34,7 +34,7 @@ public struct ProductService: Sendable {
     let media: any MediaStorage
     let settings: Settings
 
-    public init(db: PGPool, sellers: any AccountDirectory, events: EventOutbox, cache: CatalogCache, media: any MediaStorage, settings: Settings) {
+    package init(db: PGPool, sellers: any AccountDirectory, events: EventOutbox, cache: CatalogCache, media: any MediaStorage, settings: Settings) {
         self.db = db
         self.media = media
         self.sellers = sellers
@@ -45,7 +45,7 @@ public struct ProductService: Sendable {
 
     /// Creates a draft of `seller`'s.
     /// - Throws: 422 naming each invalid field (an unknown category included).
-    public func create(seller: UUID, _ input: ProductInput, logger: Logger) async throws -> Product {
+    package func create(seller: UUID, _ input: ProductInput, logger: Logger) async throws -> Product {
         let fields = try ProductValidation.check(input, creating: true)
         guard let title = fields.title, let price = fields.price else { throw AgoraError(.internalError, "unreachable") }
         if fields.type?.isDigital == true, (fields.stock ?? 0) != 0 { throw Self.stockFromInventory }
@@ -69,7 +69,7 @@ public struct ProductService: Sendable {
     /// Applies `input` to `seller`'s product `id`: only the fields present change.
     /// - Throws: 404 when the product is not the seller's (whether or not it exists), 409 for an archived one, 422
     ///   naming each invalid field; nothing changes unless every field is valid.
-    public func update(_ id: UUID, seller: UUID, _ input: ProductInput, logger: Logger) async throws -> Product {
+    package func update(_ id: UUID, seller: UUID, _ input: ProductInput, logger: Logger) async throws -> Product {
         let fields = try ProductValidation.check(input, creating: false)
         try await mapCategoryViolation {
             try await db.withTransaction(logger: logger) { tx in
@@ -112,7 +112,7 @@ public struct ProductService: Sendable {
     }
 
     /// A status change a seller asks for.
-    public enum Transition: String, Sendable {
+    package enum Transition: String, Sendable {
         case publish, unpublish, archive
     }
 
@@ -122,7 +122,7 @@ public struct ProductService: Sendable {
     /// state but is final (the row stays, so orders keep pointing at it). Repeating a transition that already
     /// holds is a no-op, so retries are safe.
     /// - Throws: 404 when not the seller's; 409 for a transition the state does not allow.
-    public func transition(_ id: UUID, seller: UUID, _ transition: Transition, logger: Logger) async throws -> Product {
+    package func transition(_ id: UUID, seller: UUID, _ transition: Transition, logger: Logger) async throws -> Product {
         try await db.withTransaction(logger: logger) { tx in
             let old = try await lockOwned(id, seller: seller, in: tx)
             let target: ProductStatus =
@@ -165,7 +165,7 @@ public struct ProductService: Sendable {
     /// Product `id` as `viewer` may see it, as response JSON: published products to everyone, any other state only
     /// to its seller (and admins). Published details come from the cache when they can, as bytes.
     /// - Throws: 404 when the viewer may not see it, so a draft's existence is not revealed.
-    public func rendered(_ id: UUID, viewer: Identity?, logger: Logger) async throws -> (product: RenderedProduct, json: [UInt8]) {
+    package func rendered(_ id: UUID, viewer: Identity?, logger: Logger) async throws -> (product: RenderedProduct, json: [UInt8]) {
         let keys = cache.productKeys(id)
         let lookup = await cache.lookup(keys, logger: logger)
         var cached: RenderedProduct?

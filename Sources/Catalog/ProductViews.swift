@@ -1,10 +1,10 @@
-public import AgoraPostgres
-public import AgoraRedis
+package import AgoraPostgres
+package import AgoraRedis
 import AgoraCrypto
 import Synchronization
-public import Foundation
-public import Logging
-public import ServiceLifecycle
+package import Foundation
+package import Logging
+package import ServiceLifecycle
 
 /// Product view counts, kept cheap: a view costs a request nothing but an insert into an in-process set;
 /// `ProductViewFlusher` then, once per interval, sends the views it collected to Redis in one script (which keeps
@@ -12,12 +12,12 @@ public import ServiceLifecycle
 /// counts from Redis into `products.view_count` in one UPDATE.
 ///
 /// What a crash can lose: the views of the last interval that were still in this process.
-public final class ProductViews: Sendable {
+package final class ProductViews: Sendable {
     let redis: RedisClient
     let db: PGPool
     let prefix: String
     /// One viewer counts once per product in this window (an hour by default).
-    public let window: Duration
+    package let window: Duration
     /// Views held in memory at most; beyond it new ones are dropped (and logged) until the next flush.
     let maxPending: Int
     private let pending = Mutex<Set<Pending>>([])
@@ -27,7 +27,7 @@ public final class ProductViews: Sendable {
         var viewer: String
     }
 
-    public init(redis: RedisClient, db: PGPool, prefix: String, window: Duration = .seconds(3600), maxPending: Int = 100_000) {
+    package init(redis: RedisClient, db: PGPool, prefix: String, window: Duration = .seconds(3600), maxPending: Int = 100_000) {
         self.redis = redis
         self.db = db
         self.prefix = prefix
@@ -58,7 +58,7 @@ public final class ProductViews: Sendable {
 
     /// Notes a view of `product` by `viewer` (an account id, or the client address); counted at the next flush
     /// unless that viewer was counted in the window. Never blocks and never fails the request.
-    public func record(_ product: UUID, viewer: String, logger: Logger) {
+    package func record(_ product: UUID, viewer: String, logger: Logger) {
         let dropped = pending.withLock { set -> Bool in
             guard set.count < maxPending else { return true }
             set.insert(Pending(product: product, viewer: viewer))
@@ -69,7 +69,7 @@ public final class ProductViews: Sendable {
 
     /// Sends the views collected in this process to Redis; returns how many counted (new in their window).
     @discardableResult
-    public func push(logger: Logger) async throws -> Int {
+    package func push(logger: Logger) async throws -> Int {
         let views = pending.withLock { set in
             defer { set.removeAll(keepingCapacity: true) }
             return Array(set)
@@ -103,7 +103,7 @@ public final class ProductViews: Sendable {
     /// wrote to PostgreSQL.
     @discardableResult
     /// - Parameter totals: told the new view counts of the products flushed (for live product pages).
-    public func flush(logger: Logger, totals: (@Sendable ([UUID: Int]) async -> Void)? = nil) async throws -> Int {
+    package func flush(logger: Logger, totals: (@Sendable ([UUID: Int]) async -> Void)? = nil) async throws -> Int {
         try await push(logger: logger)
         let reply = try await redis.run(Self.takeScript, keys: [pendingKey], arguments: [], logger: logger).array ?? []
         var ids: [UUID] = []
@@ -131,7 +131,13 @@ public final class ProductViews: Sendable {
         } catch {
             // Put them back for the next flush rather than lose them.
             for (id, count) in zip(ids, counts) {
-                _ = try? await redis.send("HINCRBY", pendingKey, id.uuidString.lowercased(), count, logger: logger)
+                do {
+                    _ = try await redis.send("HINCRBY", pendingKey, id.uuidString.lowercased(), count, logger: logger)
+                } catch let putBack {
+                    logger.warning("Product views lost: they could not be put back after a failed flush", metadata: [
+                        "agora.product_id": "\(id)", "views": "\(count)", "error": "\(putBack)",
+                    ])
+                }
             }
             throw error
         }
@@ -140,7 +146,7 @@ public final class ProductViews: Sendable {
 }
 
 /// Flushes view counts every `interval` (`AGORA_VIEW_FLUSH_INTERVAL`), and once more on shutdown.
-public struct ProductViewFlusher: Service {
+package struct ProductViewFlusher: Service {
     let views: ProductViews
     let interval: Duration
     let logger: Logger
@@ -148,7 +154,7 @@ public struct ProductViewFlusher: Service {
     let totals: (@Sendable ([UUID: Int]) async -> Void)?
 
     /// - Parameter totals: told the new view counts after each flush.
-    public init(
+    package init(
         views: ProductViews, interval: Duration, logger: Logger, isReady: @escaping @Sendable () -> Bool,
         totals: (@Sendable ([UUID: Int]) async -> Void)? = nil
     ) {
@@ -159,7 +165,7 @@ public struct ProductViewFlusher: Service {
         self.totals = totals
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Ends early on graceful shutdown; the flush after the loop then writes what is pending.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

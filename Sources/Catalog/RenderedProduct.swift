@@ -1,15 +1,15 @@
-public import AgoraCore
-public import Foundation
+package import AgoraCore
+package import Foundation
 
 /// A product already encoded as response JSON: what the caches hold, so a cache hit is sent as bytes instead of
 /// being decoded and encoded again (on this machine that round trip was 60% of a cached listing's CPU).
 ///
 /// The JSON is the public view without `likedByMe`; `json(likedByMe:)` adds the caller's flag by replacing the
 /// object's closing brace, which is safe because we produced the object ourselves and `JSONEncoder` ends it there.
-public struct RenderedProduct: Sendable, Equatable {
-    public var id: UUID
-    public var sellerID: UUID
-    public var status: ProductStatus
+package struct RenderedProduct: Sendable, Equatable {
+    package var id: UUID
+    package var sellerID: UUID
+    package var status: ProductStatus
     var json: [UInt8]
 
     /// What `ProductJSONWriter` must agree with: dates as Hummingbird's response encoder writes them (ISO 8601).
@@ -29,7 +29,7 @@ public struct RenderedProduct: Sendable, Equatable {
     }
 
     /// The JSON, with `"likedByMe"` when the caller is logged in.
-    public func json(likedByMe: Bool?) -> [UInt8] {
+    package func json(likedByMe: Bool?) -> [UInt8] {
         guard let likedByMe, json.last == UInt8(ascii: "}") else { return json }
         var bytes = json
         bytes.removeLast()
@@ -54,12 +54,12 @@ public struct RenderedProduct: Sendable, Equatable {
 }
 
 /// A page of rendered products: `{"items": [...], "nextCursor": ...}` assembled from cached item JSON.
-public struct RenderedPage: Sendable, Equatable {
-    public var items: [RenderedProduct]
-    public var nextCursor: String?
+package struct RenderedPage: Sendable, Equatable {
+    package var items: [RenderedProduct]
+    package var nextCursor: String?
 
     /// The response body, each item with the caller's `likedByMe` (nil for anonymous callers).
-    public func json(liked: Set<UUID>?) -> [UInt8] {
+    package func json(liked: Set<UUID>?) -> [UInt8] {
         var bytes = Array(#"{"items":["#.utf8)
         for (index, item) in items.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }

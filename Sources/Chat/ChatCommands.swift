@@ -1,16 +1,16 @@
-public import AgoraCore
+package import AgoraCore
 import Catalog
 import Foundation
-public import Logging
-public import Realtime
+package import Logging
+package import Realtime
 
 /// `chat:send`, `chat:typing` and `chat:read` over the socket: the same service calls as the HTTP routes.
-public struct ChatCommands: RealtimeCommands {
+package struct ChatCommands: RealtimeCommands {
     let chat: ChatService
 
-    public init(chat: ChatService) { self.chat = chat }
+    package init(chat: ChatService) { self.chat = chat }
 
-    public var commandTypes: Set<String> { ["chat:send", "chat:typing", "chat:read"] }
+    package var commandTypes: Set<String> { ["chat:send", "chat:typing", "chat:read"] }
 
     struct Send: Decodable {
         var conversationId: UUID?
@@ -43,7 +43,7 @@ public struct ChatCommands: RealtimeCommands {
         var message: ChatService.Message
     }
 
-    public func run(_ type: String, data: CommandData, identity: Identity, logger: Logger) async throws -> JSONText? {
+    package func run(_ type: String, data: CommandData, identity: Identity, logger: Logger) async throws -> JSONText? {
         let user = identity.accountID
         switch type {
         case "chat:send":

@@ -1,16 +1,16 @@
-public import AgoraCore
+package import AgoraCore
 import Catalog
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import Logging
 
 /// `/api/conversations…`. Sending here and over the socket (`chat:send`) is the same call.
-public struct ChatRoutes: Sendable {
+package struct ChatRoutes: Sendable {
     let chat: ChatService
 
-    public init(chat: ChatService) { self.chat = chat }
+    package init(chat: ChatService) { self.chat = chat }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.post("/api/conversations", use: open)
         router.get("/api/conversations", use: list)
         router.get("/api/conversations/:id", use: show)

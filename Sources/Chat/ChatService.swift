@@ -1,10 +1,10 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Catalog
-public import Foundation
-public import Logging
-public import Notifications
-public import Realtime
+package import AgoraCore
+package import AgoraPostgres
+package import Catalog
+package import Foundation
+package import Logging
+package import Notifications
+package import Realtime
 
 /// One-to-one conversations between accounts (a buyer and a seller, say), optionally about a product. Owns
 /// `conversations`, `conversation_members` and `messages`; honours blocks (Social's) through `BlockList`: between two
@@ -13,23 +13,23 @@ public import Realtime
 /// Every message is stored, with a `chat:message` event in both participants' streams, in one transaction, and
 /// published after it commits: a message that was acknowledged reaches the other side even if this instance dies
 /// before publishing (the other side's connection finds it in its stream).
-public struct ChatService: Sendable, PresenceAudience {
+package struct ChatService: Sendable, PresenceAudience {
     /// Conversation partners, less anyone in a block with `user` either way.
-    public func audience(of user: UUID, logger: Logger) async throws -> [UUID] {
+    package func audience(of user: UUID, logger: Logger) async throws -> [UUID] {
         let partners = Array(Set(try await partners(of: user, logger: logger)))
         let blocked = try await blocks.blockedEitherWay(user, among: partners, logger: logger)
         return partners.filter { !blocked.contains($0) }
     }
 
-    public struct Settings: Sendable {
+    package struct Settings: Sendable {
         /// Longest message text, in characters (`AGORA_CHAT_MAX_LENGTH`).
-        public var maxLength: Int
-        public var defaultPageSize: Int
-        public var maxPageSize: Int
+        package var maxLength: Int
+        package var defaultPageSize: Int
+        package var maxPageSize: Int
         /// At most one typing indicator per sender and conversation per this interval (`AGORA_CHAT_TYPING_INTERVAL_MS`).
-        public var typingInterval: Duration
+        package var typingInterval: Duration
 
-        public init(maxLength: Int = 4000, defaultPageSize: Int = 30, maxPageSize: Int = 100, typingInterval: Duration = .seconds(2)) {
+        package init(maxLength: Int = 4000, defaultPageSize: Int = 30, maxPageSize: Int = 100, typingInterval: Duration = .seconds(2)) {
             self.maxLength = maxLength
             self.defaultPageSize = defaultPageSize
             self.maxPageSize = maxPageSize
@@ -37,41 +37,41 @@ public struct ChatService: Sendable, PresenceAudience {
         }
     }
 
-    public struct Message: Sendable, Codable, Equatable {
-        public var id: Int64
-        public var conversationId: UUID
-        public var senderId: UUID
+    package struct Message: Sendable, Codable, Equatable {
+        package var id: Int64
+        package var conversationId: UUID
+        package var senderId: UUID
         /// `text` or `product` (a product card: `productId` names the product, `text` may add a note).
-        public var kind: String
-        public var text: String
-        public var productId: UUID?
+        package var kind: String
+        package var text: String
+        package var productId: UUID?
         /// The sender's own id for the message, as sent.
-        public var clientId: String?
-        public var createdAt: Date
+        package var clientId: String?
+        package var createdAt: Date
     }
 
-    public struct Conversation: Sendable, Codable, Equatable {
-        public var id: UUID
+    package struct Conversation: Sendable, Codable, Equatable {
+        package var id: UUID
         /// The other participant.
-        public var with: AccountSummary
-        public var productId: UUID?
-        public var lastMessage: Message?
+        package var with: AccountSummary
+        package var productId: UUID?
+        package var lastMessage: Message?
         /// Messages from the other participant after the last one read.
-        public var unread: Int
+        package var unread: Int
         /// The last of my messages the other participant has read (0 for none): read receipts for the history.
-        public var otherReadId: Int64
+        package var otherReadId: Int64
         /// Whether the other participant is online now (false when they hide it).
-        public var online: Bool
-        public var lastActivity: Date
-        public var createdAt: Date
+        package var online: Bool
+        package var lastActivity: Date
+        package var createdAt: Date
     }
 
     /// What a participant tells the other side when they read: everything up to `messageId`.
-    public struct ReadReceipt: Sendable, Codable, Equatable {
-        public var conversationId: UUID
-        public var userId: UUID
-        public var messageId: Int64
-        public var unread: Int?
+    package struct ReadReceipt: Sendable, Codable, Equatable {
+        package var conversationId: UUID
+        package var userId: UUID
+        package var messageId: Int64
+        package var unread: Int?
     }
 
     let db: PGPool
@@ -82,9 +82,9 @@ public struct ChatService: Sendable, PresenceAudience {
     let typing: TypingThrottle
     let notifications: NotificationService
     let blocks: any BlockList
-    public let settings: Settings
+    package let settings: Settings
 
-    public init(
+    package init(
         db: PGPool, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory, products: ProductService,
         notifications: NotificationService, blocks: any BlockList, settings: Settings
     ) {
@@ -104,7 +104,7 @@ public struct ChatService: Sendable, PresenceAudience {
     /// Opens the conversation between `user` and `other` about `product` (nil: not about a product), or returns the
     /// existing one.
     /// - Throws: 404 for an unknown account or a product `user` cannot see; 422 `cannot_message_self`.
-    public func open(_ user: UUID, with other: UUID, product: UUID?, logger: Logger) async throws -> Conversation {
+    package func open(_ user: UUID, with other: UUID, product: UUID?, logger: Logger) async throws -> Conversation {
         guard user != other else {
             throw AgoraError(.validation, code: "cannot_message_self", "You cannot message yourself", fields: ["userId": "is you"])
         }
@@ -144,14 +144,14 @@ public struct ChatService: Sendable, PresenceAudience {
 
     /// Conversation `id` as `user` sees it.
     /// - Throws: 404 unless `user` takes part in it.
-    public func conversation(_ id: UUID, for user: UUID, logger: Logger) async throws -> Conversation {
+    package func conversation(_ id: UUID, for user: UUID, logger: Logger) async throws -> Conversation {
         let rows = try await db.query(Self.conversationSelect(user: user, extra: "AND c.id = \(id)", limit: 1), logger: logger)
         guard let row = rows.first else { throw Self.notFound }
         return try await decodeConversations([row], viewer: user, logger: logger).one()
     }
 
     /// `user`'s conversations, most recently active first.
-    public func conversations(for user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Conversation> {
+    package func conversations(for user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Conversation> {
         var after: PGQuery = ""
         if let cursor {
             let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)
@@ -246,17 +246,17 @@ public struct ChatService: Sendable, PresenceAudience {
     }
 
     /// A message to send: into an existing conversation, or to a user (opening the conversation on first use).
-    public struct Outgoing: Sendable {
-        public var conversationId: UUID?
-        public var to: UUID?
+    package struct Outgoing: Sendable {
+        package var conversationId: UUID?
+        package var to: UUID?
         /// With `to`: what the conversation is about.
-        public var about: UUID?
-        public var text: String
+        package var about: UUID?
+        package var text: String
         /// A product card.
-        public var productId: UUID?
-        public var clientId: String?
+        package var productId: UUID?
+        package var clientId: String?
 
-        public init(conversationId: UUID? = nil, to: UUID? = nil, about: UUID? = nil, text: String, productId: UUID? = nil, clientId: String? = nil) {
+        package init(conversationId: UUID? = nil, to: UUID? = nil, about: UUID? = nil, text: String, productId: UUID? = nil, clientId: String? = nil) {
             self.conversationId = conversationId
             self.to = to
             self.about = about
@@ -270,14 +270,14 @@ public struct ChatService: Sendable, PresenceAudience {
     /// and stores nothing.
     /// - Throws: 422 for an empty or too long text or a bad client id; 404 for a conversation `sender` is not in, or
     ///   a product they cannot see; 403 `blocked` when the other participant has blocked the sender.
-    public func send(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> Message {
+    package func send(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> Message {
         try await store(outgoing, from: sender, logger: logger).message
     }
 
     /// `send`, also returning the `data` of the message's `chat:message` event as PostgreSQL rendered it
     /// (`{"conversationId": ..., "message": {...}}`, the message in the shape its encoder gives it), which the socket
     /// acknowledges with instead of encoding the message again; nil for a retry of a stored message.
-    public func store(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> (message: Message, event: String?) {
+    package func store(_ outgoing: Outgoing, from sender: UUID, logger: Logger) async throws -> (message: Message, event: String?) {
         let text = outgoing.text.trimmingCharacters(in: .whitespacesAndNewlines)
         var problems: [String: String] = [:]
         if text.isEmpty && outgoing.productId == nil { problems["text"] = "must not be empty" }
@@ -384,7 +384,7 @@ public struct ChatService: Sendable, PresenceAudience {
 
     /// A conversation's messages, newest first; `cursor` continues towards older ones.
     /// - Throws: 404 unless `user` takes part in it.
-    public func messages(in conversation: UUID, for user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Message> {
+    package func messages(in conversation: UUID, for user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Message> {
         _ = try await partner(of: user, in: conversation, logger: logger)
         var before = Int64.max
         if let cursor { before = try OpaqueCursor.decode(cursor, as: Int64.self) }
@@ -407,7 +407,7 @@ public struct ChatService: Sendable, PresenceAudience {
 
     /// Marks `conversation` read by `user` up to `messageId` (default: its latest message) and tells the other side
     /// (a durable `chat:read`). Reading never moves backwards.
-    public func markRead(_ conversation: UUID, by user: UUID, upTo messageId: Int64?, logger: Logger) async throws -> ReadReceipt {
+    package func markRead(_ conversation: UUID, by user: UUID, upTo messageId: Int64?, logger: Logger) async throws -> ReadReceipt {
         // One statement, one round trip: membership, the block check, the member row and both stream events.
         let row = try await db.query(Self.readStatement(conversation: conversation, user: user, upTo: messageId), logger: logger).first
         guard let row else { throw Self.notFound }
@@ -425,7 +425,7 @@ public struct ChatService: Sendable, PresenceAudience {
     }
 
     /// Tells the other participant that `user` is typing; at most one per `typingInterval`, dropped otherwise.
-    public func typing(in conversation: UUID, by user: UUID, logger: Logger) async throws {
+    package func typing(in conversation: UUID, by user: UUID, logger: Logger) async throws {
         let other = try await partner(of: user, in: conversation, logger: logger)
         try await refuseIfBlocked(user, other, logger: logger)
         guard typing.allow(user: user, conversation: conversation) else { return }
@@ -439,7 +439,7 @@ public struct ChatService: Sendable, PresenceAudience {
 
     /// Of `users`, those whose presence `viewer` may see: `viewer` themself, and conversation partners with no block
     /// either way (the same people presence events reach).
-    public func presenceVisible(to viewer: UUID, of users: [UUID], logger: Logger) async throws -> Set<UUID> {
+    package func presenceVisible(to viewer: UUID, of users: [UUID], logger: Logger) async throws -> Set<UUID> {
         let partners = try await db.query(
             """
             SELECT CASE WHEN user_a = \(viewer) THEN user_b ELSE user_a END AS other FROM conversations
@@ -452,7 +452,7 @@ public struct ChatService: Sendable, PresenceAudience {
     }
 
     /// The people `user` has talked with most recently: who hears of their presence.
-    public func partners(of user: UUID, limit: Int = 500, logger: Logger) async throws -> [UUID] {
+    package func partners(of user: UUID, limit: Int = 500, logger: Logger) async throws -> [UUID] {
         try await db.query(
             """
             SELECT CASE WHEN c.user_a = \(user) THEN c.user_b ELSE c.user_a END AS other FROM conversation_members m

@@ -1,18 +1,18 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import Logging
-public import Realtime
+package import Realtime
 
 /// `GET /api/presence?users=<id>,<id>` (up to 100) and `PUT /api/presence {"hidden": true}`.
 ///
 /// Presence is told to the same people its events reach: conversation partners with no block either way. Anyone
 /// else is answered as a hidden user is (offline, no last seen), so the answer does not even say who is hidden.
-public struct PresenceRoutes: Sendable {
+package struct PresenceRoutes: Sendable {
     let presence: Presence
     let chat: ChatService
 
-    public init(presence: Presence, chat: ChatService) {
+    package init(presence: Presence, chat: ChatService) {
         self.presence = presence
         self.chat = chat
     }
@@ -20,7 +20,7 @@ public struct PresenceRoutes: Sendable {
     struct StatusBody: ResponseEncodable { var items: [Presence.Status] }
     struct HiddenBody: ResponseEncodable, Decodable { var hidden: Bool }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/presence") { request, context -> StatusBody in
             let viewer = try context.requireIdentity().accountID
             let raw = request.uri.queryParameters.get("users") ?? ""

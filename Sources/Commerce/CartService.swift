@@ -1,37 +1,37 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// A buyer's cart: what they mean to buy, checked against live stock and prices each time it is read.
-public struct Cart: Codable, Sendable, Equatable {
-    public struct Item: Codable, Sendable, Equatable {
-        public var productId: UUID
-        public var title: String
-        public var type: String
-        public var sellerId: UUID
-        public var unitPrice: Money
-        public var quantity: Int
-        public var lineTotal: Money
+package struct Cart: Codable, Sendable, Equatable {
+    package struct Item: Codable, Sendable, Equatable {
+        package var productId: UUID
+        package var title: String
+        package var type: String
+        package var sellerId: UUID
+        package var unitPrice: Money
+        package var quantity: Int
+        package var lineTotal: Money
         /// `stock - reserved` right now.
-        public var available: Int
+        package var available: Int
         /// Why checkout would refuse this line, if it would: `unavailable` (no longer listed) or `insufficient_stock`.
-        public var problem: String?
-        public var addedAt: Date
+        package var problem: String?
+        package var addedAt: Date
     }
 
-    public var items: [Item]
+    package var items: [Item]
     /// Σ line totals per currency, before VAT, shipping and fees (checkout computes those).
-    public var subtotals: [Money]
-    public var itemCount: Int
+    package var subtotals: [Money]
+    package var itemCount: Int
 }
 
 /// The buyer's cart: one row per product, quantities checked against what is available when set.
-public struct CartService: Sendable {
+package struct CartService: Sendable {
     let db: PGPool
     let settings: CommerceSettings
 
-    public init(db: PGPool, settings: CommerceSettings) {
+    package init(db: PGPool, settings: CommerceSettings) {
         self.db = db
         self.settings = settings
     }
@@ -39,7 +39,7 @@ public struct CartService: Sendable {
 
 extension CartService {
     /// The cart of `account`, oldest line first.
-    public func cart(of account: UUID, logger: Logger) async throws -> Cart {
+    package func cart(of account: UUID, logger: Logger) async throws -> Cart {
         try Self.cart(try await db.query(Self.cartStatement(of: account), logger: logger))
     }
 
@@ -85,7 +85,7 @@ extension CartService {
     /// Puts `quantity` of `product` in the cart: added to what is there (`adding`), or replacing it.
     /// - Throws: 422 for a quantity outside 1…max, a full cart or the buyer's own product; 404 for a product that is
     ///   not listed; 409 `insufficient_stock` naming the product when fewer are available.
-    public func setCartItem(_ product: UUID, quantity: Int, adding: Bool, account: UUID, logger: Logger) async throws -> Cart {
+    package func setCartItem(_ product: UUID, quantity: Int, adding: Bool, account: UUID, logger: Logger) async throws -> Cart {
         guard (1...settings.maxQuantity).contains(quantity) else {
             throw AgoraError(.validation, code: "invalid_quantity", "Quantity must be between 1 and \(settings.maxQuantity)",
                              fields: ["quantity": "must be between 1 and \(settings.maxQuantity)"])
@@ -133,13 +133,13 @@ extension CartService {
     }
 
     /// Takes `product` out of the cart (nothing happens if it was not there).
-    public func removeCartItem(_ product: UUID, account: UUID, logger: Logger) async throws -> Cart {
+    package func removeCartItem(_ product: UUID, account: UUID, logger: Logger) async throws -> Cart {
         try await db.execute("DELETE FROM cart_items WHERE account_id = \(account) AND product_id = \(product)", logger: logger)
         return try await cart(of: account, logger: logger)
     }
 
     /// Empties the cart.
-    public func clearCart(account: UUID, logger: Logger) async throws {
+    package func clearCart(account: UUID, logger: Logger) async throws {
         try await db.execute("DELETE FROM cart_items WHERE account_id = \(account)", logger: logger)
     }
 

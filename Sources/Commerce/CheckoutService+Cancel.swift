@@ -1,8 +1,8 @@
 import AgoraCore
 import AgoraEvents
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 extension CheckoutService {
     /// The buyer cancels. An unpaid order ends and its stock is released. In a paid one, every seller order not yet
@@ -19,7 +19,7 @@ extension CheckoutService {
     /// idempotency key; the order view shows each refund and its status.
     /// - Throws: 404 unless the order is the buyer's; 409 `invalid_transition` when it is already ended or what is
     ///   left is shipped; 409 `nothing_refundable` when all that is left was delivered (digital items).
-    public func cancel(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
+    package func cancel(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
         var sessionToClose: (provider: String, session: String)?
         let refund: RefundService.PendingRefund? = try await db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query(
@@ -54,7 +54,7 @@ extension CheckoutService {
         }
         if let close = sessionToClose {
             do { try await provider(close.provider).cancelSession(close.session, logger: logger) } catch {
-                logger.warning("Could not close the payment session", metadata: ["agora.order_id": "\(orderID)", "error": "\(error)"])
+                logger.warning("Could not close the payment session", metadata: ["agora.order_id": "\(orderID)", "error": "\(String(reflecting: error))"])
             }
         }
         if let refund {
@@ -62,7 +62,7 @@ extension CheckoutService {
             do {
                 try await refunds.attemptRefund(refund, logger: logger)
             } catch {
-                logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(orderID)", "error": "\(error)"])
+                logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(orderID)", "error": "\(String(reflecting: error))"])
             }
         }
         return try await orders.buyerOrder(orderID, buyer: buyer, logger: logger)

@@ -2,11 +2,11 @@ import AgoraCore
 import AgoraEvents
 import AgoraPostgres
 import Foundation
-public import Logging
+package import Logging
 
 extension CheckoutService {
     /// What a webhook delivery did, answered to the provider with a 200.
-    public enum WebhookOutcome: String, Sendable {
+    package enum WebhookOutcome: String, Sendable {
         /// Authentic, but a type Agora does not act on.
         case ignored
         /// This event id was handled before: nothing changed.
@@ -36,7 +36,7 @@ extension CheckoutService {
     /// its commit.
     /// - Throws: 400 `amount_mismatch` for a payment whose amount or currency is not its order's (nothing is
     ///   recorded; it is logged as an error and raised to the admins once per event).
-    public func handleWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookOutcome {
+    package func handleWebhook(provider providerName: String, payload: [UInt8], signature: String?, logger: Logger) async throws -> WebhookOutcome {
         try await applyWebhook(provider: providerName, payload: payload, signature: signature, logger: logger).outcome
     }
 
@@ -110,7 +110,7 @@ extension CheckoutService {
             do {
                 try await refunds.attemptRefund(refund, logger: logger)
             } catch {
-                logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(refund.orderID)", "error": "\(error)"])
+                logger.warning("Could not record a refund's outcome; the sweeper retries it", metadata: ["agora.order_id": "\(refund.orderID)", "error": "\(String(reflecting: error))"])
             }
         }
         return result

@@ -1,12 +1,12 @@
-public import AgoraCore
-public import AgoraEvents
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraEvents
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// The money path of an order: checkout (the cart's reservation and the payment session), the provider's
 /// webhooks, fulfilment once paid, release when a reservation lapses, and cancellation with its refunds.
-public struct CheckoutService: Sendable {
+package struct CheckoutService: Sendable {
     let db: PGPool
     let events: EventOutbox
     /// Decrypts the digital items allocated at fulfilment, for the buyer's mail.
@@ -20,7 +20,7 @@ public struct CheckoutService: Sendable {
     /// The receipt, the sellers' notes and low-stock warnings at fulfilment.
     let mailer: any OrderMailer
 
-    public init(
+    package init(
         db: PGPool, events: EventOutbox, vault: InventoryVault, settings: CommerceSettings, providers: PaymentProviders,
         orders: OrderService, refunds: RefundService, contacts: any AccountContacts, mailer: any OrderMailer
     ) {
@@ -42,9 +42,9 @@ public struct CheckoutService: Sendable {
 extension CheckoutService {
     /// The result of a checkout: the order, and whether this call made it (false when an `Idempotency-Key` found
     /// the order an earlier call made).
-    public struct Checkout: Sendable {
-        public var order: OrderView
-        public var created: Bool
+    package struct Checkout: Sendable {
+        package var order: OrderView
+        package var created: Bool
     }
 
     /// A cart line with its product, locked for the checkout.
@@ -73,7 +73,7 @@ extension CheckoutService {
     /// - Throws: 422 `cart_empty`, `mixed_currencies`, `shipping_address_required` or invalid address fields; 409
     ///   `insufficient_stock` / `product_unavailable` naming the product; 503 when the provider cannot be reached
     ///   (the order is then cancelled and its stock released).
-    public func checkout(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> Checkout {
+    package func checkout(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> Checkout {
         // The buyer's address (for the payment session) is asked of Accounts beside the idempotency look-up, and
         // awaited before the transaction: a transaction that waited on another connection could starve the pool
         // when every connection is held by a checkout waiting the same way.
@@ -299,7 +299,7 @@ extension CheckoutService {
         do {
             session = try await provider.startPayment(request, logger: logger)
         } catch {
-            logger.error("Payment session could not be opened", metadata: ["agora.order_id": "\(order.id)", "error": "\(error)"])
+            logger.error("Payment session could not be opened", metadata: ["agora.order_id": "\(order.id)", "error": "\(String(reflecting: error))"])
             // Nothing is owed: give the stock back now rather than at expiry.
             do {
                 _ = try await release(order.id, to: .cancelled, reason: "payment_unavailable", actor: .system, logger: logger)

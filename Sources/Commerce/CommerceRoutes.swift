@@ -1,22 +1,22 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
 import NIOCore
 
 /// The HTTP face of commerce: cart, checkout, orders, seller orders and shipping, inventory, reviews, balances
 /// and payouts, payment webhooks and the simulated payment page.
-public struct CommerceRoutes: Sendable {
+package struct CommerceRoutes: Sendable {
     let commerce: CommerceServices
     let simulated: SimulatedProvider?
 
-    public init(commerce: CommerceServices, simulated: SimulatedProvider?) {
+    package init(commerce: CommerceServices, simulated: SimulatedProvider?) {
         self.commerce = commerce
         self.simulated = simulated
     }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/cart", use: cart)
         router.post("/api/cart/items", use: addItem)
         router.put("/api/cart/items/:productId", use: setItem)

@@ -1,6 +1,6 @@
-public import AgoraCore
-public import AgoraEvents
-public import AgoraPostgres
+package import AgoraCore
+package import AgoraEvents
+package import AgoraPostgres
 
 /// The services of commerce, built once and wired to each other: what the application hands to routes, the sweeper
 /// and the demo seed. Each service owns its SQL; they share the database, the event outbox and the settings.
@@ -12,25 +12,25 @@ public import AgoraPostgres
 /// - every state change writes an `order_history` row and a domain event in the same transaction (`OrderRecords`);
 /// - no transaction is open while a payment provider is called: a refund is recorded (`refunds`, pending) with the
 ///   change that owes it, asked for after the commit, and its outcome recorded in a transaction of its own.
-public struct CommerceServices: Sendable {
-    public let cart: CartService
-    public let checkout: CheckoutService
-    public let orders: OrderService
-    public let refunds: RefundService
-    public let inventory: InventoryService
-    public let reviews: ReviewService
-    public let payouts: PayoutService
-    public let settings: CommerceSettings
+package struct CommerceServices: Sendable {
+    package let cart: CartService
+    package let checkout: CheckoutService
+    package let orders: OrderService
+    package let refunds: RefundService
+    package let inventory: InventoryService
+    package let reviews: ReviewService
+    package let payouts: PayoutService
+    package let settings: CommerceSettings
     /// What the services were built from.
-    public let db: PGPool
-    public let events: EventOutbox
-    public let vault: InventoryVault
-    public let providers: PaymentProviders
-    public let contacts: any AccountContacts
-    public let directory: any AccountDirectory
-    public let mailer: any OrderMailer
+    package let db: PGPool
+    package let events: EventOutbox
+    package let vault: InventoryVault
+    package let providers: PaymentProviders
+    package let contacts: any AccountContacts
+    package let directory: any AccountDirectory
+    package let mailer: any OrderMailer
 
-    public init(
+    package init(
         db: PGPool, events: EventOutbox, vault: InventoryVault, settings: CommerceSettings, providers: PaymentProviders,
         contacts: any AccountContacts, directory: any AccountDirectory, mailer: any OrderMailer
     ) {

@@ -1,36 +1,36 @@
-public import Foundation
+package import Foundation
 
 /// Settings of carts, checkout, payments, fulfilment and payouts; every one is an `AGORA_…` variable (README).
-public struct CommerceSettings: Sendable {
+package struct CommerceSettings: Sendable {
     /// How long a checkout holds stock before the sweeper releases it (`AGORA_RESERVATION_TTL`, 15 minutes).
-    public var reservationTTL: Duration
+    package var reservationTTL: Duration
     /// VAT in basis points per currency (`AGORA_VAT_RATES`, `ZAR=15`; 1500 bp). A currency not listed has no VAT.
-    public var vatRates: [String: Int]
+    package var vatRates: [String: Int]
     /// Whether product prices include VAT (`AGORA_PRICES_INCLUDE_VAT`, true).
-    public var pricesIncludeVAT: Bool
+    package var pricesIncludeVAT: Bool
     /// Flat shipping per seller order with at least one physical product, in minor units per currency
     /// (`AGORA_SHIPPING_FLAT`, `ZAR=6000`). A currency not listed ships free.
-    public var shippingFlat: [String: Int64]
+    package var shippingFlat: [String: Int64]
     /// The platform's share of each seller's subtotal, in basis points (`AGORA_PLATFORM_FEE_BP`, 1000 = 10%).
-    public var platformFeeBP: Int
+    package var platformFeeBP: Int
     /// A shipped seller order counts as delivered this long after shipping unless the buyer or seller says so
     /// first (`AGORA_AUTO_COMPLETE_DAYS`, 14).
-    public var autoCompleteAfter: Duration
+    package var autoCompleteAfter: Duration
     /// How often the sweeper looks for expired reservations and deliveries to auto-complete (`AGORA_COMMERCE_SWEEP_MS`, 10 s).
-    public var sweepInterval: Duration
+    package var sweepInterval: Duration
     /// Distinct products in a cart (`AGORA_CART_MAX_ITEMS`, 50) and units of one product (`AGORA_CART_MAX_QUANTITY`, 100).
-    public var maxCartItems: Int
-    public var maxQuantity: Int
+    package var maxCartItems: Int
+    package var maxQuantity: Int
     /// Lines in one inventory upload (`AGORA_INVENTORY_MAX_LINES`, 10,000) and bytes in one line (1,000).
-    public var maxInventoryLines: Int
-    public var maxInventoryItemLength: Int
+    package var maxInventoryLines: Int
+    package var maxInventoryItemLength: Int
     /// Page sizes of order, review and payout lists.
-    public var defaultPageSize: Int
-    public var maxPageSize: Int
+    package var defaultPageSize: Int
+    package var maxPageSize: Int
     /// Base of the URLs the buyer is sent back to after paying (`AGORA_PUBLIC_URL`).
-    public var publicURL: String
+    package var publicURL: String
 
-    public init(
+    package init(
         reservationTTL: Duration = .seconds(900), vatRates: [String: Int] = ["ZAR": 1500], pricesIncludeVAT: Bool = true,
         shippingFlat: [String: Int64] = ["ZAR": 6000], platformFeeBP: Int = 1000, autoCompleteAfter: Duration = .seconds(14 * 86_400),
         sweepInterval: Duration = .seconds(10), maxCartItems: Int = 50, maxQuantity: Int = 100, maxInventoryLines: Int = 10_000,
@@ -53,7 +53,7 @@ public struct CommerceSettings: Sendable {
     }
 
     /// Parses `ZAR=15,EUR=21.5` (percent, up to two decimals) into basis points per currency.
-    public static func parseRates(_ text: String) -> [String: Int]? {
+    package static func parseRates(_ text: String) -> [String: Int]? {
         var rates: [String: Int] = [:]
         for item in text.split(separator: ",") {
             let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -64,7 +64,7 @@ public struct CommerceSettings: Sendable {
     }
 
     /// Parses `ZAR=6000,USD=500` (minor units) into amounts per currency.
-    public static func parseAmounts(_ text: String) -> [String: Int64]? {
+    package static func parseAmounts(_ text: String) -> [String: Int64]? {
         var amounts: [String: Int64] = [:]
         for item in text.split(separator: ",") {
             let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

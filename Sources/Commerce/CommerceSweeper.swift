@@ -1,13 +1,13 @@
 import AgoraCore
 import AgoraPostgres
 import Foundation
-public import Logging
-public import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 
 /// The background job of commerce: releases reservations whose time ran out, completes deliveries nobody
 /// confirmed, and retries refunds still pending at the provider. Safe with any number of instances running it: each batch claims its rows with
 /// `FOR UPDATE SKIP LOCKED`, and every step re-checks the state it moves from under the row lock.
-public struct CommerceSweeper: Service {
+package struct CommerceSweeper: Service {
     let checkout: CheckoutService
     let orders: OrderService
     let refunds: RefundService
@@ -15,7 +15,7 @@ public struct CommerceSweeper: Service {
     let logger: Logger
     let isReady: @Sendable () -> Bool
 
-    public init(commerce: CommerceServices, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
+    package init(commerce: CommerceServices, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
         self.checkout = commerce.checkout
         self.orders = commerce.orders
         self.refunds = commerce.refunds
@@ -24,13 +24,13 @@ public struct CommerceSweeper: Service {
         self.isReady = isReady
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isCancelledOrShuttingDown {
             if isReady() {
                 do {
                     _ = try await sweep(logger: logger)
                 } catch {
-                    logger.warning("Commerce sweep failed; trying again next round", metadata: ["error": "\(error)"])
+                    logger.warning("Commerce sweep failed; trying again next round", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.sweepInterval) }
@@ -44,16 +44,16 @@ extension Task where Success == Never, Failure == Never {
 
 extension CommerceSweeper {
     /// What one sweep did.
-    public struct Sweep: Sendable, Equatable {
-        public var expired: Int
-        public var autoCompleted: Int
+    package struct Sweep: Sendable, Equatable {
+        package var expired: Int
+        package var autoCompleted: Int
         /// Pending refunds whose provider call was made (again) this round.
-        public var refundsAttempted: Int
+        package var refundsAttempted: Int
     }
 
     /// One round of the sweeper: up to `batch` expired reservations, `batch` overdue deliveries and `batch` refunds
     /// due for a (new) provider call.
-    public func sweep(batch: Int = 100, logger: Logger) async throws -> Sweep {
+    package func sweep(batch: Int = 100, logger: Logger) async throws -> Sweep {
         var closing: [(provider: String, session: String)] = []
         let expired: Int = try await checkout.db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query(
@@ -78,7 +78,7 @@ extension CommerceSweeper {
         }
         for close in closing {
             do { try await checkout.provider(close.provider).cancelSession(close.session, logger: logger) } catch {
-                logger.debug("Could not close an expired payment session", metadata: ["error": "\(error)"])
+                logger.debug("Could not close an expired payment session", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
         let seconds = Double(settings.autoCompleteAfter.components.seconds)

@@ -1,19 +1,19 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import AgoraEvents
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraEvents
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// The digital inventory of key, credential and link products: items uploaded encrypted (AES-256-GCM), counted,
 /// and allocated at fulfilment.
-public struct InventoryService: Sendable {
+package struct InventoryService: Sendable {
     let db: PGPool
     let events: EventOutbox
     let vault: InventoryVault
     let settings: CommerceSettings
 
-    public init(db: PGPool, events: EventOutbox, vault: InventoryVault, settings: CommerceSettings) {
+    package init(db: PGPool, events: EventOutbox, vault: InventoryVault, settings: CommerceSettings) {
         self.db = db
         self.events = events
         self.vault = vault
@@ -23,26 +23,26 @@ public struct InventoryService: Sendable {
 
 extension InventoryService {
     /// What an inventory upload did.
-    public struct InventoryUpload: Codable, Sendable, Equatable {
-        public var added: Int
+    package struct InventoryUpload: Codable, Sendable, Equatable {
+        package var added: Int
         /// Lines (1-based) repeating an earlier line of the same upload, and lines already in the inventory.
-        public var duplicateLines: [Int]
-        public var alreadyStocked: [Int]
+        package var duplicateLines: [Int]
+        package var alreadyStocked: [Int]
         /// Available items after the upload (the product's stock).
-        public var available: Int
+        package var available: Int
     }
 
     /// Item counts of a digital product.
-    public struct InventoryCounts: Codable, Sendable, Equatable {
-        public var available: Int
-        public var sold: Int
-        public var keyIds: [String]
+    package struct InventoryCounts: Codable, Sendable, Equatable {
+        package var available: Int
+        package var sold: Int
+        package var keyIds: [String]
     }
 
     /// Parses an upload: one item per line (`text/plain`), the first column of each record (`text/csv`, with an
     /// optional header naming the column `item`, `key`, `code`, `credential`, `link` or `url`), or `{"items": […]}`.
     /// Blank lines are skipped; line numbers count them.
-    public static func inventoryLines(_ body: [UInt8], contentType: String?) throws -> [(line: Int, item: String)] {
+    package static func inventoryLines(_ body: [UInt8], contentType: String?) throws -> [(line: Int, item: String)] {
         // `split` of an empty header is no parts at all: `first` (not `[0]`) makes an empty Content-Type a plain 415.
         let type = (contentType ?? "text/plain").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard let text = String(validating: body, as: UTF8.self) else {
@@ -79,7 +79,7 @@ extension InventoryService {
     /// - Parameter admin: an admin may stock any seller's product; a seller only their own.
     /// - Throws: 404 for a product that is not the caller's; 422 for a physical product, no items, too many lines,
     ///   an item too long or (for `link` products) not an http(s) URL — nothing is added then.
-    public func uploadInventory(
+    package func uploadInventory(
         _ product: UUID, actor: UUID, admin: Bool, items: [(line: Int, item: String)], logger: Logger
     ) async throws -> InventoryUpload {
         guard !items.isEmpty else { throw AgoraError(.validation, code: "inventory_empty", "The upload has no items") }
@@ -145,7 +145,7 @@ extension InventoryService {
     }
 
     /// Counts of a digital product's inventory, for its seller or an admin.
-    public func inventoryCounts(_ product: UUID, actor: UUID, admin: Bool, logger: Logger) async throws -> InventoryCounts {
+    package func inventoryCounts(_ product: UUID, actor: UUID, admin: Bool, logger: Logger) async throws -> InventoryCounts {
         let owned = try await db.query("SELECT 1 FROM products WHERE id = \(product) AND (seller_id = \(actor) OR \(admin))", logger: logger)
         guard !owned.isEmpty else { throw AgoraError(.notFound, code: "product_not_found", "No such product") }
         let rows = try await db.query(

@@ -1,6 +1,6 @@
 import AgoraCore
 import AgoraCrypto
-public import Foundation
+package import Foundation
 
 /// Seals and opens digital inventory items with AES-256-GCM.
 ///
@@ -11,7 +11,7 @@ public import Foundation
 /// holds nothing that could be checked against a guess without the key. A row's fingerprint was made under its own
 /// key, so after a rotation an item is looked for under every key the vault has (`fingerprints`), not just the
 /// current one; new rows get the current key's (`fingerprint`).
-public struct InventoryVault: Sendable {
+package struct InventoryVault: Sendable {
     let current: (id: String, key: [UInt8])
     let keys: [String: [UInt8]]
     /// The fingerprint key of the current key.
@@ -22,7 +22,7 @@ public struct InventoryVault: Sendable {
     /// - Parameters:
     ///   - key: the current 32-byte key (`AGORA_INVENTORY_KEY`).
     ///   - previous: keys of earlier rotations, still used to open the items they sealed.
-    public init(key: [UInt8], previous: [[UInt8]] = []) {
+    package init(key: [UInt8], previous: [[UInt8]] = []) {
         let id = Self.keyID(key)
         current = (id, key)
         var keys = [id: key]
@@ -45,7 +45,7 @@ public struct InventoryVault: Sendable {
         "k" + Hex.encode(SHA256.hash(Array("agora inventory key id".utf8) + key).prefix(8))
     }
 
-    public var currentKeyID: String { current.id }
+    package var currentKeyID: String { current.id }
 
     func seal(_ item: String, product: UUID) throws -> [UInt8] {
         try AESGCM.seal(Array(item.utf8), key: current.key, authenticating: Self.aad(product))

@@ -1,8 +1,8 @@
-public import AgoraCore
-public import Foundation
+package import AgoraCore
+package import Foundation
 
 /// The buyer's order.
-public enum OrderStatus: String, Sendable, Codable {
+package enum OrderStatus: String, Sendable, Codable {
     /// Stock is reserved; waiting for the provider.
     case pendingPayment = "pending_payment"
     case paid
@@ -14,12 +14,12 @@ public enum OrderStatus: String, Sendable, Codable {
 
 /// A seller's part of an order, with its own life: paid → shipped → delivered, or cancelled before shipping.
 /// Digital-only seller orders are delivered at payment (the items are the delivery).
-public enum SellerOrderStatus: String, Sendable, Codable, CaseIterable {
+package enum SellerOrderStatus: String, Sendable, Codable, CaseIterable {
     case pendingPayment = "pending_payment"
     case paid, shipped, delivered, cancelled
 
     /// The state machine: which moves are legal from here.
-    public func canMove(to next: SellerOrderStatus) -> Bool {
+    package func canMove(to next: SellerOrderStatus) -> Bool {
         switch (self, next) {
         case (.pendingPayment, .paid), (.pendingPayment, .cancelled): true
         case (.paid, .shipped), (.paid, .cancelled), (.paid, .delivered): true
@@ -30,7 +30,7 @@ public enum SellerOrderStatus: String, Sendable, Codable, CaseIterable {
 }
 
 /// Who changed an order's state.
-public enum OrderActor: Sendable, Equatable {
+package enum OrderActor: Sendable, Equatable {
     case buyer(UUID), seller(UUID), admin(UUID), system, provider
 
     var kind: String {
@@ -52,18 +52,18 @@ public enum OrderActor: Sendable, Equatable {
 }
 
 /// Where a physical order goes.
-public struct ShippingAddress: Codable, Sendable, Equatable {
-    public var name: String
-    public var line1: String
-    public var line2: String?
-    public var city: String
-    public var region: String?
-    public var postalCode: String
+package struct ShippingAddress: Codable, Sendable, Equatable {
+    package var name: String
+    package var line1: String
+    package var line2: String?
+    package var city: String
+    package var region: String?
+    package var postalCode: String
     /// ISO 3166-1 alpha-2, upper case.
-    public var country: String
-    public var phone: String?
+    package var country: String
+    package var phone: String?
 
-    public init(name: String, line1: String, line2: String? = nil, city: String, region: String? = nil, postalCode: String, country: String, phone: String? = nil) {
+    package init(name: String, line1: String, line2: String? = nil, city: String, region: String? = nil, postalCode: String, country: String, phone: String? = nil) {
         self.name = name
         self.line1 = line1
         self.line2 = line2
@@ -100,68 +100,68 @@ public struct ShippingAddress: Codable, Sendable, Equatable {
 }
 
 /// An order as its buyer sees it.
-public struct OrderView: Codable, Sendable, Equatable {
-    public struct Payment: Codable, Sendable, Equatable {
-        public var provider: String
+package struct OrderView: Codable, Sendable, Equatable {
+    package struct Payment: Codable, Sendable, Equatable {
+        package var provider: String
         /// Where to pay, while the order waits for payment.
-        public var url: String?
+        package var url: String?
     }
 
-    public struct HistoryEntry: Codable, Sendable, Equatable {
-        public var sellerOrderId: UUID?
-        public var from: String?
-        public var to: String
-        public var actor: String
-        public var note: String?
-        public var at: Date
+    package struct HistoryEntry: Codable, Sendable, Equatable {
+        package var sellerOrderId: UUID?
+        package var from: String?
+        package var to: String
+        package var actor: String
+        package var note: String?
+        package var at: Date
     }
 
-    public var id: UUID
-    public var status: OrderStatus
-    public var currency: String
-    public var subtotal: Money
-    public var vat: Money
-    public var shipping: Money
-    public var total: Money
-    public var refunded: Money
+    package var id: UUID
+    package var status: OrderStatus
+    package var currency: String
+    package var subtotal: Money
+    package var vat: Money
+    package var shipping: Money
+    package var total: Money
+    package var refunded: Money
     /// VAT rate in percent (15 for 15%) and whether the product prices included it.
-    public var vatRate: Double
-    public var pricesIncludeVat: Bool
-    public var shippingAddress: ShippingAddress?
-    public var payment: Payment
+    package var vatRate: Double
+    package var pricesIncludeVat: Bool
+    package var shippingAddress: ShippingAddress?
+    package var payment: Payment
     /// Until when the stock is held for payment.
-    public var reservedUntil: Date
-    public var createdAt: Date
-    public var paidAt: Date?
-    public var cancelledAt: Date?
-    public var cancelReason: String?
-    public var sellerOrders: [SellerOrderView]
-    public var history: [HistoryEntry]?
+    package var reservedUntil: Date
+    package var createdAt: Date
+    package var paidAt: Date?
+    package var cancelledAt: Date?
+    package var cancelReason: String?
+    package var sellerOrders: [SellerOrderView]
+    package var history: [HistoryEntry]?
     /// The refunds Agora asked the provider for, oldest first: what went back, and whether the provider has it yet.
-    public var refunds: [RefundView]?
+    package var refunds: [RefundView]?
 }
 
 /// A refund of (part of) an order, as its buyer sees it.
-public struct RefundView: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var amount: Money
+package struct RefundView: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var amount: Money
     /// `buyer_cancel` or `late_payment`.
-    public var reason: String
+    package var reason: String
     /// `pending` until the provider accepted it (retried meanwhile), then `succeeded`; `failed` once retries ran out
     /// (an administrator is alerted).
-    public var status: String
+    package var status: String
     /// The seller orders the money came back from.
-    public var sellerOrderIds: [UUID]
-    public var createdAt: Date
-    public var completedAt: Date?
+    package var sellerOrderIds: [UUID]
+    package var createdAt: Date
+    package var completedAt: Date?
 }
 
 /// A seller order, as its buyer or its seller sees it.
-public struct SellerOrderView: Codable, Sendable, Equatable {
-    public struct Party: Codable, Sendable, Equatable {
-        public var id: UUID
-        public var username: String
-        public var displayName: String
+package struct SellerOrderView: Codable, Sendable, Equatable {
+    package struct Party: Codable, Sendable, Equatable {
+        package var id: UUID
+        package var username: String
+        package var displayName: String
 
         init(id: UUID, username: String, displayName: String) {
             self.id = id
@@ -174,51 +174,51 @@ public struct SellerOrderView: Codable, Sendable, Equatable {
         }
     }
 
-    public var id: UUID
-    public var orderId: UUID
-    public var status: SellerOrderStatus
-    public var seller: Party
+    package var id: UUID
+    package var orderId: UUID
+    package var status: SellerOrderStatus
+    package var seller: Party
     /// Set on the seller's view: who bought.
-    public var buyer: Party?
-    public var subtotal: Money
-    public var vat: Money
-    public var shipping: Money
-    public var total: Money
+    package var buyer: Party?
+    package var subtotal: Money
+    package var vat: Money
+    package var shipping: Money
+    package var total: Money
     /// The seller's side of the money; on the seller's view only.
-    public var platformFee: Money?
-    public var sellerEarnings: Money?
-    public var refunded: Money
-    public var carrier: String?
-    public var trackingNumber: String?
+    package var platformFee: Money?
+    package var sellerEarnings: Money?
+    package var refunded: Money
+    package var carrier: String?
+    package var trackingNumber: String?
     /// On the seller's view of a seller order with physical products.
-    public var shippingAddress: ShippingAddress?
-    public var createdAt: Date
-    public var shippedAt: Date?
-    public var deliveredAt: Date?
-    public var cancelledAt: Date?
-    public var lines: [OrderLineView]
+    package var shippingAddress: ShippingAddress?
+    package var createdAt: Date
+    package var shippedAt: Date?
+    package var deliveredAt: Date?
+    package var cancelledAt: Date?
+    package var lines: [OrderLineView]
 }
 
 /// A line of an order.
-public struct OrderLineView: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var productId: UUID
-    public var title: String
-    public var type: String
-    public var unitPrice: Money
-    public var quantity: Int
-    public var lineTotal: Money
+package struct OrderLineView: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var productId: UUID
+    package var title: String
+    package var type: String
+    package var unitPrice: Money
+    package var quantity: Int
+    package var lineTotal: Money
     /// The delivered keys, credentials or links: on the buyer's view of a paid order only.
-    public var items: [String]?
+    package var items: [String]?
 }
 
 /// A row of the buyer's order list.
-public struct OrderSummary: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var status: OrderStatus
-    public var total: Money
-    public var itemCount: Int
-    public var title: String
-    public var sellerOrderStatuses: [SellerOrderStatus]
-    public var createdAt: Date
+package struct OrderSummary: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var status: OrderStatus
+    package var total: Money
+    package var itemCount: Int
+    package var title: String
+    package var sellerOrderStatuses: [SellerOrderStatus]
+    package var createdAt: Date
 }

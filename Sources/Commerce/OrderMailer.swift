@@ -1,16 +1,16 @@
-public import AgoraPostgres
-public import Foundation
+package import AgoraPostgres
+package import Foundation
 
 /// A mail commerce sends to an account: the buyer's receipt, a seller's new-order note, a low-stock warning.
-public struct OrderMail: Sendable, Equatable {
+package struct OrderMail: Sendable, Equatable {
     /// The account it is for; its address is filled in where the mail is queued.
-    public var to: UUID
-    public var subject: String
-    public var body: String
+    package var to: UUID
+    package var subject: String
+    package var body: String
     /// Holds secrets (digital items): the body is dropped once sent.
-    public var sensitive: Bool
+    package var sensitive: Bool
 
-    public init(to: UUID, subject: String, body: String, sensitive: Bool = false) {
+    package init(to: UUID, subject: String, body: String, sensitive: Bool = false) {
         self.to = to
         self.subject = subject
         self.body = body
@@ -21,7 +21,7 @@ public struct OrderMail: Sendable, Equatable {
 /// Where commerce's mail goes: a statement the caller runs in its own transaction (pipelined with its COMMIT), so
 /// a mail exists exactly when the change that caused it was committed. The application wires this to the email
 /// outbox, as `MailQueue` is wired for Accounts.
-public protocol OrderMailer: Sendable {
+package protocol OrderMailer: Sendable {
     /// The statement that queues `mails` (nil for none). A mail to an account that no longer exists is dropped.
     func enqueueStatement(_ mails: [OrderMail]) throws -> PGQuery?
 }

@@ -1,36 +1,36 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// What was sold, per UTC day of a range and in all: the commerce half of the operator's dashboard.
-public struct SalesFigures: Sendable, Equatable {
-    public struct Day: Sendable, Equatable {
+package struct SalesFigures: Sendable, Equatable {
+    package struct Day: Sendable, Equatable {
         /// `YYYY-MM-DD`.
-        public var day: String
+        package var day: String
         /// Orders paid that day, and their value per currency.
-        public var orders: Int
-        public var gmv: [Money]
+        package var orders: Int
+        package var gmv: [Money]
     }
-    public struct TopProduct: Codable, Sendable, Equatable {
-        public var productId: UUID
-        public var title: String
-        public var unitsSold: Int
-        public var revenue: Money
+    package struct TopProduct: Codable, Sendable, Equatable {
+        package var productId: UUID
+        package var title: String
+        package var unitsSold: Int
+        package var revenue: Money
     }
-    public var days: [Day]
-    public var ordersPaid: Int
-    public var gmv: [Money]
+    package var days: [Day]
+    package var ordersPaid: Int
+    package var gmv: [Money]
     /// Orders that had a payment declined and were never paid, over those plus the orders paid, among the orders
     /// created in the range; nil when there are none. An order paid after a decline counts as paid.
-    public var paymentFailureRate: Double?
-    public var topProducts: [TopProduct]
+    package var paymentFailureRate: Double?
+    package var topProducts: [TopProduct]
 }
 
 extension OrderService {
     /// Figures for `from`…`to` inclusive (UTC days). GMV counts what buyers paid (totals of paid orders, refunds
     /// not deducted) per currency.
-    public func salesFigures(from: Date, to: Date, logger: Logger) async throws -> SalesFigures {
+    package func salesFigures(from: Date, to: Date, logger: Logger) async throws -> SalesFigures {
         let days = try await db.query(
             """
             WITH d AS (SELECT generate_series(\(from)::timestamptz AT TIME ZONE 'UTC', \(to)::timestamptz AT TIME ZONE 'UTC', '1 day')::date AS day)

@@ -1,8 +1,8 @@
 import AgoraCore
 import AgoraEvents
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 extension OrderService {
     /// A locked seller order, for a transition.
@@ -43,7 +43,7 @@ extension OrderService {
     /// The seller hands a paid order to a carrier.
     /// - Throws: 404 unless it is the seller's; 409 `invalid_transition` unless it is paid; 422 for a missing
     ///   carrier or tracking number.
-    public func ship(_ id: UUID, seller: UUID, carrier: String, trackingNumber: String, logger: Logger) async throws -> SellerOrderView {
+    package func ship(_ id: UUID, seller: UUID, carrier: String, trackingNumber: String, logger: Logger) async throws -> SellerOrderView {
         var problems: [String: String] = [:]
         let carrier = carrier.trimmingCharacters(in: .whitespacesAndNewlines)
         let tracking = trackingNumber.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -72,7 +72,7 @@ extension OrderService {
     }
 
     /// The seller says a shipped order arrived.
-    public func markDelivered(_ id: UUID, seller: UUID, logger: Logger) async throws -> SellerOrderView {
+    package func markDelivered(_ id: UUID, seller: UUID, logger: Logger) async throws -> SellerOrderView {
         try await db.withTransaction(logger: logger) { tx in
             let order = try await lockSellerOrder(where: "so.id = \(id) AND so.seller_id = \(seller)", in: tx)
             guard order.status == .shipped else { throw Self.illegal(order.status, .delivered) }
@@ -83,7 +83,7 @@ extension OrderService {
 
     /// The buyer confirms receipt of the shipped seller orders of their order (or just `sellerOrder`).
     /// - Throws: 404 unless the order is the buyer's; 409 when nothing of it is shipped.
-    public func confirmReceipt(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
+    package func confirmReceipt(_ orderID: UUID, buyer: UUID, sellerOrder: UUID?, logger: Logger) async throws -> OrderView {
         try await db.withTransaction(logger: logger) { tx in
             try await requireBuyerOrder(orderID, buyer: buyer, in: tx)
             let ids = try await tx.query(

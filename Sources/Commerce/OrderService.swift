@@ -1,12 +1,12 @@
-public import AgoraCore
-public import AgoraEvents
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraEvents
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// Orders as their buyer and their sellers see them, and shipping: a seller order's moves from paid to shipped to
 /// delivered, and the buyer's confirmation.
-public struct OrderService: Sendable {
+package struct OrderService: Sendable {
     let db: PGPool
     let events: EventOutbox
     /// Decrypts the digital items delivered to a buyer, for their view of the order.
@@ -14,7 +14,7 @@ public struct OrderService: Sendable {
     /// Who the buyers and sellers are: names come from Accounts, never from its tables.
     let directory: any AccountDirectory
 
-    public init(db: PGPool, events: EventOutbox, vault: InventoryVault, directory: any AccountDirectory) {
+    package init(db: PGPool, events: EventOutbox, vault: InventoryVault, directory: any AccountDirectory) {
         self.db = db
         self.events = events
         self.vault = vault
@@ -30,7 +30,7 @@ public struct OrderService: Sendable {
 extension OrderService {
     /// Order `id` as its buyer sees it, with digital items opened for them once paid.
     /// - Throws: 404 for an order that is not `buyer`'s, whether or not it exists.
-    public func buyerOrder(_ id: UUID, buyer: UUID, logger: Logger) async throws -> OrderView {
+    package func buyerOrder(_ id: UUID, buyer: UUID, logger: Logger) async throws -> OrderView {
         let rows = try await db.query(
             """
             SELECT id, status, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, refunded_minor, vat_rate_bp,
@@ -70,13 +70,13 @@ extension OrderService {
     }
 
     /// The status of order `id` (for the payment page, which knows the order through its session only).
-    public func orderStatus(_ id: UUID, logger: Logger) async throws -> OrderStatus? {
+    package func orderStatus(_ id: UUID, logger: Logger) async throws -> OrderStatus? {
         guard let row = try await db.query("SELECT status FROM orders WHERE id = \(id)", logger: logger).first else { return nil }
         return try OrderRecords.enumValue(row, "status")
     }
 
     /// The buyer's orders, newest first.
-    public func orders(of buyer: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<OrderSummary> {
+    package func orders(of buyer: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> Page<OrderSummary> {
         var after: PGQuery = "TRUE"
         if let cursor {
             let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)
@@ -110,7 +110,7 @@ extension OrderService {
     }
 
     /// The seller's seller orders, newest first, optionally of one status.
-    public func sellerOrders(of seller: UUID, status: SellerOrderStatus?, limit: Int, cursor: String?, logger: Logger) async throws -> Page<SellerOrderView> {
+    package func sellerOrders(of seller: UUID, status: SellerOrderStatus?, limit: Int, cursor: String?, logger: Logger) async throws -> Page<SellerOrderView> {
         var filter: PGQuery = "so.seller_id = \(seller) AND (\(status == nil) OR so.status = \(status?.rawValue ?? ""))"
         if let cursor {
             let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)
@@ -125,7 +125,7 @@ extension OrderService {
 
     /// One seller order as its seller sees it.
     /// - Throws: 404 unless it is `seller`'s.
-    public func sellerOrder(_ id: UUID, seller: UUID, logger: Logger) async throws -> SellerOrderView {
+    package func sellerOrder(_ id: UUID, seller: UUID, logger: Logger) async throws -> SellerOrderView {
         guard let view = try await sellerOrderViews(where: "so.id = \(id) AND so.seller_id = \(seller)", sellerView: true, logger: logger).first else {
             throw AgoraError(.notFound, code: "order_not_found", "No such order")
         }

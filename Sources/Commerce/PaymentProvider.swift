@@ -1,7 +1,7 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// A way to take a buyer's money: Agora's built-in simulated provider, or Stripe Checkout.
 ///
@@ -9,7 +9,7 @@ public import Logging
 /// what happened through a signed webhook, which `parseWebhook` verifies and turns into a `PaymentEvent`. Payment
 /// handling (`PaymentService`) is the same for every provider: events are recorded once by id, so a replayed or
 /// concurrent delivery changes nothing.
-public protocol PaymentProvider: Sendable {
+package protocol PaymentProvider: Sendable {
     /// The provider's name in URLs, rows and settings (`simulated`, `stripe`).
     var name: String { get }
 
@@ -40,36 +40,36 @@ public protocol PaymentProvider: Sendable {
 }
 
 extension PaymentProvider {
-    public var signatureHeader: String { "Stripe-Signature" }
-    public func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)? { nil }
+    package var signatureHeader: String { "Stripe-Signature" }
+    package func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)? { nil }
 }
 
 /// What to charge, in the order's currency and minor units. The lines sum to `total`: products, then shipping and
 /// (for tax-exclusive prices) VAT as lines of their own.
-public struct PaymentRequest: Sendable, Equatable {
-    public struct Line: Sendable, Equatable {
-        public var name: String
-        public var unitAmount: Int64
-        public var quantity: Int
-        public init(name: String, unitAmount: Int64, quantity: Int) {
+package struct PaymentRequest: Sendable, Equatable {
+    package struct Line: Sendable, Equatable {
+        package var name: String
+        package var unitAmount: Int64
+        package var quantity: Int
+        package init(name: String, unitAmount: Int64, quantity: Int) {
             self.name = name
             self.unitAmount = unitAmount
             self.quantity = quantity
         }
     }
 
-    public var orderID: UUID
-    public var currency: String
-    public var total: Int64
-    public var lines: [Line]
-    public var buyerEmail: String?
+    package var orderID: UUID
+    package var currency: String
+    package var total: Int64
+    package var lines: [Line]
+    package var buyerEmail: String?
     /// Where the buyer returns after paying, and after giving up (absolute URLs).
-    public var successURL: String
-    public var cancelURL: String
+    package var successURL: String
+    package var cancelURL: String
     /// When the session should stop accepting payment (the reservation's end; providers may impose a minimum).
-    public var expiresAt: Date
+    package var expiresAt: Date
 
-    public init(
+    package init(
         orderID: UUID, currency: String, total: Int64, lines: [Line], buyerEmail: String?, successURL: String, cancelURL: String, expiresAt: Date
     ) {
         self.orderID = orderID
@@ -84,20 +84,20 @@ public struct PaymentRequest: Sendable, Equatable {
 }
 
 /// An open payment session.
-public struct PaymentSession: Sendable, Equatable {
+package struct PaymentSession: Sendable, Equatable {
     /// The provider's id of the session (`cs_…` at Stripe).
-    public var id: String
+    package var id: String
     /// Where to send the buyer.
-    public var url: String
-    public init(id: String, url: String) {
+    package var url: String
+    package init(id: String, url: String) {
         self.id = id
         self.url = url
     }
 }
 
 /// What a webhook says happened.
-public struct PaymentEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable, Equatable {
+package struct PaymentEvent: Sendable, Equatable {
+    package enum Kind: String, Sendable, Equatable {
         /// The session was paid (Stripe: `checkout.session.completed` with `payment_status` `paid`).
         case paid
         /// A payment attempt was declined (Stripe: `payment_intent.payment_failed`, and
@@ -111,19 +111,19 @@ public struct PaymentEvent: Sendable, Equatable {
     }
 
     /// The provider's event id (`evt_…`), recorded once: the key of webhook idempotency.
-    public var id: String
-    public var kind: Kind
+    package var id: String
+    package var kind: Kind
     /// The order, when the event names it (`client_reference_id` or metadata `order_id`).
-    public var orderID: UUID?
+    package var orderID: UUID?
     /// The session the event is about, when it names one.
-    public var sessionID: String?
+    package var sessionID: String?
     /// The provider's id of the payment itself (`pi_…`), used for refunds and to find the order of a refund event.
-    public var paymentReference: String?
+    package var paymentReference: String?
     /// The amount the event is about (paid total, or refunded amount), in minor units, when known.
-    public var amount: Int64?
-    public var currency: String?
+    package var amount: Int64?
+    package var currency: String?
 
-    public init(
+    package init(
         id: String, kind: Kind, orderID: UUID?, sessionID: String? = nil, paymentReference: String? = nil, amount: Int64? = nil,
         currency: String? = nil
     ) {
@@ -143,7 +143,7 @@ public struct PaymentEvent: Sendable, Equatable {
     /// reference, or a currency that is not an ISO 4217 code. It is a 400, which a provider logs and does not retry
     /// for ever, and nothing is recorded: such an id could never be the key of idempotency.
     /// - Throws: 400 `invalid_payload` naming the field.
-    public func validate() throws(AgoraError) {
+    package func validate() throws(AgoraError) {
         for (field, value) in [("id", id as String?), ("session", sessionID), ("paymentReference", paymentReference)] {
             guard let value else { continue }
             let printable = value.utf8.allSatisfy { (0x21...0x7E).contains($0) }
@@ -164,15 +164,15 @@ public struct PaymentEvent: Sendable, Equatable {
 }
 
 /// Money to give back.
-public struct RefundRequest: Sendable, Equatable {
-    public var orderID: UUID
+package struct RefundRequest: Sendable, Equatable {
+    package var orderID: UUID
     /// What the refund is for; a retry with the same key must not refund twice (Stripe's `Idempotency-Key`).
-    public var idempotencyKey: String
-    public var sessionID: String?
-    public var paymentReference: String?
-    public var amount: Int64
-    public var currency: String
-    public init(orderID: UUID, idempotencyKey: String, sessionID: String?, paymentReference: String?, amount: Int64, currency: String) {
+    package var idempotencyKey: String
+    package var sessionID: String?
+    package var paymentReference: String?
+    package var amount: Int64
+    package var currency: String
+    package init(orderID: UUID, idempotencyKey: String, sessionID: String?, paymentReference: String?, amount: Int64, currency: String) {
         self.orderID = orderID
         self.idempotencyKey = idempotencyKey
         self.sessionID = sessionID
@@ -183,12 +183,12 @@ public struct RefundRequest: Sendable, Equatable {
 }
 
 /// A refund the provider accepted.
-public struct RefundResult: Sendable, Equatable {
+package struct RefundResult: Sendable, Equatable {
     /// The provider's refund id (`re_…`).
-    public var id: String
+    package var id: String
     /// `succeeded` or `pending` (Stripe's refund states); anything else was thrown as an error.
-    public var status: String
-    public init(id: String, status: String) {
+    package var status: String
+    package init(id: String, status: String) {
         self.id = id
         self.status = status
     }

@@ -1,37 +1,37 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// A seller's money in one currency: pending (paid, not yet delivered) and available (delivered, not paid out).
-public struct Balance: Codable, Sendable, Equatable {
-    public var currency: String
-    public var pending: Int64
-    public var available: Int64
+package struct Balance: Codable, Sendable, Equatable {
+    package var currency: String
+    package var pending: Int64
+    package var available: Int64
 }
 
 /// A payout of a seller's available balance.
-public struct Payout: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var sellerId: UUID
-    public var amount: Money
+package struct Payout: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var sellerId: UUID
+    package var amount: Money
     /// `requested` → `paid`, or `failed` (the amount goes back to available).
-    public var status: String
-    public var note: String?
-    public var requestedAt: Date
-    public var processedAt: Date?
+    package var status: String
+    package var note: String?
+    package var requestedAt: Date
+    package var processedAt: Date?
 }
 
 /// A seller's balances (from the ledger), their payout requests, and the operator's settling of them.
-public struct PayoutService: Sendable {
+package struct PayoutService: Sendable {
     let db: PGPool
 
-    public init(db: PGPool) { self.db = db }
+    package init(db: PGPool) { self.db = db }
 }
 
 extension PayoutService {
     /// The seller's balances, one per currency they have earned in.
-    public func balances(of seller: UUID, logger: Logger) async throws -> [Balance] {
+    package func balances(of seller: UUID, logger: Logger) async throws -> [Balance] {
         try await db.query(
             """
             SELECT currency, coalesce(sum(amount_minor) FILTER (WHERE bucket = 'pending'), 0) AS pending,
@@ -45,7 +45,7 @@ extension PayoutService {
     /// Requests a payout of everything available in `currency` (the only currency with money available when nil).
     /// Serialised per seller with an advisory lock, so two concurrent requests cannot pay the same money twice.
     /// - Throws: 409 `nothing_to_pay_out`; 422 `currency_required` when several currencies have money available.
-    public func requestPayout(seller: UUID, currency: String?, logger: Logger) async throws -> Payout {
+    package func requestPayout(seller: UUID, currency: String?, logger: Logger) async throws -> Payout {
         let id: UUID = try await db.withTransaction(logger: logger) { tx in
             try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('agora.payout:' || \(seller.uuidString.lowercased()), 0))")
             let rows = try await tx.query(
@@ -73,7 +73,7 @@ extension PayoutService {
     }
 
     /// Payouts of one seller, or of everyone (admins), newest first, optionally of one status.
-    public func payouts(seller: UUID?, status: String?, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Payout> {
+    package func payouts(seller: UUID?, status: String?, limit: Int, cursor: String?, logger: Logger) async throws -> Page<Payout> {
         var filter: PGQuery = "(\(seller == nil) OR seller_id = \(seller)) AND (\(status == nil) OR status = \(status ?? ""))"
         if let cursor {
             let position = try OpaqueCursor.decode(cursor, as: TimePosition.self)
@@ -86,7 +86,7 @@ extension PayoutService {
 
     /// An admin settles a requested payout: `paid`, or `failed` (its amount goes back to the seller's available balance).
     /// - Throws: 404 for an unknown payout; 409 `payout_settled` for one already settled; 422 for another status.
-    public func settlePayout(_ id: UUID, status: String, note: String?, logger: Logger) async throws -> Payout {
+    package func settlePayout(_ id: UUID, status: String, note: String?, logger: Logger) async throws -> Payout {
         guard status == "paid" || status == "failed" else {
             throw AgoraError(.validation, "A payout is settled as paid or failed", fields: ["status": "must be paid or failed"])
         }

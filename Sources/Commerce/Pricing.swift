@@ -9,20 +9,20 @@
 /// - shipping is flat per seller order holding at least one physical product (none for digital-only ones), and is
 ///   outside the VAT calculation;
 /// - platform fee = subtotal × fee rate, rounded half up; seller earnings = subtotal − fee.
-public struct Pricing: Sendable {
-    public var vatRateBP: Int
-    public var pricesIncludeVAT: Bool
-    public var shippingFlat: Int64
-    public var platformFeeBP: Int
+package struct Pricing: Sendable {
+    package var vatRateBP: Int
+    package var pricesIncludeVAT: Bool
+    package var shippingFlat: Int64
+    package var platformFeeBP: Int
 
-    public init(vatRateBP: Int, pricesIncludeVAT: Bool, shippingFlat: Int64, platformFeeBP: Int) {
+    package init(vatRateBP: Int, pricesIncludeVAT: Bool, shippingFlat: Int64, platformFeeBP: Int) {
         self.vatRateBP = vatRateBP
         self.pricesIncludeVAT = pricesIncludeVAT
         self.shippingFlat = shippingFlat
         self.platformFeeBP = platformFeeBP
     }
 
-    public init(settings: CommerceSettings, currency: String) {
+    package init(settings: CommerceSettings, currency: String) {
         self.init(
             vatRateBP: settings.vatRates[currency] ?? 0, pricesIncludeVAT: settings.pricesIncludeVAT,
             shippingFlat: settings.shippingFlat[currency] ?? 0, platformFeeBP: settings.platformFeeBP
@@ -30,17 +30,17 @@ public struct Pricing: Sendable {
     }
 
     /// A seller order's amounts.
-    public struct Totals: Sendable, Equatable {
-        public var subtotal: Int64
-        public var vat: Int64
-        public var shipping: Int64
-        public var platformFee: Int64
-        public var sellerEarnings: Int64
-        public var total: Int64 { subtotal + vat + shipping }
+    package struct Totals: Sendable, Equatable {
+        package var subtotal: Int64
+        package var vat: Int64
+        package var shipping: Int64
+        package var platformFee: Int64
+        package var sellerEarnings: Int64
+        package var total: Int64 { subtotal + vat + shipping }
 
-        public static let zero = Totals(subtotal: 0, vat: 0, shipping: 0, platformFee: 0, sellerEarnings: 0)
+        package static let zero = Totals(subtotal: 0, vat: 0, shipping: 0, platformFee: 0, sellerEarnings: 0)
 
-        public static func + (lhs: Totals, rhs: Totals) -> Totals {
+        package static func + (lhs: Totals, rhs: Totals) -> Totals {
             Totals(
                 subtotal: lhs.subtotal + rhs.subtotal, vat: lhs.vat + rhs.vat, shipping: lhs.shipping + rhs.shipping,
                 platformFee: lhs.platformFee + rhs.platformFee, sellerEarnings: lhs.sellerEarnings + rhs.sellerEarnings
@@ -49,7 +49,7 @@ public struct Pricing: Sendable {
     }
 
     /// The totals of goods worth `goods` (prices as entered, at most `maxGoods`), shipped when `hasPhysical`.
-    public func totals(goods: Int64, hasPhysical: Bool) -> Totals {
+    package func totals(goods: Int64, hasPhysical: Bool) -> Totals {
         let vat: Int64
         let subtotal: Int64
         if pricesIncludeVAT {
@@ -65,17 +65,17 @@ public struct Pricing: Sendable {
 
     /// The most goods one order may hold, in minor units: with VAT of up to 100% and shipping on top, every total
     /// computed from it still fits in an Int64.
-    public static let maxGoods: Int64 = Int64.max / 4
+    package static let maxGoods: Int64 = Int64.max / 4
 
     /// `price × quantity`, or nil when it is more than `maxGoods` (or negative input): never a trap.
-    public static func lineTotal(price: Int64, quantity: Int) -> Int64? {
+    package static func lineTotal(price: Int64, quantity: Int) -> Int64? {
         guard price >= 0, quantity >= 0 else { return nil }
         let (product, overflow) = price.multipliedReportingOverflow(by: Int64(quantity))
         return overflow || product > maxGoods ? nil : product
     }
 
     /// The sum of line totals, or nil when it is more than `maxGoods`.
-    public static func goods(_ lines: [(price: Int64, quantity: Int)]) -> Int64? {
+    package static func goods(_ lines: [(price: Int64, quantity: Int)]) -> Int64? {
         var sum: Int64 = 0
         for line in lines {
             guard let total = lineTotal(price: line.price, quantity: line.quantity) else { return nil }

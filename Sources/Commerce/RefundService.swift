@@ -1,17 +1,17 @@
 import AgoraCore
-public import AgoraEvents
-public import AgoraPostgres
+package import AgoraEvents
+package import AgoraPostgres
 import Foundation
 import Logging
 
 /// Refunds: recorded in the transaction of the change that owes them, asked of the provider after its commit, and
 /// retried with backoff by the sweeper until the provider answers.
-public struct RefundService: Sendable {
+package struct RefundService: Sendable {
     let db: PGPool
     let events: EventOutbox
     let providers: PaymentProviders
 
-    public init(db: PGPool, events: EventOutbox, providers: PaymentProviders) {
+    package init(db: PGPool, events: EventOutbox, providers: PaymentProviders) {
         self.db = db
         self.events = events
         self.providers = providers
@@ -173,7 +173,7 @@ extension RefundService {
             do {
                 try await attemptRefund(refund, logger: logger)
             } catch {
-                logger.warning("Could not record a refund's outcome; it is retried", metadata: ["agora.refund_id": "\(refund.id)", "error": "\(error)"])
+                logger.warning("Could not record a refund's outcome; it is retried", metadata: ["agora.refund_id": "\(refund.id)", "error": "\(String(reflecting: error))"])
             }
         }
         return due.count

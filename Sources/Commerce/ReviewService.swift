@@ -1,29 +1,29 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// A buyer's review of a product, with the seller's reply.
-public struct Review: Codable, Sendable, Equatable {
-    public struct Author: Codable, Sendable, Equatable {
-        public var id: UUID
-        public var username: String
-        public var displayName: String
+package struct Review: Codable, Sendable, Equatable {
+    package struct Author: Codable, Sendable, Equatable {
+        package var id: UUID
+        package var username: String
+        package var displayName: String
     }
-    public var id: UUID
-    public var productId: UUID
-    public var rating: Int
-    public var body: String
-    public var author: Author
-    public var reply: String?
-    public var repliedAt: Date?
-    public var createdAt: Date
+    package var id: UUID
+    package var productId: UUID
+    package var rating: Int
+    package var body: String
+    package var author: Author
+    package var reply: String?
+    package var repliedAt: Date?
+    package var createdAt: Date
 }
 
 /// An average of 1–5 stars over `count` reviews (null average when there are none).
-public struct Rating: Codable, Sendable, Equatable {
-    public var average: Double?
-    public var count: Int
+package struct Rating: Codable, Sendable, Equatable {
+    package var average: Double?
+    package var count: Int
 
     init(sum: Int64, count: Int) {
         self.count = count
@@ -32,14 +32,14 @@ public struct Rating: Codable, Sendable, Equatable {
 }
 
 /// A page of a product's reviews with its rating and its seller's.
-public struct ReviewPage: Encodable, Sendable {
-    public var items: [Review]
-    public var nextCursor: String?
-    public var rating: Rating
-    public var sellerRating: Rating
+package struct ReviewPage: Encodable, Sendable {
+    package var items: [Review]
+    package var nextCursor: String?
+    package var rating: Rating
+    package var sellerRating: Rating
 
     enum CodingKeys: String, CodingKey { case items, nextCursor, rating, sellerRating }
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(items, forKey: .items)
         try c.encode(nextCursor, forKey: .nextCursor)
@@ -49,12 +49,12 @@ public struct ReviewPage: Encodable, Sendable {
 }
 
 /// Reviews of products by buyers who received them, sellers' replies, and the ratings they add up to.
-public struct ReviewService: Sendable {
+package struct ReviewService: Sendable {
     let db: PGPool
     /// The authors' names, from Accounts.
     let directory: any AccountDirectory
 
-    public init(db: PGPool, directory: any AccountDirectory) {
+    package init(db: PGPool, directory: any AccountDirectory) {
         self.db = db
         self.directory = directory
     }
@@ -65,7 +65,7 @@ extension ReviewService {
     /// The product's and the seller's ratings move in the same transaction.
     /// - Throws: 422 for a rating outside 1–5 or a body over 2,000 characters; 403 `review_not_allowed` without
     ///   a delivered purchase; 409 `already_reviewed`.
-    public func review(_ product: UUID, buyer: UUID, rating: Int, body: String, logger: Logger) async throws -> Review {
+    package func review(_ product: UUID, buyer: UUID, rating: Int, body: String, logger: Logger) async throws -> Review {
         var problems: [String: String] = [:]
         if !(1...5).contains(rating) { problems["rating"] = "must be a whole number from 1 to 5" }
         let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -111,7 +111,7 @@ extension ReviewService {
 
     /// The seller of the reviewed product replies, once.
     /// - Throws: 404 unless the review is of the seller's product; 409 `already_replied`; 422 for an empty or long reply.
-    public func reply(to review: UUID, seller: UUID, text: String, logger: Logger) async throws -> Review {
+    package func reply(to review: UUID, seller: UUID, text: String, logger: Logger) async throws -> Review {
         let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...2000).contains(text.count) else {
             throw AgoraError(.validation, "The reply is not valid", fields: ["reply": "must be 1 to 2000 characters"])
@@ -130,7 +130,7 @@ extension ReviewService {
     }
 
     /// A published product's reviews, newest first, with its rating and its seller's.
-    public func productReviews(_ product: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> ReviewPage {
+    package func productReviews(_ product: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> ReviewPage {
         let rows = try await db.query(
             """
             SELECT p.rating_sum, p.rating_count, coalesce(s.rating_sum, 0) AS seller_sum, coalesce(s.rating_count, 0) AS seller_count

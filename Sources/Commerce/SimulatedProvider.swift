@@ -1,43 +1,43 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// The built-in provider for local use and tests: checkout sends the buyer to Agora's own payment page
 /// (`Public/pay.html`), where they pay, or fail an attempt and may try again; the page's choice becomes an event
 /// signed with the webhook secret exactly as Stripe signs (`Agora-Signature: t=…,v1=…`) and goes through the same
 /// webhook handling as a real provider's. No money moves.
-public struct SimulatedProvider: PaymentProvider {
-    public var name: String { "simulated" }
-    public var signatureHeader: String { "Agora-Signature" }
+package struct SimulatedProvider: PaymentProvider {
+    package var name: String { "simulated" }
+    package var signatureHeader: String { "Agora-Signature" }
     let db: PGPool
     let signer: StripeWebhookSignature
     let publicURL: String
 
-    public init(db: PGPool, webhookSecret: [UInt8], publicURL: String) {
+    package init(db: PGPool, webhookSecret: [UInt8], publicURL: String) {
         self.db = db
         self.signer = StripeWebhookSignature(secret: String(decoding: webhookSecret, as: UTF8.self))
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
     }
 
     /// A session of the payment page.
-    public struct Session: Codable, Sendable {
-        public struct Line: Codable, Sendable {
-            public var name: String
-            public var unitAmount: Int64
-            public var quantity: Int
+    package struct Session: Codable, Sendable {
+        package struct Line: Codable, Sendable {
+            package var name: String
+            package var unitAmount: Int64
+            package var quantity: Int
         }
-        public var id: String
-        public var orderId: UUID
-        public var amount: Money
-        public var lines: [Line]
-        public var status: String
-        public var expiresAt: Date
-        public var returnURL: String
+        package var id: String
+        package var orderId: UUID
+        package var amount: Money
+        package var lines: [Line]
+        package var status: String
+        package var expiresAt: Date
+        package var returnURL: String
     }
 
-    public func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession {
+    package func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession {
         let id = "sim_" + SecureRandom.token(byteCount: 24)
         let lines = request.lines.map { Session.Line(name: $0.name, unitAmount: $0.unitAmount, quantity: $0.quantity) }
         try await db.execute(
@@ -51,7 +51,7 @@ public struct SimulatedProvider: PaymentProvider {
     }
 
     /// The session opens in the order's transaction: its row is ours, so no provider is called with it open.
-    public func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)? {
+    package func localSession(for request: PaymentRequest) -> (session: PaymentSession, statement: PGQuery)? {
         let id = "sim_" + SecureRandom.token(byteCount: 24)
         let lines = request.lines.map { Session.Line(name: $0.name, unitAmount: $0.unitAmount, quantity: $0.quantity) }
         guard let json = try? JSONEncoder().encode(lines) else { return nil }
@@ -65,7 +65,7 @@ public struct SimulatedProvider: PaymentProvider {
     }
 
     /// The session behind the payment page. The id is the capability, as a provider's hosted page URL is.
-    public func session(_ id: String, logger: Logger) async throws -> Session {
+    package func session(_ id: String, logger: Logger) async throws -> Session {
         let rows = try await db.query(
             "SELECT id, order_id, currency, amount, lines::text AS lines, status, expires_at FROM simulated_payments WHERE id = \(id)",
             logger: logger
@@ -83,7 +83,7 @@ public struct SimulatedProvider: PaymentProvider {
     }
 
     /// Where the payment page sends the buyer back to: their order.
-    public func returnURL(of order: UUID) -> String {
+    package func returnURL(of order: UUID) -> String {
         "\(publicURL)/orders/\(order.uuidString.lowercased())"
     }
 
@@ -91,20 +91,20 @@ public struct SimulatedProvider: PaymentProvider {
     /// says so, for the caller to hand to the webhook handler. As at Stripe Checkout, where a declined card can be
     /// tried again, a failed attempt leaves the session open: it is paid once, or it expires.
     /// - Throws: 409 `payment_session_closed` for a session already paid or expired.
-    public func complete(_ id: String, paid: Bool, logger: Logger) async throws -> (payload: [UInt8], signature: String) {
+    package func complete(_ id: String, paid: Bool, logger: Logger) async throws -> (payload: [UInt8], signature: String) {
         let completion = try await completion(id, paid: paid, logger: logger)
         return (completion.payload, completion.signature)
     }
 
     /// A signed delivery `completion` made, and the order it is about.
-    public struct Completion: Sendable {
-        public var payload: [UInt8]
-        public var signature: String
-        public var orderID: UUID
+    package struct Completion: Sendable {
+        package var payload: [UInt8]
+        package var signature: String
+        package var orderID: UUID
     }
 
     /// `complete`, also naming the session's order (so the page's answer needs no read of the session).
-    public func completion(_ id: String, paid: Bool, logger: Logger) async throws -> Completion {
+    package func completion(_ id: String, paid: Bool, logger: Logger) async throws -> Completion {
         let rows = try await db.query(
             """
             UPDATE simulated_payments SET status = \(paid ? "paid" : "open")
@@ -141,7 +141,7 @@ public struct SimulatedProvider: PaymentProvider {
         var data: Data
     }
 
-    public func parseWebhook(payload: [UInt8], signature: String?, now: Date) throws -> PaymentEvent? {
+    package func parseWebhook(payload: [UInt8], signature: String?, now: Date) throws -> PaymentEvent? {
         if case .failure(let failure) = signer.verify(payload: payload, header: signature, now: now) { throw failure.error }
         guard let event = try? JSONDecoder().decode(Event.self, from: Data(payload)) else {
             throw AgoraError(.badRequest, code: "invalid_payload", "The webhook payload is not a payment event")
@@ -160,11 +160,11 @@ public struct SimulatedProvider: PaymentProvider {
         )
     }
 
-    public func refund(_ request: RefundRequest, logger: Logger) async throws -> RefundResult {
+    package func refund(_ request: RefundRequest, logger: Logger) async throws -> RefundResult {
         RefundResult(id: "re_sim_" + SecureRandom.token(byteCount: 12), status: "succeeded")
     }
 
-    public func cancelSession(_ sessionID: String, logger: Logger) async throws {
+    package func cancelSession(_ sessionID: String, logger: Logger) async throws {
         try await db.execute("UPDATE simulated_payments SET status = 'expired' WHERE id = \(sessionID) AND status = 'open'", logger: logger)
     }
 }

@@ -5,9 +5,9 @@
 /// Fields keep the order they were added in. Names and values are percent-encoded byte by byte as UTF-8, keeping only
 /// ASCII letters, digits and `-._~`, with a space as `+` — exactly what stripe-python sends (`urlencode`), brackets
 /// included (`%5B`, `%5D`).
-public struct StripeForm: Sendable, Equatable {
+package struct StripeForm: Sendable, Equatable {
     /// A value in the form: text, a whole number, a nested object, or a list.
-    public indirect enum Value: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    package indirect enum Value: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
         case string(String)
         case integer(Int64)
         /// Fields in order; each becomes `parent[name]`.
@@ -15,42 +15,42 @@ public struct StripeForm: Sendable, Equatable {
         /// Items in order; each becomes `parent[index]`.
         case list([Value])
 
-        public init(stringLiteral value: String) { self = .string(value) }
-        public init(integerLiteral value: Int64) { self = .integer(value) }
+        package init(stringLiteral value: String) { self = .string(value) }
+        package init(integerLiteral value: Int64) { self = .integer(value) }
     }
 
     /// A named value.
-    public struct Field: Sendable, Equatable {
-        public var name: String
-        public var value: Value
-        public init(_ name: String, _ value: Value) {
+    package struct Field: Sendable, Equatable {
+        package var name: String
+        package var value: Value
+        package init(_ name: String, _ value: Value) {
             self.name = name
             self.value = value
         }
     }
 
     /// The top-level fields, in order.
-    public var fields: [Field]
+    package var fields: [Field]
 
-    public init(_ fields: [Field] = []) {
+    package init(_ fields: [Field] = []) {
         self.fields = fields
     }
 
     /// Appends a top-level field.
-    public mutating func append(_ name: String, _ value: Value) {
+    package mutating func append(_ name: String, _ value: Value) {
         fields.append(Field(name, value))
     }
 
     /// Every leaf as a flat `(key, value)` pair with its bracketed key, in order, not yet percent-encoded. An empty
     /// object or list contributes nothing (Stripe reads an absent parameter as unset).
-    public var pairs: [(key: String, value: String)] {
+    package var pairs: [(key: String, value: String)] {
         var result: [(key: String, value: String)] = []
         for field in fields { Self.flatten(field.value, key: field.name, into: &result) }
         return result
     }
 
     /// The encoded body: `key=value` pairs joined by `&`.
-    public var encoded: String {
+    package var encoded: String {
         pairs.map { Self.percentEncode($0.key) + "=" + Self.percentEncode($0.value) }.joined(separator: "&")
     }
 
@@ -67,7 +67,7 @@ public struct StripeForm: Sendable, Equatable {
 
     /// Percent-encodes `text` for a form body: UTF-8 bytes other than ASCII letters, digits and `-._~` become `%XX`
     /// (upper-case hex), a space becomes `+`.
-    public static func percentEncode(_ text: String) -> String {
+    package static func percentEncode(_ text: String) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)

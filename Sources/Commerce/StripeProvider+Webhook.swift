@@ -1,5 +1,5 @@
 import AgoraCore
-public import Foundation
+package import Foundation
 
 extension StripeProvider {
     /// Verifies `Stripe-Signature`, then reads the event (https://docs.stripe.com/api/events/object):
@@ -15,7 +15,7 @@ extension StripeProvider {
     ///
     /// A completed session that is not yet paid (a delayed method still clearing) and every other type are nil. The
     /// order comes from `client_reference_id`, else the object's metadata `order_id`; currencies are upper-cased.
-    public func parseWebhook(payload: [UInt8], signature header: String?, now: Date) throws -> PaymentEvent? {
+    package func parseWebhook(payload: [UInt8], signature header: String?, now: Date) throws -> PaymentEvent? {
         if case .failure(let failure) = signature.verify(payload: payload, header: header, now: now) { throw failure.error }
         return try Self.event(payload)
     }

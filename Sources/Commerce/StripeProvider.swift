@@ -1,6 +1,7 @@
+package import AgoraNet
 import AgoraCore
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 /// Stripe Checkout as a `PaymentProvider`, through Stripe's REST API (https://docs.stripe.com/api).
 ///
@@ -13,15 +14,15 @@ public import Logging
 /// Calls are form-encoded (`StripeForm`), authenticated with the secret key as a bearer token, pinned to
 /// `apiVersion`, and made with `HTTPSClient`, which holds no thread while Stripe answers. The secret key never appears
 /// in an error, a log line or this value's description.
-public struct StripeProvider: PaymentProvider {
+package struct StripeProvider: PaymentProvider {
     /// The API version every call asks for (`Stripe-Version`), so responses and webhooks keep the shape read here.
-    public static let apiVersion = "2024-06-20"
+    package static let apiVersion = "2024-06-20"
     /// Stripe accepts a session's `expires_at` from 30 minutes to 24 hours after its creation; these margins keep a
     /// request in that window despite clock skew and the time the request takes.
     static let earliestExpiry: Int64 = 30 * 60 + 60
     static let latestExpiry: Int64 = 24 * 3600 - 60
 
-    public var name: String { "stripe" }
+    package var name: String { "stripe" }
 
     let secretKey: String
     let signature: StripeWebhookSignature
@@ -37,7 +38,7 @@ public struct StripeProvider: PaymentProvider {
     ///   - now: the clock `expires_at` is computed from.
     /// - Throws: `HTTPClientError` `.invalidRequest` for an API URL that cannot be used, `.tls` for a CA file that
     ///   cannot be read.
-    public init(
+    package init(
         secretKey: String, webhookSecret: String, apiBaseURL: String = "https://api.stripe.com", caFile: String? = nil,
         timeout: Duration = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }
     ) throws(HTTPClientError) {
@@ -53,7 +54,7 @@ public struct StripeProvider: PaymentProvider {
 
     // MARK: Payment sessions
 
-    public func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession {
+    package func startPayment(_ request: PaymentRequest, logger: Logger) async throws -> PaymentSession {
         let form = try checkoutForm(request)
         let response = try await call(
             .post, "/v1/checkout/sessions", form: form, idempotencyKey: "checkout-\(Self.text(request.orderID))",
@@ -132,7 +133,7 @@ public struct StripeProvider: PaymentProvider {
         return Int64(seconds.rounded(.down))
     }
 
-    public func cancelSession(_ sessionID: String, logger: Logger) async throws {
+    package func cancelSession(_ sessionID: String, logger: Logger) async throws {
         let path = "/v1/checkout/sessions/\(try Self.pathComponent(sessionID))/expire"
         let response = try await send(.post, path, form: StripeForm(), idempotencyKey: nil, operation: "expire a checkout session", logger: logger)
         if (200..<300).contains(response.status) {
@@ -150,7 +151,7 @@ public struct StripeProvider: PaymentProvider {
 
     // MARK: Refunds
 
-    public func refund(_ request: RefundRequest, logger: Logger) async throws -> RefundResult {
+    package func refund(_ request: RefundRequest, logger: Logger) async throws -> RefundResult {
         let paymentIntent: String
         if let reference = request.paymentReference, !reference.isEmpty {
             paymentIntent = reference
@@ -302,9 +303,9 @@ public struct StripeProvider: PaymentProvider {
 
 extension StripeProvider: CustomStringConvertible, CustomReflectable {
     /// Where the provider calls, without the key.
-    public var description: String { "StripeProvider(\(client.usesTLS ? "https" : "http")://\(client.host):\(client.port)\(client.basePath))" }
+    package var description: String { "StripeProvider(\(client.usesTLS ? "https" : "http")://\(client.host):\(client.port)\(client.basePath))" }
     /// `dump` and debuggers show the description only, not the secret key or the signing secret.
-    public var customMirror: Mirror { Mirror(self, children: ["api": description], displayStyle: .struct) }
+    package var customMirror: Mirror { Mirror(self, children: ["api": description], displayStyle: .struct) }
 }
 
 /// Stripe's error response: `{"error": {"type": …, "code": …, "message": …}}`.

@@ -1,6 +1,6 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraCrypto
-public import Foundation
+package import Foundation
 
 /// Stripe's webhook signatures, verified as Stripe documents them
 /// (https://docs.stripe.com/webhooks#verify-manually):
@@ -13,31 +13,31 @@ public import Foundation
 ///   `t` is no older than the tolerance (5 minutes by default) — checked after the signature, as Stripe's libraries do.
 ///
 /// Groundwork for the commerce issue; it also signs, for the simulated provider and the tests.
-public struct StripeWebhookSignature: Sendable {
+package struct StripeWebhookSignature: Sendable {
     /// The endpoint's signing secret (`whsec_…`).
     let secret: [UInt8]
     /// How old a signature may be.
-    public let tolerance: Duration
+    package let tolerance: Duration
 
-    public init(secret: String, tolerance: Duration = .seconds(300)) {
+    package init(secret: String, tolerance: Duration = .seconds(300)) {
         self.secret = Array(secret.utf8)
         self.tolerance = tolerance
     }
 
     /// Why a webhook was refused; each is a 400 with code `invalid_signature` and this reason as the message.
-    public enum Failure: String, Error, Sendable {
+    package enum Failure: String, Error, Sendable {
         case missingHeader = "No Stripe-Signature header"
         case malformedHeader = "The Stripe-Signature header has no valid timestamp"
         case noSignatures = "The Stripe-Signature header has no v1 signature"
         case noMatch = "No v1 signature matches the payload"
         case tooOld = "The signature's timestamp is outside the tolerance"
 
-        public var error: AgoraError { AgoraError(.badRequest, code: "invalid_signature", rawValue) }
+        package var error: AgoraError { AgoraError(.badRequest, code: "invalid_signature", rawValue) }
     }
 
     /// Checks `header` against `payload` (the body exactly as received) at time `now`.
     /// - Returns: the signed timestamp.
-    public func verify(payload: some Collection<UInt8>, header: String?, now: Date = .now) -> Result<Int64, Failure> {
+    package func verify(payload: some Collection<UInt8>, header: String?, now: Date = .now) -> Result<Int64, Failure> {
         guard let header, !header.isEmpty else { return .failure(.missingHeader) }
         var timestamp: Int64?
         var signatures: [Substring] = []
@@ -61,13 +61,13 @@ public struct StripeWebhookSignature: Sendable {
     }
 
     /// The `v1` signature of `payload` at `timestamp`: lower-case hex of HMAC-SHA256(secret, "t.payload").
-    public func signature(payload: some Collection<UInt8>, timestamp: Int64) -> String {
+    package func signature(payload: some Collection<UInt8>, timestamp: Int64) -> String {
         let signed = Array("\(timestamp).".utf8) + Array(payload)
         return Hex.encode(HMACSHA256.authenticationCode(for: signed, key: secret))
     }
 
     /// A complete `Stripe-Signature` header for `payload`, as Stripe would send it.
-    public func header(payload: some Collection<UInt8>, timestamp: Int64) -> String {
+    package func header(payload: some Collection<UInt8>, timestamp: Int64) -> String {
         "t=\(timestamp),v1=\(signature(payload: payload, timestamp: timestamp))"
     }
 }

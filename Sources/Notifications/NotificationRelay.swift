@@ -1,10 +1,10 @@
-public import AgoraCore
-public import AgoraEvents
+package import AgoraCore
+package import AgoraEvents
 import AgoraPostgres
 import Foundation
-public import Logging
-public import Realtime
-public import ServiceLifecycle
+package import Logging
+package import Realtime
+package import ServiceLifecycle
 
 /// Turns domain events (follows, likes, orders, stock) into notifications, `order:status` stream events and live
 /// `product:updated` topic messages.
@@ -12,7 +12,7 @@ public import ServiceLifecycle
 /// Every instance runs one; each batch is claimed with `SKIP LOCKED` in the transaction that writes what it
 /// produces, so an event is relayed exactly once however many instances run, and a crash mid-batch leaves it to
 /// the next relay. Stream events are published after that transaction commits.
-public struct NotificationRelay: Service {
+package struct NotificationRelay: Service {
     let events: EventOutbox
     let notifications: NotificationService
     let stream: UserStream
@@ -29,7 +29,7 @@ public struct NotificationRelay: Service {
     /// safety net for a notification that was lost.
     let wakeup: EventWakeup
 
-    public init(
+    package init(
         events: EventOutbox, notifications: NotificationService, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory,
         products: ProductUpdates, blocks: any BlockList, interval: Duration, batchSize: Int = 200, wakeup: EventWakeup = EventWakeup(),
         logger: Logger, isReady: @escaping @Sendable () -> Bool
@@ -48,14 +48,14 @@ public struct NotificationRelay: Service {
         self.isReady = isReady
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var relayed = 0
             if isReady() {
                 do {
                     relayed = try await relayOnce()
                 } catch {
-                    logger.warning("Notification relay failed; retrying", metadata: ["error": "\(error)"])
+                    logger.warning("Notification relay failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             // A full batch means more are waiting: go on at once. Otherwise until events commit (or the safety net).
@@ -75,7 +75,7 @@ public struct NotificationRelay: Service {
     /// Whatever the batch holds, its transaction is at most four statements in three round trips: the claim, one
     /// insert of all its notifications, and one append of all its stream entries sent with the COMMIT.
     @discardableResult
-    public func relayOnce() async throws -> Int {
+    package func relayOnce() async throws -> Int {
         let ((published, updates), count) = try await events.relay(limit: batchSize, logger: logger) { tx, batch in
             var outputs: [Output] = []
             var updates: [(UUID, [String: JSON])] = []

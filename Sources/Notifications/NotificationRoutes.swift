@@ -1,15 +1,15 @@
-public import AgoraCore
+package import AgoraCore
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import Logging
 
 /// `/api/notifications`: the list with its unread count, marking read, and muted kinds.
-public struct NotificationRoutes: Sendable {
+package struct NotificationRoutes: Sendable {
     let notifications: NotificationService
     let defaultPageSize: Int
     let maxPageSize: Int
 
-    public init(notifications: NotificationService, defaultPageSize: Int, maxPageSize: Int) {
+    package init(notifications: NotificationService, defaultPageSize: Int, maxPageSize: Int) {
         self.notifications = notifications
         self.defaultPageSize = defaultPageSize
         self.maxPageSize = maxPageSize
@@ -18,7 +18,7 @@ public struct NotificationRoutes: Sendable {
     struct UnreadBody: ResponseEncodable { var unread: Int }
     struct MutedBody: ResponseEncodable, Decodable { var muted: [String] }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/notifications") { request, context -> NotificationService.NoticePage in
             let user = try context.requireIdentity().accountID
             let (limit, cursor) = try request.pagination(defaultLimit: defaultPageSize, maxLimit: maxPageSize)

@@ -1,14 +1,14 @@
-public import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
-public import Realtime
+package import AgoraCore
+package import AgoraPostgres
+package import Foundation
+package import Logging
+package import Realtime
 
 /// The bell: one row per notice, each also a `notification:new` in its user's stream. Owns `notifications` and
 /// `notification_mutes`.
-public struct NotificationService: Sendable {
+package struct NotificationService: Sendable {
     /// What a notification is about; each can be muted.
-    public enum Kind: String, Sendable, Codable, CaseIterable {
+    package enum Kind: String, Sendable, Codable, CaseIterable {
         /// Someone followed me.
         case follower
         /// Someone liked my product.
@@ -25,23 +25,23 @@ public struct NotificationService: Sendable {
         case adminAlert = "admin_alert"
     }
 
-    public struct Notice: Sendable, Codable, Equatable {
-        public var id: Int64
-        public var kind: String
-        public var data: JSON
-        public var read: Bool
-        public var createdAt: Date
+    package struct Notice: Sendable, Codable, Equatable {
+        package var id: Int64
+        package var kind: String
+        package var data: JSON
+        package var read: Bool
+        package var createdAt: Date
     }
 
     /// A page of notices with the unread count.
-    public struct NoticePage: Sendable, Codable {
-        public var items: [Notice]
-        public var nextCursor: String?
-        public var unread: Int
+    package struct NoticePage: Sendable, Codable {
+        package var items: [Notice]
+        package var nextCursor: String?
+        package var unread: Int
 
         enum CodingKeys: String, CodingKey { case items, nextCursor, unread }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(items, forKey: .items)
             try container.encode(nextCursor, forKey: .nextCursor)
@@ -52,7 +52,7 @@ public struct NotificationService: Sendable {
     let db: PGPool
     let stream: UserStream
 
-    public init(db: PGPool, stream: UserStream) {
+    package init(db: PGPool, stream: UserStream) {
         self.db = db
         self.stream = stream
     }
@@ -60,17 +60,17 @@ public struct NotificationService: Sendable {
     /// Stores a notice for `user` in `tx` unless they muted its kind; returns its `notification:new` stream entry to
     /// append in the same transaction (all of a transaction's entries in one `UserStream.append`, which locks users
     /// in order). Nil when muted.
-    public func notify(_ user: UUID, _ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> StreamEntry? {
+    package func notify(_ user: UUID, _ kind: Kind, data: [String: JSON], in tx: PGTransaction) async throws -> StreamEntry? {
         try await notify([NoticeRequest(user, kind, data: data)], in: tx).first ?? nil
     }
 
     /// A notice to store with others (`notify(_:in:)`).
-    public struct NoticeRequest: Sendable {
-        public var user: UUID
-        public var kind: Kind
-        public var data: [String: JSON]
+    package struct NoticeRequest: Sendable {
+        package var user: UUID
+        package var kind: Kind
+        package var data: [String: JSON]
 
-        public init(_ user: UUID, _ kind: Kind, data: [String: JSON]) {
+        package init(_ user: UUID, _ kind: Kind, data: [String: JSON]) {
             self.user = user
             self.kind = kind
             self.data = data
@@ -79,7 +79,7 @@ public struct NotificationService: Sendable {
 
     /// `notify` for many notices in one statement: each stored unless its user muted its kind. Returns, in the order
     /// of `requests`, each one's `notification:new` entry, nil for a muted one.
-    public func notify(_ requests: [NoticeRequest], in tx: PGTransaction) async throws -> [StreamEntry?] {
+    package func notify(_ requests: [NoticeRequest], in tx: PGTransaction) async throws -> [StreamEntry?] {
         guard !requests.isEmpty else { return [] }
         let rows = try await tx.query(
             // Rows are inserted in request order, so the ids `stored` returns, ranked, pair with the kept requests,
@@ -128,7 +128,7 @@ public struct NotificationService: Sendable {
     }
 
     /// `user`'s notices, newest first.
-    public func list(_ user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> NoticePage {
+    package func list(_ user: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> NoticePage {
         var before = Int64.max
         if let cursor { before = try OpaqueCursor.decode(cursor, as: Int64.self) }
         let rows = try await db.query(
@@ -151,7 +151,7 @@ public struct NotificationService: Sendable {
         )
     }
 
-    public func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
+    package func unreadCount(_ user: UUID, logger: Logger) async throws -> Int {
         let rows = try await db.query(
             "SELECT coalesce((SELECT unread FROM notification_counts WHERE user_id = \(user)), 0)::bigint AS n", logger: logger
         )
@@ -160,7 +160,7 @@ public struct NotificationService: Sendable {
 
     /// Marks one notice (or with nil, all) of `user` read; returns the unread count after.
     /// - Throws: 404 for a notice that is not `user`'s.
-    public func markRead(_ user: UUID, id: Int64?, logger: Logger) async throws -> Int {
+    package func markRead(_ user: UUID, id: Int64?, logger: Logger) async throws -> Int {
         // One statement: the notices marked, and the user's count less the ones that were unread (a notice stored
         // meanwhile, unseen by this statement, stays counted). Returns the count after, and how many notices matched.
         let marked: PGQuery =
@@ -190,13 +190,13 @@ public struct NotificationService: Sendable {
     }
 
     /// The kinds `user` has muted.
-    public func muted(_ user: UUID, logger: Logger) async throws -> [String] {
+    package func muted(_ user: UUID, logger: Logger) async throws -> [String] {
         try await db.query("SELECT kind FROM notification_mutes WHERE user_id = \(user) ORDER BY kind", logger: logger).map { try $0.decode("kind") }
     }
 
     /// Replaces the kinds `user` has muted.
     /// - Throws: 422 naming an unknown kind.
-    public func setMuted(_ user: UUID, kinds: [String], logger: Logger) async throws -> [String] {
+    package func setMuted(_ user: UUID, kinds: [String], logger: Logger) async throws -> [String] {
         let unknown = kinds.filter { Kind(rawValue: $0) == nil }
         guard unknown.isEmpty else {
             throw AgoraError(.validation, "Unknown notification kind", fields: ["muted": "unknown: \(unknown.prefix(3).joined(separator: ", ").prefix(100))"])

@@ -1,6 +1,6 @@
-public import Foundation
-public import Logging
-public import Realtime
+package import Foundation
+package import Logging
+package import Realtime
 
 /// Live product fields (price, availability, likes, views, status) for the `product:<id>` topic, coalesced: changes
 /// to one product within `interval` of its last update go out together, at most one message per product per
@@ -9,11 +9,11 @@ public import Realtime
 /// The topic says what HTTP says to everyone: `available` (stock less reservations), never the exact stock, which
 /// only the seller sees. A product that leaves publication has its followers rechecked on every instance, and those
 /// who may no longer see it lose the topic.
-public actor ProductUpdates {
+package actor ProductUpdates {
     /// A field key whose value is read when the update goes out: the product's current availability.
-    public static let availableKey = "available"
+    package static let availableKey = "available"
     /// The field key of a status change (`unpublished`, `archived`).
-    public static let statusKey = "status"
+    package static let statusKey = "status"
 
     private let hub: RealtimeHub
     private let interval: Duration
@@ -23,9 +23,9 @@ public actor ProductUpdates {
     private var pending: [UUID: [String: JSON]] = [:]
     private var lastSent: [UUID: ContinuousClock.Instant] = [:]
     /// Messages sent, for tests and metrics.
-    public private(set) var sentCount = 0
+    package private(set) var sentCount = 0
 
-    public init(hub: RealtimeHub, interval: Duration, logger: Logger, availability: @escaping @Sendable ([UUID]) async throws -> [UUID: Int]) {
+    package init(hub: RealtimeHub, interval: Duration, logger: Logger, availability: @escaping @Sendable ([UUID]) async throws -> [UUID: Int]) {
         self.availability = availability
         self.hub = hub
         self.interval = interval
@@ -33,7 +33,7 @@ public actor ProductUpdates {
     }
 
     /// `fields` of `product` changed (later values win).
-    public func changed(_ product: UUID, _ fields: [String: JSON]) async {
+    package func changed(_ product: UUID, _ fields: [String: JSON]) async {
         let waiting = pending[product] != nil
         pending[product, default: [:]].merge(fields) { _, new in new }
         guard !waiting else { return }  // a send is already scheduled and will carry these
@@ -50,7 +50,7 @@ public actor ProductUpdates {
     }
 
     /// New view counts from the view flusher.
-    public func views(_ totals: [UUID: Int]) async {
+    package func views(_ totals: [UUID: Int]) async {
         for (product, views) in totals { await changed(product, ["views": .integer(Int64(views))]) }
     }
 

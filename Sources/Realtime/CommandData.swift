@@ -1,17 +1,17 @@
-public import AgoraCore
-public import Foundation
+package import AgoraCore
+package import Foundation
 
 /// The `data` of a client's command: each command decodes its own typed payload from it with `AgoraJSON.decoder`,
 /// so ids are `UUID`s, message ids `Int64`s and text `String`s straight from the frame, with no generic JSON tree
 /// and no number through a `Double`.
-public struct CommandData: Sendable {
+package struct CommandData: Sendable {
     /// The whole client message (`{"type": ..., "id": ..., "data": {...}}`); its NULs were refused already.
     let message: Data
 
     init(message: Data) { self.message = message }
 
     /// For tests of command handlers: `data` as the command's `data`.
-    public init(json data: String) {
+    package init(json data: String) {
         message = Data("{\"data\":\(data)}".utf8)
     }
 
@@ -21,7 +21,7 @@ public struct CommandData: Sendable {
 
     /// `data` decoded as `Payload`; a missing `data` is decoded as `{}` (a payload with only optional fields).
     /// - Throws: `AgoraError(.validation)` naming the field that is missing or of the wrong type.
-    public func decode<Payload: Decodable>(_ type: Payload.Type) throws(AgoraError) -> Payload {
+    package func decode<Payload: Decodable>(_ type: Payload.Type) throws(AgoraError) -> Payload {
         do {
             if let payload = try AgoraJSON.decoder.decode(Envelope<Payload>.self, from: message).data { return payload }
             return try AgoraJSON.decoder.decode(Payload.self, from: Data("{}".utf8))
@@ -62,7 +62,7 @@ extension KeyedDecodingContainer {
     /// A whole number at `key`, if present and not null. Foundation's decoder refuses `1.5` or `1e30` for an `Int64`
     /// with an internal error that surfaces as "not valid JSON", without naming the field; this says which field and
     /// what it must be.
-    public func decodeWholeNumberIfPresent(forKey key: Key) throws -> Int64? {
+    package func decodeWholeNumberIfPresent(forKey key: Key) throws -> Int64? {
         do {
             return try decodeIfPresent(Int64.self, forKey: key)
         } catch let error as DecodingError {

@@ -1,10 +1,10 @@
-public import Foundation
+package import Foundation
 
 /// Any JSON value: a client's request `id` (echoed as it came) and the fields of a topic update. Whole numbers are
 /// `integer`, exact to 64 bits (ids, money in minor units and counts never pass through a `Double`); only a number
 /// with a fraction or exponent outside `Int64` is a `number`. Client commands' `data` is not read through this: each
 /// command decodes its own typed payload (`CommandData`).
-public enum JSON: Sendable, Equatable, Codable {
+package enum JSON: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -13,7 +13,7 @@ public enum JSON: Sendable, Equatable, Codable {
     case array([JSON])
     case object([String: JSON])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -32,7 +32,7 @@ public enum JSON: Sendable, Equatable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -46,23 +46,23 @@ public enum JSON: Sendable, Equatable, Codable {
     }
 
     /// The member `key` of an object; nil for anything else.
-    public subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSON? {
         if case .object(let members) = self { return members[key] }
         return nil
     }
 
-    public var string: String? {
+    package var string: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// A whole number that fits an `Int64`.
-    public var int64: Int64? {
+    package var int64: Int64? {
         if case .integer(let value) = self { return value }
         return nil
     }
 
-    public var uuid: UUID? { string.flatMap(UUID.init(uuidString:)) }
+    package var uuid: UUID? { string.flatMap(UUID.init(uuidString:)) }
 }
 
 /// Escapes `text` as a JSON string literal, quotes included.
@@ -85,12 +85,12 @@ func jsonString(_ text: String) -> String {
 
 /// The `id` a client gave a request, echoed in its `ack` or `error`: any JSON value, kept as it came (whole numbers
 /// exactly).
-public struct ClientRequestID: Sendable, Equatable, Codable {
-    public let value: JSON
+package struct ClientRequestID: Sendable, Equatable, Codable {
+    package let value: JSON
 
-    public init(_ value: JSON) { self.value = value }
+    package init(_ value: JSON) { self.value = value }
 
-    public init(from decoder: any Decoder) throws { value = try JSON(from: decoder) }
+    package init(from decoder: any Decoder) throws { value = try JSON(from: decoder) }
 
-    public func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+    package func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

@@ -1,7 +1,7 @@
-public import AgoraPostgres
-public import AgoraRedis
-public import Foundation
-public import Logging
+package import AgoraPostgres
+package import AgoraRedis
+package import Foundation
+package import Logging
 
 /// Who is online, right across instances and surviving an instance crash.
 ///
@@ -10,23 +10,23 @@ public import Logging
 /// global set scores each user by their latest claim, so whichever instance sweeps first finds users whose every
 /// claim ran out (their instance was killed) and says they went offline. The last-seen time and the choice to hide
 /// are kept in PostgreSQL (`presence`).
-public struct Presence: Sendable {
+package struct Presence: Sendable {
     /// One user's presence as others may see it.
-    public struct Status: Sendable, Codable, Equatable {
-        public var userId: UUID
-        public var online: Bool
-        public var lastSeen: Date?
+    package struct Status: Sendable, Codable, Equatable {
+        package var userId: UUID
+        package var online: Bool
+        package var lastSeen: Date?
 
         enum CodingKeys: String, CodingKey { case userId, online, lastSeen }
 
-        public init(userId: UUID, online: Bool, lastSeen: Date?) {
+        package init(userId: UUID, online: Bool, lastSeen: Date?) {
             self.userId = userId
             self.online = online
             self.lastSeen = lastSeen
         }
 
         /// Writes `"lastSeen": null` rather than leaving it out.
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(userId, forKey: .userId)
             try container.encode(online, forKey: .online)
@@ -38,11 +38,11 @@ public struct Presence: Sendable {
     let db: PGPool
     let prefix: String
     /// How long a claim lasts unless renewed (`AGORA_PRESENCE_TTL_SECONDS`).
-    public let ttl: Duration
+    package let ttl: Duration
     /// This process, in the claims.
     let instance: String
 
-    public init(redis: RedisClient, db: PGPool, prefix: String, ttl: Duration) {
+    package init(redis: RedisClient, db: PGPool, prefix: String, ttl: Duration) {
         self.redis = redis
         self.db = db
         self.prefix = prefix
@@ -96,12 +96,12 @@ public struct Presence: Sendable {
     }
 
     /// Whether `user` hides their presence.
-    public func isHidden(_ user: UUID, logger: Logger) async throws -> Bool {
+    package func isHidden(_ user: UUID, logger: Logger) async throws -> Bool {
         try await db.query("SELECT hidden FROM presence WHERE user_id = \(user)", logger: logger).first?.decode("hidden") ?? false
     }
 
     /// Hides (or shows) `user`'s presence from everyone.
-    public func setHidden(_ user: UUID, _ hidden: Bool, logger: Logger) async throws {
+    package func setHidden(_ user: UUID, _ hidden: Bool, logger: Logger) async throws {
         try await db.execute(
             "INSERT INTO presence (user_id, hidden) VALUES (\(user), \(hidden)) ON CONFLICT (user_id) DO UPDATE SET hidden = EXCLUDED.hidden",
             logger: logger
@@ -109,7 +109,7 @@ public struct Presence: Sendable {
     }
 
     /// The presence of `users` as others see it: hidden users are always offline with no last-seen time.
-    public func status(of users: [UUID], logger: Logger) async throws -> [Status] {
+    package func status(of users: [UUID], logger: Logger) async throws -> [Status] {
         guard !users.isEmpty else { return [] }
         let online = try await isOnline(users, logger: logger)
         let rows = try await db.query("SELECT user_id, hidden, last_seen FROM presence WHERE user_id = ANY(\(users))", logger: logger)
@@ -124,7 +124,7 @@ public struct Presence: Sendable {
 
     /// Whether each of `users` has a connection on some instance, hidden or not (for the server's own decisions,
     /// such as whether to leave an offline notice; never shown to others).
-    public func isOnline(_ users: [UUID], logger: Logger) async throws -> [Bool] {
+    package func isOnline(_ users: [UUID], logger: Logger) async throws -> [Bool] {
         guard !users.isEmpty else { return [] }
         let reply = try await redis.run(Self.queryScript, keys: [], arguments: [nowMS, prefix + "presence:"] + users.map(\.uuidString), logger: logger)
         let online = (reply.array ?? []).map { $0.int == 1 }
@@ -183,6 +183,6 @@ public struct Presence: Sendable {
 }
 
 /// Who hears of a user's presence changes (their conversation partners).
-public protocol PresenceAudience: Sendable {
+package protocol PresenceAudience: Sendable {
     func audience(of user: UUID, logger: Logger) async throws -> [UUID]
 }

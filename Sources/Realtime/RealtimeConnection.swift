@@ -1,8 +1,8 @@
-public import AgoraCore
-public import AgoraWebSocket
+package import AgoraCore
+package import AgoraWebSocket
 import Foundation
-public import Logging
-public import NIOCore
+package import Logging
+package import NIOCore
 
 /// One client's socket: the protocol of the README's "Realtime" section, and durable delivery without gap or
 /// duplicate.

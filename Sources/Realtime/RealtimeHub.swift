@@ -1,10 +1,10 @@
-public import AgoraCore
-public import AgoraRedis
-public import AgoraWebSocket
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraRedis
+package import AgoraWebSocket
+package import Foundation
+package import Logging
 import NIOCore
-public import ServiceLifecycle
+package import ServiceLifecycle
 import Synchronization
 
 /// This process's realtime connections, and the Redis bus between processes.
@@ -17,7 +17,7 @@ import Synchronization
 /// Durable events are stored before they are published (see `UserStream`); the bus only makes them fast. Whatever it
 /// loses (Redis down, a publisher that crashed between commit and publish) connections find by comparing their last
 /// sequence with the stream head: after every subscriber reconnect and every `resyncInterval`.
-public final class RealtimeHub: Service, Sendable {
+package final class RealtimeHub: Service, Sendable {
     private struct State {
         var users: [UUID: Audience] = [:]
         var topics: [String: Audience] = [:]
@@ -37,7 +37,7 @@ public final class RealtimeHub: Service, Sendable {
     /// Publishes that failed (Redis away) and were delivered locally only.
     private let localFallbacks = Atomic<Int>(0)
     /// Who is online, across instances.
-    public let presence: Presence
+    package let presence: Presence
     private let audienceBox = Mutex<(any PresenceAudience)?>(nil)
     /// Caps on sockets per account and per address, across instances.
     let claims: SocketClaims
@@ -54,7 +54,7 @@ public final class RealtimeHub: Service, Sendable {
     ///   - prefix: the Redis key prefix (`AGORA_REDIS_PREFIX`), also for channels.
     ///   - topicAuthorizer: decides who may `subscribe` to what.
     ///   - sessions: which sessions are live; a socket whose session ended is closed (`SessionSignals`).
-    public init(
+    package init(
         stream: UserStream, redis: RedisClient, presence: Presence, prefix: String, settings: RealtimeSettings,
         topicAuthorizer: any TopicAuthorizer, sessions: any SessionLiveness, logger: Logger
     ) throws {
@@ -82,12 +82,12 @@ public final class RealtimeHub: Service, Sendable {
     var subscriber: RedisSubscriber { subscriberBox.withLock { $0! } }
 
     /// Adds handlers of client commands (chat, for one), by the types they take. Before serving connections.
-    public func handle(_ commands: any RealtimeCommands) {
+    package func handle(_ commands: any RealtimeCommands) {
         commandsByType.withLock { byType in for type in commands.commandTypes { byType[type] = commands } }
     }
 
     /// Who hears of presence changes. Before serving connections.
-    public func announcePresence(to audience: any PresenceAudience) {
+    package func announcePresence(to audience: any PresenceAudience) {
         audienceBox.withLock { $0 = audience }
     }
 
@@ -96,7 +96,7 @@ public final class RealtimeHub: Service, Sendable {
 
     /// A claim for one more socket of `user` from `ip`, or nil when either cap (`maxSocketsPerUser`,
     /// `maxSocketsPerIP`) is reached on the instances together. Asked before the `101`.
-    public func claimSocket(user: UUID, ip: String?, logger: Logger) async throws -> SocketClaims.Claim? {
+    package func claimSocket(user: UUID, ip: String?, logger: Logger) async throws -> SocketClaims.Claim? {
         try await claims.claim(user: user, ip: ip, logger: logger)
     }
 
@@ -123,7 +123,7 @@ public final class RealtimeHub: Service, Sendable {
     /// - Parameters:
     ///   - resume: the `resume` query parameter, if the client passed its last sequence there.
     ///   - claim: the socket's claim from `claimSocket`, given back when it closes.
-    public func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, claim: SocketClaims.Claim?, logger: Logger) -> any WebSocketDelegate {
+    package func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, claim: SocketClaims.Claim?, logger: Logger) -> any WebSocketDelegate {
         let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, claim: claim, resume: resume, logger: logger)
         connection.start()
         return connection
@@ -132,7 +132,7 @@ public final class RealtimeHub: Service, Sendable {
     // MARK: Service
 
     /// Runs the subscriber and the periodic resync until shutdown.
-    public func run() async throws {
+    package func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.subscriber.run() }
             group.addTask {
@@ -236,13 +236,13 @@ public final class RealtimeHub: Service, Sendable {
     // MARK: Counts
 
     /// Local connections.
-    public var connectionCount: Int { state.withLock { $0.users.values.reduce(0) { $0 + $1.count } } }
+    package var connectionCount: Int { state.withLock { $0.users.values.reduce(0) { $0 + $1.count } } }
     /// Users with at least one local connection.
-    public var userCount: Int { state.withLock { $0.users.count } }
+    package var userCount: Int { state.withLock { $0.users.count } }
     /// Whether `user` has a connection on this instance.
-    public func isConnected(_ user: UUID) -> Bool { state.withLock { $0.users[user] != nil } }
+    package func isConnected(_ user: UUID) -> Bool { state.withLock { $0.users[user] != nil } }
     /// Whether this instance's subscription to `user`'s channel is confirmed by Redis.
-    public func isListening(to user: UUID) -> Bool { subscriber.isSubscribed(userChannel(user)) }
+    package func isListening(to user: UUID) -> Bool { subscriber.isSubscribed(userChannel(user)) }
 
     // MARK: Registry (any thread)
 
@@ -313,7 +313,7 @@ public final class RealtimeHub: Service, Sendable {
     /// channel (an instance listens there exactly while it holds a socket of that user, so 0 means the user has no
     /// open socket anywhere), or nil when Redis refused the publish.
     @discardableResult
-    public func publish(_ events: [StreamEvent], logger: Logger) async -> [Int?] {
+    package func publish(_ events: [StreamEvent], logger: Logger) async -> [Int?] {
         guard !events.isEmpty else { return [] }
         let texts = events.map(\.frameText)
         do {
@@ -329,7 +329,7 @@ public final class RealtimeHub: Service, Sendable {
     }
 
     /// Sends an ephemeral event (typing, presence) to every connection of `users`; lost if nobody is connected.
-    public func publishEphemeral(type: String, data: JSONText, to users: [UUID], logger: Logger) async {
+    package func publishEphemeral(type: String, data: JSONText, to users: [UUID], logger: Logger) async {
         let text = ServerMessage.ephemeral(type: type, data: data).text
         for user in users {
             await send("e\n" + text, on: userChannel(user), logger: logger) { self.deliver(toUser: user, seq: nil, frame: Self.encode(text)) }
@@ -337,14 +337,14 @@ public final class RealtimeHub: Service, Sendable {
     }
 
     /// Sends an ephemeral event to every connection following `topic`.
-    public func publish(topic: String, type: String, data: JSONText, logger: Logger) async {
+    package func publish(topic: String, type: String, data: JSONText, logger: Logger) async {
         let text = ServerMessage.topic(type: type, topic: topic, data: data).text
         await send("e\n" + text, on: topicChannel(topic), logger: logger) { self.deliver(toTopic: topic, frame: Self.encode(text)) }
     }
 
     /// Asks every instance to recheck who may follow `topic` (its product left publication): local followers who may
     /// no longer see it lose the topic, with a `topic_revoked` error.
-    public func recheck(topic: String, logger: Logger) async {
+    package func recheck(topic: String, logger: Logger) async {
         await send("r\n", on: topicChannel(topic), logger: logger) { self.recheckLocal(topic: topic) }
     }
 
@@ -364,7 +364,7 @@ public final class RealtimeHub: Service, Sendable {
     }
 
     /// Publishes that went to local connections only because Redis refused them.
-    public var localFallbackCount: Int { localFallbacks.load(ordering: .relaxed) }
+    package var localFallbackCount: Int { localFallbacks.load(ordering: .relaxed) }
 
     // MARK: Delivery
 
@@ -483,7 +483,7 @@ extension Array {
 }
 
 /// Handles client commands of some types (chat, for one).
-public protocol RealtimeCommands: Sendable {
+package protocol RealtimeCommands: Sendable {
     /// The `type`s this handles.
     var commandTypes: Set<String> { get }
     /// Runs one command for `identity`, decoding its own payload from `data`; returns the `data` of its `ack`, or nil
@@ -493,7 +493,7 @@ public protocol RealtimeCommands: Sendable {
 }
 
 /// Decides who may follow a topic.
-public protocol TopicAuthorizer: Sendable {
+package protocol TopicAuthorizer: Sendable {
     /// Whether `identity` may follow `topic` (e.g. `product:<id>` of a published product).
     func mayFollow(_ topic: String, identity: Identity, logger: Logger) async throws -> Bool
 }

@@ -1,28 +1,28 @@
-public import AgoraCore
-public import Foundation
+package import AgoraCore
+package import Foundation
 
 /// JSON text to embed as a message's `data`: encoded by `AgoraJSON.encoder`, or written by PostgreSQL (a stored
 /// event's `jsonb`), never assembled by hand.
-public struct JSONText: Sendable, Equatable {
-    public let text: String
+package struct JSONText: Sendable, Equatable {
+    package let text: String
 
     /// `value` encoded with `AgoraJSON.encoder`.
-    public init(encoding value: some Encodable) throws {
+    package init(encoding value: some Encodable) throws {
         text = try AgoraJSON.text(value)
     }
 
     /// Text that is JSON already: what PostgreSQL returned for a `jsonb` value, or what `AgoraJSON` encoded before.
-    public init(json text: String) {
+    package init(json text: String) {
         self.text = text
     }
 
     /// `{}`
-    public static let emptyObject = JSONText(json: "{}")
+    package static let emptyObject = JSONText(json: "{}")
 }
 
 /// Every message the server writes on a realtime socket: the protocol's one envelope,
 /// `{"type": ..., "id"?: ..., "seq"?: ..., "topic"?: ..., "data": ...}`, laid out in one place.
-public enum ServerMessage: Sendable, Equatable {
+package enum ServerMessage: Sendable, Equatable {
     /// The first message of a socket: whose it is and their stream's head.
     case hello(userId: UUID, seq: Int64)
     /// A request of the client was done; `data` is its answer.
@@ -48,7 +48,7 @@ public enum ServerMessage: Sendable, Equatable {
     }
 
     /// The message as JSON text: strings and ids through `AgoraJSON.encoder`, `data` as the JSON it already is.
-    public var text: String {
+    package var text: String {
         switch self {
         case .hello(let user, let seq):
             return Self.layout(type: "hello", data: Self.encoded(Hello(userId: user, seq: seq)))

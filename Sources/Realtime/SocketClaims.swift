@@ -1,6 +1,6 @@
-public import AgoraRedis
-public import Foundation
-public import Logging
+package import AgoraRedis
+package import Foundation
+package import Logging
 
 /// Caps on open sockets per account and per client address, counted across every instance.
 ///
@@ -8,9 +8,9 @@ public import Logging
 /// scored by when the claim expires. A new socket is refused when either set already holds `limit` unexpired claims.
 /// Claims are renewed with presence (every third of its TTL) and dropped on close, so a killed instance's sockets stop
 /// counting within the TTL without anyone cleaning up after it.
-public struct SocketClaims: Sendable {
+package struct SocketClaims: Sendable {
     /// One socket's claim; give it back with `release`.
-    public struct Claim: Sendable, Hashable {
+    package struct Claim: Sendable, Hashable {
         let id: String
         let userKey: String
         let ipKey: String?
@@ -26,7 +26,7 @@ public struct SocketClaims: Sendable {
     ///   - perUser: sockets one account may hold open (`AGORA_WS_MAX_PER_USER`).
     ///   - perIP: sockets one client address may hold open (`AGORA_WS_MAX_PER_IP`).
     ///   - ttl: how long a claim outlives its last renewal (the presence TTL).
-    public init(redis: RedisClient, prefix: String, perUser: Int, perIP: Int, ttl: Duration) {
+    package init(redis: RedisClient, prefix: String, perUser: Int, perIP: Int, ttl: Duration) {
         self.redis = redis
         self.prefix = prefix
         self.perUser = perUser
@@ -37,7 +37,7 @@ public struct SocketClaims: Sendable {
     private var ttlMS: Int { Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000) }
 
     /// A claim for a new socket of `user` from `ip`, or nil when either cap is reached.
-    public func claim(user: UUID, ip: String?, logger: Logger) async throws -> Claim? {
+    package func claim(user: UUID, ip: String?, logger: Logger) async throws -> Claim? {
         let id = UUID().uuidString
         let claim = Claim(id: id, userKey: prefix + "ws:u:" + user.uuidString, ipKey: ip.map { prefix + "ws:ip:" + $0 })
         let reply = try await redis.run(
@@ -48,12 +48,12 @@ public struct SocketClaims: Sendable {
     }
 
     /// Gives a claim back (the socket closed).
-    public func release(_ claim: Claim, logger: Logger) async throws {
+    package func release(_ claim: Claim, logger: Logger) async throws {
         try await redis.run(Self.releaseScript, keys: [claim.userKey, claim.ipKey ?? ""], arguments: [claim.id], logger: logger)
     }
 
     /// Pushes the expiry of `claims` (this instance's open sockets) one TTL ahead.
-    public func renew(_ claims: [Claim], logger: Logger) async throws {
+    package func renew(_ claims: [Claim], logger: Logger) async throws {
         let expiry = Int(Date().timeIntervalSince1970 * 1000) + ttlMS
         for start in stride(from: 0, to: claims.count, by: 500) {
             let chunk = claims[start..<min(start + 500, claims.count)]

@@ -1,19 +1,19 @@
 import AgoraCore
-public import AgoraPostgres
-public import Foundation
-public import Logging
+package import AgoraPostgres
+package import Foundation
+package import Logging
 
 /// One event of a user's durable stream: stored in PostgreSQL before it is published, numbered per user.
-public struct StreamEvent: Sendable, Equatable {
-    public var user: UUID
+package struct StreamEvent: Sendable, Equatable {
+    package var user: UUID
     /// 1, 2, 3, ... per user, with no gap.
-    public var seq: Int64
+    package var seq: Int64
     /// The protocol type (`chat:message`, `notification:new`, `order:status`, `chat:read`).
-    public var type: String
+    package var type: String
     /// The event's `data`, as JSON text.
-    public var data: String
+    package var data: String
 
-    public init(user: UUID, seq: Int64, type: String, data: String) {
+    package init(user: UUID, seq: Int64, type: String, data: String) {
         self.user = user
         self.seq = seq
         self.type = type
@@ -21,24 +21,24 @@ public struct StreamEvent: Sendable, Equatable {
     }
 
     /// The frame the client gets: `{"type": ..., "seq": ..., "data": ...}`.
-    public var frameText: String { ServerMessage.event(type: type, seq: seq, data: JSONText(json: data)).text }
+    package var frameText: String { ServerMessage.event(type: type, seq: seq, data: JSONText(json: data)).text }
 }
 
 /// An event to append to a user's stream.
-public struct StreamEntry: Sendable {
-    public var user: UUID
-    public var type: String
-    public var data: String
+package struct StreamEntry: Sendable {
+    package var user: UUID
+    package var type: String
+    package var data: String
 
     /// - Parameter data: JSON text (an object).
-    public init(user: UUID, type: String, data: String) {
+    package init(user: UUID, type: String, data: String) {
         self.user = user
         self.type = type
         self.data = data
     }
 
     /// An entry whose data is `value` encoded by `AgoraJSON`.
-    public init(user: UUID, type: String, encoding value: some Encodable) throws {
+    package init(user: UUID, type: String, encoding value: some Encodable) throws {
         self.init(user: user, type: type, data: try AgoraJSON.text(value))
     }
 }
@@ -48,14 +48,14 @@ public struct StreamEntry: Sendable {
 /// A user's sequence number lives in one row that the appending transaction updates, so concurrent appends for one
 /// user queue on it and commit in sequence order: when event N is visible, so is every event before it. A reader that
 /// has processed N asks for everything after N and misses nothing.
-public struct UserStream: Sendable {
+package struct UserStream: Sendable {
     let db: PGPool
 
-    public init(db: PGPool) { self.db = db }
+    package init(db: PGPool) { self.db = db }
 
     /// Appends `entries` in `transaction`, in one statement. Users are locked in id order, so two transactions
     /// appending for the same two users cannot deadlock.
-    public func append(_ entries: [StreamEntry], in transaction: PGTransaction) async throws -> [StreamEvent] {
+    package func append(_ entries: [StreamEntry], in transaction: PGTransaction) async throws -> [StreamEvent] {
         guard let statement = Self.appendStatement(entries) else { return [] }
         return try Self.appended(entries, heads: try await transaction.query(statement))
     }
@@ -63,7 +63,7 @@ public struct UserStream: Sendable {
     /// The statement that appends `entries` (nil for none), for a caller that sends it with its COMMIT; its rows go
     /// to `appended`. Each user's stream head moves once by that user's count of entries (locked in user-id order,
     /// as the chat statements lock them), and the entries take the numbers up to the new head, in order.
-    public static func appendStatement(_ entries: [StreamEntry]) -> PGQuery? {
+    package static func appendStatement(_ entries: [StreamEntry]) -> PGQuery? {
         guard !entries.isEmpty else { return nil }
         return
             """
@@ -87,7 +87,7 @@ public struct UserStream: Sendable {
     }
 
     /// The events `appendStatement(entries)` wrote, in the order of `entries`, from its rows (each user's new head).
-    public static func appended(_ entries: [StreamEntry], heads rows: [PGRow]) throws -> [StreamEvent] {
+    package static func appended(_ entries: [StreamEntry], heads rows: [PGRow]) throws -> [StreamEvent] {
         var heads: [UUID: Int64] = [:]
         for row in rows { heads[try row.decode("user_id")] = try row.decode("last_seq") }
         var next: [UUID: Int64] = [:]
@@ -100,7 +100,7 @@ public struct UserStream: Sendable {
     }
 
     /// Events of `user` after `seq`, oldest first.
-    public func events(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> [StreamEvent] {
+    package func events(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> [StreamEvent] {
         let rows = try await db.query(
             // A chat:message event references its message (stored once) and is rendered from it, by the same SQL
             // function the send statement used for the live event.
@@ -115,7 +115,7 @@ public struct UserStream: Sendable {
     }
 
     /// The last sequence number of each of `users` (0 for a user with no events).
-    public func heads(_ users: [UUID], logger: Logger) async throws -> [UUID: Int64] {
+    package func heads(_ users: [UUID], logger: Logger) async throws -> [UUID: Int64] {
         guard !users.isEmpty else { return [:] }
         let rows = try await db.query("SELECT user_id, last_seq FROM user_streams WHERE user_id = ANY(\(users))", logger: logger)
         var heads = Dictionary(uniqueKeysWithValues: users.map { ($0, Int64(0)) })

@@ -1,14 +1,14 @@
-public import AgoraCore
+package import AgoraCore
 import AgoraPostgres
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 
 // Blocks are edges of the social graph, like follows, and this service owns both tables: a block removes the
 // follows between the two accounts in the same transaction, so no follow outlives a block.
 extension FollowService: BlockList {
     /// `user` blocks (or with `false` unblocks) `username`. Blocking removes the follows both ways. Idempotent.
     /// - Throws: 404 for an unknown user; 422 `cannot_block_self`.
-    public func setBlock(_ user: UUID, username: String, blocked: Bool, logger: Logger) async throws {
+    package func setBlock(_ user: UUID, username: String, blocked: Bool, logger: Logger) async throws {
         let other = try await resolve(username, logger: logger)
         guard user != other else { throw AgoraError(.validation, code: "cannot_block_self", "You cannot block yourself") }
         try await db.withTransaction(logger: logger) { tx in
@@ -30,15 +30,15 @@ extension FollowService: BlockList {
     }
 
     /// Whether `user` blocks `username`.
-    public func isBlocking(_ user: UUID, username: String, logger: Logger) async throws -> Bool {
+    package func isBlocking(_ user: UUID, username: String, logger: Logger) async throws -> Bool {
         try await blocks(user, try await resolve(username, logger: logger), logger: logger)
     }
 
-    public func blocks(_ blocker: UUID, _ other: UUID, logger: Logger) async throws -> Bool {
+    package func blocks(_ blocker: UUID, _ other: UUID, logger: Logger) async throws -> Bool {
         try await !db.query("SELECT 1 FROM blocks WHERE blocker_id = \(blocker) AND blocked_id = \(other)", logger: logger).isEmpty
     }
 
-    public func blockedEitherWay(_ user: UUID, among others: [UUID], logger: Logger) async throws -> Set<UUID> {
+    package func blockedEitherWay(_ user: UUID, among others: [UUID], logger: Logger) async throws -> Set<UUID> {
         guard !others.isEmpty else { return [] }
         let rows = try await db.query(
             """

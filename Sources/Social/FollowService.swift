@@ -1,35 +1,35 @@
-public import AgoraCore
-public import AgoraEvents
-public import AgoraPostgres
-public import Catalog
-public import Foundation
-public import Logging
+package import AgoraCore
+package import AgoraEvents
+package import AgoraPostgres
+package import Catalog
+package import Foundation
+package import Logging
 
 /// The social graph: who follows whom, and the feed of products from followed sellers. Owns `follows` and
 /// `follow_counts`; reads accounts through `AccountDirectory` and products through `ProductService`.
-public struct FollowService: Sendable {
+package struct FollowService: Sendable {
     /// Follower and following counts of an account, and whether the caller follows it.
-    public struct FollowState: Sendable, Codable, Equatable {
-        public var following: Bool?
-        public var followerCount: Int
-        public var followingCount: Int
+    package struct FollowState: Sendable, Codable, Equatable {
+        package var following: Bool?
+        package var followerCount: Int
+        package var followingCount: Int
     }
 
     /// An account in a follower or following list.
-    public struct Entry: Sendable, Codable, Equatable {
-        public var account: AccountSummary
-        public var since: Date
+    package struct Entry: Sendable, Codable, Equatable {
+        package var account: AccountSummary
+        package var since: Date
     }
 
     /// One page of a follower or following list.
-    public struct Page: Sendable, Codable, Equatable {
-        public var items: [Entry]
-        public var nextCursor: String?
+    package struct Page: Sendable, Codable, Equatable {
+        package var items: [Entry]
+        package var nextCursor: String?
 
         enum CodingKeys: String, CodingKey { case items, nextCursor }
 
         /// Writes `"nextCursor": null` on the last page, as every list does.
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(items, forKey: .items)
             try container.encode(nextCursor, forKey: .nextCursor)
@@ -43,7 +43,7 @@ public struct FollowService: Sendable {
     /// The feed looks at the most recently followed this many accounts (`AGORA_FEED_MAX_FOLLOWS`).
     let feedFollowLimit: Int
 
-    public init(db: PGPool, accounts: any AccountDirectory, products: ProductService, events: EventOutbox, feedFollowLimit: Int = 5000) {
+    package init(db: PGPool, accounts: any AccountDirectory, products: ProductService, events: EventOutbox, feedFollowLimit: Int = 5000) {
         self.db = db
         self.accounts = accounts
         self.products = products
@@ -62,7 +62,7 @@ public struct FollowService: Sendable {
     /// Makes `follower` follow (or with `false`, unfollow) `username`. Idempotent; counts move in the same
     /// transaction as the follow row, so they are exact under concurrent toggles.
     /// - Throws: 404 for an unknown user; 422 `cannot_follow_self`; 403 `blocked` when either account blocks the other.
-    public func setFollow(_ username: String, follower: UUID, following: Bool, logger: Logger) async throws -> FollowState {
+    package func setFollow(_ username: String, follower: UUID, following: Bool, logger: Logger) async throws -> FollowState {
         let followee = try await resolve(username, logger: logger)
         guard followee != follower else {
             throw AgoraError(.validation, code: "cannot_follow_self", "You cannot follow yourself", fields: ["username": "is you"])
@@ -115,7 +115,7 @@ public struct FollowService: Sendable {
     }
 
     /// Counts of `username`, and whether `viewer` follows them.
-    public func state(_ username: String, viewer: UUID?, logger: Logger) async throws -> FollowState {
+    package func state(_ username: String, viewer: UUID?, logger: Logger) async throws -> FollowState {
         let account = try await resolve(username, logger: logger)
         let rows = try await db.query(
             """
@@ -139,10 +139,10 @@ public struct FollowService: Sendable {
     }
 
     /// Which list of an account.
-    public enum Direction: Sendable { case followers, following }
+    package enum Direction: Sendable { case followers, following }
 
     /// Who follows `username` (or whom they follow), most recent first.
-    public func list(_ username: String, _ direction: Direction, limit: Int, cursor: String?, logger: Logger) async throws -> Page {
+    package func list(_ username: String, _ direction: Direction, limit: Int, cursor: String?, logger: Logger) async throws -> Page {
         let account = try await resolve(username, logger: logger)
         let position = try cursor.map { raw throws(AgoraError) in try OpaqueCursor.decode(raw, as: TimePosition.self) }
         let query: PGQuery =
@@ -178,7 +178,7 @@ public struct FollowService: Sendable {
     }
 
     /// The newest published products of the accounts `viewer` follows.
-    public func feed(_ viewer: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> ProductPage {
+    package func feed(_ viewer: UUID, limit: Int, cursor: String?, logger: Logger) async throws -> ProductPage {
         let rows = try await db.query(
             "SELECT followee_id FROM follows WHERE follower_id = \(viewer) ORDER BY created_at DESC LIMIT \(feedFollowLimit)",
             logger: logger

@@ -1,23 +1,23 @@
-public import AgoraCore
+package import AgoraCore
 import Catalog
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import Logging
 
 /// `/api/users/:username/follow`, `/api/users/:username/followers|following`, `/api/users/:username/block` and
 /// `/api/feed`.
-public struct SocialRoutes: Sendable {
+package struct SocialRoutes: Sendable {
     let follows: FollowService
     let maxPageSize: Int
     let defaultPageSize: Int
 
-    public init(follows: FollowService, defaultPageSize: Int, maxPageSize: Int) {
+    package init(follows: FollowService, defaultPageSize: Int, maxPageSize: Int) {
         self.follows = follows
         self.defaultPageSize = defaultPageSize
         self.maxPageSize = maxPageSize
     }
 
-    public func add(to router: some RouterMethods<AgoraRequestContext>) {
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
         router.get("/api/users/:username/follow") { request, context in
             try await self.follows.state(try context.parameters.require("username"), viewer: context.identity?.accountID, logger: context.logger)
         }

@@ -1,3 +1,4 @@
+import AgoraDemo
 import AgoraMedia
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import AgoraDemo
 import AgoraCore
 import AgoraMedia
 import Foundation

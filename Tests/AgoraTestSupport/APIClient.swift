@@ -1,29 +1,29 @@
-public import Foundation
-public import HTTPTypes
+package import Foundation
+package import HTTPTypes
 import Hummingbird
-public import HummingbirdTesting
+package import HummingbirdTesting
 import Testing
 
 /// A JSON response, decoded loosely for assertions.
-public struct APIResponse {
-    public var status: HTTPResponse.Status
-    public var headers: HTTPFields
-    public var body: [String: Any]
-    public var raw: String
+package struct APIResponse {
+    package var status: HTTPResponse.Status
+    package var headers: HTTPFields
+    package var body: [String: Any]
+    package var raw: String
 
-    public init(status: HTTPResponse.Status, headers: HTTPFields, body: [String: Any], raw: String) {
+    package init(status: HTTPResponse.Status, headers: HTTPFields, body: [String: Any], raw: String) {
         self.status = status
         self.headers = headers
         self.body = body
         self.raw = raw
     }
 
-    public subscript(key: String) -> Any? { body[key] }
-    public var code: String? { body["code"] as? String }
-    public var fields: [String: String] { body["fields"] as? [String: String] ?? [:] }
+    package subscript(key: String) -> Any? { body[key] }
+    package var code: String? { body["code"] as? String }
+    package var fields: [String: String] { body["fields"] as? [String: String] ?? [:] }
 
     /// `name=value` of each Set-Cookie, and whether it clears the cookie.
-    public var setCookies: [String: String] {
+    package var setCookies: [String: String] {
         var cookies: [String: String] = [:]
         for line in headers[values: .setCookie] {
             let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -32,19 +32,19 @@ public struct APIResponse {
         return cookies
     }
 
-    public func setCookieLine(_ name: String) -> String? {
+    package func setCookieLine(_ name: String) -> String? {
         headers[values: .setCookie].first { $0.hasPrefix(name + "=") }
     }
 }
 
 /// The router test client with JSON in and out.
-public struct API: Sendable {
-    public let client: any TestClientProtocol
-    public init(client: any TestClientProtocol) { self.client = client }
-    public static let origin = "http://localhost:8080"
+package struct API: Sendable {
+    package let client: any TestClientProtocol
+    package init(client: any TestClientProtocol) { self.client = client }
+    package static let origin = "http://localhost:8080"
 
     @discardableResult
-    public func call(
+    package func call(
         _ method: HTTPRequest.Method,
         _ path: String,
         json: [String: Any?]? = nil,
@@ -68,7 +68,7 @@ public struct API: Sendable {
     }
 
     /// Registers an account and returns its grant (access token and refresh cookie).
-    public func register(_ username: String, password: String = "correct horse battery") async throws -> Grant {
+    package func register(_ username: String, password: String = "correct horse battery") async throws -> Grant {
         let response = try await call(.post, "/api/auth/register", json: [
             "email": "\(username)@example.com", "username": username, "displayName": username.capitalized, "password": password,
         ])
@@ -76,18 +76,18 @@ public struct API: Sendable {
         return try Grant(response)
     }
 
-    public func login(_ email: String, _ password: String = "correct horse battery") async throws -> APIResponse {
+    package func login(_ email: String, _ password: String = "correct horse battery") async throws -> APIResponse {
         try await call(.post, "/api/auth/login", json: ["email": email, "password": password])
     }
 }
 
 /// What a successful login or registration gave.
-public struct Grant: Sendable {
-    public var accessToken: String
-    public var refreshToken: String
-    public var accountID: String
+package struct Grant: Sendable {
+    package var accessToken: String
+    package var refreshToken: String
+    package var accountID: String
 
-    public init(_ response: APIResponse) throws {
+    package init(_ response: APIResponse) throws {
         accessToken = try #require(response["accessToken"] as? String)
         refreshToken = try #require(response.setCookies["agora_refresh"])
         accountID = try #require((response["account"] as? [String: Any])?["id"] as? String)

@@ -3,15 +3,15 @@ import Synchronization
 
 /// Runs a program to completion without blocking a thread of the cooperative pool, which the in-process server's
 /// handlers need while the program talks to them: the exit arrives through `terminationHandler`, not `waitUntilExit`.
-public enum ChildProcess {
-    public struct Outcome: Sendable {
-        public var status: Int32
+package enum ChildProcess {
+    package struct Outcome: Sendable {
+        package var status: Int32
         /// Standard output and standard error, interleaved as written.
-        public var output: String
-        public var timedOut: Bool
+        package var output: String
+        package var timedOut: Bool
     }
 
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration) async throws -> Outcome {
+    package static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration) async throws -> Outcome {
         // A file rather than a pipe: a chatty child cannot fill a pipe buffer nobody is reading and stall.
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("agora-child-\(UUID().uuidString).log")
         try Data().write(to: log)

@@ -1,25 +1,25 @@
 import Accounts
-public import AgoraApp
+package import AgoraApp
 import AgoraCore
 import AgoraPostgres
 import Foundation
 import HTTPTypes
-public import Logging
+package import Logging
 import Testing
 
 /// Accounts and products for catalog tests, made through the real API.
-public struct Market: Sendable {
-    public let api: API
-    public let services: AgoraServices
-    public var logger: Logger { TestServices.logger }
+package struct Market: Sendable {
+    package let api: API
+    package let services: AgoraServices
+    package var logger: Logger { TestServices.logger }
 
-    public init(api: API, services: AgoraServices) {
+    package init(api: API, services: AgoraServices) {
         self.api = api
         self.services = services
     }
 
     /// A verified seller; returns a grant whose token carries the seller role.
-    public func seller(_ username: String) async throws -> Grant {
+    package func seller(_ username: String) async throws -> Grant {
         var grant = try await api.register(username)
         try await services.db.execute(
             "UPDATE accounts SET email_verified_at = now() WHERE id = \(try #require(UUID(uuidString: grant.accountID)))", logger: logger
@@ -31,7 +31,7 @@ public struct Market: Sendable {
     }
 
     /// An admin (set as `agora set-role` does), logged in again so the token carries the role.
-    public func admin(_ username: String) async throws -> Grant {
+    package func admin(_ username: String) async throws -> Grant {
         _ = try await api.register(username)
         _ = try await services.auth.accounts.setRole(username: username, to: .admin, logger: logger)
         let login = try await api.login("\(username)@example.com")
@@ -41,7 +41,7 @@ public struct Market: Sendable {
 
     /// Creates a product (a draft unless `publish`), returning its JSON.
     @discardableResult
-    public func product(_ seller: Grant, _ fields: [String: Any?] = [:], publish: Bool = true) async throws -> [String: Any] {
+    package func product(_ seller: Grant, _ fields: [String: Any?] = [:], publish: Bool = true) async throws -> [String: Any] {
         var body: [String: Any?] = ["title": "Test product", "price": ["amount": 1000, "currency": "ZAR"], "stock": 5]
         body.merge(fields) { _, new in new }
         // A digital product's stock comes from its inventory uploads.
@@ -56,7 +56,7 @@ public struct Market: Sendable {
     }
 
     /// The titles of a listing page, and its next cursor.
-    public func titles(_ path: String, bearer: String? = nil) async throws -> (titles: [String], next: String?) {
+    package func titles(_ path: String, bearer: String? = nil) async throws -> (titles: [String], next: String?) {
         let response = try await api.call(.get, path, bearer: bearer)
         try #require(response.status == .ok, "GET \(path): \(response.raw)")
         let items = try #require(response["items"] as? [[String: Any]])
@@ -66,10 +66,10 @@ public struct Market: Sendable {
 
 extension Market {
     /// The titles `GET /api/products?<query>` lists.
-    public func listed(_ query: String) async throws -> Set<String> { Set(try await titles("/api/products?\(query)").titles) }
+    package func listed(_ query: String) async throws -> Set<String> { Set(try await titles("/api/products?\(query)").titles) }
 }
 
 extension String {
     /// Percent-encoded for a query string value.
-    public var query: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
+    package var query: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
 }

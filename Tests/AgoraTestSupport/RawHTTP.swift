@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// Bytes over a plain TCP socket, for requests no HTTP client will send (broken chunking, odd headers).
-public enum RawHTTP {
+package enum RawHTTP {
     /// Sends `bytes` to 127.0.0.1:`port` and returns what comes back until the server closes or `timeout` passes.
     /// Blocking socket calls run on a thread of their own, not on Swift's cooperative pool.
-    public static func exchange(port: Int, _ bytes: [UInt8], timeout: Duration = .seconds(3)) async throws -> String {
+    package static func exchange(port: Int, _ bytes: [UInt8], timeout: Duration = .seconds(3)) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try blockingExchange(port: port, bytes, timeout: timeout) }) }
             thread.start()

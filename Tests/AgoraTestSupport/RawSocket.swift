@@ -1,12 +1,12 @@
-public import AgoraWebSocket
+package import AgoraWebSocket
 import Foundation
-public import NIOCore
+package import NIOCore
 import NIOPosix
 import Synchronization
 
 /// A deliberately plain TCP client for tests: sends exactly the bytes it is given and reads back exactly what the
 /// server sent, so tests can speak broken protocol on purpose.
-public final class RawSocket: Sendable {
+package final class RawSocket: Sendable {
     private final class Inbox: Sendable {
         let state = Mutex<(buffer: ByteBuffer, closed: Bool)>((ByteBuffer(), false))
     }
@@ -24,13 +24,13 @@ public final class RawSocket: Sendable {
         }
     }
 
-    public struct HTTPAnswer {
-        public var status: Int
-        public var headers: [String: String]
-        public var body: String
+    package struct HTTPAnswer {
+        package var status: Int
+        package var headers: [String: String]
+        package var body: String
     }
 
-    public let channel: any Channel
+    package let channel: any Channel
     private let inbox: Inbox
     /// Reads RSV1 (compressed) frames too, so compression tests can inspect them; other tests see RSV 0 from a server
     /// that negotiated nothing.
@@ -45,7 +45,7 @@ public final class RawSocket: Sendable {
         self.inbox = inbox
     }
 
-    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawSocket {
+    package static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawSocket {
         let inbox = Inbox()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -55,14 +55,14 @@ public final class RawSocket: Sendable {
         return RawSocket(channel: channel, inbox: inbox)
     }
 
-    public func send(_ bytes: [UInt8]) async throws {
+    package func send(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
-    public func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+    package func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
     /// Sends a WebSocket handshake for `path` and reads the answer.
-    public func handshake(path: String = "/", headers: [String] = []) async throws -> HTTPAnswer {
+    package func handshake(path: String = "/", headers: [String] = []) async throws -> HTTPAnswer {
         let lines = ["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"] + headers
         try await send(lines.joined(separator: "\r\n") + "\r\n\r\n")
@@ -70,7 +70,7 @@ public final class RawSocket: Sendable {
     }
 
     /// Reads one HTTP response (head and a Content-Length body).
-    public func readHTTP(timeout: Duration = .seconds(5)) async throws -> HTTPAnswer {
+    package func readHTTP(timeout: Duration = .seconds(5)) async throws -> HTTPAnswer {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let answer = inbox.state.withLock { state -> HTTPAnswer? in
@@ -97,7 +97,7 @@ public final class RawSocket: Sendable {
     }
 
     /// The next frame from the server, or nil once the connection is closed with no frame left.
-    public func readFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketFrame? {
+    package func readFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketFrame? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (frame, closed) = try inbox.state.withLock { state -> (WebSocketFrame?, Bool) in
@@ -112,7 +112,7 @@ public final class RawSocket: Sendable {
     }
 
     /// Reads frames until a Close (returned with its code) or the end of the connection (nil).
-    public func readUntilClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, frames: [WebSocketFrame])? {
+    package func readUntilClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, frames: [WebSocketFrame])? {
         var frames: [WebSocketFrame] = []
         while let frame = try await readFrame(timeout: timeout) {
             if frame.opcode == .close {
@@ -125,7 +125,7 @@ public final class RawSocket: Sendable {
     }
 
     /// True once the server has closed the TCP connection.
-    public func waitForTCPClose(timeout: Duration = .seconds(5)) async throws -> Bool {
+    package func waitForTCPClose(timeout: Duration = .seconds(5)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if inbox.state.withLock({ $0.closed }) { return true }
@@ -134,13 +134,13 @@ public final class RawSocket: Sendable {
         return false
     }
 
-    public func close() async { try? await channel.close() }
+    package func close() async { try? await channel.close() }
 }
 
-public struct RawSocketTimeout: Error { public init() {} }
+package struct RawSocketTimeout: Error { package init() {} }
 
 /// A client frame built by hand (not with our encoder), masked unless `masked` is false.
-public func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true, key: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]) -> [UInt8] {
+package func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true, key: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]) -> [UInt8] {
     var bytes: [UInt8] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
     let maskBit: UInt8 = masked ? 0x80 : 0
     switch payload.count {
@@ -152,6 +152,6 @@ public func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, r
     return bytes + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
 }
 
-public func clientFrame(_ opcode: UInt8, text: String, fin: Bool = true) -> [UInt8] { clientFrame(opcode, Array(text.utf8), fin: fin) }
+package func clientFrame(_ opcode: UInt8, text: String, fin: Bool = true) -> [UInt8] { clientFrame(opcode, Array(text.utf8), fin: fin) }
 
-public func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] { [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }
+package func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] { [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }

@@ -5,32 +5,32 @@ import Testing
 ///
 /// Each accepted message is parsed by Python's email package and kept as a `ReceivedMail`, so tests check what a
 /// standard parser reads from our wire format.
-public final class SMTPTestServer: Sendable {
+package final class SMTPTestServer: Sendable {
     /// A message as the server received and parsed it.
-    public struct ReceivedMail: Decodable, Sendable {
-        public var mail_from: String
-        public var rcpt_tos: [String]
-        public var from: String
-        public var to: String
-        public var subject: String
-        public var text: String
-        public var headers: [String: String]
-        public var raw: String
-        public var tls: Bool
-        public var authenticated: Bool
+    package struct ReceivedMail: Decodable, Sendable {
+        package var mail_from: String
+        package var rcpt_tos: [String]
+        package var from: String
+        package var to: String
+        package var subject: String
+        package var text: String
+        package var headers: [String: String]
+        package var raw: String
+        package var tls: Bool
+        package var authenticated: Bool
     }
 
     /// Server options.
-    public struct Options: Sendable {
-        public enum TLS: String, Sendable { case starttls, implicit }
-        public var tls: TLS?
+    package struct Options: Sendable {
+        package enum TLS: String, Sendable { case starttls, implicit }
+        package var tls: TLS?
         /// `user:password` the server requires.
-        public var auth: String?
+        package var auth: String?
         /// Recipients answered with 550.
-        public var reject: [String] = []
+        package var reject: [String] = []
         /// How many DATA commands get 451 before the server accepts.
-        public var tempfail = 0
-        public init(tls: TLS? = nil, auth: String? = nil, reject: [String] = [], tempfail: Int = 0) {
+        package var tempfail = 0
+        package init(tls: TLS? = nil, auth: String? = nil, reject: [String] = [], tempfail: Int = 0) {
             self.tls = tls
             self.auth = auth
             self.reject = reject
@@ -38,9 +38,9 @@ public final class SMTPTestServer: Sendable {
         }
     }
 
-    public let port: Int
+    package let port: Int
     /// The PEM certificate the server presents (self-signed, for `localhost` and `127.0.0.1`), when TLS is on.
-    public let certificateFile: String?
+    package let certificateFile: String?
     private let spool: URL
 
     private init(port: Int, certificateFile: String?, spool: URL) {
@@ -50,10 +50,10 @@ public final class SMTPTestServer: Sendable {
     }
 
     /// The python with aiosmtpd.
-    public static var python: String? { TestTools.python() }
+    package static var python: String? { TestTools.python() }
 
     /// Whether the server can run here, or must (AGORA_REQUIRE_SERVICES=1): then a missing aiosmtpd fails loudly.
-    public static var isRunnableOrRequired: Bool {
+    package static var isRunnableOrRequired: Bool {
         if TestServices.isRequired { return true }
         guard let python else { return false }
         let probe = Process()
@@ -67,7 +67,7 @@ public final class SMTPTestServer: Sendable {
     }
 
     /// Starts a server, runs `body`, stops the server.
-    public static func with<R>(_ options: Options = .init(), _ body: (SMTPTestServer) async throws -> R) async throws -> R {
+    package static func with<R>(_ options: Options = .init(), _ body: (SMTPTestServer) async throws -> R) async throws -> R {
         let python = try #require(python, "no python3 for the SMTP test server")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestServices.uniqueName("agora-smtp"))
         let spool = directory.appendingPathComponent("spool")
@@ -134,13 +134,13 @@ public final class SMTPTestServer: Sendable {
     }
 
     /// What the server has accepted so far, in order.
-    public func received() throws -> [ReceivedMail] {
+    package func received() throws -> [ReceivedMail] {
         let files = try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".json") }.sorted()
         return try files.map { try JSONDecoder().decode(ReceivedMail.self, from: Data(contentsOf: spool.appendingPathComponent($0))) }
     }
 
     /// Waits until at least `count` mails have arrived (or `timeout` passes) and returns them.
-    public func waitForMail(count: Int = 1, timeout: Duration = .seconds(10)) async throws -> [ReceivedMail] {
+    package func waitForMail(count: Int = 1, timeout: Duration = .seconds(10)) async throws -> [ReceivedMail] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let mails = try received()

@@ -6,9 +6,9 @@ import Synchronization
 ///
 /// Clients connect at once (the kernel completes the handshake) and then wait for a greeting or a response that
 /// never comes, until their own timeouts. `close()` ends every accepted connection, which frees them.
-public final class SilentServer: Sendable {
+package final class SilentServer: Sendable {
     /// The port it listens on, on 127.0.0.1.
-    public let port: Int
+    package let port: Int
     private let listener: any Channel
     private let accepted: Accepted
 
@@ -23,7 +23,7 @@ public final class SilentServer: Sendable {
     }
 
     /// Starts listening on an ephemeral port of 127.0.0.1.
-    public static func start() async throws -> SilentServer {
+    package static func start() async throws -> SilentServer {
         let accepted = Accepted()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -37,10 +37,10 @@ public final class SilentServer: Sendable {
     }
 
     /// Connections accepted so far.
-    public var connections: Int { accepted.channels.withLock { $0.count } }
+    package var connections: Int { accepted.channels.withLock { $0.count } }
 
     /// Stops listening and closes every accepted connection.
-    public func close() async {
+    package func close() async {
         try? await listener.close()
         for channel in accepted.channels.withLock({ $0 }) { try? await channel.close() }
     }

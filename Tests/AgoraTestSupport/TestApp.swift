@@ -1,13 +1,13 @@
-public import AgoraApp
-public import Hummingbird
+package import AgoraApp
+package import Hummingbird
 import AgoraPostgres
 import Foundation
-public import Logging
+package import Logging
 
 /// The real application on a scratch schema, for route tests.
-public enum TestApp {
+package enum TestApp {
     /// An `AgoraConfig` for tests: the test database and Redis, a temporary data folder, fast and quiet.
-    public static func config(_ overrides: [String: String] = [:]) throws -> AgoraConfig {
+    package static func config(_ overrides: [String: String] = [:]) throws -> AgoraConfig {
         var env = [
             "AGORA_DATABASE_URL": try TestServices.requireDatabaseURL(),
             "AGORA_REDIS_URL": try TestServices.requireRedisURL(),
@@ -25,7 +25,7 @@ public enum TestApp {
 
     /// Creates a schema, builds the application on it (migrations run at start, as in production), runs `body`,
     /// then drops the schema.
-    public static func withApplication<R>(
+    package static func withApplication<R>(
         _ overrides: [String: String] = [:],
         logger: Logger = TestServices.logger,
         _ body: (any ApplicationProtocol, AgoraServices) async throws -> R

@@ -1,46 +1,46 @@
-public import AgoraPostgres
+package import AgoraPostgres
 import Foundation
-public import Logging
-public import Testing
+package import Logging
+package import Testing
 
 extension Tag {
     /// Needs the real PostgreSQL and Redis that `scripts/test.sh` starts.
-    @Tag public static var integration: Self
+    @Tag package static var integration: Self
 }
 
 /// Where the integration tests find PostgreSQL and Redis.
 ///
 /// `scripts/test.sh` sets `AGORA_TEST_DATABASE_URL`, `AGORA_TEST_REDIS_URL` and `AGORA_REQUIRE_SERVICES=1`. With the
 /// last one set, integration tests run even if the URLs are missing, and so fail loudly instead of being skipped.
-public enum TestServices {
-    public static var databaseURL: String? { ProcessInfo.processInfo.environment["AGORA_TEST_DATABASE_URL"] }
-    public static var redisURL: String? { ProcessInfo.processInfo.environment["AGORA_TEST_REDIS_URL"] }
-    public static var isRequired: Bool { ProcessInfo.processInfo.environment["AGORA_REQUIRE_SERVICES"] == "1" }
-    public static var isConfigured: Bool { isRequired || (databaseURL != nil && redisURL != nil) }
+package enum TestServices {
+    package static var databaseURL: String? { ProcessInfo.processInfo.environment["AGORA_TEST_DATABASE_URL"] }
+    package static var redisURL: String? { ProcessInfo.processInfo.environment["AGORA_TEST_REDIS_URL"] }
+    package static var isRequired: Bool { ProcessInfo.processInfo.environment["AGORA_REQUIRE_SERVICES"] == "1" }
+    package static var isConfigured: Bool { isRequired || (databaseURL != nil && redisURL != nil) }
 
-    public static func requireDatabaseURL() throws -> String {
+    package static func requireDatabaseURL() throws -> String {
         try #require(databaseURL, "AGORA_TEST_DATABASE_URL is not set: run the tests through scripts/test.sh")
     }
 
-    public static func requireRedisURL() throws -> String {
+    package static func requireRedisURL() throws -> String {
         try #require(redisURL, "AGORA_TEST_REDIS_URL is not set: run the tests through scripts/test.sh")
     }
 
     /// A logger for tests: warnings and up, to stderr.
-    public static var logger: Logger {
+    package static var logger: Logger {
         var logger = Logger(label: "agora.test")
         logger.logLevel = ProcessInfo.processInfo.environment["AGORA_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }
 
     /// A name no other test uses: for schemas, key prefixes, channels.
-    public static func uniqueName(_ prefix: String) -> String {
+    package static func uniqueName(_ prefix: String) -> String {
         "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
     }
 }
 
 /// A scratch PostgreSQL schema per test, so tests can run in parallel without sharing rows.
-public enum TestDatabase {
+package enum TestDatabase {
     /// How many scratch schemas (and the applications on them) may exist at once (`AGORA_TEST_SCHEMAS`, 4).
     ///
     /// Each one migrates a schema and holds pools of threads and backends; with every test running in parallel on
@@ -49,7 +49,7 @@ public enum TestDatabase {
     static let slots = TestSlots(Int(ProcessInfo.processInfo.environment["AGORA_TEST_SCHEMAS"] ?? "") ?? 4)
 
     /// Creates a schema, runs `body` with a pool whose search path is that schema, then drops it.
-    public static func withSchema<R>(
+    package static func withSchema<R>(
         poolSize: Int = 4,
         checkoutTimeout: Duration = .seconds(10),
         _ body: (PGPool, PGConfiguration) async throws -> R

@@ -1,3 +1,4 @@
+import AgoraDemo
 import AgoraApp
 import AgoraPostgres
 import AgoraTestSupport

@@ -1,3 +1,4 @@
+import AgoraDemo
 import AgoraApp
 import AgoraMedia
 import AgoraPostgres

@@ -1,3 +1,4 @@
+import AgoraNet
 import AgoraCore
 import AgoraTestSupport
 import Commerce

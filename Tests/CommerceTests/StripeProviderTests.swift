@@ -1,3 +1,4 @@
+import AgoraNet
 import AgoraCore
 @testable import Commerce
 import Foundation

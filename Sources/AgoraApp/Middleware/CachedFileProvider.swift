@@ -113,15 +113,15 @@ struct CachedFileProvider: FileProvider {
 }
 
 /// How much of `Public/` `CachedFileProvider` holds in memory, and for how long it trusts it.
-public struct StaticFileCacheSettings: Sendable {
+package struct StaticFileCacheSettings: Sendable {
     /// Files up to this size are held in memory (`AGORA_STATIC_CACHE_MAX_FILE`, bytes).
-    public var maxFileSize: Int
+    package var maxFileSize: Int
     /// Bytes held in all (`AGORA_STATIC_CACHE_BYTES`); past it the cache starts again empty.
-    public var capacity: Int
+    package var capacity: Int
     /// How long a file's attributes are trusted before the next `stat` (`AGORA_STATIC_CACHE_REVALIDATE_MS`).
-    public var revalidateAfter: Duration
+    package var revalidateAfter: Duration
 
-    public init(maxFileSize: Int, capacity: Int, revalidateAfter: Duration) {
+    package init(maxFileSize: Int, capacity: Int, revalidateAfter: Duration) {
         self.maxFileSize = maxFileSize
         self.capacity = capacity
         self.revalidateAfter = revalidateAfter

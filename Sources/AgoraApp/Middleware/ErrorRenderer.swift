@@ -24,9 +24,9 @@ struct ErrorRenderer: Sendable {
         switch error {
         case let error as AgoraError:
             if error.kind == .internalError {
-                context.logger.error("Request failed", metadata: ["error": "\(error)"])
+                context.logger.error("Request failed", metadata: ["error": "\(String(reflecting: error))"])
             } else {
-                context.logger.debug("Request refused", metadata: ["error": "\(error)"])
+                context.logger.debug("Request refused", metadata: ["error": "\(String(reflecting: error))"])
             }
             return error
         case let error as any HTTPResponseError:
@@ -46,7 +46,7 @@ struct ErrorRenderer: Sendable {
         case let error as HTTPParserError:
             // A body that breaks HTTP/1.1 framing mid-way (a chunk size of "zz"): the client's fault, and the
             // connection closes after this answer.
-            context.logger.debug("Malformed request body", metadata: ["error": "\(error)"])
+            context.logger.debug("Malformed request body", metadata: ["error": "\(String(reflecting: error))"])
             return AgoraError(.badRequest, code: "malformed_request", "The request is not valid HTTP/1.1")
         case let error as PGError where error.sqlState == "22021":
             // A NUL (or other byte PostgreSQL's UTF-8 refuses) can only have come from a client: TextPolicy should
@@ -54,10 +54,10 @@ struct ErrorRenderer: Sendable {
             context.logger.warning("Invalid text reached PostgreSQL", metadata: ["path": "\(request.uri.path)"])
             return AgoraError(.validation, code: "invalid_text", "Text must not contain NUL characters")
         case let error as PGError where [.connectionFailed, .connectionClosed, .poolTimeout, .poolClosed].contains(error.code):
-            context.logger.warning("PostgreSQL unavailable", metadata: ["error": "\(error)"])
+            context.logger.warning("PostgreSQL unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return AgoraError(.unavailable, "The database is unavailable; try again shortly")
         case let error as RedisError where [.connectionFailed, .connectionClosed, .poolTimeout, .poolClosed].contains(error.code):
-            context.logger.warning("Redis unavailable", metadata: ["error": "\(error)"])
+            context.logger.warning("Redis unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return AgoraError(.unavailable, "The cache is unavailable; try again shortly")
         default:
             // The description stays in the log: it may hold SQL or a dependency's message.

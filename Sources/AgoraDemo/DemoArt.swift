@@ -1,21 +1,21 @@
 /// Product-card illustrations for demo data: a gradient, a few soft shapes, a card and two big initials, all
 /// decided by a seed, so every demo product gets its own picture and the same one on every run.
-public enum DemoArt {
+package enum DemoArt {
     /// The colours of one illustration.
-    public struct Palette: Sendable, Hashable {
+    package struct Palette: Sendable, Hashable {
         /// The sky at the top of the background gradient.
-        public var top: RGBColor
+        package var top: RGBColor
         /// The bottom of the gradient; the floor and the card's shadow are darker shades of it.
-        public var bottom: RGBColor
+        package var bottom: RGBColor
         /// Colours for the background shapes.
-        public var accents: [RGBColor]
+        package var accents: [RGBColor]
         /// The card the initials sit on.
-        public var card: RGBColor
+        package var card: RGBColor
         /// The initials.
-        public var ink: RGBColor
+        package var ink: RGBColor
 
         /// Makes a palette from `0xRRGGBB` values.
-        public init(top: UInt32, bottom: UInt32, accents: [UInt32], card: UInt32, ink: UInt32) {
+        package init(top: UInt32, bottom: UInt32, accents: [UInt32], card: UInt32, ink: UInt32) {
             self.top = RGBColor(hex: top)
             self.bottom = RGBColor(hex: bottom)
             self.accents = accents.map(RGBColor.init(hex:))
@@ -25,7 +25,7 @@ public enum DemoArt {
     }
 
     /// The built-in palettes; `render` picks one by seed unless given one.
-    public static let palettes: [Palette] = [
+    package static let palettes: [Palette] = [
         Palette(top: 0xFFE3D3, bottom: 0xF7A08C, accents: [0xF26B5B, 0xFFC857, 0xFFF1E6], card: 0xFFFFFF, ink: 0x3D2C4E),  // coral
         Palette(top: 0xD8F3EC, bottom: 0x7CC6B6, accents: [0x2A9D8F, 0xE9C46A, 0xF1FAEE], card: 0xFDFDFB, ink: 0x1D3557),  // mint
         Palette(top: 0xE4E8FF, bottom: 0x98A6F5, accents: [0x5F6CE0, 0xFF9F80, 0xF4F1FF], card: 0xFFFFFF, ink: 0x23214A),  // periwinkle
@@ -41,7 +41,7 @@ public enum DemoArt {
     ///   - seed: decides the palette (unless given) and the shapes.
     ///   - initials: up to two characters drawn on the card, e.g. from `initials(of:)`.
     ///   - palette: the colours; nil picks one of `palettes` by seed.
-    public static func render(width: Int = 640, height: Int = 480, seed: UInt64, initials: String, palette: Palette? = nil) -> PixelBuffer {
+    package static func render(width: Int = 640, height: Int = 480, seed: UInt64, initials: String, palette: Palette? = nil) -> PixelBuffer {
         var random = SplitMix64(seed: seed)
         let palette = palette ?? palettes[Int(random.next() % UInt64(palettes.count))]
         var image = PixelBuffer(width: width, height: height)
@@ -88,20 +88,20 @@ public enum DemoArt {
     ///   - title: the product's title; its initials go on the card and its text decides the seed.
     ///   - width: width in pixels.
     ///   - height: height in pixels.
-    public static func png(title: String, width: Int = 640, height: Int = 480) -> [UInt8] {
+    package static func png(title: String, width: Int = 640, height: Int = 480) -> [UInt8] {
         PNGEncoder.encode(render(width: width, height: height, seed: seed(for: title), initials: initials(of: title)))
     }
 
     /// The first A–Z or 0–9 of each of the first two words that have one (`"Walnut desk lamp"` → `"WD"`); other
     /// letters are skipped because the built-in font has no glyphs for them.
-    public static func initials(of title: String) -> String {
+    package static func initials(of title: String) -> String {
         let words = title.uppercased().split { !$0.isLetter && !$0.isNumber }
         return String(words.compactMap { $0.first(where: BitmapFont.has) }.prefix(2))
     }
 
     /// A seed that depends only on `text` (FNV-1a): `Hasher` is randomised per process, which would give every
     /// run different pictures.
-    public static func seed(for text: String) -> UInt64 {
+    package static func seed(for text: String) -> UInt64 {
         text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     }
 }

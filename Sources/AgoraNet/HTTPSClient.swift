@@ -13,56 +13,56 @@ import NIOSSL
 /// ones (tests, a local proxy). Redirects are not followed (the key would go with them) and bodies are not
 /// decompressed. A response may be at most `maxResponseBytes` long. Connecting (TCP and the TLS handshake) is bounded
 /// by `connectTimeout`, and the whole call by `connectTimeout + timeout`.
-public final class HTTPSClient: Sendable {
-    public enum Method: String, Sendable {
+package final class HTTPSClient: Sendable {
+    package enum Method: String, Sendable {
         case get = "GET"
         case post = "POST"
     }
 
     /// A header field.
-    public struct Header: Sendable, Equatable {
-        public var name: String
-        public var value: String
-        public init(_ name: String, _ value: String) {
+    package struct Header: Sendable, Equatable {
+        package var name: String
+        package var value: String
+        package init(_ name: String, _ value: String) {
             self.name = name
             self.value = value
         }
     }
 
     /// A response: status, header fields in the order received, and the body with any chunked framing removed.
-    public struct Response: Sendable, Equatable {
-        public var status: Int
-        public var headers: [Header]
-        public var body: [UInt8]
+    package struct Response: Sendable, Equatable {
+        package var status: Int
+        package var headers: [Header]
+        package var body: [UInt8]
 
-        public init(status: Int, headers: [Header], body: [UInt8]) {
+        package init(status: Int, headers: [Header], body: [UInt8]) {
             self.status = status
             self.headers = headers
             self.body = body
         }
 
         /// The first field called `name` (case-insensitive).
-        public func header(_ name: String) -> String? {
+        package func header(_ name: String) -> String? {
             headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
         }
 
         /// Every field called `name` (case-insensitive), in order.
-        public func headerValues(_ name: String) -> [String] {
+        package func headerValues(_ name: String) -> [String] {
             headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
         }
     }
 
     /// Whether the connection is TLS (`https`) or plain (`http`).
-    public let usesTLS: Bool
-    public let host: String
-    public let port: Int
+    package let usesTLS: Bool
+    package let host: String
+    package let port: Int
     /// The base URL's path without a trailing `/`; request paths are appended to it.
-    public let basePath: String
+    package let basePath: String
     /// PEM roots to trust instead of the system's.
-    public let caFile: String?
-    public let connectTimeout: Duration
-    public let timeout: Duration
-    public let maxResponseBytes: Int
+    package let caFile: String?
+    package let connectTimeout: Duration
+    package let timeout: Duration
+    package let maxResponseBytes: Int
     /// `scheme://host:port`, what request paths are appended to (after `basePath`).
     private let origin: String
     private let client: HTTPClient
@@ -74,7 +74,7 @@ public final class HTTPSClient: Sendable {
     ///   - timeout: bounds sending the request and reading the whole response.
     ///   - maxResponseBytes: the largest response body accepted.
     /// - Throws: `HTTPClientError` `.invalidRequest` for a URL it cannot use, `.tls` for a CA file it cannot read.
-    public init(
+    package init(
         baseURL: String, caFile: String? = nil, connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30),
         maxResponseBytes: Int = 1 << 20
     ) throws(HTTPClientError) {
@@ -133,7 +133,7 @@ public final class HTTPSClient: Sendable {
     ///   - path: starts with `/`, already percent-encoded (query included), appended to the base path.
     ///   - headers: any but `Host`, `Connection`, `Content-Length` and `Transfer-Encoding`, which the client writes
     ///     itself (passing one is `.invalidRequest`); `User-Agent: Agora` unless one is given.
-    public func send(_ method: Method, _ path: String, headers: [Header] = [], body: [UInt8] = []) async throws(HTTPClientError) -> Response {
+    package func send(_ method: Method, _ path: String, headers: [Header] = [], body: [UInt8] = []) async throws(HTTPClientError) -> Response {
         var request = HTTPClientRequest(url: try url(path))
         request.method = method == .get ? .GET : .POST
         request.headers = try fields(headers)

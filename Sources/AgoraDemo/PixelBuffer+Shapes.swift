@@ -2,7 +2,7 @@
 // is what lets PNG squeeze a drawing to a few kilobytes.
 extension PixelBuffer {
     /// Fills the image with a top-to-bottom gradient; every row is one colour, so PNG's Sub filter zeroes it.
-    public mutating func fillVerticalGradient(from top: RGBColor, to bottom: RGBColor) {
+    package mutating func fillVerticalGradient(from top: RGBColor, to bottom: RGBColor) {
         for y in 0..<height {
             fill(row: y, from: 0, count: width, with: top.mixed(with: bottom, height > 1 ? Double(y) / Double(height - 1) : 0))
         }
@@ -14,7 +14,7 @@ extension PixelBuffer {
     ///   - centerY: row of the centre.
     ///   - radius: radius in pixels.
     ///   - color: fill colour.
-    public mutating func fillCircle(centerX: Int, centerY: Int, radius: Int, with color: RGBColor) {
+    package mutating func fillCircle(centerX: Int, centerY: Int, radius: Int, with color: RGBColor) {
         guard radius > 0 else { return }
         for dy in -radius...radius {
             let half = Int((Double(radius * radius - dy * dy)).squareRoot().rounded())
@@ -30,7 +30,7 @@ extension PixelBuffer {
     ///   - height: height in pixels.
     ///   - radius: corner radius, clamped to half the shorter side.
     ///   - color: fill colour.
-    public mutating func fillRoundedRectangle(x: Int, y: Int, width: Int, height: Int, radius: Int, with color: RGBColor) {
+    package mutating func fillRoundedRectangle(x: Int, y: Int, width: Int, height: Int, radius: Int, with color: RGBColor) {
         guard width > 0, height > 0 else { return }
         let r = max(0, min(radius, width / 2, height / 2))
         for row in 0..<height {
@@ -53,7 +53,7 @@ extension PixelBuffer {
     ///   - y: top row.
     ///   - scale: pixels per font pixel.
     ///   - color: ink colour.
-    public mutating func drawText(_ text: String, x: Int, y: Int, scale: Int, with color: RGBColor) {
+    package mutating func drawText(_ text: String, x: Int, y: Int, scale: Int, with color: RGBColor) {
         var left = x
         for character in text where BitmapFont.has(character) {
             for gy in 0..<BitmapFont.glyphHeight {
@@ -66,7 +66,7 @@ extension PixelBuffer {
     }
 
     /// The width `drawText` covers for `text` at `scale`, without the trailing gap.
-    public static func textWidth(_ text: String, scale: Int) -> Int {
+    package static func textWidth(_ text: String, scale: Int) -> Int {
         let count = text.filter(BitmapFont.has).count
         return count == 0 ? 0 : (count * (BitmapFont.glyphWidth + 1) - 1) * scale
     }

@@ -1,12 +1,13 @@
+import AgoraMedia
 /// Writes 8-bit RGB and RGBA images as PNG (ISO/IEC 15948), with a deflate of our own: no zlib to link, and
 /// no binary images in the repository for the demo data.
-public enum PNGEncoder {
+package enum PNGEncoder {
     /// `image` as a complete PNG file.
     ///
     /// Each row gets the filter (None, Sub, Up, Average or Paeth) whose output has the smallest sum of absolute
     /// values, the heuristic libpng uses: it turns flat runs and gradients into runs of zeros and small numbers,
     /// which the LZ77 stage then folds into long matches.
-    public static func encode(_ image: PixelBuffer) -> [UInt8] {
+    package static func encode(_ image: PixelBuffer) -> [UInt8] {
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header: [UInt8] = []
         header.appendBigEndian(UInt32(image.width))

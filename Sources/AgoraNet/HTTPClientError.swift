@@ -1,7 +1,7 @@
 /// Why an outgoing HTTP request got no response. Its message names the host and the reason, never a header or a
 /// body (which may carry credentials).
-public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+package struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: Sendable, Equatable {
         /// The request itself is unusable (a bad URL, a line break in a header).
         case invalidRequest
         /// No connection: the name does not resolve, or no address accepts.
@@ -20,13 +20,13 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case cancelled
     }
 
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -1,3 +1,4 @@
+package import AgoraApp
 import Accounts
 import AgoraCore
 import AgoraMedia
@@ -6,22 +7,22 @@ import Catalog
 import Commerce
 import AgoraCrypto
 import Foundation
-public import Logging
+package import Logging
 import Social
 
 /// The demo marketplace `agora seed` loads (and `scripts/run.sh` on first start): sellers with believable products
 /// in several categories, each with a generated image, some follows and likes, so a newcomer sees a real shop.
 ///
 /// Everything goes through the domain services, as a person using the API would make it.
-public enum DemoSeed {
+package enum DemoSeed {
     /// The password of every demo account (they are local-only; `AGORA_ENV=production` refuses to seed).
-    public static let password = "agora-demo-password"
+    package static let password = "agora-demo-password"
 
     /// What was created.
-    public struct Summary: Sendable, Equatable {
-        public var accounts: Int
-        public var categories: Int
-        public var products: Int
+    package struct Summary: Sendable, Equatable {
+        package var accounts: Int
+        package var categories: Int
+        package var products: Int
     }
 
     struct Seller {
@@ -81,7 +82,7 @@ public enum DemoSeed {
     /// Loads the demo marketplace unless the database already has products (then nothing changes).
     /// - Parameter imageSize: pixels of the generated images (tests use small ones).
     /// - Returns: what was created, or nil when there was already data.
-    public static func seedIfEmpty(_ services: AgoraServices, imageSize: (Int, Int) = (640, 480), logger: Logger) async throws -> Summary? {
+    package static func seedIfEmpty(_ services: AgoraServices, imageSize: (Int, Int) = (640, 480), logger: Logger) async throws -> Summary? {
         let existing: Int = try await services.db.query("SELECT count(*) AS n FROM products", logger: logger).one().decode("n")
         guard existing == 0 else { return nil }
         let accounts = services.auth.accounts

@@ -1,5 +1,5 @@
+@testable import AgoraNet
 import AgoraTestSupport
-@testable import Commerce
 import Foundation
 import Testing
 
