@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "AgoraTestSupport",
             dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore", "AgoraWebSocket",
+                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore", "AgoraWebSocket", "Realtime",
                 nioCore, nioPosix, hummingbird, hummingbirdTesting, httpTypes, logging,
             ],
             path: "Tests/AgoraTestSupport",
@@ -174,6 +174,18 @@ let package = Package(
             "RealtimeTests",
             ["Realtime", "Chat", "Notifications", "Commerce", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", "Accounts",
              "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging, nioCore, lifecycle]
+        ),
+        // The domains' own tests; RealtimeTests keeps what crosses instances and the hub's delivery.
+        tests("AgoraEventsTests", ["AgoraEvents", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging]),
+        tests("SocialTests", ["Social", "Catalog", "AgoraEvents", "AgoraCore", "AgoraApp", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging]),
+        tests(
+            "ChatTests",
+            ["Chat", "Realtime", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging]
+        ),
+        tests(
+            "NotificationsTests",
+            ["Notifications", "Realtime", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes,
+             logging]
         ),
         tests("AgoraAppTests", ["AgoraApp", "AgoraCore", "AgoraMail", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes]),
     ]

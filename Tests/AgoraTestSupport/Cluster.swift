@@ -1,8 +1,8 @@
-import AgoraApp
+package import AgoraApp
 import AgoraPostgres
 import AgoraTestSupport
 import AgoraWebSocket
-import Foundation
+package import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -12,19 +12,19 @@ import Realtime
 import Testing
 
 /// One running instance of the real application.
-struct Node: Sendable {
-    let port: Int
-    let services: AgoraServices
-    let api: API
+package struct Node: Sendable {
+    package let port: Int
+    package let services: AgoraServices
+    package let api: API
     /// The environment every instance of the cluster shares (database schema, Redis prefix, data folder), for
     /// starting more as separate processes.
-    let environment: [String: String]
+    package let environment: [String: String]
 }
 
 /// Several instances of the real application sharing one scratch schema and one Redis prefix, each serving HTTP
 /// and `/ws` on its own port, as a deployment behind a load balancer would run them.
-enum Cluster {
-    static func with(_ count: Int, _ overrides: [String: String] = [:], _ body: @Sendable ([Node]) async throws -> Void) async throws {
+package enum Cluster {
+    package static func with(_ count: Int, _ overrides: [String: String] = [:], _ body: @Sendable ([Node]) async throws -> Void) async throws {
         try await TestDatabase.withSchema { _, database in
             // One data folder, so every instance has the same development secrets (a token from A is good on B).
             var settings = [
@@ -60,15 +60,15 @@ enum Cluster {
 }
 
 /// A realtime client for tests: JSON in, JSON out, with timeouts.
-final class TestSocket {
+package final class TestSocket {
     private var incoming: AsyncStream<String>.Iterator
     private let incomingContinuation: AsyncStream<String>.Continuation
     private let outgoing: AsyncStream<WebSocketOutbound>.Continuation
     private let task: Task<Void, any Error>
     private var timeouts = 0
     /// Durable events seen, by sequence, to assert "exactly once".
-    private(set) var lastSeq: Int64 = 0
-    private(set) var hello: [String: Any]?
+    package private(set) var lastSeq: Int64 = 0
+    package private(set) var hello: [String: Any]?
 
     private init(channel: WebSocketClientChannel) {
         let (inbound, inContinuation) = AsyncStream.makeStream(of: String.self)
@@ -97,7 +97,7 @@ final class TestSocket {
     }
 
     /// Connects to `/ws` of `port` with a Bearer token (or none), from `origin`.
-    static func connect(
+    package static func connect(
         port: Int, token: String?, origin: String? = API.origin, query: String = "", headers extra: [(String, String)] = []
     ) async throws -> TestSocket {
         var headers = extra
@@ -112,19 +112,19 @@ final class TestSocket {
     }
 
     /// Connects and resumes after `lastSeq` at once.
-    static func resuming(port: Int, token: String, after lastSeq: Int64) async throws -> TestSocket {
+    package static func resuming(port: Int, token: String, after lastSeq: Int64) async throws -> TestSocket {
         let socket = try await connect(port: port, token: token)
         socket.lastSeq = lastSeq
         try socket.send(["type": "resume", "id": "r", "data": ["lastSeq": lastSeq]])
         return socket
     }
 
-    func send(_ message: [String: Any]) throws {
+    package func send(_ message: [String: Any]) throws {
         outgoing.yield(.text(String(decoding: try JSONSerialization.data(withJSONObject: message), as: UTF8.self)))
     }
 
     /// The next message, or nil if the connection closed; fails after `timeout`.
-    func next(timeout: Duration = .seconds(15)) async throws -> [String: Any]? {
+    package func next(timeout: Duration = .seconds(15)) async throws -> [String: Any]? {
         timeouts += 1
         let marker = "\u{0}timeout-\(timeouts)"
         let continuation = incomingContinuation
@@ -149,7 +149,7 @@ final class TestSocket {
     }
 
     /// The next message of `type`, skipping the types in `skipping`; any other type fails the test.
-    func expect(_ type: String, skipping: Set<String> = [], timeout: Duration = .seconds(15)) async throws -> [String: Any] {
+    package func expect(_ type: String, skipping: Set<String> = [], timeout: Duration = .seconds(15)) async throws -> [String: Any] {
         while true {
             let message = try #require(try await next(timeout: timeout), "closed while waiting for \(type)")
             let got = message["type"] as? String ?? "?"
@@ -161,21 +161,22 @@ final class TestSocket {
     }
 
     /// Waits until the server closes the connection, ignoring what arrives before.
-    func waitForClose(timeout: Duration = .seconds(20)) async throws {
+    package func waitForClose(timeout: Duration = .seconds(20)) async throws {
         while try await next(timeout: timeout) != nil {}
     }
 
-    func close() {
+    package func close() {
         outgoing.yield(.close(code: 1000, reason: "bye"))
     }
 }
 
-struct SocketTimeout: Error, CustomStringConvertible {
-    var after: Duration
-    var description: String { "no message within \(after)" }
+package struct SocketTimeout: Error, CustomStringConvertible {
+    package var after: Duration
+    package init(after: Duration) { self.after = after }
+    package var description: String { "no message within \(after)" }
 }
 
 extension [String: Any] {
-    var data: [String: Any] { self["data"] as? [String: Any] ?? [:] }
-    var seq: Int64? { (self["seq"] as? NSNumber)?.int64Value }
+    package var data: [String: Any] { self["data"] as? [String: Any] ?? [:] }
+    package var seq: Int64? { (self["seq"] as? NSNumber)?.int64Value }
 }
