@@ -1,4 +1,4 @@
-package import AgoraCore
+import AgoraCore
 import Foundation
 
 /// The rules for account fields, shared by registration, profile edits and password changes.

@@ -1,4 +1,4 @@
-package import AgoraPool
+import AgoraPool
 import AgoraPostgres
 import AgoraRedis
 package import Prometheus

@@ -1,4 +1,4 @@
-package import Hummingbird
+import Hummingbird
 
 /// One page of a cursor-paginated list: `{"items": […], "nextCursor": "…" | null}`.
 package struct Page<Item: Encodable & Sendable>: Encodable, Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Sends what the outbox holds: every `pollInterval` it claims a batch of due mails, hands them to the transport
 /// and records the outcome. One per instance; instances never claim the same mail.

@@ -1,5 +1,5 @@
 package import NIOPosix
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// The threads of an instance's blocking work, one pool per kind, so that slow work of one kind never delays another.
 ///

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// `LISTEN` on one channel, on a connection and a thread of its own, run as a service.

@@ -1,4 +1,4 @@
-package import AgoraPool
+import AgoraPool
 internal import CLibPQ
 import Foundation
 import NIOCore

@@ -1,8 +1,8 @@
-package import AgoraPool
+import AgoraPool
 package import Logging
 import NIOCore
 import NIOPosix
-package import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// The PostgreSQL connection pool: libpq connections in non-blocking pipeline mode, one `SocketPoller` thread

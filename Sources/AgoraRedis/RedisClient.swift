@@ -1,5 +1,5 @@
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Redis commands over a few pipelined connections, run as a service.
 ///

@@ -1,6 +1,6 @@
 internal import CHiredis
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 import Foundation
 import NIOPosix
 import Synchronization

@@ -1,6 +1,6 @@
-package import AgoraCore
+import AgoraCore
 import AgoraEvents
-package import AgoraMedia
+import AgoraMedia
 import AgoraPostgres
 package import Foundation
 package import Logging

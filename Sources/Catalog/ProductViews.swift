@@ -4,7 +4,7 @@ import AgoraCrypto
 import Synchronization
 package import Foundation
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Product view counts, kept cheap: a view costs a request nothing but an insert into an in-process set;
 /// `ProductViewFlusher` then, once per interval, sends the views it collected to Redis in one script (which keeps

@@ -1,4 +1,4 @@
-package import AgoraCore
+import AgoraCore
 package import Foundation
 
 /// A product already encoded as response JSON: what the caches hold, so a cache hit is sent as bytes instead of

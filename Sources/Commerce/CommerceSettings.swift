@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Settings of carts, checkout, payments, fulfilment and payouts; every one is an `AGORA_…` variable (README).
 package struct CommerceSettings: Sendable {

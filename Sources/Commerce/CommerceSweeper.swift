@@ -2,7 +2,7 @@ import AgoraCore
 import AgoraPostgres
 import Foundation
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// The background job of commerce: releases reservations whose time ran out, completes deliveries nobody
 /// confirmed, and retries refunds still pending at the provider. Safe with any number of instances running it: each batch claims its rows with

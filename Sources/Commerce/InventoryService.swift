@@ -1,4 +1,4 @@
-package import AgoraCore
+import AgoraCore
 import AgoraCrypto
 package import AgoraEvents
 package import AgoraPostgres

@@ -1,6 +1,6 @@
 import AgoraCore
 import AgoraCrypto
-package import Foundation
+import Foundation
 
 /// Seals and opens digital inventory items with AES-256-GCM.
 ///

@@ -4,7 +4,7 @@ import AgoraPostgres
 import Foundation
 package import Logging
 package import Realtime
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Turns domain events (follows, likes, orders, stock) into notifications, `order:status` stream events and live
 /// `product:updated` topic messages.

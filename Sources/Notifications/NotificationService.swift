@@ -1,4 +1,4 @@
-package import AgoraCore
+import AgoraCore
 package import AgoraPostgres
 package import Foundation
 package import Logging

@@ -1,5 +1,5 @@
 package import AgoraCore
-package import Foundation
+import Foundation
 
 /// The `data` of a client's command: each command decodes its own typed payload from it with `AgoraJSON.decoder`,
 /// so ids are `UUID`s, message ids `Int64`s and text `String`s straight from the frame, with no generic JSON tree

@@ -1,8 +1,8 @@
-package import AgoraCore
-package import AgoraWebSocket
+import AgoraCore
+import AgoraWebSocket
 import Foundation
-package import Logging
-package import NIOCore
+import Logging
+import NIOCore
 
 /// One client's socket: the protocol of the README's "Realtime" section, and durable delivery without gap or
 /// duplicate.

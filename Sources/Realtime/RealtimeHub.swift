@@ -4,7 +4,7 @@ package import AgoraWebSocket
 package import Foundation
 package import Logging
 import NIOCore
-package import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// This process's realtime connections, and the Redis bus between processes.

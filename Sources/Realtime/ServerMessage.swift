@@ -1,4 +1,4 @@
-package import AgoraCore
+import AgoraCore
 package import Foundation
 
 /// JSON text to embed as a message's `data`: encoded by `AgoraJSON.encoder`, or written by PostgreSQL (a stored

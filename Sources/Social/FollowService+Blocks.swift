@@ -1,4 +1,4 @@
-package import AgoraCore
+import AgoraCore
 import AgoraPostgres
 package import Foundation
 package import Logging

@@ -1,8 +1,7 @@
 package import AgoraApp
 import AgoraPostgres
-import AgoraTestSupport
 import AgoraWebSocket
-package import Foundation
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
