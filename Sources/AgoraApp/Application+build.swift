@@ -109,15 +109,15 @@ package func buildApplication(
     let presence = Presence(redis: redis, db: db, prefix: config.redisPrefix, ttl: config.presenceTTL)
     let realtime = try RealtimeHub(
         stream: stream, redis: redis, presence: presence, prefix: config.redisPrefix, settings: config.realtime,
-        topicAuthorizer: CatalogTopics(products: products), sessions: auth.sessions, logger: logger
+        topicAuthorizer: CatalogTopics(products: products), sessions: auth.sessions, audience: ConversationAudience(db: db, blocks: follows),
+        logger: logger
     )
     let notifications = NotificationService(db: db, stream: stream)
     let chat = ChatService(
         db: db, stream: stream, hub: realtime, accounts: directory, products: products, notifications: notifications, blocks: follows,
         settings: config.chat
     )
-    realtime.handle(ChatCommands(chat: chat))
-    realtime.announcePresence(to: chat)
+    let gateway = RealtimeGateway(hub: realtime, commands: [ChatCommands(chat: chat)])
     let productUpdates = ProductUpdates(hub: realtime, interval: config.realtimeCoalesce, logger: logger) { ids in
         try await products.availability(of: ids, logger: logger)
     }
@@ -200,7 +200,7 @@ package func buildApplication(
                 return await gate.decide(head, channel: channel, logger: logger)
             },
             serve: { peer, accepted, logger in
-                realtime.serve(peer, identity: accepted.identity, resume: accepted.resume, claim: accepted.claim, logger: logger)
+                gateway.serve(peer, identity: accepted.identity, resume: accepted.resume, claim: accepted.claim, logger: logger)
             }
         ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "agora"),

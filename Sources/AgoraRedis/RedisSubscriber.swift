@@ -23,8 +23,9 @@ package struct RedisPubSubMessage: Sendable {
 /// `subscribe` and friends may be called from any thread: they record what is wanted and wake the subscriber
 /// thread, which alone touches the hiredis context. When Redis goes away the thread reconnects with backoff
 /// (100 ms doubling to 5 s) and subscribes to everything wanted again, so a caller's subscriptions outlive
-/// any number of disconnects. Messages go to `handler` on the subscriber thread: it must be quick and must not block.
-package final class RedisSubscriber: Service, Sendable {
+/// any number of disconnects. Messages go to the `handler` given to `run` on the subscriber thread: it must be quick and
+/// must not block. Its owner runs it (it is not a `Service` of its own: the handlers are the owner's).
+package final class RedisSubscriber: Sendable {
     private struct State {
         var channels: Set<String> = []
         var patterns: Set<String> = []
@@ -43,34 +44,28 @@ package final class RedisSubscriber: Service, Sendable {
     private let configuration: RedisConfiguration
     /// The connection's `CLIENT SETNAME`, so operators (and tests) can find it in `CLIENT LIST`.
     package let name: String
-    private let handler: @Sendable (RedisPubSubMessage) -> Void
-    private let onReady: (@Sendable () -> Void)?
     private let logger: Logger
     private let state = Mutex(State())
     private let wake: WakePipe
     private let thread = NIOThreadPool(numberOfThreads: 1)
 
-    /// Makes a subscriber; nothing connects until `run()`.
+    /// What the subscriber thread calls: given to `run`, so an owner can pass closures over itself without
+    /// patching them in after its own construction.
+    private struct Handlers: Sendable {
+        var onReady: (@Sendable () -> Void)?
+        var message: @Sendable (RedisPubSubMessage) -> Void
+    }
+
+    /// Makes a subscriber; nothing connects until `run(onReady:handler:)`. Subscriptions made before are sent when it
+    /// connects.
     /// - Parameters:
     ///   - configuration: where Redis is (the database number does not matter to pub/sub).
     ///   - name: the connection's client name in `CLIENT LIST` (letters, digits, `-`, `_`).
     ///   - logger: disconnects and reconnects are logged here.
-    ///   - onReady: called on the subscriber thread after every (re)connect, once the server has confirmed everything
-    ///     wanted at that moment: from then on nothing published on those channels is missed, so a consumer can
-    ///     catch up on what it missed while disconnected.
-    ///   - handler: called on the subscriber thread for every message.
-    package init(
-        configuration: RedisConfiguration,
-        name: String = "agora-subscriber",
-        logger: Logger,
-        onReady: (@Sendable () -> Void)? = nil,
-        handler: @escaping @Sendable (RedisPubSubMessage) -> Void
-    ) throws {
+    package init(configuration: RedisConfiguration, name: String = "agora-subscriber", logger: Logger) throws {
         self.configuration = configuration
         self.name = name
         self.logger = logger
-        self.onReady = onReady
-        self.handler = handler
         self.wake = try WakePipe()
     }
 
@@ -108,11 +103,17 @@ package final class RedisSubscriber: Service, Sendable {
     // MARK: Service
 
     /// Runs the subscriber thread until graceful shutdown or cancellation.
-    package func run() async throws {
+    /// - Parameters:
+    ///   - onReady: called on the subscriber thread after every (re)connect, once the server has confirmed everything
+    ///     wanted at that moment: from then on nothing published on those channels is missed, so a consumer can
+    ///     catch up on what it missed while disconnected.
+    ///   - handler: called on the subscriber thread for every message.
+    package func run(onReady: (@Sendable () -> Void)? = nil, handler: @escaping @Sendable (RedisPubSubMessage) -> Void) async throws {
+        let handlers = Handlers(onReady: onReady, message: handler)
         thread.start()
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
-                try await thread.runIfActive { self.loop() }
+                try await thread.runIfActive { self.loop(handlers) }
             } onGracefulShutdown: {
                 self.stop()
             }
@@ -131,7 +132,7 @@ package final class RedisSubscriber: Service, Sendable {
 
     // MARK: The subscriber thread
 
-    private func loop() {
+    private func loop(_ handlers: Handlers) {
         var backoff: Duration = .milliseconds(100)
         var wasConnected = false
         while !isStopping {
@@ -154,14 +155,14 @@ package final class RedisSubscriber: Service, Sendable {
                 state.awaitingReady = Set(state.channels.map { "c:" + $0 } + state.patterns.map { "p:" + $0 })
                 return (Array(state.channels), Array(state.patterns))
             }
-            readyIfConfirmed(nil)
+            readyIfConfirmed(nil, handlers)
             if !channels.isEmpty { append(context, ["SUBSCRIBE"] + channels) }
             if !patterns.isEmpty { append(context, ["PSUBSCRIBE"] + patterns) }
             if wasConnected {
                 logger.info("Redis subscriber reconnected", metadata: ["channels": "\(channels.count)", "patterns": "\(patterns.count)"])
             }
             wasConnected = true
-            let reason = serve(context)
+            let reason = serve(context, handlers)
             redisFree(context)
             if let reason {
                 logger.warning("Redis subscriber lost its connection; reconnecting", metadata: ["error": "\(reason)"])
@@ -193,7 +194,7 @@ package final class RedisSubscriber: Service, Sendable {
     }
 
     /// Serves one connection until it breaks (returns why) or the subscriber stops (returns nil).
-    private func serve(_ context: UnsafeMutablePointer<redisContext>) -> String? {
+    private func serve(_ context: UnsafeMutablePointer<redisContext>, _ handlers: Handlers) -> String? {
         while true {
             let commands = state.withLock { state -> [[String]]? in
                 if state.stopping { return nil }
@@ -220,7 +221,7 @@ package final class RedisSubscriber: Service, Sendable {
                 while redisGetReplyFromReader(context, &reply) == REDIS_OK, let raw = reply {
                     defer { freeReplyObject(raw) }
                     reply = nil
-                    if let value = try? RedisValue(raw.assumingMemoryBound(to: redisReply.self)) { dispatch(value) }
+                    if let value = try? RedisValue(raw.assumingMemoryBound(to: redisReply.self)) { dispatch(value, handlers) }
                 }
                 if context.pointee.err != 0 { return RedisConnection.errorString(context) }
             }
@@ -228,14 +229,14 @@ package final class RedisSubscriber: Service, Sendable {
     }
 
     /// Notes a confirmation; runs `onReady` when the last one of this connection's initial set arrives.
-    private func readyIfConfirmed(_ confirmed: String?) {
+    private func readyIfConfirmed(_ confirmed: String?, _ handlers: Handlers) {
         let ready = state.withLock { state -> Bool in
             guard var awaiting = state.awaitingReady else { return false }
             if let confirmed { awaiting.remove(confirmed) }
             state.awaitingReady = awaiting.isEmpty ? nil : awaiting
             return awaiting.isEmpty
         }
-        if ready { onReady?() }
+        if ready { handlers.onReady?() }
     }
 
     private func append(_ context: UnsafeMutablePointer<redisContext>, _ command: [String]) {
@@ -254,29 +255,29 @@ package final class RedisSubscriber: Service, Sendable {
         return true
     }
 
-    private func dispatch(_ value: RedisValue) {
+    private func dispatch(_ value: RedisValue, _ handlers: Handlers) {
         guard let parts = value.array, let kind = parts.first?.string else { return }
         switch (kind, parts.count) {
         case ("message", 3):
             guard let channel = parts[1].string, case .bulk(let payload) = parts[2] else { return }
-            handler(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload))
+            handlers.message(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload))
         case ("pmessage", 4):
             guard let pattern = parts[1].string, let channel = parts[2].string, case .bulk(let payload) = parts[3] else { return }
-            handler(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload))
+            handlers.message(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload))
         case ("subscribe", 3):
             if let channel = parts[1].string {
                 state.withLock { _ = $0.confirmedChannels.insert(channel) }
-                readyIfConfirmed("c:" + channel)
+                readyIfConfirmed("c:" + channel, handlers)
             }
         case ("unsubscribe", 3):
             if let channel = parts[1].string {
                 state.withLock { _ = $0.confirmedChannels.remove(channel) }
-                readyIfConfirmed("c:" + channel)  // unsubscribed before it was confirmed: nothing to wait for
+                readyIfConfirmed("c:" + channel, handlers)  // unsubscribed before it was confirmed: nothing to wait for
             }
         case ("psubscribe", 3):
             if let pattern = parts[1].string {
                 state.withLock { _ = $0.confirmedPatterns.insert(pattern) }
-                readyIfConfirmed("p:" + pattern)
+                readyIfConfirmed("p:" + pattern, handlers)
             }
         case ("punsubscribe", 3):
             if let pattern = parts[1].string { state.withLock { _ = $0.confirmedPatterns.remove(pattern) } }

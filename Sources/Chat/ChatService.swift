@@ -13,14 +13,7 @@ package import Realtime
 /// Every message is stored, with a `chat:message` event in both participants' streams, in one transaction, and
 /// published after it commits: a message that was acknowledged reaches the other side even if this instance dies
 /// before publishing (the other side's connection finds it in its stream).
-package struct ChatService: Sendable, PresenceAudience {
-    /// Conversation partners, less anyone in a block with `user` either way.
-    package func audience(of user: UUID, logger: Logger) async throws -> [UUID] {
-        let partners = Array(Set(try await partners(of: user, logger: logger)))
-        let blocked = try await blocks.blockedEitherWay(user, among: partners, logger: logger)
-        return partners.filter { !blocked.contains($0) }
-    }
-
+package struct ChatService: Sendable {
     package struct Settings: Sendable {
         /// Longest message text, in characters (`AGORA_CHAT_MAX_LENGTH`).
         package var maxLength: Int
@@ -449,18 +442,6 @@ package struct ChatService: Sendable, PresenceAudience {
         ).map { try $0.decode("other") as UUID }
         let blocked = try await blocks.blockedEitherWay(viewer, among: partners, logger: logger)
         return Set(partners.filter { !blocked.contains($0) } + (users.contains(viewer) ? [viewer] : []))
-    }
-
-    /// The people `user` has talked with most recently: who hears of their presence.
-    package func partners(of user: UUID, limit: Int = 500, logger: Logger) async throws -> [UUID] {
-        try await db.query(
-            """
-            SELECT CASE WHEN c.user_a = \(user) THEN c.user_b ELSE c.user_a END AS other FROM conversation_members m
-            JOIN conversations c ON c.id = m.conversation_id
-            WHERE m.user_id = \(user) ORDER BY m.last_activity DESC LIMIT \(limit)
-            """,
-            logger: logger
-        ).map { try $0.decode("other") }
     }
 
     static var notFound: AgoraError { AgoraError(.notFound, code: "conversation_not_found", "No such conversation") }

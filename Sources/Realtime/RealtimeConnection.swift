@@ -23,6 +23,8 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     let claim: SocketClaims.Claim?
     private let channel: any Channel
     private let hub: RealtimeHub
+    /// The domains' command handlers, by type (`RealtimeGateway`).
+    private let commands: [String: any RealtimeCommands]
     private let logger: Logger
 
     private var machine: Machine
@@ -34,7 +36,11 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     /// Frames written since the last flush.
     private var unflushed = false
 
-    init(identity: Identity, peer: WebSocketPeer, hub: RealtimeHub, claim: SocketClaims.Claim?, resume: Int64?, logger: Logger) {
+    init(
+        identity: Identity, peer: WebSocketPeer, hub: RealtimeHub, commands: [String: any RealtimeCommands], claim: SocketClaims.Claim?,
+        resume: Int64?, logger: Logger
+    ) {
+        self.commands = commands
         self.identity = identity
         self.claim = claim
         self.channel = peer.channel
@@ -206,7 +212,7 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
             step { $0.resume(from: seq, id: envelope.id, into: &$1) }
         case "subscribe", "unsubscribe":
             enqueue(envelope.type, id: envelope.id, data: data)
-        case let type where hub.commands(for: type) != nil:
+        case let type where commands[type] != nil:
             enqueue(type, id: envelope.id, data: data)
         default:
             write(.error(id: envelope.id, code: "unknown_type", message: "Unknown message type \(envelope.type.prefix(40))"))
@@ -326,7 +332,7 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
             }
             return try JSONText(encoding: ["topic": topic])
         default:
-            guard let handler = hub.commands(for: type) else { throw AgoraError(.badRequest, code: "unknown_type", "Unknown message type") }
+            guard let handler = commands[type] else { throw AgoraError(.badRequest, code: "unknown_type", "Unknown message type") }
             return try await handler.run(type, data: data, identity: identity, logger: logger)
         }
     }

@@ -1,6 +1,6 @@
 package import AgoraCore
 package import AgoraRedis
-package import AgoraWebSocket
+import AgoraWebSocket
 package import Foundation
 package import Logging
 import NIOCore
@@ -25,7 +25,6 @@ package final class RealtimeHub: Service, Sendable {
 
     let stream: UserStream
     let settings: RealtimeSettings
-    private let commandsByType = Mutex<[String: any RealtimeCommands]>([:])
     let topicAuthorizer: any TopicAuthorizer
     /// Asked every `resyncInterval` whether the sessions of local sockets are still live.
     private let sessions: any SessionLiveness
@@ -33,12 +32,14 @@ package final class RealtimeHub: Service, Sendable {
     private let prefix: String
     private let logger: Logger
     private let state = Mutex(State())
-    private let subscriberBox = Mutex<RedisSubscriber?>(nil)
+    /// The bus from other instances; its handlers are given in `run`.
+    let subscriber: RedisSubscriber
     /// Publishes that failed (Redis away) and were delivered locally only.
     private let localFallbacks = Atomic<Int>(0)
     /// Who is online, across instances.
     package let presence: Presence
-    private let audienceBox = Mutex<(any PresenceAudience)?>(nil)
+    /// Who hears of a user's presence changes (their conversation partners).
+    private let audience: any PresenceAudience
     /// Caps on sockets per account and per address, across instances.
     let claims: SocketClaims
     /// The per-account command budget shared by every socket on every instance; nil when rate limits are off.
@@ -54,11 +55,13 @@ package final class RealtimeHub: Service, Sendable {
     ///   - prefix: the Redis key prefix (`AGORA_REDIS_PREFIX`), also for channels.
     ///   - topicAuthorizer: decides who may `subscribe` to what.
     ///   - sessions: which sessions are live; a socket whose session ended is closed (`SessionSignals`).
+    ///   - audience: who hears of a user's presence changes.
     package init(
         stream: UserStream, redis: RedisClient, presence: Presence, prefix: String, settings: RealtimeSettings,
-        topicAuthorizer: any TopicAuthorizer, sessions: any SessionLiveness, logger: Logger
+        topicAuthorizer: any TopicAuthorizer, sessions: any SessionLiveness, audience: any PresenceAudience, logger: Logger
     ) throws {
         self.presence = presence
+        self.audience = audience
         self.sessions = sessions
         (choresWake, choresContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.claims = SocketClaims(
@@ -71,28 +74,8 @@ package final class RealtimeHub: Service, Sendable {
         self.settings = settings
         self.topicAuthorizer = topicAuthorizer
         self.logger = logger
-        let subscriber = try RedisSubscriber(
-            configuration: redis.configuration, name: "agora-realtime", logger: logger,
-            onReady: { [weak self] in self?.resyncAll(reason: "subscriber ready") },
-            handler: { [weak self] message in self?.received(message) }
-        )
-        subscriberBox.withLock { $0 = subscriber }
+        self.subscriber = try RedisSubscriber(configuration: redis.configuration, name: "agora-realtime", logger: logger)
     }
-
-    var subscriber: RedisSubscriber { subscriberBox.withLock { $0! } }
-
-    /// Adds handlers of client commands (chat, for one), by the types they take. Before serving connections.
-    package func handle(_ commands: any RealtimeCommands) {
-        commandsByType.withLock { byType in for type in commands.commandTypes { byType[type] = commands } }
-    }
-
-    /// Who hears of presence changes. Before serving connections.
-    package func announcePresence(to audience: any PresenceAudience) {
-        audienceBox.withLock { $0 = audience }
-    }
-
-    /// The handler of command `type`.
-    func commands(for type: String) -> (any RealtimeCommands)? { commandsByType.withLock { $0[type] } }
 
     /// A claim for one more socket of `user` from `ip`, or nil when either cap (`maxSocketsPerUser`,
     /// `maxSocketsPerIP`) is reached on the instances together. Asked before the `101`.
@@ -119,22 +102,17 @@ package final class RealtimeHub: Service, Sendable {
         }
     }
 
-    /// Serves an accepted upgrade: called on the connection's event loop, returns its delegate.
-    /// - Parameters:
-    ///   - resume: the `resume` query parameter, if the client passed its last sequence there.
-    ///   - claim: the socket's claim from `claimSocket`, given back when it closes.
-    package func serve(_ peer: WebSocketPeer, identity: Identity, resume: Int64?, claim: SocketClaims.Claim?, logger: Logger) -> any WebSocketDelegate {
-        let connection = RealtimeConnection(identity: identity, peer: peer, hub: self, claim: claim, resume: resume, logger: logger)
-        connection.start()
-        return connection
-    }
-
     // MARK: Service
 
     /// Runs the subscriber and the periodic resync until shutdown.
     package func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.subscriber.run() }
+            group.addTask {
+                try await self.subscriber.run(
+                    onReady: { [weak self] in self?.resyncAll(reason: "subscriber ready") },
+                    handler: { [weak self] message in self?.received(message) }
+                )
+            }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: self.settings.resyncInterval)
@@ -207,7 +185,6 @@ package final class RealtimeHub: Service, Sendable {
 
     /// Tells `user`'s audience (conversation partners) that their presence changed, unless they hide it.
     private func announce(_ user: UUID, online: Bool, lastSeen: Date?) async {
-        guard let audience = audienceBox.withLock({ $0 }) else { return }
         do {
             guard try await !presence.isHidden(user, logger: logger) else { return }
             let people = try await audience.audience(of: user, logger: logger)

@@ -37,10 +37,10 @@ struct RedisSubscriberTests {
         let configuration = try RedisConfiguration(url: try TestServices.requireRedisURL())
         let inbox = Inbox()
         let name = TestServices.uniqueName("agora-sub").replacingOccurrences(of: ":", with: "-")
-        let subscriber = try RedisSubscriber(configuration: configuration, name: name, logger: TestServices.logger) { inbox.add($0) }
+        let subscriber = try RedisSubscriber(configuration: configuration, name: name, logger: TestServices.logger)
         let client = RedisClient(configuration: configuration, logger: TestServices.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await subscriber.run() }
+            group.addTask { try await subscriber.run { inbox.add($0) } }
             do {
                 try await body(subscriber, client, inbox, name)
             } catch {
@@ -111,11 +111,11 @@ struct RedisSubscriberTests {
 
     @Test func subscribingWhileDisconnectedTakesEffectOnReconnect() async throws {
         // Nothing listens on port 1: the subscriber keeps retrying, and stopping it must not hang.
-        let subscriber = try RedisSubscriber(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: TestServices.logger) { _ in }
+        let subscriber = try RedisSubscriber(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: TestServices.logger)
         subscriber.subscribe(["x"])
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await subscriber.run() }
+            group.addTask { try await subscriber.run { _ in } }
             try await Task.sleep(for: .milliseconds(300))
             #expect(!subscriber.isSubscribed("x"))
             group.cancelAll()
