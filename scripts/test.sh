@@ -10,6 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The house's rules first (seconds, no services): no module outside its room (scripts/check-boundaries.sh).
 scripts/check-boundaries.sh
+# .swift-format in lint mode, structural rules only (import order, file-scoped privacy, no access level on an
+# extension, case bindings, no blank lines inside braces); layout is left to review, so the pretty-printer is off.
+swift format lint --strict --recursive --configuration .swift-format --debug-disable-pretty-print Sources Tests Fuzz
 
 export AGORA_TEST_DATABASE_URL="${AGORA_TEST_DATABASE_URL:-${AGORA_DATABASE_URL:-}}"
 export AGORA_TEST_REDIS_URL="${AGORA_TEST_REDIS_URL:-${AGORA_REDIS_URL:-}}"

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// The two session cookies. Both `HttpOnly` (no script can read them), `SameSite=Lax` and, unless turned off for
 /// plain-HTTP development (`AGORA_COOKIE_SECURE=false`), `Secure`.

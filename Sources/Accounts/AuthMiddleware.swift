@@ -1,8 +1,8 @@
 package import AgoraCore
-package import Hummingbird
-import HTTPTypes
-import Logging
 import Foundation
+import HTTPTypes
+package import Hummingbird
+import Logging
 
 /// Finds the caller: an access token from `Authorization: Bearer` or, for the PWA, the `HttpOnly` access cookie.
 ///

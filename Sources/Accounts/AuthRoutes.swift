@@ -1,7 +1,7 @@
 package import AgoraCore
 import Foundation
-package import Hummingbird
 import HTTPTypes
+package import Hummingbird
 import Logging
 
 /// `/api/auth/*`: register, log in, refresh, log out, verify email, reset password.

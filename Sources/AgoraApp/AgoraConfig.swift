@@ -1,15 +1,15 @@
-import AgoraMail
 import AgoraCrypto
+import AgoraMail
 package import AgoraPool
-import NIOCore
-package import AgoraWebSocket
-package import Chat
-package import Realtime
-package import Commerce
 package import AgoraPostgres
 package import AgoraRedis
-package import Logging
+package import AgoraWebSocket
+package import Chat
+package import Commerce
 import Foundation
+package import Logging
+import NIOCore
+package import Realtime
 
 /// Every setting, read once from the environment at start-up. The only code that reads the environment.
 ///

@@ -1,25 +1,25 @@
-import AgoraNet
 package import Accounts
+package import Admin
 package import AgoraCore
+package import AgoraEvents
 package import AgoraMail
+package import AgoraMedia
+import AgoraNet
 package import AgoraPool
 package import AgoraPostgres
 package import AgoraRedis
-package import AgoraEvents
-package import Catalog
-package import Social
-package import AgoraMedia
-package import Admin
-package import Commerce
-package import Realtime
-package import Chat
-package import Notifications
 import AgoraWebSocket
+package import Catalog
+package import Chat
+package import Commerce
 import Foundation
-import NIOPosix
-import Synchronization
 package import Hummingbird
 package import Logging
+import NIOPosix
+package import Notifications
+package import Realtime
+package import Social
+import Synchronization
 
 /// The running parts of an Agora process, for the CLI and tests.
 package struct AgoraServices: Sendable {

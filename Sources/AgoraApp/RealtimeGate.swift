@@ -1,9 +1,9 @@
 import Accounts
 import AgoraCore
 import AgoraWebSocket
-import HTTPTypes
 import Catalog
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import Realtime

@@ -2,12 +2,13 @@ import AgoraPostgres
 import AgoraWebSocket
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import NIOCore
 import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Load on the realtime layer of running `agora serve` instances (scripts/bench-realtime.sh starts them).
 struct RealtimeBench: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import Foundation
-package import Hummingbird
 import HTTPTypes
+package import Hummingbird
 
 // The one place that turns errors into HTTP statuses and bodies.
 

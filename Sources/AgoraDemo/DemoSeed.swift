@@ -1,11 +1,11 @@
-package import AgoraApp
 import Accounts
+package import AgoraApp
 import AgoraCore
+import AgoraCrypto
 import AgoraMedia
 import AgoraPostgres
 import Catalog
 import Commerce
-import AgoraCrypto
 import Foundation
 package import Logging
 import Social

@@ -1,4 +1,5 @@
 import AgoraMedia
+
 /// Writes 8-bit RGB and RGBA images as PNG (ISO/IEC 15948), with a deflate of our own: no zlib to link, and
 /// no binary images in the repository for the demo data.
 package enum PNGEncoder {

@@ -116,5 +116,4 @@ package struct MailDispatcher: Service {
         }
         return claimed.count
     }
-
 }

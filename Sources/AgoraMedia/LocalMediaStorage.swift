@@ -1,6 +1,7 @@
 import AgoraCrypto
 package import Foundation
 package import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,4 +1,5 @@
 import AgoraCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,6 +1,7 @@
 internal import CEpoll
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif

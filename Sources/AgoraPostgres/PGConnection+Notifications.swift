@@ -1,4 +1,5 @@
 internal import CLibPQ
+
 #if canImport(Glibc)
 internal import Glibc
 #endif

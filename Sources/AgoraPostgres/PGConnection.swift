@@ -1,5 +1,6 @@
 internal import CLibPQ
 internal import Foundation
+
 #if canImport(Glibc)
 internal import Glibc
 #endif

@@ -1,5 +1,5 @@
-package import Logging
 import AgoraCrypto
+package import Logging
 
 /// One numbered schema change.
 package struct PGMigration: Sendable, Equatable {

@@ -1,5 +1,6 @@
 internal import CHiredis
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif

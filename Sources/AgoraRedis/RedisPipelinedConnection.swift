@@ -2,6 +2,7 @@ import AgoraPool
 internal import CHiredis
 import NIOCore
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,9 +1,10 @@
 internal import CHiredis
-package import Logging
-import ServiceLifecycle
 import Foundation
+package import Logging
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
-import AgoraDemo
 import AgoraApp
+import AgoraDemo
 import AgoraPostgres
 import AgoraRedis
 import ArgumentParser

@@ -1,3 +1,6 @@
+import Logging
+import Synchronization
+
 // `@preconcurrency`: C's `stdout` is a global `var` to Swift 6; it is never reassigned, and writes take `flockfile`.
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -6,8 +9,6 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-import Logging
-import Synchronization
 
 /// The text log (`AGORA_LOG_FORMAT=text`, the default): the lines swift-log's `StreamLogHandler.stdout`
 /// writes, `2026-12-06T03:54:53+0000 info agora: key=value … [source] message`, one `fwrite` and `fflush` per line.

@@ -1,5 +1,5 @@
-package import AgoraRedis
 import AgoraCrypto
+package import AgoraRedis
 package import Foundation
 package import Logging
 import Synchronization

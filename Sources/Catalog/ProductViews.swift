@@ -1,10 +1,10 @@
+import AgoraCrypto
 package import AgoraPostgres
 package import AgoraRedis
-import AgoraCrypto
-import Synchronization
 package import Foundation
 package import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Product view counts, kept cheap: a view costs a request nothing but an insert into an in-process set;
 /// `ProductViewFlusher` then, once per interval, sends the views it collected to Redis in one script (which keeps

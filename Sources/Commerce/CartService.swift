@@ -65,7 +65,7 @@ extension CartService {
             let status: String = try row.decode("status")
             // Checked: a line or a sum that would overflow is a 422, never a trap.
             guard let amount = Pricing.lineTotal(price: price.amount, quantity: quantity),
-                case let (sum, overflow) = sums[price.currency, default: 0].addingReportingOverflow(amount), !overflow
+                case (let sum, let overflow) = sums[price.currency, default: 0].addingReportingOverflow(amount), !overflow
             else { throw CheckoutService.orderTooLarge }
             let line = Money(amount: amount, currency: price.currency)
             sums[price.currency] = sum

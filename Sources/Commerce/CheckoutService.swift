@@ -352,5 +352,4 @@ extension CheckoutService {
             expiresAt: expiresAt
         )
     }
-
 }

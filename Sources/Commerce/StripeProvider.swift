@@ -1,5 +1,5 @@
-package import AgoraNet
 import AgoraCore
+package import AgoraNet
 package import Foundation
 package import Logging
 

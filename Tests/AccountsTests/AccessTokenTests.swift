@@ -1,8 +1,9 @@
-@testable import Accounts
 import AgoraCore
 import AgoraCrypto
 import Foundation
 import Testing
+
+@testable import Accounts
 
 @Suite struct AccessTokenTests {
     let key = Array("0123456789abcdef0123456789abcdef".utf8)

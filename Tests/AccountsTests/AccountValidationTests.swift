@@ -1,5 +1,6 @@
-@testable import Accounts
 import Testing
+
+@testable import Accounts
 
 @Suite struct AccountValidationTests {
     @Test func emails() throws {

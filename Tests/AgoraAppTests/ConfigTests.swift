@@ -1,6 +1,6 @@
 import AgoraApp
-import AgoraPostgres
 import AgoraMail
+import AgoraPostgres
 import Foundation
 import Testing
 

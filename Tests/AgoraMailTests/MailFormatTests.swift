@@ -1,6 +1,7 @@
-@testable import AgoraMail
 import Foundation
 import Testing
+
+@testable import AgoraMail
 
 /// The wire format, as plain values: header safety, quoted-printable limits, encoded words, dot-stuffing.
 struct MailFormatTests {

@@ -1,5 +1,6 @@
-@testable import AgoraMail
 import Testing
+
+@testable import AgoraMail
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
-import AgoraDemo
 import AgoraCore
+import AgoraDemo
 import AgoraMedia
 import Foundation
 import HTTPTypes

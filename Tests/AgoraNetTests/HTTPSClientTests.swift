@@ -1,7 +1,8 @@
-@testable import AgoraNet
 import AgoraTestSupport
 import Foundation
 import Testing
+
+@testable import AgoraNet
 
 /// The outbound client itself: the requests it builds, what it refuses to send, and how a silent, refusing or
 /// untrusted peer surfaces. `StripeProviderAPITests` checks what arrives at a fake Stripe API.

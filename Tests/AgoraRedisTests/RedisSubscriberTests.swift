@@ -1,6 +1,6 @@
 import AgoraRedis
-import Foundation
 import AgoraTestSupport
+import Foundation
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 package import AgoraApp
-package import Hummingbird
 import AgoraPostgres
 import Foundation
+package import Hummingbird
 package import Logging
 
 /// The real application on a scratch schema, for route tests.

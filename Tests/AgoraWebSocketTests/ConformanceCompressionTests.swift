@@ -1,8 +1,9 @@
 import AgoraTestSupport
 import Foundation
-@testable import AgoraWebSocket
 import NIOCore
 import Testing
+
+@testable import AgoraWebSocket
 
 /// permessage-deflate (RFC 7692) on the `agora ws-echo` endpoint, modelled on Autobahn|Testsuite groups 12 (message
 /// sizes and fragmentation under the default offer) and 13 (each parameter and window size, with and without context

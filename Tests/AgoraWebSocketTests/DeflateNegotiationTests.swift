@@ -1,5 +1,6 @@
-@testable import AgoraWebSocket
 import Testing
+
+@testable import AgoraWebSocket
 
 /// The negotiation of RFC 7692 §5 and §7.1 as pure functions: what the server answers to each offer, and what our
 /// client accepts from a server.

@@ -1,8 +1,9 @@
-@testable import AgoraWebSocket
 import NIOCore
 import NIOEmbedded
 import Synchronization
 import Testing
+
+@testable import AgoraWebSocket
 
 /// The zlib wrappers, the per-connection session and the shared message, as plain values.
 @Suite struct DeflateUnitTests {

@@ -1,8 +1,9 @@
-@testable import AgoraWebSocket
 import Foundation
 import HTTPTypes
 import NIOCore
 import Testing
+
+@testable import AgoraWebSocket
 
 private func head(_ text: String) throws -> RequestHead {
     guard case .head(let head, _) = RequestHeadParser.parse(ByteBuffer(string: text)) else {

@@ -1,9 +1,9 @@
-import Testing
 import AgoraWebSocket
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Testing
 
 /// An HTTP server with our WebSocket upgrade on `/ws`, on a free port, for end-to-end tests.
 enum TestServer {

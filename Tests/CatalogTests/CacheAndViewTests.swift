@@ -2,12 +2,13 @@ import AgoraApp
 import AgoraPostgres
 import AgoraRedis
 import AgoraTestSupport
-@testable import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import Catalog
 
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
 struct CacheAndViewTests {

@@ -1,5 +1,5 @@
-import AgoraDemo
 import AgoraApp
+import AgoraDemo
 import AgoraMedia
 import AgoraPostgres
 import AgoraTestSupport

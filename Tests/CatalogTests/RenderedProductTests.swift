@@ -1,7 +1,8 @@
-@testable import Catalog
 import AgoraCore
 import Foundation
 import Testing
+
+@testable import Catalog
 
 struct RenderedProductTests {
     static let sample = #"""

@@ -1,8 +1,9 @@
 import AgoraPostgres
 import AgoraTestSupport
-@testable import Chat
 import Foundation
 import Testing
+
+@testable import Chat
 
 /// bench/chat/send.sql, the pgbench yardstick of issue 25, is the server's send statement: same text, one variable per
 /// bind in the same order, each typed as the server types it. Without this the yardstick could drift from the SQL

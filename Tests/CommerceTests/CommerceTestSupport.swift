@@ -1,10 +1,11 @@
 import AgoraApp
-import Commerce
 import AgoraPostgres
 import AgoraTestSupport
+import Commerce
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 /// Buyers, sellers, products and payments for commerce tests, through the real API.
@@ -110,5 +111,3 @@ extension APIResponse {
     func money(_ key: String) -> Int? { (body[key] as? [String: Any])?["amount"] as? Int }
     var sellerOrders: [[String: Any]] { body["sellerOrders"] as? [[String: Any]] ?? [] }
 }
-
-import NIOCore

@@ -1,5 +1,4 @@
 import AgoraApp
-@testable import Commerce
 import AgoraPostgres
 import AgoraTestSupport
 import Foundation
@@ -8,6 +7,8 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+
+@testable import Commerce
 
 /// What a client can send that once crashed the process or answered 500: each is now a 4xx that changes nothing.
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))

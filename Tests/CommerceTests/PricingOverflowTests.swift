@@ -1,5 +1,6 @@
-@testable import Commerce
 import Testing
+
+@testable import Commerce
 
 /// Amounts come from prices × quantities a client chose: arithmetic on them is checked, never a trap.
 struct PricingOverflowTests {

@@ -1,5 +1,7 @@
-@testable import Commerce
+import Foundation
 import Testing
+
+@testable import Commerce
 
 struct PricingTests {
     let inclusive = Pricing(vatRateBP: 1500, pricesIncludeVAT: true, shippingFlat: 6000, platformFeeBP: 1000)
@@ -91,7 +93,6 @@ struct PricingTests {
     }
 }
 
-import Foundation
 
 enum UUIDs {
     static let a = UUID(uuidString: "00000000-0000-0000-0000-00000000000a")!

@@ -49,6 +49,5 @@ struct SecretsInLogsTests {
         #expect(text.contains("SQL"), "trace logging was on, so the test looked at SQL logs too")
         #expect(text.contains("Payment event"))
         #expect(!text.contains("LOGCANARY"))
-        
     }
 }

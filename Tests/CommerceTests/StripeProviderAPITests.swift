@@ -1,5 +1,5 @@
-import AgoraNet
 import AgoraCore
+import AgoraNet
 import AgoraTestSupport
 import Commerce
 import Foundation

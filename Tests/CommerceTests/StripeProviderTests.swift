@@ -1,8 +1,9 @@
-import AgoraNet
 import AgoraCore
-@testable import Commerce
+import AgoraNet
 import Foundation
 import Testing
+
+@testable import Commerce
 
 /// `StripeProvider` without the network: its configuration, what it shows of itself, and the checkout form it builds.
 struct StripeProviderTests {

@@ -1,9 +1,10 @@
 import AgoraTestSupport
 import Foundation
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
 
 /// `agora serve` as a separate process, so a test can SIGKILL it: an instance dying with no goodbye.
 final class ServerProcess: @unchecked Sendable {

@@ -1,3 +1,10 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,12 +12,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Hummingbird
-import Logging
-import NIOCore
-import NIOPosix
-import Synchronization
 
 /// `Public/` for `FileMiddleware`, with the small files held in memory.
 ///

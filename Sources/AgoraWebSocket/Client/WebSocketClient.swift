@@ -1,8 +1,8 @@
 import AgoraCrypto
+import Foundation
 public import Logging
 public import NIOCore
 public import NIOPosix
-import Foundation
 
 /// A channel speaking WebSocket, as the client gets it.
 public typealias WebSocketClientChannel = NIOAsyncChannel<WebSocketMessage, WebSocketOutbound>

@@ -1,6 +1,6 @@
 import Foundation
-public import HummingbirdCore
 public import HTTPTypes
+public import HummingbirdCore
 public import Logging
 public import NIOCore
 public import NIOHTTPTypes
