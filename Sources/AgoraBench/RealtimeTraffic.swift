@@ -1,3 +1,4 @@
+import AgoraDemo
 import Foundation
 
 /// What one client of Agora's realtime protocol receives over one socket (README, "Protocol").
@@ -18,7 +19,7 @@ struct SessionScript: Sendable {
 /// benchmarks send, since how well DEFLATE does depends on exactly this: JSON keys and ids repeated from message to
 /// message, short free text, random UUIDs.
 struct RealtimeTraffic {
-    private var random: SplitMix
+    private var random: SplitMix64
     private var seq = 841
     private var messageID = 120_000
     private var notificationID = 9_000
@@ -29,7 +30,7 @@ struct RealtimeTraffic {
     private let orders: [(order: String, sellerOrder: String, seller: String)]
 
     init(seed: UInt64) {
-        var random = SplitMix(seed: seed &+ 0x5EED)
+        var random = SplitMix64(seed: seed &+ 0x5EED)
         func uuid() -> String { RealtimeTraffic.uuid(&random) }
         me = uuid()
         conversations = (0..<4).map { _ in (id: uuid(), partner: uuid(), product: uuid()) }
@@ -177,7 +178,7 @@ struct RealtimeTraffic {
 
     private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
 
-    private static func uuid(_ random: inout SplitMix) -> String {
+    private static func uuid(_ random: inout SplitMix64) -> String {
         let (a, b) = (random.next(), random.next())
         let hex = String(a, radix: 16, uppercase: true).leftPadded(16) + String(b, radix: 16, uppercase: true).leftPadded(16)
         let d = Array(hex)
@@ -210,19 +211,6 @@ struct RealtimeTraffic {
         ("Phones", #"["Electronics","Phones"]"#), ("Bicycles", #"["Sport","Cycling","Bicycles"]"#), ("Furniture", #"["Home","Furniture"]"#),
         ("Cookware", #"["Home","Kitchen","Cookware"]"#), ("Cameras", #"["Electronics","Cameras"]"#),
     ]
-}
-
-/// SplitMix64: deterministic, fast, for generated test traffic only.
-private struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 extension String {

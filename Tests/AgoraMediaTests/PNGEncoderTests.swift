@@ -80,7 +80,7 @@ import Testing
 
     @Test func noisyRGBAUsesEveryPathAndStillRoundTrips() async throws {
         // Noise defeats LZ77 (literals), repeats exercise long matches, and odd sizes catch stride mistakes.
-        var generator = SplitMix(state: 42)
+        var generator = SplitMix64(seed: 42)
         var image = PixelBuffer(width: 37, height: 23, hasAlpha: true)
         for i in image.pixels.indices { image.pixels[i] = i % 97 < 60 ? UInt8(truncatingIfNeeded: generator.next()) : UInt8(i / 400) }
         _ = try await Self.decodeWithPython(PNGEncoder.encode(image), expecting: image)
@@ -102,17 +102,5 @@ import Testing
         #expect(DemoArt.initials(of: "") == "")
         #expect(DemoArt.seed(for: "Lamp") == DemoArt.seed(for: "Lamp"))
         #expect(DemoArt.png(title: "Linen tote", width: 64, height: 48).starts(with: [0x89, 0x50, 0x4E, 0x47]))
-    }
-}
-
-/// A seeded generator for test pixels.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
