@@ -19,7 +19,8 @@ package struct SignupFigures: Sendable, Equatable {
 extension AccountsService {
     /// Sign-ups per UTC day from `from` to `to` inclusive, and the totals now.
     package func signupFigures(from: Date, to: Date, logger: Logger) async throws -> SignupFigures {
-        let days = try await db.query(
+        // The days and the totals are independent reads: both in flight at once.
+        async let days = db.query(
             """
             WITH d AS (SELECT generate_series(\(from)::timestamptz AT TIME ZONE 'UTC', \(to)::timestamptz AT TIME ZONE 'UTC', '1 day')::date AS day)
             SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
@@ -28,13 +29,18 @@ extension AccountsService {
             FROM d ORDER BY d.day
             """,
             logger: logger
-        ).map { row in
-            SignupFigures.Day(day: try row.decode("day"), users: try row.decode("users"), sellers: try row.decode("sellers"))
-        }
-        let totals = try await db.query(
+        )
+        async let totalRows = db.query(
             "SELECT (SELECT count(*) FROM accounts) AS users, (SELECT count(*) FROM accounts WHERE role = 'seller') AS sellers",
             logger: logger
-        ).one()
-        return SignupFigures(days: days, users: try totals.decode("users"), sellers: try totals.decode("sellers"))
+        )
+        let dayRows = try await days
+        let totals = try await totalRows.one()
+        return SignupFigures(
+            days: try dayRows.map { row in
+                SignupFigures.Day(day: try row.decode("day"), users: try row.decode("users"), sellers: try row.decode("sellers"))
+            },
+            users: try totals.decode("users"), sellers: try totals.decode("sellers")
+        )
     }
 }

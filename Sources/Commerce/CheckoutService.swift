@@ -83,7 +83,7 @@ extension CheckoutService {
                 throw AgoraError(.badRequest, code: "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
             }
             if let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) {
-                return Checkout(order: try await resumePayment(existing, buyer: buyer, logger: logger), created: false)
+                return Checkout(order: try await resumePayment(existing, buyer: buyer, buyerEmail: try await email, logger: logger), created: false)
             }
         }
         let buyerEmail = try await email
@@ -95,12 +95,12 @@ extension CheckoutService {
         } catch let error as PGError where error.isUniqueViolation && error.constraint == "orders_idempotency" {
             // A concurrent checkout with the same key committed first; this one rolled back and returns that order.
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
-            return Checkout(order: try await resumePayment(existing, buyer: buyer, logger: logger), created: false)
+            return Checkout(order: try await resumePayment(existing, buyer: buyer, buyerEmail: buyerEmail, logger: logger), created: false)
         } catch let error as AgoraError where error.code == "cart_empty" {
             // The twin committed between the look-up above and this transaction, emptying the cart: its order is
             // the answer, not "your cart is empty".
             guard let key = idempotencyKey, let existing = try await order(buyer: buyer, idempotencyKey: key, logger: logger) else { throw error }
-            return Checkout(order: try await resumePayment(existing, buyer: buyer, logger: logger), created: false)
+            return Checkout(order: try await resumePayment(existing, buyer: buyer, buyerEmail: buyerEmail, logger: logger), created: false)
         }
         logger.info("Order placed", metadata: ["agora.order_id": "\(placed.order.id)"])
         // The view is made from what the transaction wrote, not read back; the sellers' names are asked of Accounts
@@ -272,7 +272,9 @@ extension CheckoutService {
                                  fields: ["productId": line.productID.uuidString])
             }
             guard line.sellerID != buyer else { throw AgoraError(.validation, code: "own_product", "You cannot buy your own product “\(line.title)”") }
-            guard line.available >= line.quantity else { throw CartService.insufficientStock(product: line.productID, title: line.title, available: line.available) }
+            guard line.available >= line.quantity else {
+                throw CartService.insufficientStock(product: line.productID, title: line.title, available: line.available)
+            }
         }
         let currencies = Set(lines.map(\.currency))
         guard currencies.count == 1 else {
