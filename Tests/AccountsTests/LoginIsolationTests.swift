@@ -8,7 +8,7 @@ import HummingbirdTesting
 import Testing
 
 /// Logins must not queue behind slow mail: bcrypt and SMTP do not share threads.
-@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .timeLimit(.minutes(2)))
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .schemaTestLimit)
 struct LoginIsolationTests {
     @Test func aLoginDoesNotWaitForMailStuckOnASilentServer() async throws {
         let silent = try await SilentServer.start()

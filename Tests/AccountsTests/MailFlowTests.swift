@@ -10,7 +10,7 @@ import Testing
 
 /// The whole account life cycle with real mail: the app's outbox dispatcher delivers to a real SMTP server
 /// (aiosmtpd), and the test follows the links in what arrives.
-@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && SMTPTestServer.isRunnableOrRequired), .timeLimit(.minutes(2)))
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && SMTPTestServer.isRunnableOrRequired), .schemaTestLimit)
 struct MailFlowTests {
     func withMailingApp(_ body: @escaping @Sendable (API, AgoraServices, SMTPTestServer) async throws -> Void) async throws {
         try await SMTPTestServer.with { server in

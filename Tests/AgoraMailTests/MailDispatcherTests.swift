@@ -8,7 +8,7 @@ import NIOPosix
 import Testing
 
 /// The outbox in the real PostgreSQL and the dispatcher sending to the real SMTP server.
-@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && SMTPTestServer.isRunnableOrRequired), .timeLimit(.minutes(2)))
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && SMTPTestServer.isRunnableOrRequired), .schemaTestLimit)
 struct MailDispatcherTests {
     let from = try! MailAddress(parsing: "Agora <no-reply@agora.example>")
     let logger = TestServices.logger

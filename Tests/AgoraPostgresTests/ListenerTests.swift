@@ -6,7 +6,7 @@ import Testing
 
 /// `PGListener`: notifications arrive when the sending transaction commits, never for one that rolls back, and the
 /// listener comes back after its connection is killed, saying so through `onListening`.
-@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .timeLimit(.minutes(1)))
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .schemaTestLimit)
 struct ListenerTests {
     final class Inbox: Sendable {
         let payloads = Mutex<[String]>([])

@@ -5,7 +5,7 @@ import Testing
 
 /// Pipeline mode: callers share a connection without waiting for each other's answers, each job is its own unit
 /// (its own Sync), and a failure, a broken connection or a cancelled caller touches only what it must.
-@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .timeLimit(.minutes(1)))
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .schemaTestLimit)
 struct PipelineTests {
     /// A pool of one connection that lets `depth` jobs share it.
     private func withPipeline<R>(depth: Int, _ body: (PGPool, PGConfiguration) async throws -> R) async throws -> R {

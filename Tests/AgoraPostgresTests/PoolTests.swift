@@ -59,7 +59,7 @@ struct PoolTests {
                 let depth = db.configuration.pipelineDepth
                 try await db.execute("SELECT 1", logger: log)  // open the connection first, so the sleepers share it
                 for _ in 0..<depth {
-                    group.addTask { try await db.execute("SELECT pg_sleep(1.5)", logger: log) }
+                    group.addTask { try await db.execute("SELECT pg_sleep(5)", logger: log) }
                 }
                 // Wait until the sleepers fill the only connection (opening it can take a while on a loaded machine).
                 try await waitUntil { db.statistics.inFlight == db.configuration.pipelineDepth }
@@ -68,7 +68,9 @@ struct PoolTests {
                 let waited = ContinuousClock.now - started
                 #expect(error.code == .poolTimeout)
                 #expect(waited >= .milliseconds(250))
-                #expect(waited < .seconds(1))
+                // Well before the sleepers end: it gave up at its own deadline. (The margin is wide because a loaded
+                // CI machine once fired a 300 ms deadline 1.7 s late.)
+                #expect(waited < .seconds(4))
                 try await group.waitForAll()
             }
             #expect(db.statistics.waiting == 0)

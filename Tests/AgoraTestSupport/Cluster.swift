@@ -8,7 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Realtime
-import Testing
+package import Testing
 
 /// One running instance of the real application.
 package struct Node: Sendable {
@@ -148,13 +148,26 @@ package final class TestSocket {
     }
 
     /// The next message of `type`, skipping the types in `skipping`; any other type fails the test.
-    package func expect(_ type: String, skipping: Set<String> = [], timeout: Duration = .seconds(15)) async throws -> [String: Any] {
+    package func expect(
+        _ type: String, skipping: Set<String> = [], timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [String: Any] {
+        var skipped: [String] = []
         while true {
-            let message = try #require(try await next(timeout: timeout), "closed while waiting for \(type)")
-            let got = message["type"] as? String ?? "?"
-            if got == type { return message }
-            if skipping.contains(got) { continue }
-            Issue.record("expected \(type), got \(message)")
+            let message: [String: Any]?
+            do {
+                message = try await next(timeout: timeout)
+            } catch var timedOut as SocketTimeout {
+                // Say which wait ran out and what came meanwhile: a bare "no message" names neither.
+                timedOut.waitingFor = "\(type) at \(sourceLocation.fileName):\(sourceLocation.line), after skipping \(skipped)"
+                throw timedOut
+            }
+            let got = try #require(message, "closed while waiting for \(type)", sourceLocation: sourceLocation)["type"] as? String ?? "?"
+            if got == type, let message { return message }
+            if skipping.contains(got) {
+                skipped.append(got)
+                continue
+            }
+            Issue.record("expected \(type), got \(String(describing: message))", sourceLocation: sourceLocation)
             throw SocketTimeout(after: .zero)
         }
     }
@@ -171,8 +184,10 @@ package final class TestSocket {
 
 package struct SocketTimeout: Error, CustomStringConvertible {
     package var after: Duration
+    /// What the test was waiting for, when `expect` knows it.
+    package var waitingFor: String?
     package init(after: Duration) { self.after = after }
-    package var description: String { "no message within \(after)" }
+    package var description: String { "no message within \(after)" + (waitingFor.map { " waiting for \($0)" } ?? "") }
 }
 
 extension [String: Any] {

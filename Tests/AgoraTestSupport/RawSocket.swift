@@ -7,8 +7,53 @@ import Synchronization
 /// A deliberately plain TCP client for tests: sends exactly the bytes it is given and reads back exactly what the
 /// server sent, so tests can speak broken protocol on purpose.
 package final class RawSocket: Sendable {
+    /// How long a read waits for what a test expects before it fails. A liveness bound, not a speed claim: an answer
+    /// that comes returns at once, and only a broken server waits this long. It is generous because Swift Testing runs
+    /// every parameterized case at once, and on 2 cores several hundred echo servers starting together have left a
+    /// correct answer more than 5 s late.
+    package static let patience: Duration = .seconds(30)
+
+    /// What the server sent so far, and readers waiting for more.
+    ///
+    /// Readers sleep until bytes arrive or the connection ends instead of polling: several hundred sockets polling
+    /// every millisecond kept the two cooperative threads of a CI machine so busy that answers came seconds late.
     private final class Inbox: Sendable {
-        let state = Mutex<(buffer: ByteBuffer, closed: Bool)>((ByteBuffer(), false))
+        struct State {
+            var buffer = ByteBuffer()
+            var closed = false
+            /// Counts arrivals, so a reader that checked the buffer knows whether anything came since.
+            var generation = 0
+            var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+            var nextWaiter = 0
+        }
+
+        let state = Mutex(State())
+
+        /// Records an arrival (or the end) and wakes every reader.
+        func changed(_ change: (inout State) -> Void) {
+            let waiters = state.withLock { state in
+                change(&state)
+                state.generation += 1
+                defer { state.waiters = [:] }
+                return Array(state.waiters.values)
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        /// Returns once something arrived after `generation` was read, or at `deadline`.
+        func wait(after generation: Int, until deadline: NIODeadline, on loop: any EventLoop) async {
+            await withCheckedContinuation { continuation in
+                let id = state.withLock { state -> Int? in
+                    guard state.generation == generation else { return nil }
+                    let id = state.nextWaiter
+                    state.nextWaiter += 1
+                    state.waiters[id] = continuation
+                    return id
+                }
+                guard let id else { return continuation.resume() }
+                loop.scheduleTask(deadline: deadline) { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
+            }
+        }
     }
 
     private final class Collector: ChannelInboundHandler, Sendable {
@@ -17,10 +62,10 @@ package final class RawSocket: Sendable {
         init(_ inbox: Inbox) { self.inbox = inbox }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
-            inbox.state.withLock { $0.buffer.writeBuffer(&bytes) }
+            inbox.changed { $0.buffer.writeBuffer(&bytes) }
         }
         func channelInactive(context: ChannelHandlerContext) {
-            inbox.state.withLock { $0.closed = true }
+            inbox.changed { $0.closed = true }
         }
     }
 
@@ -56,7 +101,13 @@ package final class RawSocket: Sendable {
     }
 
     package func send(_ bytes: [UInt8]) async throws {
-        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        do {
+            try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        } catch ChannelError.ioOnClosedChannel {
+            // Say what the server sent before it closed (a Close frame names its code), not only that it did.
+            let unread = inbox.state.withLock { state in state.buffer.readableBytesView.suffix(64).map { String(format: "%02x", $0) } }
+            throw RawSocketClosed(unreadTail: unread.joined(separator: " "))
+        }
     }
 
     package func send(_ text: String) async throws { try await send(Array(text.utf8)) }
@@ -70,49 +121,37 @@ package final class RawSocket: Sendable {
     }
 
     /// Reads one HTTP response (head and a Content-Length body).
-    package func readHTTP(timeout: Duration = .seconds(5)) async throws -> HTTPAnswer {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let answer = inbox.state.withLock { state -> HTTPAnswer? in
-                let text = String(buffer: state.buffer)
-                guard let end = text.range(of: "\r\n\r\n") else { return nil }
-                let lines = text[..<end.lowerBound].split(separator: "\r\n")
-                var headers: [String: String] = [:]
-                for line in lines.dropFirst() {
-                    guard let colon = line.firstIndex(of: ":") else { continue }
-                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                }
-                let headLength = text.utf8.distance(from: text.startIndex, to: end.upperBound)
-                let bodyLength = Int(headers["content-length"] ?? "0") ?? 0
-                guard state.buffer.readableBytes >= headLength + bodyLength else { return nil }
-                state.buffer.moveReaderIndex(forwardBy: headLength)
-                let body = state.buffer.readString(length: bodyLength) ?? ""
-                let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
-                return HTTPAnswer(status: status, headers: headers, body: body)
+    package func readHTTP(timeout: Duration = RawSocket.patience) async throws -> HTTPAnswer {
+        try await awaitResult(timeout: timeout) { state -> HTTPAnswer? in
+            let text = String(buffer: state.buffer)
+            guard let end = text.range(of: "\r\n\r\n") else { return nil }
+            let lines = text[..<end.lowerBound].split(separator: "\r\n")
+            var headers: [String: String] = [:]
+            for line in lines.dropFirst() {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             }
-            if let answer { return answer }
-            try await Task.sleep(for: .milliseconds(2))
+            let headLength = text.utf8.distance(from: text.startIndex, to: end.upperBound)
+            let bodyLength = Int(headers["content-length"] ?? "0") ?? 0
+            guard state.buffer.readableBytes >= headLength + bodyLength else { return nil }
+            state.buffer.moveReaderIndex(forwardBy: headLength)
+            let body = state.buffer.readString(length: bodyLength) ?? ""
+            let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+            return HTTPAnswer(status: status, headers: headers, body: body)
         }
-        throw RawSocketTimeout()
     }
 
     /// The next frame from the server, or nil once the connection is closed with no frame left.
-    package func readFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketFrame? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let (frame, closed) = try inbox.state.withLock { state -> (WebSocketFrame?, Bool) in
-                let frame = try parser.withLock { try $0.next(&state.buffer) }
-                return (frame, state.closed)
-            }
-            if let frame { return frame }
-            if closed { return nil }
-            try await Task.sleep(for: .milliseconds(1))
+    package func readFrame(timeout: Duration = RawSocket.patience) async throws -> WebSocketFrame? {
+        let next = try await awaitResult(timeout: timeout) { state -> WebSocketFrame?? in
+            if let frame = try parser.withLock({ try $0.next(&state.buffer) }) { return .some(frame) }
+            return state.closed ? .some(nil) : nil
         }
-        throw RawSocketTimeout()
+        return next
     }
 
     /// Reads frames until a Close (returned with its code) or the end of the connection (nil).
-    package func readUntilClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, frames: [WebSocketFrame])? {
+    package func readUntilClose(timeout: Duration = RawSocket.patience) async throws -> (code: UInt16?, frames: [WebSocketFrame])? {
         var frames: [WebSocketFrame] = []
         while let frame = try await readFrame(timeout: timeout) {
             if frame.opcode == .close {
@@ -125,19 +164,48 @@ package final class RawSocket: Sendable {
     }
 
     /// True once the server has closed the TCP connection.
-    package func waitForTCPClose(timeout: Duration = .seconds(5)) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if inbox.state.withLock({ $0.closed }) { return true }
-            try await Task.sleep(for: .milliseconds(2))
+    package func waitForTCPClose(timeout: Duration = RawSocket.patience) async throws -> Bool {
+        do {
+            return try await awaitResult(timeout: timeout) { $0.closed ? true : nil }
+        } catch is RawSocketTimeout {
+            return false
         }
-        return false
+    }
+
+    /// The first non-nil answer of `check`, asked now and after each arrival; `RawSocketTimeout` after `timeout`.
+    private func awaitResult<Answer>(timeout: Duration, _ check: (inout Inbox.State) throws -> Answer?) async throws -> Answer {
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        while true {
+            let (result, generation) = try inbox.state.withLock { state in (try check(&state), state.generation) }
+            if let result { return result }
+            guard NIODeadline.now() < deadline else { throw RawSocketTimeout() }
+            await inbox.wait(after: generation, until: deadline, on: channel.eventLoop)
+        }
+    }
+
+    /// Stops taking bytes from the kernel, so the server meets a client that does not read: its writes fill the
+    /// socket buffers and then its own queue. The channel reads eagerly otherwise, which over loopback can drain a
+    /// server faster than it writes.
+    package func pauseReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: false)
+    }
+
+    /// Takes bytes again after `pauseReading()`.
+    package func resumeReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: true)
+        channel.read()
     }
 
     package func close() async { try? await channel.close() }
 }
 
 package struct RawSocketTimeout: Error { package init() {} }
+
+/// A send on a connection the server had closed, with the last unread bytes it sent (hex).
+package struct RawSocketClosed: Error, CustomStringConvertible {
+    package var unreadTail: String
+    package var description: String { "the server closed the connection; unread bytes before that: [\(unreadTail)]" }
+}
 
 /// A client frame built by hand (not with our encoder), masked unless `masked` is false.
 package func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true, key: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]) -> [UInt8] {

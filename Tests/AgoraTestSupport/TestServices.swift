@@ -111,3 +111,12 @@ actor TestSlots {
         if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
     }
 }
+
+extension Trait where Self == TimeLimitTrait {
+    /// The hang guard for suites that use `TestDatabase.withSchema`.
+    ///
+    /// A time limit counts from the test's start, and so includes the wait for one of the scratch-schema slots, which
+    /// in a full run on two cores can be most of the run: a one-minute limit failed whole suites that had not yet
+    /// started their own work. Ten minutes is longer than the whole Swift suite takes, so only a hang reaches it.
+    package static var schemaTestLimit: Self { .timeLimit(.minutes(10)) }
+}

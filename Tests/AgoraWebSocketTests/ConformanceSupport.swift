@@ -131,7 +131,7 @@ extension RawSocket {
 
     /// Expects the next frame to be a complete `opcode` frame carrying exactly `payload`.
     func expectFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let frame = try #require(try await readFrame(timeout: .seconds(10)), "the connection closed instead", sourceLocation: sourceLocation)
+        let frame = try #require(try await readFrame(), "the connection closed instead", sourceLocation: sourceLocation)
         #expect(frame.opcode == opcode, sourceLocation: sourceLocation)
         #expect(frame.fin, "the server fragmented its answer", sourceLocation: sourceLocation)
         #expect(Conformance.difference(frame.payload, payload) == nil, sourceLocation: sourceLocation)

@@ -11,7 +11,7 @@ import Testing
 
 /// The whole app with `AGORA_PAYMENT_PROVIDER=stripe`, against the local fake of Stripe's API over TLS: checkout
 /// opens a Checkout Session, a signed `checkout.session.completed` fulfils, a cancel refunds through `/v1/refunds`.
-@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && FakeStripeAPI.isRunnableOrRequired), .timeLimit(.minutes(3)))
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && FakeStripeAPI.isRunnableOrRequired), .schemaTestLimit)
 struct StripeCheckoutTests {
     static let webhookSecret = "whsec_test_agora_checkout_0123456789"
 
