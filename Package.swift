@@ -21,6 +21,7 @@ let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swi
 let nioHTTPTypes: Target.Dependency = .product(name: "NIOHTTPTypes", package: "swift-nio-extras")
 let nioHTTPTypesHTTP1: Target.Dependency = .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
@@ -84,9 +85,9 @@ let package = Package(
         module("AgoraPostgres", ["CLibPQ", "AgoraCrypto", "AgoraPool", logging, nioCore, nioPosix, lifecycle]),
         module("AgoraRedis", ["CHiredis", "AgoraPool", "AgoraCrypto", logging, nioCore, nioPosix, lifecycle]),
         module("AgoraCrypto", ["COpenSSL"]),
-        module("AgoraMail", ["AgoraPostgres", "AgoraCrypto", logging, nioPosix, lifecycle]),
+        module("AgoraMail", ["AgoraPostgres", "AgoraCrypto", "AgoraNet", logging, nioPosix, lifecycle]),
         // Outbound HTTPS (the payment providers' APIs) on SwiftNIO: AsyncHTTPClient and NIOSSL.
-        module("AgoraNet", [asyncHTTPClient, nioCore, nioHTTP1, nioPosix, nioSSL]),
+        module("AgoraNet", [asyncHTTPClient, nioCore, nioHTTP1, nioPosix, nioSSL, nioTLS]),
         module("AgoraWebSocket", ["AgoraCrypto", "CZlib", hummingbirdCore, httpTypes, nioHTTPTypes, logging, nioCore, nioPosix]),
         module("AgoraMedia", ["AgoraCore", "AgoraCrypto", hummingbird, httpTypes, nioCore, nioPosix]),
 

@@ -70,8 +70,8 @@ package struct AgoraConfig: Sendable {
     package var relayInterval: Duration
     /// At most one live `product:updated` per product per this interval (`AGORA_PRODUCT_UPDATE_INTERVAL_MS`).
     package var realtimeCoalesce: Duration
-    /// Threads of blocking work, a pool per kind: bcrypt (`AGORA_BCRYPT_THREADS`, one per core), file I/O
-    /// (`AGORA_FILE_THREADS`, 4) and SMTP sessions (`AGORA_MAIL_THREADS`, 2).
+    /// Threads of blocking work, a pool per kind: bcrypt (`AGORA_BCRYPT_THREADS`, one per core) and file I/O
+    /// (`AGORA_FILE_THREADS`, 4).
     package var workerPools: WorkerPools.Sizes
 
     /// Reads the configuration from `environment` (usually `ProcessInfo.processInfo.environment`).
@@ -133,9 +133,7 @@ package struct AgoraConfig: Sendable {
         workerPools = WorkerPools.Sizes(
             // bcrypt is pure CPU: more threads than cores would only slice the same cores thinner.
             hashing: int("AGORA_BCRYPT_THREADS", System.coreCount, 1...256),
-            files: int("AGORA_FILE_THREADS", 4, 1...256),
-            // The dispatcher holds one SMTP session at a time; the second thread is headroom.
-            mail: int("AGORA_MAIL_THREADS", 2, 1...256)
+            files: int("AGORA_FILE_THREADS", 4, 1...256)
         )
 
         let dbPool = int("AGORA_DB_POOL_SIZE", 16, 1...500)
@@ -219,6 +217,8 @@ package struct AgoraConfig: Sendable {
             paths: ["/ws"],
             maxFrameSize: int("AGORA_WS_MAX_FRAME", 64 << 10, 125...(16 << 20)),
             maxMessageSize: int("AGORA_WS_MAX_MESSAGE", 64 << 10, 125...(16 << 20)),
+            // Slowloris guard: a connection must complete its first request head (HTTP or an upgrade) within this.
+            handshakeTimeout: .seconds(int("AGORA_HEAD_TIMEOUT_SECONDS", 10, 1...3600)),
             pingInterval: pingSeconds == 0 ? nil : .seconds(pingSeconds),
             pongTimeout: .seconds(int("AGORA_WS_PONG_SECONDS", 10, 1...3600)),
             maxQueuedBytes: int("AGORA_WS_MAX_QUEUE", 1 << 20, 4096...(1 << 30)),
@@ -290,7 +290,7 @@ package struct AgoraConfig: Sendable {
             "mode": "\(mode.rawValue)", "listen": "\(host):\(port)", "database": "\(postgres.redacted)",
             "db_pool": "\(postgres.poolSize)", "redis": "\(redis.redacted)", "public_dir": "\(publicDirectory)",
             "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
-            "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files), mail \(workerPools.mail)",
+            "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files)",
             "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
             "mail": "\(mail.summary)",
         ]

@@ -79,7 +79,7 @@ package func buildApplication(
     let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: outbox), hashing: workers.hashing)
     let migrated = Flag(!config.migrateOnStart)
     let dispatcher = MailDispatcher(
-        outbox: outbox, transport: makeMailTransport(config.mail, threadPool: workers.mail), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
+        outbox: outbox, transport: makeMailTransport(config.mail, files: workers.files), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
         isReady: { migrated.isSet }
     )
     let events = EventOutbox(db: db)
@@ -256,10 +256,10 @@ func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) thr
 }
 
 /// SMTP, or the development mailbox folder; either blocks, on `threadPool`.
-func makeMailTransport(_ settings: MailSettings, threadPool: NIOThreadPool) -> any MailTransport {
+func makeMailTransport(_ settings: MailSettings, files: NIOThreadPool) -> any MailTransport {
     switch settings.transport {
-    case .smtp: SMTPTransport(settings: settings.smtp, threadPool: threadPool)
-    case .mailbox: MailboxTransport(directory: URL(fileURLWithPath: settings.mailboxDirectory), threadPool: threadPool)
+    case .smtp: SMTPTransport(settings: settings.smtp)
+    case .mailbox: MailboxTransport(directory: URL(fileURLWithPath: settings.mailboxDirectory), threadPool: files)
     }
 }
 

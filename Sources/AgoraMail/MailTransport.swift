@@ -8,27 +8,16 @@ package protocol MailTransport: Sendable {
     func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>]
 }
 
-/// Sends through an SMTP server, on a thread pool (the SMTP client blocks).
+/// Sends through an SMTP server. The client is non-blocking, so a session needs no thread of its own.
 package struct SMTPTransport: MailTransport {
     let client: SMTPClient
-    let threadPool: NIOThreadPool
 
-    /// - Parameter threadPool: where sessions run, each holding a thread for up to `settings.timeout` per step when
-    ///   the server is slow: a pool of its own (`WorkerPools.mail`), never one that logins or requests wait on.
-    package init(settings: SMTPSettings, threadPool: NIOThreadPool) {
+    package init(settings: SMTPSettings) {
         self.client = SMTPClient(settings: settings)
-        self.threadPool = threadPool
     }
 
     package func send(_ mails: [(id: UUID, mail: Mail)], logger: Logger) async -> [Result<Void, SMTPError>] {
-        let client = self.client
-        let batch = mails.map(\.mail)
-        do {
-            return try await threadPool.runIfActive { client.send(batch) }
-        } catch {
-            // The thread pool is shutting down: the mails stay pending for the next process.
-            return mails.map { _ in .failure(SMTPError(.transient, "mail sender is shutting down")) }
-        }
+        await client.send(mails.map(\.mail))
     }
 }
 
@@ -38,6 +27,7 @@ package struct MailboxTransport: MailTransport {
     package let directory: URL
     let threadPool: NIOThreadPool
 
+    /// - Parameter threadPool: where the files are written (`WorkerPools.files`).
     package init(directory: URL, threadPool: NIOThreadPool) {
         self.directory = directory
         self.threadPool = threadPool
@@ -47,7 +37,7 @@ package struct MailboxTransport: MailTransport {
         let directory = self.directory
         let written: [Result<String, SMTPError>]
         do {
-            // File I/O blocks: on the thread pool, like the SMTP sender, not in the cooperative pool.
+            // File I/O blocks: on the thread pool, not in the cooperative pool.
             written = try await threadPool.runIfActive { mails.map { Self.write($0.id, $0.mail, to: directory) } }
         } catch {
             return mails.map { _ in .failure(SMTPError(.transient, "mail sender is shutting down")) }

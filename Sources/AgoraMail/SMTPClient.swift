@@ -53,7 +53,8 @@ package struct SMTPSettings: Sendable {
 
 /// A small SMTP client (RFC 5321) with STARTTLS (RFC 3207), implicit TLS and AUTH PLAIN / LOGIN (RFC 4954).
 ///
-/// It sends several mails over one session. Blocking: call it from a thread pool (`SMTPTransport` does).
+/// It sends several mails over one session, on SwiftNIO (AgoraNet's `LineConnection`): a session waiting for a slow
+/// server holds no thread, and each step is bounded by `settings.timeout`.
 package struct SMTPClient: Sendable {
     package let settings: SMTPSettings
 
@@ -63,17 +64,11 @@ package struct SMTPClient: Sendable {
 
     /// Sends each mail, in order, over one session. A failure to set up the session fails every mail transiently;
     /// a refusal of one mail does not stop the others.
-    package func send(_ mails: [Mail]) -> [Result<Void, SMTPError>] {
+    package func send(_ mails: [Mail]) async -> [Result<Void, SMTPError>] {
         guard !mails.isEmpty else { return [] }
-        // OpenSSL's writes (and its close_notify when the connection goes) would raise SIGPIPE at a server that hung
-        // up, ending the whole process; the session, connection included, lives inside.
-        return SignalMask.withSIGPIPEBlocked { session(mails) }
-    }
-
-    private func session(_ mails: [Mail]) -> [Result<Void, SMTPError>] {
         let connection: SMTPConnection
         do {
-            connection = try open()
+            connection = try await open()
         } catch {
             // Even a 5xx here (a refused login, say) is about the session, not the mails: keep them for later.
             let failure = SMTPError(.transient, error.message)
@@ -82,48 +77,58 @@ package struct SMTPClient: Sendable {
         var results: [Result<Void, SMTPError>] = []
         for (index, mail) in mails.enumerated() {
             do {
-                try deliver(mail, over: connection)
+                try await deliver(mail, over: connection)
                 results.append(.success(()))
             } catch {
                 results.append(.failure(error))
                 // A refused transaction leaves the session usable after RSET; a broken one fails the rest.
-                if (try? connection.command("RSET"))?.isPositive != true {
+                if (try? await connection.command("RSET"))?.isPositive != true {
                     let rest = SMTPError(.transient, "connection lost after an earlier mail failed: \(error.message)")
                     results += mails[(index + 1)...].map { _ in .failure(rest) }
+                    await connection.close()
                     return results
                 }
             }
         }
-        _ = try? connection.command("QUIT")
+        _ = try? await connection.command("QUIT")
+        await connection.close()
         return results
     }
 
     // MARK: Session
 
-    private func open() throws(SMTPError) -> SMTPConnection {
-        let connection = try SMTPConnection(host: settings.host, port: settings.port, timeout: settings.timeout)
-        if settings.security == .tls { try connection.startTLS(serverName: settings.host, caFile: settings.caFile) }
-        try expect(connection.readReply(), 220, "greeting")
-        var extensions = try hello(connection)
-        if settings.security == .startTLS {
-            guard extensions.keys.contains("STARTTLS") else {
-                throw SMTPError(.transient, "the server does not offer STARTTLS, which AGORA_SMTP_TLS=starttls requires")
+    /// Connects and greets, upgrading to TLS and logging in as the settings say; the connection is closed when any
+    /// of it fails.
+    private func open() async throws(SMTPError) -> SMTPConnection {
+        let connection = try await SMTPConnection(
+            host: settings.host, port: settings.port, timeout: settings.timeout, implicitTLS: settings.security == .tls,
+            caFile: settings.caFile)
+        do throws(SMTPError) {
+            try expect(await connection.readReply(), 220, "greeting")
+            var extensions = try await hello(connection)
+            if settings.security == .startTLS {
+                guard extensions.keys.contains("STARTTLS") else {
+                    throw SMTPError(.transient, "the server does not offer STARTTLS, which AGORA_SMTP_TLS=starttls requires")
+                }
+                try expect(await connection.command("STARTTLS"), 220, "STARTTLS")
+                try await connection.startTLS(caFile: settings.caFile)
+                extensions = try await hello(connection)  // RFC 3207 §4.2: forget what was said before TLS
             }
-            try expect(connection.command("STARTTLS"), 220, "STARTTLS")
-            try connection.startTLS(serverName: settings.host, caFile: settings.caFile)
-            extensions = try hello(connection)  // RFC 3207 §4.2: forget what was said before TLS
+            if let username = settings.username, !username.isEmpty {
+                try await authenticate(connection, username: username, password: settings.password ?? "", offered: extensions["AUTH"] ?? "")
+            }
+            return connection
+        } catch {
+            await connection.close()
+            throw error
         }
-        if let username = settings.username, !username.isEmpty {
-            try authenticate(connection, username: username, password: settings.password ?? "", offered: extensions["AUTH"] ?? "")
-        }
-        return connection
     }
 
     /// EHLO, falling back to HELO for an old server; returns the extensions by keyword (`AUTH` -> `PLAIN LOGIN`).
-    private func hello(_ connection: SMTPConnection) throws(SMTPError) -> [String: String] {
-        let reply = try connection.command("EHLO \(settings.heloName)")
+    private func hello(_ connection: SMTPConnection) async throws(SMTPError) -> [String: String] {
+        let reply = try await connection.command("EHLO \(settings.heloName)")
         guard reply.code == 250 else {
-            try expect(connection.command("HELO \(settings.heloName)"), 250, "HELO")
+            try expect(await connection.command("HELO \(settings.heloName)"), 250, "HELO")
             return [:]
         }
         var extensions: [String: String] = [:]
@@ -135,7 +140,7 @@ package struct SMTPClient: Sendable {
         return extensions
     }
 
-    private func authenticate(_ connection: SMTPConnection, username: String, password: String, offered: String) throws(SMTPError) {
+    private func authenticate(_ connection: SMTPConnection, username: String, password: String, offered: String) async throws(SMTPError) {
         // Credentials only over TLS, or to a relay on this host: anything else would send the password in clear.
         guard connection.isTLS || Self.isLoopback(settings.host) else {
             throw SMTPError(.transient, "refusing to send SMTP credentials without TLS to \(settings.host); set AGORA_SMTP_TLS")
@@ -143,11 +148,11 @@ package struct SMTPClient: Sendable {
         let mechanisms = Set(offered.split(separator: " ").map(String.init))
         if mechanisms.contains("PLAIN") || mechanisms.isEmpty {
             let credentials = Base64.encode(Array("\0\(username)\0\(password)".utf8))
-            try expect(connection.command("AUTH PLAIN \(credentials)"), 235, "AUTH PLAIN")
+            try expect(await connection.command("AUTH PLAIN \(credentials)"), 235, "AUTH PLAIN")
         } else if mechanisms.contains("LOGIN") {
-            try expect(connection.command("AUTH LOGIN"), 334, "AUTH LOGIN")
-            try expect(connection.command(Base64.encode(Array(username.utf8))), 334, "AUTH LOGIN")
-            try expect(connection.command(Base64.encode(Array(password.utf8))), 235, "AUTH LOGIN")
+            try expect(await connection.command("AUTH LOGIN"), 334, "AUTH LOGIN")
+            try expect(await connection.command(Base64.encode(Array(username.utf8))), 334, "AUTH LOGIN")
+            try expect(await connection.command(Base64.encode(Array(password.utf8))), 235, "AUTH LOGIN")
         } else {
             throw SMTPError(.transient, "the server offers no authentication we speak (it offers \(offered))")
         }
@@ -155,13 +160,13 @@ package struct SMTPClient: Sendable {
 
     // MARK: One mail
 
-    private func deliver(_ mail: Mail, over connection: SMTPConnection) throws(SMTPError) {
-        try expect(connection.command("MAIL FROM:<\(mail.from.address)>"), 250, "MAIL FROM")
-        let recipient = try connection.command("RCPT TO:<\(mail.to.address)>")
+    private func deliver(_ mail: Mail, over connection: SMTPConnection) async throws(SMTPError) {
+        try expect(await connection.command("MAIL FROM:<\(mail.from.address)>"), 250, "MAIL FROM")
+        let recipient = try await connection.command("RCPT TO:<\(mail.to.address)>")
         guard recipient.code == 250 || recipient.code == 251 else { throw Self.refusal(recipient, "RCPT TO") }
-        try expect(connection.command("DATA"), 354, "DATA")
-        try connection.write(Self.dotStuffed(mail.rfc5322()))
-        try expect(connection.readReply(), 250, "end of DATA")
+        try expect(await connection.command("DATA"), 354, "DATA")
+        try await connection.write(Self.dotStuffed(mail.rfc5322()))
+        try expect(await connection.readReply(), 250, "end of DATA")
     }
 
     /// RFC 5321 §4.5.2: a line starting with `.` gets another; then the `CRLF.CRLF` terminator.

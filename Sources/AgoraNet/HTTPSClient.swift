@@ -97,15 +97,12 @@ package final class HTTPSClient: Sendable {
         self.maxResponseBytes = maxResponseBytes
         self.origin = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
 
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification = .fullVerification
-        if let caFile {
-            // Read now, so that a missing or broken file stops start-up rather than every payment.
-            do {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-            } catch {
-                throw HTTPClientError(.tls, "cannot read the CA file \(caFile): \(error)")
-            }
+        // Read now, so that a missing or broken CA file stops start-up rather than every payment.
+        let tls: TLSConfiguration
+        do {
+            tls = try ClientTLS.configuration(caFile: caFile)
+        } catch {
+            throw HTTPClientError(.tls, error.message)
         }
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls,

@@ -6,12 +6,11 @@ import ServiceLifecycle
 /// Each pool bounds how much of its kind of work runs at once, and work beyond that queues in its own pool only:
 /// - `hashing`: bcrypt, pure CPU (a quarter of a second per hash at cost 12); as many threads as cores, since more
 ///   would only slice the same cores thinner.
-/// - `files`: local disk I/O (uploaded images); short, but a slow disk must not stall logins.
-/// - `mail`: SMTP sessions, which block on the network for up to their timeout (15 s by default) when a mail server
-///   is slow or silent, and the development mailbox.
+/// - `files`: local disk I/O (uploaded images, the development mailbox); short, but a slow disk must not stall logins.
 ///
-/// Before, all three shared `NIOThreadPool.singleton` (one thread per core): two SMTP sessions to a server that did
-/// not answer held every thread, and logins waited for their timeouts.
+/// Before, these and the SMTP sessions shared `NIOThreadPool.singleton` (one thread per core): two SMTP sessions to a
+/// server that did not answer held every thread, and logins waited for their timeouts. SMTP now runs on SwiftNIO and
+/// needs no thread while it waits.
 ///
 /// Run as a service: the threads start when the pools are made (so a command that never runs the service group can
 /// still use them) and stop when the service group shuts down, after the services that use them. Add it first, since
@@ -21,16 +20,13 @@ package final class WorkerPools: Service {
     package struct Sizes: Sendable, Equatable {
         package var hashing: Int
         package var files: Int
-        package var mail: Int
 
         /// - Parameters:
         ///   - hashing: bcrypt threads (`AGORA_BCRYPT_THREADS`, the number of cores).
         ///   - files: disk I/O threads (`AGORA_FILE_THREADS`, 4).
-        ///   - mail: SMTP sessions at once (`AGORA_MAIL_THREADS`, 2).
-        package init(hashing: Int, files: Int, mail: Int) {
+        package init(hashing: Int, files: Int) {
             self.hashing = hashing
             self.files = files
-            self.mail = mail
         }
     }
 
@@ -39,17 +35,14 @@ package final class WorkerPools: Service {
     package let hashing: NIOThreadPool
     /// Blocking file reads and writes.
     package let files: NIOThreadPool
-    /// Blocking SMTP sessions and mailbox writes.
-    package let mail: NIOThreadPool
 
     /// Makes and starts the pools.
     package init(_ sizes: Sizes) {
-        precondition(sizes.hashing > 0 && sizes.files > 0 && sizes.mail > 0, "every pool needs a thread")
+        precondition(sizes.hashing > 0 && sizes.files > 0, "every pool needs a thread")
         self.sizes = sizes
         hashing = NIOThreadPool(numberOfThreads: sizes.hashing)
         files = NIOThreadPool(numberOfThreads: sizes.files)
-        mail = NIOThreadPool(numberOfThreads: sizes.mail)
-        for pool in [hashing, files, mail] { pool.start() }
+        for pool in [hashing, files] { pool.start() }
     }
 
     /// Waits for the service group to shut down, then stops the threads once the work in hand is done.
@@ -61,6 +54,6 @@ package final class WorkerPools: Service {
 
     /// Stops the threads once the work in hand is done; queued work fails. For commands that do not run `run()`.
     package func shutdown() async throws {
-        for pool in [hashing, files, mail] { try await pool.shutdownGracefully() }
+        for pool in [hashing, files] { try await pool.shutdownGracefully() }
     }
 }

@@ -36,7 +36,7 @@ struct MailDispatcherTests {
     }
 
     func dispatcher(_ outbox: MailOutbox, port: Int, _ settings: MailDispatcher.Settings = .init(retryDelay: .zero)) -> MailDispatcher {
-        MailDispatcher(outbox: outbox, transport: SMTPTransport(settings: .init(host: "127.0.0.1", port: port, timeout: .seconds(3)), threadPool: .singleton), from: from, settings: settings, logger: logger)
+        MailDispatcher(outbox: outbox, transport: SMTPTransport(settings: .init(host: "127.0.0.1", port: port, timeout: .seconds(3))), from: from, settings: settings, logger: logger)
     }
 
     @Test func aMailExistsExactlyWhenItsTransactionCommits() async throws {

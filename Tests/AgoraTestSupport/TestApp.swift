@@ -18,6 +18,10 @@ package enum TestApp {
             "AGORA_BCRYPT_COST": "4",
             // Sessions and rate limits of one test are invisible to every other.
             "AGORA_REDIS_PREFIX": TestServices.uniqueName("agora-test") + ":",
+            // HummingbirdTesting's live client opens its one connection when the application starts and never
+            // reconnects; a test that first uses it more than 10 s later (a second instance starting on a loaded
+            // machine) found it closed by the slowloris guard. The guard itself is tested with its own settings.
+            "AGORA_HEAD_TIMEOUT_SECONDS": "600",
         ]
         env.merge(overrides) { _, new in new }
         return try AgoraConfig(environment: env)
