@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "AgoraTestSupport",
             dependencies: [
-                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore", "AgoraWebSocket", "Realtime",
+                "AgoraApp", "AgoraPostgres", "AgoraRedis", "Accounts", "AgoraCore", "AgoraWebSocket", "Realtime", "AgoraNet",
                 nioCore, nioPosix, hummingbird, hummingbirdTesting, httpTypes, logging,
             ],
             path: "Tests/AgoraTestSupport",

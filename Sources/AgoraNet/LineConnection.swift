@@ -2,7 +2,6 @@ package import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
-import Synchronization
 
 /// A TCP connection to a line-based server (SMTP), on SwiftNIO, that may turn to TLS at once or midway (STARTTLS).
 ///
@@ -56,7 +55,7 @@ package final class LineConnection: Sendable {
     }
 
     /// Whether the connection is encrypted (from the start, or since `startTLS`).
-    package var isTLS: Bool { inbox.state.withLock { $0.tls } }
+    package var isTLS: Bool { inbox.state.withValue { $0.tls } }
 
     /// Turns the connection to TLS after the server agreed to it (STARTTLS), and returns once the handshake is done.
     ///
@@ -65,7 +64,7 @@ package final class LineConnection: Sendable {
     /// - Throws: `LineConnectionError` `.tls` for a refused certificate or a failed handshake.
     package func startTLS(caFile: String?) async throws(LineConnectionError) {
         let context = try Self.makeContext(caFile: caFile)
-        inbox.state.withLock { $0.buffer.clear() }
+        inbox.state.withValue { $0.buffer.clear() }
         let host = self.host
         let channel = self.channel
         do {
@@ -90,7 +89,7 @@ package final class LineConnection: Sendable {
             timer.cancel()
         } catch {
             timer.cancel()
-            if let failure = inbox.state.withLock({ $0.failure }) { throw failure }
+            if let failure = inbox.state.withValue({ $0.failure }) { throw failure }
             if NIODeadline.now() >= deadline { throw LineConnectionError(.timeout, "timed out writing to \(host):\(port)") }
             throw LineConnectionError(.closed, "the connection to \(host):\(port) closed while writing")
         }
@@ -99,37 +98,35 @@ package final class LineConnection: Sendable {
     /// The next line the server sends, without its CR LF.
     /// - Throws: `LineConnectionError` `.timeout`, `.closed`, `.lineTooLong`, or `.tls` when the handshake failed.
     package func readLine() async throws(LineConnectionError) -> String {
-        let deadline = NIODeadline.now() + TimeAmount(timeout)
         let limit = maxLineLength
-        while true {
-            let (outcome, generation) = inbox.state.withLock { state -> (Result<String, LineConnectionError>?, Int) in
-                if let newline = state.buffer.readableBytesView.firstIndex(of: 0x0A) {
-                    let length = newline - state.buffer.readerIndex
-                    var line = state.buffer.readBytes(length: length + 1) ?? []
-                    line.removeLast()
-                    if line.last == 0x0D { line.removeLast() }
-                    return (.success(String(decoding: line, as: UTF8.self)), state.generation)
-                }
-                if state.buffer.readableBytes > limit {
-                    return (.failure(LineConnectionError(.lineTooLong, "the server sent a line longer than \(limit) bytes")), state.generation)
-                }
-                if let failure = state.failure { return (.failure(failure), state.generation) }
-                if state.closed { return (.failure(LineConnectionError(.closed, "the server closed the connection")), state.generation) }
-                return (nil, state.generation)
-            }
-            switch outcome {
-            case .success(let line): return line
-            case .failure(let error):
-                if error.kind == .lineTooLong { await close() }
-                throw error
-            case nil: break
-            }
-            guard NIODeadline.now() < deadline else {
-                await close()
-                throw LineConnectionError(.timeout, "timed out waiting for \(host):\(port)")
-            }
-            await inbox.wait(after: generation, until: deadline, on: channel.eventLoop)
+        let outcome = await inbox.state.first(before: NIODeadline.now() + TimeAmount(timeout), on: channel.eventLoop) { state in
+            Self.nextLine(&state, limit: limit)
         }
+        switch outcome {
+        case .success(let line): return line
+        case .failure(let error):
+            if error.kind == .lineTooLong { await close() }
+            throw error
+        case nil:
+            await close()
+            throw LineConnectionError(.timeout, "timed out waiting for \(host):\(port)")
+        }
+    }
+
+    /// A whole line taken from the buffer, an error that ends reading, or nil: wait for more.
+    private static func nextLine(_ state: inout Inbox.State, limit: Int) -> Result<String, LineConnectionError>? {
+        if let newline = state.buffer.readableBytesView.firstIndex(of: 0x0A) {
+            var line = state.buffer.readBytes(length: newline - state.buffer.readerIndex + 1) ?? []
+            line.removeLast()
+            if line.last == 0x0D { line.removeLast() }
+            return .success(String(decoding: line, as: UTF8.self))
+        }
+        if state.buffer.readableBytes > limit {
+            return .failure(LineConnectionError(.lineTooLong, "the server sent a line longer than \(limit) bytes"))
+        }
+        if let failure = state.failure { return .failure(failure) }
+        if state.closed { return .failure(LineConnectionError(.closed, "the server closed the connection")) }
+        return nil
     }
 
     /// Closes the connection (after TLS's close_notify when encrypted). Safe to call more than once.
@@ -141,21 +138,26 @@ package final class LineConnection: Sendable {
 
     /// Waits for the TLS handshake to end, well or badly, within `timeout`.
     private func awaitHandshake() async throws(LineConnectionError) {
-        let deadline = NIODeadline.now() + TimeAmount(timeout)
-        while true {
-            let (done, failure, closed, generation) = inbox.state.withLock { ($0.tls, $0.failure, $0.closed, $0.generation) }
-            if done { return }
-            if let failure {
-                await close()
-                throw failure
-            }
-            if closed { throw LineConnectionError(.tls, "\(host):\(port) closed the connection during the TLS handshake") }
-            guard NIODeadline.now() < deadline else {
-                await close()
-                throw LineConnectionError(.timeout, "the TLS handshake with \(host):\(port) timed out")
-            }
-            await inbox.wait(after: generation, until: deadline, on: channel.eventLoop)
+        let outcome = await inbox.state.first(before: NIODeadline.now() + TimeAmount(timeout), on: channel.eventLoop) { state in
+            Self.handshakeOutcome(state)
         }
+        switch outcome {
+        case .success: return
+        case .failure(let error):
+            await close()
+            throw error
+        case nil:
+            await close()
+            throw LineConnectionError(.timeout, "the TLS handshake with \(host):\(port) timed out")
+        }
+    }
+
+    /// Done, failed, or nil: still under way.
+    private static func handshakeOutcome(_ state: Inbox.State) -> Result<Void, LineConnectionError>? {
+        if state.tls { return .success(()) }
+        if let failure = state.failure { return .failure(failure) }
+        if state.closed { return .failure(LineConnectionError(.tls, "the server closed the connection during the TLS handshake")) }
+        return nil
     }
 
     private static func makeContext(caFile: String?) throws(LineConnectionError) -> NIOSSLContext {
@@ -190,30 +192,26 @@ package final class LineConnection: Sendable {
         }
     }
 
-    /// What arrived so far, how the connection stands, and the one reader waiting for more.
+    /// What arrived so far and how the connection stands, for the reader to wait on.
     private final class Inbox: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
 
-        struct State {
+        struct State: Sendable {
             var buffer = ByteBuffer()
             var tls = false
             var closed = false
             var failure: LineConnectionError?
-            /// Counts changes, so a reader that looked knows whether anything happened since.
-            var generation = 0
-            var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-            var nextWaiter = 0
         }
 
-        let state = Mutex(State())
+        let state = Awaitable(State())
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
-            changed { $0.buffer.writeBuffer(&bytes) }
+            state.change { $0.buffer.writeBuffer(&bytes) }
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent { changed { $0.tls = true } }
+            if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent { state.change { $0.tls = true } }
             context.fireUserInboundEventTriggered(event)
         }
 
@@ -222,38 +220,12 @@ package final class LineConnection: Sendable {
                 error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
                 ? LineConnectionError(.tls, "the TLS handshake failed: \(ClientTLS.explain(error))")
                 : LineConnectionError(.closed, "the connection failed: \(error)")
-            changed { state in if state.failure == nil { state.failure = failure } }
+            state.change { state in if state.failure == nil { state.failure = failure } }
             context.close(promise: nil)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            changed { $0.closed = true }
-        }
-
-        /// Records a change and wakes every waiting reader.
-        private func changed(_ change: (inout State) -> Void) {
-            let waiters = state.withLock { state in
-                change(&state)
-                state.generation += 1
-                defer { state.waiters = [:] }
-                return Array(state.waiters.values)
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-
-        /// Returns once something changed after `generation` was read, or at `deadline`.
-        func wait(after generation: Int, until deadline: NIODeadline, on loop: any EventLoop) async {
-            await withCheckedContinuation { continuation in
-                let id = state.withLock { state -> Int? in
-                    guard state.generation == generation else { return nil }
-                    let id = state.nextWaiter
-                    state.nextWaiter += 1
-                    state.waiters[id] = continuation
-                    return id
-                }
-                guard let id else { return continuation.resume() }
-                loop.scheduleTask(deadline: deadline) { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
-            }
+            state.change { $0.closed = true }
         }
     }
 }

@@ -138,7 +138,8 @@ struct SMTPClientTests {
 
     @Test func sessionsToASilentServerWaitSideBySideAndEachTimesOut() async throws {
         // A server that accepts and never says a word. Each session gives up at its own timeout, and they all wait at
-        // once, holding no thread: fifty take about one timeout. On a thread pool of two (as before), fifty.
+        // once, holding no thread: fifty take about one timeout (2.1 s alone). On a thread pool of two, as before, they
+        // took 50 s. The bound leaves room for a full parallel run, which has delayed timers by seconds.
         let silent = try await SilentServer.start()
         let port = silent.port
         let mail = mail()
@@ -156,6 +157,6 @@ struct SMTPClientTests {
             guard case .failure(let error) = result else { Issue.record("a silent server took a mail"); continue }
             #expect(error.kind == .transient && error.message.contains("timed out"), "\(error)")
         }
-        #expect(elapsed >= .seconds(2) && elapsed < .seconds(8), "fifty 2 s timeouts took \(elapsed)")
+        #expect(elapsed >= .seconds(2) && elapsed < .seconds(20), "fifty 2 s timeouts took \(elapsed)")
     }
 }

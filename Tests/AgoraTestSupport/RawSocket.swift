@@ -1,3 +1,4 @@
+import AgoraNet
 package import AgoraWebSocket
 import Foundation
 package import NIOCore
@@ -13,70 +14,36 @@ package final class RawSocket: Sendable {
     /// correct answer more than 5 s late.
     package static let patience: Duration = .seconds(30)
 
-    /// What the server sent so far, and readers waiting for more.
+    /// What the server sent so far, for readers to wait on.
     ///
     /// Readers sleep until bytes arrive or the connection ends instead of polling: several hundred sockets polling
     /// every millisecond kept the two cooperative threads of a CI machine so busy that answers came seconds late.
-    private final class Inbox: Sendable {
-        struct State {
-            var buffer = ByteBuffer()
-            var closed = false
-            /// Counts arrivals, so a reader that checked the buffer knows whether anything came since.
-            var generation = 0
-            var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-            var nextWaiter = 0
-        }
-
-        let state = Mutex(State())
-
-        /// Records an arrival (or the end) and wakes every reader.
-        func changed(_ change: (inout State) -> Void) {
-            let waiters = state.withLock { state in
-                change(&state)
-                state.generation += 1
-                defer { state.waiters = [:] }
-                return Array(state.waiters.values)
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-
-        /// Returns once something arrived after `generation` was read, or at `deadline`.
-        func wait(after generation: Int, until deadline: NIODeadline, on loop: any EventLoop) async {
-            await withCheckedContinuation { continuation in
-                let id = state.withLock { state -> Int? in
-                    guard state.generation == generation else { return nil }
-                    let id = state.nextWaiter
-                    state.nextWaiter += 1
-                    state.waiters[id] = continuation
-                    return id
-                }
-                guard let id else { return continuation.resume() }
-                loop.scheduleTask(deadline: deadline) { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
-            }
-        }
+    private struct Inbox: Sendable {
+        var buffer = ByteBuffer()
+        var closed = false
     }
 
     private final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
-        let inbox: Inbox
-        init(_ inbox: Inbox) { self.inbox = inbox }
+        let inbox: Awaitable<Inbox>
+        init(_ inbox: Awaitable<Inbox>) { self.inbox = inbox }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
-            inbox.changed { $0.buffer.writeBuffer(&bytes) }
+            inbox.change { $0.buffer.writeBuffer(&bytes) }
         }
         func channelInactive(context: ChannelHandlerContext) {
-            inbox.changed { $0.closed = true }
+            inbox.change { $0.closed = true }
         }
     }
 
-    package struct HTTPAnswer {
+    package struct HTTPAnswer: Sendable {
         package var status: Int
         package var headers: [String: String]
         package var body: String
     }
 
     package let channel: any Channel
-    private let inbox: Inbox
+    private let inbox: Awaitable<Inbox>
     /// Reads RSV1 (compressed) frames too, so compression tests can inspect them; other tests see RSV 0 from a server
     /// that negotiated nothing.
     private let parser: Mutex<FrameParser> = {
@@ -85,13 +52,13 @@ package final class RawSocket: Sendable {
         return Mutex(parser)
     }()
 
-    private init(channel: any Channel, inbox: Inbox) {
+    private init(channel: any Channel, inbox: Awaitable<Inbox>) {
         self.channel = channel
         self.inbox = inbox
     }
 
     package static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawSocket {
-        let inbox = Inbox()
+        let inbox = Awaitable(Inbox())
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(inbox)) }
@@ -105,7 +72,7 @@ package final class RawSocket: Sendable {
             try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
         } catch ChannelError.ioOnClosedChannel {
             // Say what the server sent before it closed (a Close frame names its code), not only that it did.
-            let unread = inbox.state.withLock { state in state.buffer.readableBytesView.suffix(64).map { String(format: "%02x", $0) } }
+            let unread = inbox.withValue { inbox in inbox.buffer.readableBytesView.suffix(64).map { String(format: "%02x", $0) } }
             throw RawSocketClosed(unreadTail: unread.joined(separator: " "))
         }
     }
@@ -173,14 +140,10 @@ package final class RawSocket: Sendable {
     }
 
     /// The first non-nil answer of `check`, asked now and after each arrival; `RawSocketTimeout` after `timeout`.
-    private func awaitResult<Answer>(timeout: Duration, _ check: (inout Inbox.State) throws -> Answer?) async throws -> Answer {
-        let deadline = NIODeadline.now() + TimeAmount(timeout)
-        while true {
-            let (result, generation) = try inbox.state.withLock { state in (try check(&state), state.generation) }
-            if let result { return result }
-            guard NIODeadline.now() < deadline else { throw RawSocketTimeout() }
-            await inbox.wait(after: generation, until: deadline, on: channel.eventLoop)
-        }
+    private func awaitResult<Answer: Sendable>(timeout: Duration, _ check: (inout Inbox) throws -> Answer?) async throws -> Answer {
+        let answer = try await inbox.first(before: NIODeadline.now() + TimeAmount(timeout), on: channel.eventLoop, check)
+        guard let answer else { throw RawSocketTimeout() }
+        return answer
     }
 
     /// Stops taking bytes from the kernel, so the server meets a client that does not read: its writes fill the
