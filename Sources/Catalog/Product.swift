@@ -130,16 +130,14 @@ package struct Product: Sendable, Codable, Equatable {
 }
 
 /// One page of a listing, with the cursor of the next page (nil on the last).
+///
+/// Not `Page<Product>`: its response is written by `ProductJSONWriter` (CatalogRoutes), which a generic page's
+/// `ResponseEncodable` conformance would bypass. Its JSON is a `Page`'s, which `encode(to:)` hands on to.
 package struct ProductPage: Sendable, Codable, Equatable {
     package var items: [Product]
     package var nextCursor: String?
 
-    enum CodingKeys: String, CodingKey { case items, nextCursor }
-
-    /// Writes `"nextCursor": null` on the last page rather than leaving the key out, as every list does.
     package func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
+        try Page(items: items, nextCursor: nextCursor).encode(to: encoder)
     }
 }

@@ -22,19 +22,7 @@ package struct FollowService: Sendable {
     }
 
     /// One page of a follower or following list.
-    package struct Page: Sendable, Codable, Equatable {
-        package var items: [Entry]
-        package var nextCursor: String?
-
-        enum CodingKeys: String, CodingKey { case items, nextCursor }
-
-        /// Writes `"nextCursor": null` on the last page, as every list does.
-        package func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(items, forKey: .items)
-            try container.encode(nextCursor, forKey: .nextCursor)
-        }
-    }
+    package typealias Page = AgoraCore.Page<Entry>
 
     let db: PGPool
     let accounts: any AccountDirectory

@@ -61,4 +61,3 @@ package struct SocialRoutes: Sendable {
 }
 
 extension FollowService.FollowState: ResponseEncodable {}
-extension FollowService.Page: ResponseEncodable {}
