@@ -10,6 +10,8 @@ package final class Awaitable<Value: Sendable>: Sendable {
         /// Counts changes, so a caller that looked knows whether anything happened since.
         var generation = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// The deadline timers of the waiters, cancelled when a change wakes them first.
+        var timers: [Int: Scheduled<Void>] = [:]
         var nextWaiter = 0
     }
 
@@ -26,12 +28,16 @@ package final class Awaitable<Value: Sendable>: Sendable {
 
     /// Changes the value and wakes every waiting caller.
     package func change(_ body: (inout Value) -> Void) {
-        let waiters = box.withLock { box in
+        let (waiters, timers) = box.withLock { box in
             body(&box.value)
             box.generation += 1
-            defer { box.waiters = [:] }
-            return Array(box.waiters.values)
+            defer {
+                box.waiters = [:]
+                box.timers = [:]
+            }
+            return (Array(box.waiters.values), Array(box.timers.values))
         }
+        for timer in timers { timer.cancel() }
         for waiter in waiters { waiter.resume() }
     }
 
@@ -61,7 +67,20 @@ package final class Awaitable<Value: Sendable>: Sendable {
                 return id
             }
             guard let id else { return continuation.resume() }
-            loop.scheduleTask(deadline: deadline) { self.box.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
+            let timer = loop.scheduleTask(deadline: deadline) {
+                let waiter = self.box.withLock { box in
+                    box.timers[id] = nil
+                    return box.waiters.removeValue(forKey: id)
+                }
+                waiter?.resume()
+            }
+            // Kept so a change that comes first can cancel it; if one already came, cancel it now.
+            let woken = box.withLock { box in
+                guard box.waiters[id] != nil else { return true }
+                box.timers[id] = timer
+                return false
+            }
+            if woken { timer.cancel() }
         }
     }
 }

@@ -25,6 +25,12 @@ package final class LineConnection: Sendable {
         self.inbox = inbox
     }
 
+    deinit {
+        // A connection dropped without `close()` (a caller that threw past it) does not stay open until the server
+        // gives up on it.
+        channel.close(promise: nil)
+    }
+
     /// Connects to `host:port`, with TLS from the first byte when `tls` is true (implicit TLS, e.g. port 465).
     /// - Parameter caFile: PEM roots to trust instead of the system's, for `tls`.
     /// - Throws: `LineConnectionError` `.connect`, `.timeout` or `.tls`.

@@ -29,7 +29,9 @@ struct WorkerPoolsTests {
             while state.started.load(ordering: .relaxed) < 2 { try await Task.sleep(for: .milliseconds(5)) }
             let clock = ContinuousClock()
             let hashing = try await clock.measure { _ = try await pools.hashing.runIfActive { 1 + 1 } }
-            #expect(hashing < .seconds(1))
+            // The stuck work never ends until released below, so a shared pool would never run this at all; the bound
+            // is only wide enough for a full parallel run on two cores (which once took 1.15 s to schedule it).
+            #expect(hashing < .seconds(10))
             #expect(state.started.load(ordering: .relaxed) == 2, "the files pool has two threads")
             state.release.store(true, ordering: .relaxed)
             try await group.waitForAll()
