@@ -30,20 +30,28 @@ package enum TextPolicy {
         }
     }
 
-    /// A trimmed one-line name or title of `range` characters, or the reason it is not one.
+    /// How long `raw` is against a documented maximum: its Unicode scalars, before trimming, which is what JSON
+    /// Schema's `maxLength` counts in Public/openapi.json. Counting characters (grapheme clusters) after trimming
+    /// accepted texts longer than the document allows (schemathesis found a chat message of more than 4,000 code points
+    /// that had fewer characters).
+    package static func length(_ raw: some StringProtocol) -> Int { raw.unicodeScalars.count }
+
+    /// A trimmed one-line name or title of `range` characters, or the reason it is not one. The upper bound counts as
+    /// `length` does.
     package static func singleLine(_ raw: String, _ range: ClosedRange<Int>) -> Result<String, Problem> {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard range.contains(text.count) else {
+        guard text.count >= range.lowerBound, length(raw) <= range.upperBound else {
             return .failure(Problem(range.lowerBound > 0 && text.isEmpty ? "is required" : "must be \(range.lowerBound) to \(range.upperBound) characters"))
         }
         if let problem = nameProblem(text) { return .failure(problem) }
         return .success(text)
     }
 
-    /// A trimmed multi-line text of at most `max` characters (newlines and tabs allowed), or the reason it is not one.
+    /// A trimmed multi-line text of at most `max` characters as `length` counts them (newlines and tabs allowed), or
+    /// the reason it is not one.
     package static func multiLine(_ raw: String, max: Int) -> Result<String, Problem> {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.count <= max else { return .failure(Problem("must be at most \(max) characters")) }
+        guard length(raw) <= max else { return .failure(Problem("must be at most \(max) characters")) }
         guard !text.unicodeScalars.contains(where: { isControl($0) && $0 != "\n" && $0 != "\t" }) else {
             return .failure(Problem("must not contain control characters"))
         }

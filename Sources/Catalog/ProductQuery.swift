@@ -46,8 +46,8 @@ package struct ProductQuery: Sendable, Equatable {
             "lng", "radiusKm", "sort", "limit", "cursor",
         ]
         for name in parameters.keys where !known.contains(name) { errors.add(name, "is not a known parameter") }
-        if let q = parameters["q"]?.trimmingCharacters(in: .whitespacesAndNewlines), !q.isEmpty {
-            if q.count > maxTextLength { errors.add("q", "must be at most \(maxTextLength) characters") } else { query.text = q }
+        if let raw = parameters["q"], case let q = raw.trimmingCharacters(in: .whitespacesAndNewlines), !q.isEmpty {
+            if TextPolicy.length(raw) > maxTextLength { errors.add("q", "must be at most \(maxTextLength) characters") } else { query.text = q }
         }
         query.category = parameters["category"].flatMap { $0.isEmpty ? nil : $0 }
         query.includeDescendants = flag(parameters["descendants"], "descendants", &errors)

@@ -274,7 +274,7 @@ package struct ChatService: Sendable {
         let text = outgoing.text.trimmingCharacters(in: .whitespacesAndNewlines)
         var problems: [String: String] = [:]
         if text.isEmpty && outgoing.productId == nil { problems["text"] = "must not be empty" }
-        if text.count > settings.maxLength { problems["text"] = "must be at most \(settings.maxLength) characters" }
+        if TextPolicy.length(outgoing.text) > settings.maxLength { problems["text"] = "must be at most \(settings.maxLength) characters" }
         if let client = outgoing.clientId, client.isEmpty || client.utf8.count > 64 { problems["clientId"] = "must be 1 to 64 characters" }
         if outgoing.conversationId == nil && outgoing.to == nil { problems["conversationId"] = "or a recipient is required" }
         if !problems.isEmpty { throw AgoraError(.validation, "The message is not valid", fields: problems) }

@@ -81,7 +81,7 @@ package struct ShippingAddress: Codable, Sendable, Equatable {
             let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if trimmed.isEmpty {
                 if required { problems["shippingAddress.\(field)"] = "is required" }
-            } else if trimmed.count > max {
+            } else if TextPolicy.length(value ?? "") > max {
                 problems["shippingAddress.\(field)"] = "must be at most \(max) characters"
             }
         }

@@ -23,9 +23,9 @@ extension ReviewService {
     package func review(_ product: UUID, buyer: UUID, rating: Int, body: String, logger: Logger) async throws -> Review {
         var problems: [String: String] = [:]
         if !(1...5).contains(rating) { problems["rating"] = "must be a whole number from 1 to 5" }
-        let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
-        if body.count > 2000 { problems["body"] = "must be at most 2000 characters" }
+        if TextPolicy.length(body) > 2000 { problems["body"] = "must be at most 2000 characters" }
         guard problems.isEmpty else { throw AgoraError(.validation, "The review is not valid", fields: problems) }
+        let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
         let id: UUID
         do {
             id = try await db.withTransaction(logger: logger) { tx in
@@ -67,8 +67,9 @@ extension ReviewService {
     /// The seller of the reviewed product replies, once.
     /// - Throws: 404 unless the review is of the seller's product; 409 `already_replied`; 422 for an empty or long reply.
     package func reply(to review: UUID, seller: UUID, text: String, logger: Logger) async throws -> Review {
+        let raw = text
         let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...2000).contains(text.count) else {
+        guard !text.isEmpty, TextPolicy.length(raw) <= 2000 else {
             throw AgoraError(.validation, "The reply is not valid", fields: ["reply": "must be 1 to 2000 characters"])
         }
         let rows = try await db.query(
