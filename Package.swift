@@ -91,28 +91,29 @@ let package = Package(
         module("AgoraWebSocket", ["AgoraCrypto", "CZlib", hummingbirdCore, httpTypes, nioHTTPTypes, logging, nioCore, nioPosix]),
         module("AgoraMedia", ["AgoraCore", "AgoraCrypto", hummingbird, httpTypes, nioCore, nioPosix]),
 
-        // MARK: Shared by the domains: the event outbox
+        // MARK: Shared by the domains: the event outbox, the admin audit log
         module("AgoraEvents", ["AgoraCore", "AgoraPostgres", logging]),
+        module("AgoraAudit", ["AgoraCore", "AgoraPostgres", logging]),
 
         // MARK: Domains, each owning its tables (scripts/boundaries.allow)
         module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
         module("Catalog", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", hummingbird, httpTypes, logging, lifecycle]),
         module("Social", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog", hummingbird, logging]),
         // Cart, checkout, payments, orders, digital inventory, reviews, payouts.
-        module("Commerce", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraNet", hummingbird, httpTypes, logging, nioCore, lifecycle]),
+        module("Commerce", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraAudit", "AgoraNet", hummingbird, httpTypes, logging, nioCore, lifecycle]),
         // The hub of local sockets, the Redis bus between instances, durable per-user streams.
         module("Realtime", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", logging, nioCore, lifecycle]),
         module("Notifications", ["AgoraCore", "AgoraPostgres", "AgoraEvents", "Realtime", hummingbird, logging, lifecycle]),
         module("Chat", ["AgoraCore", "AgoraPostgres", "Catalog", "Realtime", "Notifications", hummingbird, logging]),
 
         // MARK: Composition
-        // The operator's half: dashboards and payouts to settle, put together from the domains' services.
-        module("Admin", ["AgoraCore", "Accounts", "Commerce", hummingbird, logging]),
+        // The operator's half: dashboards, payouts to settle and the audit log, put together from the domains' services.
+        module("Admin", ["AgoraCore", "AgoraAudit", "Accounts", "Commerce", hummingbird, logging]),
         module(
             "AgoraApp",
             [
-                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts", "AgoraEvents", "Catalog", "Social",
-                "AgoraMedia", "AgoraNet", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
+                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts", "AgoraEvents", "AgoraAudit",
+                "Catalog", "Social", "AgoraMedia", "AgoraNet", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
                 nioCore, nioHTTP1, hummingbird, httpTypes, logging, metrics, prometheus, lifecycle,
             ],
             resources: [.copy("Migrations")]
@@ -177,6 +178,7 @@ let package = Package(
              "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging, nioCore, lifecycle]
         ),
         // The domains' own tests; RealtimeTests keeps what crosses instances and the hub's delivery.
+        tests("AdminTests", ["AgoraApp", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes]),
         tests("AgoraEventsTests", ["AgoraEvents", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging]),
         tests("SocialTests", ["Social", "Catalog", "AgoraEvents", "AgoraCore", "AgoraApp", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, logging]),
         tests(

@@ -1,5 +1,6 @@
 package import Accounts
 package import Admin
+import AgoraAudit
 package import AgoraCore
 package import AgoraEvents
 package import AgoraMail
@@ -184,7 +185,7 @@ package func buildApplication(
     MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
-    AdminRoutes(admin: admin, payouts: commerce.payouts, settings: config.commerce).add(to: router)
+    AdminRoutes(admin: admin, payouts: commerce.payouts, audit: AuditLog(db: db), settings: config.commerce).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)

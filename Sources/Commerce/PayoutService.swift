@@ -1,3 +1,4 @@
+import AgoraAudit
 package import AgoraCore
 package import AgoraPostgres
 package import Foundation
@@ -85,22 +86,37 @@ extension PayoutService {
     }
 
     /// An admin settles a requested payout: `paid`, or `failed` (its amount goes back to the seller's available balance).
+    ///
+    /// The audit entry (who, the note as the reason, the status before and after) is written in the same transaction.
     /// - Throws: 404 for an unknown payout; 409 `payout_settled` for one already settled; 422 for another status.
-    package func settlePayout(_ id: UUID, status: String, note: String?, logger: Logger) async throws -> Payout {
+    package func settlePayout(_ id: UUID, status: String, note: String?, by admin: UUID, logger: Logger) async throws -> Payout {
         guard status == "paid" || status == "failed" else {
             throw AgoraError(.validation, "A payout is settled as paid or failed", fields: ["status": "must be paid or failed"])
         }
         try await db.withTransaction(logger: logger) { tx in
             let rows = try await tx.query("SELECT seller_id, currency, amount_minor, status FROM payouts WHERE id = \(id) FOR UPDATE")
             guard let row = rows.first else { throw AgoraError(.notFound, code: "payout_not_found", "No such payout") }
-            guard try row.decode("status", as: String.self) == "requested" else {
+            let before: String = try row.decode("status")
+            guard before == "requested" else {
                 throw AgoraError(.conflict, code: "payout_settled", "This payout is already settled")
             }
+            let seller: UUID = try row.decode("seller_id")
+            let currency: String = try row.decode("currency")
+            let amount: Int64 = try row.decode("amount_minor")
             try await tx.execute("UPDATE payouts SET status = \(status), note = \(note), processed_at = now() WHERE id = \(id)")
             if status == "failed" {
-                try await SellerLedger.record(seller: try row.decode("seller_id"), currency: try row.decode("currency"), bucket: "available",
-                                 amount: try row.decode("amount_minor"), entry: "payout_failed", sellerOrder: nil, payout: id, in: tx)
+                try await SellerLedger.record(seller: seller, currency: currency, bucket: "available",
+                                 amount: amount, entry: "payout_failed", sellerOrder: nil, payout: id, in: tx)
             }
+            let facts: AuditLog.State = ["sellerId": .string(seller.uuidString), "currency": .string(currency), "amountMinor": .int(amount)]
+            try await AuditLog.record(
+                .init(
+                    actor: admin, action: .payoutSettled, targetType: "payout", targetID: id.uuidString, reason: note,
+                    before: facts.merging(["status": .string(before)]) { $1 },
+                    after: facts.merging(["status": .string(status)]) { $1 }
+                ),
+                in: tx
+            )
         }
         return try await payouts(where: "id = \(id)", limit: 1, logger: logger).one()
     }

@@ -11,7 +11,7 @@ LAYERS = [
     ("system", "C modules over the system libraries (module maps only)"),
     ("ground", "what everything shares: errors, ids, money, settings parsing, the ports domains talk through"),
     ("infrastructure", "databases, crypto, sockets, mail, media files: no domain knowledge"),
-    ("shared", "the domain event outbox every domain writes to"),
+    ("shared", "what every domain writes to in its own transaction: the domain event outbox, the admin audit log"),
     ("domain", "one room each, owning its tables"),
     ("composition", "modules that put domains together: the operator's half, the application"),
     ("executable", "binaries, benchmarks, fuzzers, demo data"),
@@ -19,7 +19,7 @@ LAYERS = [
 ]
 INFRASTRUCTURE = {"AgoraPool", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMail", "AgoraWebSocket", "AgoraMedia", "AgoraNet"}
 GROUND = {"AgoraCore"}
-SHARED = {"AgoraEvents"}
+SHARED = {"AgoraEvents", "AgoraAudit"}
 DOMAINS = {"Accounts", "Catalog", "Social", "Commerce", "Realtime", "Notifications", "Chat"}
 COMPOSITION = {"Admin", "AgoraApp"}
 
