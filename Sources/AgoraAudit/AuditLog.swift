@@ -21,7 +21,7 @@ package struct AuditLog: Sendable {
             """
             INSERT INTO admin_audit (actor_id, action, target_type, target_id, reason, before, after)
             VALUES (\(entry.actor), \(entry.action.rawValue), \(entry.targetType), \(entry.targetID), \(entry.reason),
-                    \(try json(entry.before))::jsonb, \(try json(entry.after))::jsonb)
+                    \(try DomainEvent.jsonText(entry.before))::jsonb, \(try DomainEvent.jsonText(entry.after))::jsonb)
             """
         )
     }
@@ -52,22 +52,12 @@ package struct AuditLog: Sendable {
                 id: try row.decode("id"), actorId: try row.decode("actor_id"),
                 action: AuditAction(rawValue: try row.decode("action")) ?? .unknown, targetType: try row.decode("target_type"),
                 targetId: try row.decode("target_id"), reason: try row.decode("reason"),
-                before: try Self.state(try row.decode("before")), after: try Self.state(try row.decode("after")),
+                before: try DomainEvent.payload(jsonText: try row.decode("before")), after: try DomainEvent.payload(jsonText: try row.decode("after")),
                 createdAt: try row.decode("created_at")
             )
         }
         let items = Array(found.prefix(limit))
         let next = found.count > limit ? items.last.map { OpaqueCursor.encode(TimePosition($0.createdAt, id: $0.id)) } : nil
         return Page(items: items, nextCursor: next)
-    }
-
-    static func json(_ state: State) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(state), as: UTF8.self)
-    }
-
-    static func state(_ text: String) throws -> State {
-        try JSONDecoder().decode(State.self, from: Data(text.utf8))
     }
 }

@@ -73,4 +73,16 @@ package struct DomainEvent: Sendable, Equatable, Codable {
         self.subjectID = subject
         self.payload = payload
     }
+
+    /// A payload as stored in a `jsonb` column (keys sorted, so equal payloads are equal text).
+    package static func jsonText(_ payload: [String: Value]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(payload), as: UTF8.self)
+    }
+
+    /// A payload read back from its `jsonb` column's text.
+    package static func payload(jsonText text: String) throws -> [String: Value] {
+        try JSONDecoder().decode([String: Value].self, from: Data(text.utf8))
+    }
 }

@@ -23,8 +23,3 @@ package struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
 
 /// Every page is a response body.
 extension Page: ResponseEncodable {}
-
-/// A page reads back as it was written (clients in tests, caches).
-extension Page: Decodable where Item: Decodable {}
-
-extension Page: Equatable where Item: Equatable {}

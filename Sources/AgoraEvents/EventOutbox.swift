@@ -37,7 +37,7 @@ package struct EventOutbox: Sendable {
             INSERT INTO domain_events (type, actor_id, subject_id, payload)
             SELECT type, nullif(actor, '')::uuid, nullif(subject, '')::uuid, payload::jsonb
             FROM unnest(\(events.map(\.kind.rawValue)), \(events.map { $0.actorID?.uuidString ?? "" }),
-                        \(events.map { $0.subjectID?.uuidString ?? "" }), \(try events.map(Self.payloadJSON)))
+                        \(events.map { $0.subjectID?.uuidString ?? "" }), \(try events.map { try DomainEvent.jsonText($0.payload) }))
                  AS e(type, actor, subject, payload)
             """
     }
@@ -91,15 +91,9 @@ package struct EventOutbox: Sendable {
                 DomainEvent.Kind(rawValue: try row.decode("type")),
                 actor: try row.decode("actor_id"),
                 subject: try row.decode("subject_id"),
-                payload: try JSONDecoder().decode([String: DomainEvent.Value].self, from: Data(payload.utf8))
+                payload: try DomainEvent.payload(jsonText: payload)
             ),
             occurredAt: try row.decode("occurred_at")
         )
-    }
-
-    static func payloadJSON(_ event: DomainEvent) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(event.payload), as: UTF8.self)
     }
 }

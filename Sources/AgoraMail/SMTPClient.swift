@@ -1,4 +1,5 @@
 import AgoraCrypto
+import AgoraNet
 import Foundation
 
 /// Why a mail was not sent. `transient` failures are retried later; `permanent` ones (a 5xx refusal of this mail)
@@ -57,9 +58,21 @@ package struct SMTPSettings: Sendable {
 /// server holds no thread, and each step is bounded by `settings.timeout`.
 package struct SMTPClient: Sendable {
     package let settings: SMTPSettings
+    /// Built once from `settings.caFile` when the settings ask for TLS; a CA file that cannot be used fails each
+    /// session (transiently, so the mails wait for the setting to be fixed), as it did when each session read it.
+    private let tls: Result<ClientTLSContext, SMTPError>?
 
     package init(settings: SMTPSettings) {
         self.settings = settings
+        if settings.security == .none {
+            tls = nil
+        } else {
+            do {
+                tls = .success(try ClientTLSContext(caFile: settings.caFile))
+            } catch {
+                tls = .failure(SMTPError(.transient, error.message))
+            }
+        }
     }
 
     /// Sends each mail, in order, over one session. A failure to set up the session fails every mail transiently;
@@ -100,9 +113,9 @@ package struct SMTPClient: Sendable {
     /// Connects and greets, upgrading to TLS and logging in as the settings say; the connection is closed when any
     /// of it fails.
     private func open() async throws(SMTPError) -> SMTPConnection {
+        let tls = try tls?.get()
         let connection = try await SMTPConnection(
-            host: settings.host, port: settings.port, timeout: settings.timeout, implicitTLS: settings.security == .tls,
-            caFile: settings.caFile)
+            host: settings.host, port: settings.port, timeout: settings.timeout, implicitTLS: settings.security == .tls ? tls : nil)
         do throws(SMTPError) {
             try expect(await connection.readReply(), 220, "greeting")
             var extensions = try await hello(connection)
@@ -111,7 +124,8 @@ package struct SMTPClient: Sendable {
                     throw SMTPError(.transient, "the server does not offer STARTTLS, which AGORA_SMTP_TLS=starttls requires")
                 }
                 try expect(await connection.command("STARTTLS"), 220, "STARTTLS")
-                try await connection.startTLS(caFile: settings.caFile)
+                guard let tls else { throw SMTPError(.transient, "STARTTLS without a TLS context") }
+                try await connection.startTLS(tls)
                 extensions = try await hello(connection)  // RFC 3207 §4.2: forget what was said before TLS
             }
             if let username = settings.username, !username.isEmpty {

@@ -24,18 +24,18 @@ struct SMTPConnection: Sendable {
 
     /// Connects to `host:port`, with TLS from the first byte for implicit TLS.
     /// - Throws: `SMTPError` (transient) when no address accepts within `timeout`, or the TLS handshake fails.
-    init(host: String, port: Int, timeout: Duration, implicitTLS: Bool, caFile: String?) async throws(SMTPError) {
+    init(host: String, port: Int, timeout: Duration, implicitTLS: ClientTLSContext?) async throws(SMTPError) {
         do {
             line = try await LineConnection.connect(
-                host: host, port: port, timeout: timeout, maxLineLength: Self.maxLineLength, tls: implicitTLS, caFile: caFile)
+                host: host, port: port, timeout: timeout, maxLineLength: Self.maxLineLength, tls: implicitTLS)
         } catch {
             throw SMTPError(.transient, error.message)
         }
     }
 
     /// Upgrades the connection to TLS after the server's 220 to `STARTTLS`.
-    func startTLS(caFile: String?) async throws(SMTPError) {
-        do { try await line.startTLS(caFile: caFile) } catch { throw SMTPError(.transient, error.message) }
+    func startTLS(_ tls: ClientTLSContext) async throws(SMTPError) {
+        do { try await line.startTLS(tls) } catch { throw SMTPError(.transient, error.message) }
     }
 
     var isTLS: Bool { line.isTLS }

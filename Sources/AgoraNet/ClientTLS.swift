@@ -39,6 +39,24 @@ package enum ClientTLS {
     }
 }
 
+/// The TLS side of `LineConnection`s to one server: the trust roots read and the context built once, for every
+/// connection after.
+package struct ClientTLSContext: Sendable {
+    let context: NIOSSLContext
+
+    /// - Parameter caFile: PEM roots to trust instead of the system's.
+    /// - Throws: `LineConnectionError` `.tls` for a CA file that cannot be used.
+    package init(caFile: String?) throws(LineConnectionError) {
+        do {
+            context = try NIOSSLContext(configuration: try ClientTLS.configuration(caFile: caFile))
+        } catch let error as ClientTLSError {
+            throw LineConnectionError(.tls, error.message)
+        } catch {
+            throw LineConnectionError(.tls, "cannot set up TLS: \(error)")
+        }
+    }
+}
+
 /// A CA file that cannot be used.
 package struct ClientTLSError: Error, Sendable, CustomStringConvertible {
     package var message: String

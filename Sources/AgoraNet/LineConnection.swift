@@ -31,13 +31,12 @@ package final class LineConnection: Sendable {
         channel.close(promise: nil)
     }
 
-    /// Connects to `host:port`, with TLS from the first byte when `tls` is true (implicit TLS, e.g. port 465).
-    /// - Parameter caFile: PEM roots to trust instead of the system's, for `tls`.
+    /// Connects to `host:port`, with TLS from the first byte when `tls` is given (implicit TLS, e.g. port 465).
     /// - Throws: `LineConnectionError` `.connect`, `.timeout` or `.tls`.
     package static func connect(
-        host: String, port: Int, timeout: Duration, maxLineLength: Int = 4096, tls: Bool = false, caFile: String? = nil
+        host: String, port: Int, timeout: Duration, maxLineLength: Int = 4096, tls: ClientTLSContext? = nil
     ) async throws(LineConnectionError) -> LineConnection {
-        let context = try tls ? makeContext(caFile: caFile) : nil
+        let context = tls?.context
         let inbox = Inbox()
         let channel: any Channel
         do {
@@ -56,7 +55,7 @@ package final class LineConnection: Sendable {
             throw classifyConnect(error, host: host, port: port)
         }
         let connection = LineConnection(host: host, port: port, timeout: timeout, maxLineLength: maxLineLength, channel: channel, inbox: inbox)
-        if tls { try await connection.awaitHandshake() }
+        if tls != nil { try await connection.awaitHandshake() }
         return connection
     }
 
@@ -68,8 +67,8 @@ package final class LineConnection: Sendable {
     /// Whatever the server sent before is thrown away: nothing read before the handshake may be trusted (RFC 3207
     /// §4.2).
     /// - Throws: `LineConnectionError` `.tls` for a refused certificate or a failed handshake.
-    package func startTLS(caFile: String?) async throws(LineConnectionError) {
-        let context = try Self.makeContext(caFile: caFile)
+    package func startTLS(_ tls: ClientTLSContext) async throws(LineConnectionError) {
+        let context = tls.context
         inbox.state.withValue { $0.buffer.clear() }
         let host = self.host
         let channel = self.channel
@@ -164,16 +163,6 @@ package final class LineConnection: Sendable {
         if let failure = state.failure { return .failure(failure) }
         if state.closed { return .failure(LineConnectionError(.tls, "the server closed the connection during the TLS handshake")) }
         return nil
-    }
-
-    private static func makeContext(caFile: String?) throws(LineConnectionError) -> NIOSSLContext {
-        do {
-            return try NIOSSLContext(configuration: try ClientTLS.configuration(caFile: caFile))
-        } catch let error as ClientTLSError {
-            throw LineConnectionError(.tls, error.message)
-        } catch {
-            throw LineConnectionError(.tls, "cannot set up TLS: \(error)")
-        }
     }
 
     /// The name for SNI and certificate checks: nil for an IP address, which NIOSSL then checks against the
