@@ -108,7 +108,7 @@ let package = Package(
 
         // MARK: Composition
         // The operator's half: dashboards, payouts to settle and the audit log, put together from the domains' services.
-        module("Admin", ["AgoraCore", "AgoraAudit", "Accounts", "Commerce", hummingbird, logging]),
+        module("Admin", ["AgoraCore", "AgoraAudit", "Accounts", "Commerce", hummingbird, httpTypes, logging]),
         module(
             "AgoraApp",
             [

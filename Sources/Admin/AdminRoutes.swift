@@ -2,6 +2,7 @@ package import AgoraAudit
 package import AgoraCore
 package import Commerce
 import Foundation
+import HTTPTypes
 package import Hummingbird
 import Logging
 
@@ -9,15 +10,15 @@ import Logging
 /// admin role, and every one that changes anything records it in the audit log in the same transaction.
 package struct AdminRoutes: Sendable {
     let admin: AdminService
-    let payouts: PayoutService
+    let commerce: CommerceServices
     let audit: AuditLog
-    let settings: CommerceSettings
+    var payouts: PayoutService { commerce.payouts }
+    var settings: CommerceSettings { commerce.settings }
 
-    package init(admin: AdminService, payouts: PayoutService, audit: AuditLog, settings: CommerceSettings) {
+    package init(admin: AdminService, commerce: CommerceServices, audit: AuditLog) {
         self.admin = admin
-        self.payouts = payouts
+        self.commerce = commerce
         self.audit = audit
-        self.settings = settings
     }
 
     package func add(to router: some RouterMethods<AgoraRequestContext>) {
@@ -25,6 +26,79 @@ package struct AdminRoutes: Sendable {
         router.get("/api/admin/payouts", use: adminPayouts)
         router.post("/api/admin/payouts/:id/settle", use: settlePayout)
         router.get("/api/admin/audit", use: auditEntries)
+        router.get("/api/admin/orders", use: orders)
+        router.get("/api/admin/orders/:id", use: order)
+        router.post("/api/admin/seller-orders/:id/refunds", use: refund)
+        router.post("/api/admin/seller-orders/:id/status", use: overrideStatus)
+    }
+
+    // MARK: Orders
+
+    /// `GET /api/admin/orders`: newest first; `status`, `buyer`, `seller`, `from`, `to` (RFC 3339, `to` exclusive),
+    /// `minTotal` and `maxTotal` (minor units) narrow it.
+    @Sendable func orders(_ request: Request, context: AgoraRequestContext) async throws -> Page<AdminOrderSummary> {
+        _ = try context.requireRole(.admin)
+        let page = try request.pagination(defaultLimit: settings.defaultPageSize, maxLimit: settings.maxPageSize)
+        let query = QueryFilters(request)
+        var filter = AdminOrderFilter()
+        if let status = try query.text("status", max: 40) {
+            guard let value = OrderStatus(rawValue: status) else {
+                throw AgoraError(.badRequest, code: "invalid_parameter", "status must be one of pending_payment, paid, cancelled, refunded")
+            }
+            filter.status = value
+        }
+        filter.buyer = try query.id("buyer")
+        filter.seller = try query.id("seller")
+        filter.from = try query.time("from")
+        filter.to = try query.time("to")
+        filter.minTotal = try query.amount("minTotal")
+        filter.maxTotal = try query.amount("maxTotal")
+        return try await commerce.orders.adminOrders(filter, limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    @Sendable func order(_ request: Request, context: AgoraRequestContext) async throws -> AdminOrderView {
+        _ = try context.requireRole(.admin)
+        return try await commerce.orders.adminOrder(try context.uuidParameter(), logger: context.logger)
+    }
+
+    struct RefundInput: Decodable {
+        var amount: Int64?
+        var full: Bool?
+        var includeDelivered: Bool?
+        var reason: String?
+    }
+
+    /// `POST /api/admin/seller-orders/:id/refunds`: `amount` (minor units) or `full: true`, and a `reason`;
+    /// `includeDelivered: true` gives back delivered digital items too. `Idempotency-Key` makes a retry refund once.
+    @Sendable func refund(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<AdminOrderView> {
+        let identity = try context.requireRole(.admin)
+        let input = try await request.decode(as: RefundInput.self, context: context)
+        let scope: RefundScope
+        switch (input.amount, input.full ?? false) {
+        case (let amount?, false): scope = .amount(amount)
+        case (nil, true): scope = .everything(includeDelivered: input.includeDelivered ?? false)
+        default:
+            throw AgoraError(.validation, "Refund an amount or everything, not both", fields: ["amount": "give an amount, or full: true"])
+        }
+        let orderID = try await commerce.checkout.adminRefund(
+            try context.uuidParameter(), scope: scope, reason: input.reason, by: identity.accountID,
+            idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!], logger: context.logger
+        )
+        return EditedResponse(status: .created, response: try await commerce.orders.adminOrder(orderID, logger: context.logger))
+    }
+
+    struct StatusInput: Decodable { var status: String; var reason: String? }
+
+    /// `POST /api/admin/seller-orders/:id/status`: moves a seller order along its state machine, or cancels it.
+    @Sendable func overrideStatus(_ request: Request, context: AgoraRequestContext) async throws -> AdminOrderView {
+        let identity = try context.requireRole(.admin)
+        let input = try await request.decode(as: StatusInput.self, context: context)
+        guard let next = SellerOrderStatus(rawValue: input.status), [.shipped, .delivered, .cancelled].contains(next) else {
+            throw AgoraError(.validation, "A seller order can be moved to shipped, delivered or cancelled", fields: ["status": "must be shipped, delivered or cancelled"])
+        }
+        let orderID = try await commerce.checkout.overrideStatus(
+            try context.uuidParameter(), to: next, reason: input.reason, by: identity.accountID, logger: context.logger)
+        return try await commerce.orders.adminOrder(orderID, logger: context.logger)
     }
 
     @Sendable func stats(_ request: Request, context: AgoraRequestContext) async throws -> AdminStats {
@@ -71,42 +145,68 @@ package struct AdminRoutes: Sendable {
     @Sendable func auditEntries(_ request: Request, context: AgoraRequestContext) async throws -> Page<AuditEntry> {
         _ = try context.requireRole(.admin)
         let page = try request.pagination(defaultLimit: settings.defaultPageSize, maxLimit: settings.maxPageSize)
-        let query = request.uri.queryParameters
-        func text(_ name: String, max: Int) throws -> String? {
-            guard let raw = query[Substring(name)].map(String.init) else { return nil }
-            guard !raw.isEmpty, raw.utf8.count <= max, !raw.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be 1 to \(max) characters without control characters")
-            }
-            return raw
-        }
-        func time(_ name: String) throws -> Date? {
-            guard let raw = try text(name, max: 40) else { return nil }
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let plain = ISO8601DateFormatter()
-            guard let date = formatter.date(from: raw) ?? plain.date(from: raw) else {
-                throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be a time like 2026-12-01T00:00:00Z")
-            }
-            return date
-        }
+        let query = QueryFilters(request)
         var filter = AuditFilter()
-        if let actor = try text("actor", max: 36) {
-            guard let id = UUID(uuidString: actor) else { throw AgoraError(.badRequest, code: "invalid_parameter", "actor must be an account id") }
-            filter.actor = id
-        }
-        if let action = try text("action", max: 64) {
+        filter.actor = try query.id("actor")
+        if let action = try query.text("action", max: 64) {
             guard let known = AuditAction(rawValue: action), known != .unknown else {
                 let names = AuditAction.allCases.filter { $0 != .unknown }.map(\.rawValue).joined(separator: ", ")
                 throw AgoraError(.badRequest, code: "invalid_parameter", "action must be one of \(names)")
             }
             filter.action = known
         }
-        filter.targetType = try text("targetType", max: 64)
-        filter.targetID = try text("targetId", max: 200)
-        filter.from = try time("from")
-        filter.to = try time("to")
+        filter.targetType = try query.text("targetType", max: 64)
+        filter.targetID = try query.text("targetId", max: 200)
+        filter.from = try query.time("from")
+        filter.to = try query.time("to")
         return try await audit.entries(filter, limit: page.limit, cursor: page.cursor, logger: context.logger)
     }
 }
 
+/// The query parameters of the back office's lists, each checked at the edge: a bad one is a 400 naming it.
+struct QueryFilters {
+    let parameters: [String: String]
+
+    init(_ request: Request) {
+        var parameters: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+        self.parameters = parameters
+    }
+
+    func text(_ name: String, max: Int) throws -> String? {
+        guard let raw = parameters[name] else { return nil }
+        guard !raw.isEmpty, raw.utf8.count <= max, !raw.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be 1 to \(max) characters without control characters")
+        }
+        return raw
+    }
+
+    func id(_ name: String) throws -> UUID? {
+        guard let raw = try text(name, max: 36) else { return nil }
+        guard let id = UUID(uuidString: raw) else { throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be an id") }
+        return id
+    }
+
+    /// An RFC 3339 time, with or without fractional seconds.
+    func time(_ name: String) throws -> Date? {
+        guard let raw = try text(name, max: 40) else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: raw) ?? ISO8601DateFormatter().date(from: raw) else {
+            throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be a time like 2026-12-01T00:00:00Z")
+        }
+        return date
+    }
+
+    /// An amount in minor units, 0 or more.
+    func amount(_ name: String) throws -> Int64? {
+        guard let raw = try text(name, max: 19) else { return nil }
+        guard let value = Int64(raw), value >= 0 else {
+            throw AgoraError(.badRequest, code: "invalid_parameter", "\(name) must be a whole number of minor units, 0 or more")
+        }
+        return value
+    }
+}
+
 extension AdminStats: ResponseEncodable {}
+extension AdminOrderView: ResponseEncodable {}

@@ -185,7 +185,7 @@ package func buildApplication(
     MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
-    AdminRoutes(admin: admin, payouts: commerce.payouts, audit: AuditLog(db: db), settings: config.commerce).add(to: router)
+    AdminRoutes(admin: admin, commerce: commerce, audit: AuditLog(db: db)).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)

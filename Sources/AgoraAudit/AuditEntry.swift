@@ -7,7 +7,7 @@ package struct AuditEntry: Sendable, Codable, Equatable {
     /// The admin who acted.
     package var actorId: UUID
     package var action: AuditAction
-    /// What was acted on: `payout`, later `order`, `product`, `account`.
+    /// What was acted on: `payout`, `seller_order`; later `product`, `account`.
     package var targetType: String
     package var targetId: String
     /// Why, in the admin's words, when the action takes a reason.
@@ -45,6 +45,10 @@ package struct AuditEntry: Sendable, Codable, Equatable {
 package enum AuditAction: String, Sendable, Codable, CaseIterable {
     /// A requested payout marked paid or failed.
     case payoutSettled = "payout.settled"
+    /// Money given back on a seller order, in part or in full (a full refund before shipping cancels it).
+    case orderRefunded = "order.refunded"
+    /// A seller order moved by hand along its state machine, or cancelled (with a full refund).
+    case orderStatusOverridden = "order.status_overridden"
     /// A row written by a later version that this one does not know; never recorded by this version.
     case unknown
 }

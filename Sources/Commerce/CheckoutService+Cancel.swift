@@ -70,8 +70,12 @@ extension CheckoutService {
 
     /// The paid branch of `cancel`, in its transaction with the order locked: cancels what is left to deliver and
     /// records the refund it owes (nil when it owes nothing, e.g. only free lines).
+    /// A seller's cancel, or an administrator's full refund of a seller order not yet shipped, comes this way too:
+    /// `reason` names it on the refund and `includeDelivered` (an administrator's explicit choice) refunds the
+    /// digital items delivered at payment as well.
     func cancelPaid(
-        _ order: LockedOrder, provider: String, sellerOrder: UUID?, pricing: Pricing, actor: OrderActor, in tx: PGTransaction
+        _ order: LockedOrder, provider: String, sellerOrder: UUID?, pricing: Pricing, actor: OrderActor, reason: String = "buyer_cancel",
+        note: String? = nil, includeDelivered: Bool = false, in tx: PGTransaction
     ) async throws -> RefundService.PendingRefund? {
         let selected = try await tx.query(
             """
@@ -93,8 +97,19 @@ extension CheckoutService {
         }
         var amount: Int64 = 0
         for id in open {
-            amount += try await cancelUndelivered(id, order: order.id, pricing: pricing, actor: actor, in: tx)
+            amount += includeDelivered
+                ? try await cancelPaidSellerOrder(id, order: order.id, actor: actor, refundReference: nil, restock: true, in: tx)
+                : try await cancelUndelivered(id, order: order.id, pricing: pricing, actor: actor, in: tx)
         }
+        return try await settleCancelled(order, sellerOrders: open, amount: amount, provider: provider, actor: actor, reason: reason, note: note, in: tx)
+    }
+
+    /// What every cancel of paid seller orders ends with, in its transaction: the order's refunded sum (and its
+    /// status when nothing of it is left), and the refund owed, recorded as pending.
+    func settleCancelled(
+        _ order: LockedOrder, sellerOrders open: [UUID], amount: Int64, provider: String, actor: OrderActor, reason: String, note: String?,
+        in tx: PGTransaction
+    ) async throws -> RefundService.PendingRefund? {
         let remaining = try await tx.query(
             "SELECT count(*) AS n FROM seller_orders WHERE order_id = \(order.id) AND status <> 'cancelled'"
         ).one().decode("n", as: Int.self)
@@ -106,12 +121,12 @@ extension CheckoutService {
             """
         )
         if remaining == 0 {
-            try await OrderRecords.recordHistory(order: order.id, from: "paid", to: "refunded", actor: actor, note: "cancelled by the buyer", in: tx)
+            try await OrderRecords.recordHistory(order: order.id, from: "paid", to: "refunded", actor: actor, note: "cancelled by the \(actor.kind)", in: tx)
         }
         let key = "cancel-" + open.map { $0.uuidString.lowercased() }.joined(separator: "-").prefix(200)
         let refund = try await refunds.recordRefund(
-            order: order.id, sellerOrders: open, provider: provider, idempotencyKey: String(key), reason: "buyer_cancel", amount: amount,
-            currency: order.currency, in: tx
+            order: order.id, sellerOrders: open, provider: provider, idempotencyKey: String(key), reason: reason, amount: amount,
+            currency: order.currency, requestedBy: actor.accountID, note: note, in: tx
         )
         if let refund {
             // Names the refund until the provider's own id replaces it.
@@ -133,14 +148,19 @@ extension CheckoutService {
             return try await cancelPaidSellerOrder(id, order: order, actor: actor, refundReference: nil, restock: true, in: tx)
         }
         let row = try await tx.query(
-            "SELECT so.seller_id, so.total_minor, so.currency, o.buyer_id FROM seller_orders so JOIN orders o ON o.id = so.order_id WHERE so.id = \(id)"
+            """
+            SELECT so.seller_id, so.total_minor, so.refunded_minor, so.currency, o.buyer_id FROM seller_orders so JOIN orders o ON o.id = so.order_id
+            WHERE so.id = \(id)
+            """
         ).one()
         let seller: UUID = try row.decode("seller_id")
         let currency: String = try row.decode("currency")
         let total: Int64 = try row.decode("total_minor")
-        // What the buyer keeps is priced as a digital-only seller order would be: its own VAT, no shipping.
+        let refundedBefore: Int64 = try row.decode("refunded_minor")
+        // What the buyer keeps is priced as a digital-only seller order would be: its own VAT, no shipping. A partial
+        // refund made earlier counts against the rest.
         let kept = pricing.totals(goods: try digital.decode("goods"), hasPhysical: false)
-        let refund = max(0, total - kept.total)
+        let refund = max(0, total - kept.total - refundedBefore)
 
         // The seller keeps the earnings of the delivered items (now available: they are delivered); the rest of
         // what the payment credited is taken back from pending.
@@ -156,7 +176,7 @@ extension CheckoutService {
         try await restockPhysicalLines(of: id, in: tx)
         try await tx.execute(
             """
-            UPDATE seller_orders SET status = 'delivered', delivered_at = now(), refunded_minor = \(refund), updated_at = now()
+            UPDATE seller_orders SET status = 'delivered', delivered_at = now(), refunded_minor = refunded_minor + \(refund), updated_at = now()
             WHERE id = \(id)
             """
         )

@@ -32,6 +32,8 @@ package struct CommerceRoutes: Sendable {
         router.get("/api/seller/orders/:id", use: sellerOrder)
         router.post("/api/seller/orders/:id/ship", use: ship)
         router.post("/api/seller/orders/:id/deliver", use: deliver)
+        router.post("/api/seller/orders/:id/cancel", use: sellerCancel)
+        router.post("/api/seller/orders/:id/refunds", use: sellerRefund)
         router.get("/api/seller/balance", use: balance)
         router.get("/api/seller/payouts", use: sellerPayouts)
         router.post("/api/seller/payouts", use: requestPayout)
@@ -151,6 +153,27 @@ package struct CommerceRoutes: Sendable {
 
     @Sendable func deliver(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
         try await commerce.orders.markDelivered(try context.uuidParameter(), seller: try context.requireRole(.seller).accountID, logger: context.logger)
+    }
+
+    struct SellerCancelInput: Decodable { var reason: String? }
+
+    @Sendable func sellerCancel(_ request: Request, context: AgoraRequestContext) async throws -> SellerOrderView {
+        let seller = try context.requireRole(.seller)
+        let input = try await Self.optionalBody(SellerCancelInput.self, request, context)
+        return try await commerce.checkout.sellerCancel(try context.uuidParameter(), seller: seller.accountID, note: input?.reason, logger: context.logger)
+    }
+
+    struct SellerRefundInput: Decodable { var amount: Int64; var reason: String? }
+
+    /// A partial refund; `Idempotency-Key` makes a retried request refund once.
+    @Sendable func sellerRefund(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<SellerOrderView> {
+        let seller = try context.requireRole(.seller)
+        let input = try await request.decode(as: SellerRefundInput.self, context: context)
+        let view = try await commerce.checkout.sellerRefund(
+            try context.uuidParameter(), seller: seller.accountID, amount: input.amount, note: input.reason,
+            idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!], logger: context.logger
+        )
+        return EditedResponse(status: .created, response: view)
     }
 
     struct BalanceBody: ResponseEncodable { var balances: [Balance] }

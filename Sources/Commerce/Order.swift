@@ -145,8 +145,10 @@ package struct OrderView: Codable, Sendable, Equatable {
 package struct RefundView: Codable, Sendable, Equatable {
     package var id: UUID
     package var amount: Money
-    /// `buyer_cancel` or `late_payment`.
+    /// `buyer_cancel`, `late_payment`, `seller_cancel`, `seller_refund` or `admin_refund`.
     package var reason: String
+    /// Why, in the words of the seller or administrator who refunded.
+    package var note: String?
     /// `pending` until the provider accepted it (retried meanwhile), then `succeeded`; `failed` once retries ran out
     /// (an administrator is alerted).
     package var status: String

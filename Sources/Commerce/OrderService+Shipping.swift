@@ -14,7 +14,8 @@ extension OrderService {
         var status: SellerOrderStatus
         var hasPhysical: Bool
         var total: Int64
-        var credit: Int64
+        /// What the ledger holds for it as pending: its earnings and shipping, less any partial refund's share.
+        var pendingCredit: Int64
         var currency: String
     }
 
@@ -22,7 +23,8 @@ extension OrderService {
         let rows = try await tx.query(
             """
             SELECT so.id, so.order_id, so.seller_id, o.buyer_id, so.status, so.has_physical, so.total_minor, so.currency,
-                   so.seller_earnings_minor + so.shipping_minor AS credit
+                   (SELECT coalesce(sum(amount_minor), 0) FROM seller_ledger WHERE seller_order_id = so.id AND bucket = 'pending')::bigint
+                       AS pending_credit
             FROM seller_orders so JOIN orders o ON o.id = so.order_id
             WHERE \(fragment: filter)
             FOR UPDATE OF so
@@ -32,7 +34,7 @@ extension OrderService {
         return LockedSellerOrder(
             id: try row.decode("id"), orderID: try row.decode("order_id"), sellerID: try row.decode("seller_id"), buyerID: try row.decode("buyer_id"),
             status: try OrderRecords.enumValue(row, "status"), hasPhysical: try row.decode("has_physical"), total: try row.decode("total_minor"),
-            credit: try row.decode("credit"), currency: try row.decode("currency")
+            pendingCredit: try row.decode("pending_credit"), currency: try row.decode("currency")
         )
     }
 
@@ -106,10 +108,10 @@ extension OrderService {
         }
     }
 
-    /// shipped → delivered on a locked seller order: earnings become available.
+    /// shipped → delivered on a locked seller order: what the ledger holds as pending for it becomes available.
     func deliver(_ order: LockedSellerOrder, actor: OrderActor, note: String? = nil, in tx: PGTransaction) async throws {
         try await tx.execute("UPDATE seller_orders SET status = 'delivered', delivered_at = now(), updated_at = now() WHERE id = \(order.id)")
-        try await SellerLedger.releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.credit, in: tx)
+        try await SellerLedger.releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.pendingCredit, in: tx)
         try await OrderRecords.recordHistory(order: order.orderID, sellerOrder: order.id, from: order.status.rawValue, to: "delivered", actor: actor, note: note, in: tx)
         try await events.record(
             OrderRecords.orderEvent(.orderDelivered, order: order.orderID, sellerOrder: order.id, buyer: order.buyerID, seller: order.sellerID,

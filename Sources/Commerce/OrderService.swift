@@ -31,12 +31,18 @@ extension OrderService {
     /// Order `id` as its buyer sees it, with digital items opened for them once paid.
     /// - Throws: 404 for an order that is not `buyer`'s, whether or not it exists.
     package func buyerOrder(_ id: UUID, buyer: UUID, logger: Logger) async throws -> OrderView {
+        try await orderView(id, where: "id = \(id) AND buyer_id = \(buyer)", sellerView: false, logger: logger)
+    }
+
+    /// Order `id` if it matches `filter` (over `orders`). The buyer's view opens the digital items once paid; the
+    /// seller view of its seller orders (fees, earnings, buyer, address) never does, and is an administrator's.
+    func orderView(_ id: UUID, where filter: PGQuery, sellerView: Bool, logger: Logger) async throws -> OrderView {
         let rows = try await db.query(
             """
             SELECT id, status, currency, subtotal_minor, vat_minor, shipping_minor, total_minor, refunded_minor, vat_rate_bp,
                    prices_include_vat, shipping_address::text AS shipping_address, payment_provider, payment_url, reserved_until,
                    created_at, paid_at, cancelled_at, cancel_reason
-            FROM orders WHERE id = \(id) AND buyer_id = \(buyer)
+            FROM orders WHERE \(fragment: filter)
             """,
             logger: logger
         )
@@ -44,8 +50,8 @@ extension OrderService {
         let currency: String = try row.decode("currency")
         func money(_ column: String) throws -> Money { Money(amount: try row.decode(column), currency: currency) }
         let status: OrderStatus = try OrderRecords.enumValue(row, "status")
-        var sellerOrders = try await sellerOrderViews(where: "so.order_id = \(id)", sellerView: false, logger: logger)
-        if status == .paid || status == .refunded {
+        var sellerOrders = try await sellerOrderViews(where: "so.order_id = \(id)", sellerView: sellerView, logger: logger)
+        if !sellerView, status == .paid || status == .refunded {
             try await attachItems(to: &sellerOrders, logger: logger)
         }
         let history = try await db.query(
@@ -227,14 +233,14 @@ extension OrderService {
     func refundViews(of order: UUID, logger: Logger) async throws -> [RefundView] {
         try await db.query(
             """
-            SELECT id, amount_minor, currency, reason, status, seller_order_ids, created_at, completed_at FROM refunds
+            SELECT id, amount_minor, currency, reason, note, status, seller_order_ids, created_at, completed_at FROM refunds
             WHERE order_id = \(order) ORDER BY created_at, id
             """,
             logger: logger
         ).map { row in
             RefundView(
                 id: try row.decode("id"), amount: Money(amount: try row.decode("amount_minor"), currency: try row.decode("currency")),
-                reason: try row.decode("reason"), status: try row.decode("status"), sellerOrderIds: try row.decode("seller_order_ids"),
+                reason: try row.decode("reason"), note: try row.decode("note"), status: try row.decode("status"), sellerOrderIds: try row.decode("seller_order_ids"),
                 createdAt: try row.decode("created_at"), completedAt: try row.decode("completed_at")
             )
         }

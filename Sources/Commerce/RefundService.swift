@@ -49,13 +49,14 @@ extension RefundService {
     ///   record, and the sweeper, own that refund).
     func recordRefund(
         order: UUID, sellerOrders: [UUID], provider: String, idempotencyKey: String, reason: String, amount: Int64, currency: String,
-        in tx: PGTransaction
+        requestedBy: UUID? = nil, note: String? = nil, in tx: PGTransaction
     ) async throws -> PendingRefund? {
         guard amount > 0 else { return nil }
         let rows = try await tx.query(
             """
-            INSERT INTO refunds (order_id, seller_order_ids, provider, idempotency_key, reason, amount_minor, currency, attempts, next_attempt_at)
-            VALUES (\(order), \(sellerOrders), \(provider), \(idempotencyKey), \(reason), \(amount), \(currency), 1,
+            INSERT INTO refunds (order_id, seller_order_ids, provider, idempotency_key, reason, amount_minor, currency, requested_by, note,
+                                 attempts, next_attempt_at)
+            VALUES (\(order), \(sellerOrders), \(provider), \(idempotencyKey), \(reason), \(amount), \(currency), \(requestedBy), \(note), 1,
                     now() + make_interval(secs => \(Self.refundCallLease)))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
@@ -66,6 +67,11 @@ extension RefundService {
             id: try row.decode("id"), orderID: order, sellerOrderIDs: sellerOrders, provider: provider, idempotencyKey: idempotencyKey,
             amount: amount, currency: currency, attempts: 1
         )
+    }
+
+    /// Whether a refund with this idempotency key exists (a retried request).
+    func wasRecorded(key: String, in tx: PGTransaction) async throws -> Bool {
+        try await !tx.query("SELECT 1 FROM refunds WHERE idempotency_key = \(key)").isEmpty
     }
 
     /// Asks the provider for a recorded refund, holding no transaction and no row lock while it waits, then records

@@ -158,19 +158,20 @@ package struct NotificationRelay: Service {
                 "productId": .string(product.uuidString), "title": .string(string("title") ?? ""),
                 "stock": .integer(int("stock") ?? 0), "lowStockThreshold": .integer(int("lowStockThreshold") ?? 0),
             ])))
-        case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled:
+        case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled, .orderRefunded:
             guard let order = event.subjectID, let buyer = uuid("buyerId"), let seller = uuid("sellerId") else { break }
             var summary: [String: JSON] = [
                 "orderId": .string(order.uuidString), "sellerOrderId": .string(string("sellerOrderId")?.uppercased() ?? ""),
                 "status": .string(string("status") ?? ""), "total": .integer(int("total") ?? 0), "currency": .string(string("currency") ?? ""),
                 "buyerId": .string(buyer.uuidString), "sellerId": .string(seller.uuidString),
             ]
-            for key in ["carrier", "trackingNumber"] { if let value = string(key) { summary[key] = .string(value) } }
+            for key in ["carrier", "trackingNumber", "reason"] { if let value = string(key) { summary[key] = .string(value) } }
+            for key in ["amount", "refunded"] { if let value = int(key) { summary[key] = .integer(value) } }
             let status = try StreamEntry(user: buyer, type: "order:status", encoding: summary)
             let sellerStatus = try StreamEntry(user: seller, type: "order:status", encoding: summary)
             out += event.kind == .orderCreated ? [.entry(status)] : [.entry(status), .entry(sellerStatus)]
             if event.kind == .orderPaid { out.append(.notice(.init(seller, .order, data: summary))) }
-            if [.orderShipped, .orderDelivered, .orderCancelled].contains(event.kind) {
+            if [.orderShipped, .orderDelivered, .orderCancelled, .orderRefunded].contains(event.kind) {
                 out.append(.notice(.init(buyer, .orderStatus, data: summary)))
             }
         case .adminAlert:

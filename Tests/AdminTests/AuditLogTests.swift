@@ -20,6 +20,22 @@ struct AuditLogTests {
         return id.uuidString
     }
 
+    /// A seller order paid through the simulated provider, as its id (upper case, as the API writes ids).
+    func paidSellerOrder(_ market: Market, _ seller: Grant) async throws -> String {
+        let product = try #require(try await market.product(seller, ["stock": 3])["id"] as? String)
+        let buyer = try await market.api.register("buyer\(UInt32.random(in: 0...UInt32.max))")
+        #expect(try await market.api.call(.post, "/api/cart/items", json: ["productId": product], bearer: buyer.accessToken).status == .ok)
+        let address: [String: Any?] = ["name": "B", "line1": "1 Main Road", "city": "Durban", "postalCode": "4001", "country": "ZA"]
+        let placed = try await market.api.call(.post, "/api/checkout", json: ["shippingAddress": address], bearer: buyer.accessToken)
+        let order = try #require(placed["id"] as? String, "\(placed.raw)")
+        let payment = try #require((placed["payment"] as? [String: Any])?["url"] as? String)
+        let session = try #require(URLComponents(string: payment)?.queryItems?.first { $0.name == "session" }?.value)
+        let paid = try await market.api.call(.post, "/api/payments/simulated/\(session)/complete", json: ["outcome": "paid"])
+        try #require(paid.status == .ok, "\(paid.raw)")
+        let view = try await market.api.call(.get, "/api/orders/\(order)", bearer: buyer.accessToken)
+        return try #require((view["sellerOrders"] as? [[String: Any]])?.first?["id"] as? String)
+    }
+
     func entries(_ market: Market, _ admin: Grant, _ query: String = "") async throws -> [[String: Any]] {
         let listed = try await market.api.call(.get, "/api/admin/audit" + query, bearer: admin.accessToken)
         try #require(listed.status == .ok, "\(listed.raw)")
@@ -108,7 +124,19 @@ struct AuditLogTests {
                         let response = try await market.api.call(
                             .post, "/api/admin/payouts/\(id)/settle", json: ["status": "paid"], bearer: admin.accessToken)
                         return (response, "payout.settled", id)
-                    }
+                    },
+                    "POST /api/admin/seller-orders/{id}/refunds": {
+                        let id = try await paidSellerOrder(market, seller)
+                        let response = try await market.api.call(
+                            .post, "/api/admin/seller-orders/\(id)/refunds", json: ["amount": 100, "reason": "goodwill"], bearer: admin.accessToken)
+                        return (response, "order.refunded", id)
+                    },
+                    "POST /api/admin/seller-orders/{id}/status": {
+                        let id = try await paidSellerOrder(market, seller)
+                        let response = try await market.api.call(
+                            .post, "/api/admin/seller-orders/\(id)/status", json: ["status": "shipped", "reason": "courier"], bearer: admin.accessToken)
+                        return (response, "order.status_overridden", id)
+                    },
                 ]
                 let changing = Set(
                     services.routes.filter { $0.path.hasPrefix("/api/admin") && !["GET", "HEAD"].contains("\($0.method)") }

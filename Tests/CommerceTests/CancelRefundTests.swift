@@ -79,6 +79,7 @@ struct CancelRefundTests {
                 #expect(refused.status == .conflict && refused.code == "nothing_refundable", "\(refused.raw)")
                 let kept2 = try await shop.api.call(.get, "/api/orders/\(digitalOnly)", bearer: buyer.accessToken)
                 #expect(kept2["status"] as? String == "paid" && kept2.money("refunded") == 0 && kept2.raw.contains("KEY-MIX-0002"))
+                try await SellerAdminRefundTests.reconcile(shop)
             }
         }
     }
