@@ -105,15 +105,18 @@ let package = Package(
         module("Realtime", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", logging, nioCore, lifecycle]),
         module("Notifications", ["AgoraCore", "AgoraPostgres", "AgoraEvents", "Realtime", hummingbird, logging, lifecycle]),
         module("Chat", ["AgoraCore", "AgoraPostgres", "Catalog", "Realtime", "Notifications", hummingbird, logging]),
+        // Reports of listings, users and messages, and their resolutions.
+        module("Moderation", ["AgoraCore", "AgoraPostgres", logging]),
 
         // MARK: Composition
-        // The operator's half: dashboards, payouts to settle and the audit log, put together from the domains' services.
-        module("Admin", ["AgoraCore", "AgoraAudit", "Accounts", "Commerce", hummingbird, httpTypes, logging]),
+        // The operator's half: dashboards, orders and refunds, payouts, moderation and the audit log, put together from
+        // the domains' services.
+        module("Admin", ["AgoraCore", "AgoraAudit", "AgoraPostgres", "Accounts", "Catalog", "Commerce", "Chat", "Moderation", hummingbird, httpTypes, logging]),
         module(
             "AgoraApp",
             [
                 "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts", "AgoraEvents", "AgoraAudit",
-                "Catalog", "Social", "AgoraMedia", "AgoraNet", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "AgoraWebSocket",
+                "Catalog", "Social", "AgoraMedia", "AgoraNet", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "Moderation", "AgoraWebSocket",
                 nioCore, nioHTTP1, hummingbird, httpTypes, logging, metrics, prometheus, lifecycle,
             ],
             resources: [.copy("Migrations")]

@@ -113,11 +113,13 @@ package struct AccountsService: Sendable {
     /// which emails are registered.
     package func authenticate(email: String, password: String, logger: Logger) async throws -> Account? {
         let rows = try await db.query(
-            "SELECT \(literal: Account.columns), password_hash FROM accounts WHERE lower(email) = lower(\(email))",
+            "SELECT \(literal: Account.columns), password_hash, suspended_at FROM accounts WHERE lower(email) = lower(\(email))",
             logger: logger
         )
         let hash: String? = try rows.first?.decode("password_hash")
         guard try await hasher.verify(password, against: hash), let row = rows.first else { return nil }
+        // Said only to someone who knows the password: a suspension is nobody else's business.
+        if try row.decode("suspended_at", as: Date?.self) != nil { throw Self.suspended }
         return try Account(row: row)
     }
 

@@ -82,6 +82,11 @@ package struct AuthService: Sendable {
                 try await sessions.revoke(session: session, account: nil, logger: logger)
                 throw AgoraError(.unauthorized, code: "invalid_refresh_token", "The session has ended; log in again")
             }
+            // Suspending ends every session; one that slipped through (Redis was unreachable then) ends here.
+            if try await accounts.isSuspended(accountID, logger: logger) {
+                try await sessions.revoke(session: session, account: nil, logger: logger)
+                throw AccountsService.suspended
+            }
             return grant(for: account, refreshToken: next, session: session)
         }
     }

@@ -16,6 +16,7 @@ package import Commerce
 import Foundation
 package import Hummingbird
 package import Logging
+import Moderation
 import NIOPosix
 package import Notifications
 package import Realtime
@@ -186,6 +187,10 @@ package func buildApplication(
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
     AdminRoutes(admin: admin, commerce: commerce, audit: AuditLog(db: db)).add(to: router)
+    ModerationRoutes(
+        desk: ModerationDesk(db: db, accounts: auth.accounts, products: products, chat: chat, reports: ReportService(db: db), mailer: commerce.mailer),
+        defaultPageSize: config.commerce.defaultPageSize, maxPageSize: config.commerce.maxPageSize
+    ).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)

@@ -7,7 +7,7 @@ package struct AuditEntry: Sendable, Codable, Equatable {
     /// The admin who acted.
     package var actorId: UUID
     package var action: AuditAction
-    /// What was acted on: `payout`, `seller_order`; later `product`, `account`.
+    /// What was acted on: `payout`, `seller_order`, `account`, `product`, `report`.
     package var targetType: String
     package var targetId: String
     /// Why, in the admin's words, when the action takes a reason.
@@ -49,6 +49,18 @@ package enum AuditAction: String, Sendable, Codable, CaseIterable {
     case orderRefunded = "order.refunded"
     /// A seller order moved by hand along its state machine, or cancelled (with a full refund).
     case orderStatusOverridden = "order.status_overridden"
+    /// An account suspended (its sessions ended, its listings hidden), or its suspension lifted.
+    case accountSuspended = "account.suspended"
+    case accountUnsuspended = "account.unsuspended"
+    /// An account given another role (its sessions ended).
+    case accountRoleChanged = "account.role_changed"
+    /// A warning mailed to an account's owner.
+    case accountWarned = "account.warned"
+    /// A listing taken down (its seller sees why), or put back.
+    case productTakenDown = "product.taken_down"
+    case productRestored = "product.restored"
+    /// A report closed, with what was done about it.
+    case reportResolved = "report.resolved"
     /// A row written by a later version that this one does not know; never recorded by this version.
     case unknown
 }

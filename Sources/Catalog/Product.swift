@@ -2,9 +2,11 @@ package import AgoraCore
 import AgoraPostgres
 package import Foundation
 
-/// Where a product is in its life. Only `published` products are listed and visible to everyone.
+/// Where a product is in its life. Only `published` products are listed and visible to everyone. `taken_down` is an
+/// administrator's (or the seller's suspension's) doing: only an administrator puts it back.
 package enum ProductStatus: String, Sendable, Codable, CaseIterable {
     case draft, published, unpublished, archived
+    case takenDown = "taken_down"
 }
 
 /// What is sold: a thing that ships, or a digital item delivered from the seller's inventory.
@@ -72,11 +74,13 @@ package struct Product: Sendable, Codable, Equatable {
     /// Only in the seller's own view.
     package var stock: Int?
     package var lowStockThreshold: Int?
+    /// Why it was taken down, while it is; only in the seller's own view.
+    package var takedownReason: String?
 
     /// The columns `init(row:seller:)` reads; `p` is `products`, `c` a LEFT JOIN of `categories`.
     static let columns: StaticString = """
         p.id, p.seller_id, p.title, p.description, p.price_minor, p.currency, p.condition, p.tags, p.stock, p.reserved, \
-        p.low_stock_threshold, p.type, p.latitude, p.longitude, p.status, p.like_count, p.view_count, p.published_at, \
+        p.low_stock_threshold, p.type, p.latitude, p.longitude, p.status, p.like_count, p.view_count, p.published_at, p.takedown_reason, \
         p.created_at, p.updated_at, c.id AS category_id, c.slug AS category_slug, c.name AS category_name, \
         (SELECT coalesce(json_agg(json_build_object('id', i.id, 'url', '/media/' || i.storage_key, 'width', i.width, \
             'height', i.height, 'contentType', i.content_type) ORDER BY i.position), '[]') \
@@ -112,6 +116,7 @@ package struct Product: Sendable, Codable, Equatable {
         updatedAt = try row.decode("updated_at")
         self.stock = stock
         lowStockThreshold = try row.decode("low_stock_threshold")
+        takedownReason = status == .takenDown ? try row.decode("takedown_reason") : nil
     }
 
     /// The product as someone other than its seller sees it.
@@ -119,6 +124,7 @@ package struct Product: Sendable, Codable, Equatable {
         var copy = self
         copy.stock = nil
         copy.lowStockThreshold = nil
+        copy.takedownReason = nil
         return copy
     }
 

@@ -84,6 +84,7 @@ struct ProductJSONWriter {
         raw(",\"updatedAt\":"); date(p.updatedAt)
         if let stock = p.stock { raw(",\"stock\":"); integer(stock) }
         if let threshold = p.lowStockThreshold { raw(",\"lowStockThreshold\":"); integer(threshold) }
+        if let reason = p.takedownReason { raw(",\"takedownReason\":"); string(reason) }
         raw("}")
     }
 

@@ -444,5 +444,21 @@ package struct ChatService: Sendable {
         return Set(partners.filter { !blocked.contains($0) } + (users.contains(viewer) ? [viewer] : []))
     }
 
+    /// The author and text of message `id`, if `viewer` is in its conversation (for a report of it); nil otherwise,
+    /// so a report learns nothing of conversations its author is not in.
+    package func reportableMessage(_ id: Int64, viewer: UUID, logger: Logger) async throws -> (author: UUID, text: String)? {
+        guard
+            let row = try await db.query(
+                """
+                SELECT m.sender_id, m.body FROM messages m
+                JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = \(viewer)
+                WHERE m.id = \(id)
+                """,
+                logger: logger
+            ).first
+        else { return nil }
+        return (try row.decode("sender_id"), try row.decode("body"))
+    }
+
     static var notFound: AgoraError { AgoraError(.notFound, code: "conversation_not_found", "No such conversation") }
 }

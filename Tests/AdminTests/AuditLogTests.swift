@@ -131,6 +131,54 @@ struct AuditLogTests {
                             .post, "/api/admin/seller-orders/\(id)/refunds", json: ["amount": 100, "reason": "goodwill"], bearer: admin.accessToken)
                         return (response, "order.refunded", id)
                     },
+                    "POST /api/admin/reports/{id}/resolve": {
+                        let reporter = try await market.api.register("reporter\(UInt32.random(in: 0...UInt32.max))")
+                        let product = try #require(try await market.product(seller, ["title": "Reported"])["id"] as? String)
+                        let report = try await market.api.call(
+                            .post, "/api/reports", json: ["targetType": "product", "targetId": product, "reason": "spam"], bearer: reporter.accessToken)
+                        let id = try #require(report["id"] as? String, "\(report.raw)")
+                        let response = try await market.api.call(
+                            .post, "/api/admin/reports/\(id)/resolve", json: ["action": "dismiss", "reason": "fine"], bearer: admin.accessToken)
+                        return (response, "report.resolved", id)
+                    },
+                    "POST /api/admin/users/{id}/role": {
+                        let user = try await market.seller("promoted\(UInt32.random(in: 0...UInt32.max))")
+                        let response = try await market.api.call(
+                            .post, "/api/admin/users/\(user.accountID)/role", json: ["role": "admin", "reason": "staff"], bearer: admin.accessToken)
+                        return (response, "account.role_changed", user.accountID.uppercased())
+                    },
+                    "POST /api/admin/users/{id}/suspend": {
+                        let user = try await market.api.register("suspend\(UInt32.random(in: 0...UInt32.max))")
+                        let response = try await market.api.call(
+                            .post, "/api/admin/users/\(user.accountID)/suspend", json: ["reason": "spam"], bearer: admin.accessToken)
+                        return (response, "account.suspended", user.accountID.uppercased())
+                    },
+                    "POST /api/admin/users/{id}/unsuspend": {
+                        let user = try await market.api.register("unsuspend\(UInt32.random(in: 0...UInt32.max))")
+                        try await market.services.db.execute(
+                            "UPDATE accounts SET suspended_at = now() WHERE id = \(try #require(UUID(uuidString: user.accountID)))", logger: market.logger)
+                        let response = try await market.api.call(
+                            .post, "/api/admin/users/\(user.accountID)/unsuspend", json: ["reason": "appeal"], bearer: admin.accessToken)
+                        return (response, "account.unsuspended", user.accountID.uppercased())
+                    },
+                    "POST /api/admin/products/{id}/takedown": {
+                        let product = try #require(try await market.product(seller, ["title": "Taken"])["id"] as? String)
+                        let response = try await market.api.call(
+                            .post, "/api/admin/products/\(product)/takedown", json: ["reason": "prohibited"], bearer: admin.accessToken)
+                        return (response, "product.taken_down", product.uppercased())
+                    },
+                    "POST /api/admin/products/{id}/restore": {
+                        let product = try #require(try await market.product(seller, ["title": "Restored"])["id"] as? String)
+                        try await market.services.db.execute(
+                            """
+                            UPDATE products SET status = 'taken_down', hidden_by = 'admin', status_before_takedown = 'published', takedown_reason = 'x'
+                            WHERE id = \(try #require(UUID(uuidString: product)))
+                            """,
+                            logger: market.logger)
+                        let response = try await market.api.call(
+                            .post, "/api/admin/products/\(product)/restore", json: ["reason": "appeal"], bearer: admin.accessToken)
+                        return (response, "product.restored", product.uppercased())
+                    },
                     "POST /api/admin/seller-orders/{id}/status": {
                         let id = try await paidSellerOrder(market, seller)
                         let response = try await market.api.call(

@@ -96,6 +96,55 @@ struct SessionSocketTests {
         }
     }
 
+    /// A suspension ends every session of the account at once, on every instance; the account cannot log in or
+    /// refresh, its listings are hidden, and it all comes back when the suspension is lifted.
+    @Test func aSuspensionClosesEverySocketLocksTheAccountOutAndHidesItsListings() async throws {
+        try await Cluster.with(2, ["AGORA_RATE_LIMITS": "false"]) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            let market = Market(api: b.api, services: b.services)
+            let admin = try await market.admin("suspendroot")
+            let seller = try await Market(api: a.api, services: a.services).seller("suspended")
+            let product = try #require(try await Market(api: a.api, services: a.services).product(seller, ["title": "Lamp"])["id"] as? String)
+            let second = try Grant(try await b.api.login("suspended@example.com"))
+            let sockets = [try await Self.open(a, token: seller.accessToken), try await Self.open(b, token: second.accessToken)]
+
+            let path = "/api/admin/users/\(seller.accountID)"
+            #expect(try await b.api.call(.post, "\(path)/suspend", json: ["reason": "x"], bearer: second.accessToken).status == .forbidden)
+            #expect(try await b.api.call(.post, "\(path)/suspend", json: [:], bearer: admin.accessToken).status == .unprocessableContent)
+            #expect(try await b.api.call(.post, "/api/admin/users/\(admin.accountID)/suspend", json: ["reason": "x"], bearer: admin.accessToken).status == .conflict)
+            let suspended = try await b.api.call(.post, "\(path)/suspend", json: ["reason": "Selling counterfeits"], bearer: admin.accessToken)
+            #expect(suspended.status == .ok && suspended["suspensionReason"] as? String == "Selling counterfeits", "\(suspended.raw)")
+            for socket in sockets { try await Self.expectSessionClose(socket, within: .seconds(1), "suspension") }
+
+            // Locked out: tokens, refresh and login; the listing is hidden from everyone else.
+            #expect(try await a.api.call(.get, "/api/me", bearer: seller.accessToken).status == .unauthorized)
+            let refresh = try await a.api.call(.post, "/api/auth/refresh", cookies: ["agora_refresh": seller.refreshToken], headers: [.origin: API.origin])
+            #expect(refresh.status == .unauthorized, "\(refresh.raw)")
+            // A session that slipped through (Redis unreachable at the suspension) ends at its first refresh.
+            let slipped = try await a.services.auth.sessions.create(
+                account: try #require(UUID(uuidString: seller.accountID)), device: "test", ip: nil, logger: TestServices.logger)
+            let refused = try await a.api.call(.post, "/api/auth/refresh", cookies: ["agora_refresh": slipped.refreshToken], headers: [.origin: API.origin])
+            #expect(refused.status == .forbidden && refused.code == "account_suspended", "\(refused.raw)")
+            #expect(try await a.services.auth.sessions.liveSessions([slipped.session], logger: TestServices.logger).isEmpty)
+            let login = try await a.api.login("suspended@example.com")
+            #expect(login.status == .forbidden && login.code == "account_suspended", "\(login.raw)")
+            let wrong = try await a.api.login("suspended@example.com", "not the password at all")
+            #expect(wrong.status == .unauthorized, "a suspension is told only to someone who knows the password")
+            #expect(try await a.api.call(.get, "/api/products/\(product)").status == .notFound)
+            #expect(try await b.api.call(.post, "\(path)/suspend", json: ["reason": "again"], bearer: admin.accessToken).status == .conflict)
+            let listed = try await b.api.call(.get, "/api/admin/users?suspended=true", bearer: admin.accessToken)
+            #expect((listed["items"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["suspended"])
+
+            // Lifted: login works and the listing is back.
+            let lifted = try await b.api.call(.post, "\(path)/unsuspend", json: ["reason": "Appeal accepted"], bearer: admin.accessToken)
+            #expect(lifted.status == .ok && lifted["suspendedAt"] == nil, "\(lifted.raw)")
+            #expect(try await a.api.login("suspended@example.com").status == .ok)
+            #expect(try await a.api.call(.get, "/api/products/\(product)").status == .ok)
+            let log = try await b.api.call(.get, "/api/admin/audit?targetType=account", bearer: admin.accessToken)
+            #expect((log["items"] as? [[String: Any]])?.compactMap { $0["action"] as? String } == ["account.unsuspended", "account.suspended"])
+        }
+    }
+
     @Test func aSocketClosesWhenItsSessionExpiresWithoutAnySignal() async throws {
         try await Cluster.with(1, ["AGORA_WS_RESYNC_SECONDS": "1"]) { nodes in
             let node = nodes[0]

@@ -20,7 +20,7 @@ LAYERS = [
 INFRASTRUCTURE = {"AgoraPool", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMail", "AgoraWebSocket", "AgoraMedia", "AgoraNet"}
 GROUND = {"AgoraCore"}
 SHARED = {"AgoraEvents", "AgoraAudit"}
-DOMAINS = {"Accounts", "Catalog", "Social", "Commerce", "Realtime", "Notifications", "Chat"}
+DOMAINS = {"Accounts", "Catalog", "Social", "Commerce", "Realtime", "Notifications", "Chat", "Moderation"}
 COMPOSITION = {"Admin", "AgoraApp"}
 
 
