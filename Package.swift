@@ -100,7 +100,7 @@ let package = Package(
         module("Catalog", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", hummingbird, httpTypes, logging, lifecycle]),
         module("Social", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog", hummingbird, logging]),
         // Cart, checkout, payments, orders, digital inventory, reviews, payouts.
-        module("Commerce", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraAudit", "AgoraNet", hummingbird, httpTypes, logging, nioCore, lifecycle]),
+        module("Commerce", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraEvents", "AgoraAudit", "AgoraNet", "AgoraMedia", hummingbird, httpTypes, logging, nioCore, lifecycle]),
         // The hub of local sockets, the Redis bus between instances, durable per-user streams.
         module("Realtime", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraWebSocket", logging, nioCore, lifecycle]),
         module("Notifications", ["AgoraCore", "AgoraPostgres", "AgoraEvents", "Realtime", hummingbird, logging, lifecycle]),
@@ -172,7 +172,7 @@ let package = Package(
         ),
         tests(
             "CommerceTests",
-            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraTestSupport", hummingbird,
+            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraDemo", "AgoraTestSupport", hummingbird,
              hummingbirdTesting, httpTypes, logging]
         ),
         tests(

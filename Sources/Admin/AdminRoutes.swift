@@ -11,13 +11,15 @@ import Logging
 package struct AdminRoutes: Sendable {
     let admin: AdminService
     let commerce: CommerceServices
+    let disputes: DisputeService
     let audit: AuditLog
     var payouts: PayoutService { commerce.payouts }
     var settings: CommerceSettings { commerce.settings }
 
-    package init(admin: AdminService, commerce: CommerceServices, audit: AuditLog) {
+    package init(admin: AdminService, commerce: CommerceServices, disputes: DisputeService, audit: AuditLog) {
         self.admin = admin
         self.commerce = commerce
+        self.disputes = disputes
         self.audit = audit
     }
 
@@ -30,6 +32,44 @@ package struct AdminRoutes: Sendable {
         router.get("/api/admin/orders/:id", use: order)
         router.post("/api/admin/seller-orders/:id/refunds", use: refund)
         router.post("/api/admin/seller-orders/:id/status", use: overrideStatus)
+        router.get("/api/admin/disputes", use: disputeQueue)
+        router.post("/api/admin/disputes/:id/decide", use: decide)
+    }
+
+    // MARK: Disputes
+
+    /// `GET /api/admin/disputes?status=`: oldest first (`open`, `seller_replied`, `escalated`, `resolved`).
+    @Sendable func disputeQueue(_ request: Request, context: AgoraRequestContext) async throws -> Page<DisputeView> {
+        let identity = try context.requireRole(.admin)
+        let page = try request.pagination(defaultLimit: settings.defaultPageSize, maxLimit: settings.maxPageSize)
+        let status = try QueryFilters(request).text("status", max: 20)
+        if let status, !["open", "seller_replied", "escalated", "resolved"].contains(status) {
+            throw AgoraError(.badRequest, code: "invalid_parameter", "status must be open, seller_replied, escalated or resolved")
+        }
+        return try await disputes.list(for: .admin(identity.accountID), status: status, limit: page.limit, cursor: page.cursor, logger: context.logger)
+    }
+
+    struct DecideInput: Decodable {
+        var outcome: String
+        var amount: Int64?
+        var reason: String?
+    }
+
+    /// `POST /api/admin/disputes/:id/decide {"outcome": "refund" | "close", "amount"?, "reason"}`: a refund of `amount`
+    /// (everything left when absent), or close with nothing refunded.
+    @Sendable func decide(_ request: Request, context: AgoraRequestContext) async throws -> DisputeView {
+        let identity = try context.requireRole(.admin)
+        let input = try await request.decode(as: DecideInput.self, context: context)
+        guard input.outcome == "refund" || input.outcome == "close" else {
+            throw AgoraError(.validation, "Unknown outcome", fields: ["outcome": "must be refund or close"])
+        }
+        if input.outcome == "close", input.amount != nil {
+            throw AgoraError(.validation, "A closed dispute refunds nothing", fields: ["amount": "only with outcome refund"])
+        }
+        let reason = try ModerationRoutes.reason(input.reason)
+        return try await disputes.decide(
+            try context.uuidParameter(), refund: input.outcome == "refund", amount: input.amount, reason: reason, by: identity.accountID, logger: context.logger
+        )
     }
 
     // MARK: Orders

@@ -144,6 +144,10 @@ package func buildApplication(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },
         limit: config.catalog.maxImageSize + 64 * 1024
     )
+    let disputePhoto = BodyLimit.Upload(
+        matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/disputes/") && $0.uri.path.hasSuffix("/photos") },
+        limit: config.catalog.maxImageSize + 64 * 1024
+    )
     let inventoryUpload = BodyLimit.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/inventory") },
         limit: config.inventoryUploadLimit
@@ -151,7 +155,7 @@ package func buildApplication(
     router.add(middleware: EdgeMiddleware(
         accessLog: AccessLog(metrics: metrics),
         errors: ErrorRenderer(routes: router.methods),
-        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, inventoryUpload])
+        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, disputePhoto, inventoryUpload])
     ))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
         let files = CachedFileProvider(rootFolder: config.publicDirectory, settings: config.staticFileCache, threadPool: workers.files, logger: logger)
@@ -186,7 +190,9 @@ package func buildApplication(
     MediaRoutes(storage: media).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
-    AdminRoutes(admin: admin, commerce: commerce, audit: AuditLog(db: db)).add(to: router)
+    let disputes = DisputeService(checkout: commerce.checkout, media: media, imageLimits: ImageLimits(maxBytes: config.catalog.maxImageSize))
+    DisputeRoutes(disputes: disputes, settings: config.commerce).add(to: router)
+    AdminRoutes(admin: admin, commerce: commerce, disputes: disputes, audit: AuditLog(db: db)).add(to: router)
     ModerationRoutes(
         desk: ModerationDesk(db: db, accounts: auth.accounts, products: products, chat: chat, reports: ReportService(db: db), mailer: commerce.mailer),
         defaultPageSize: config.commerce.defaultPageSize, maxPageSize: config.commerce.maxPageSize

@@ -7,7 +7,7 @@ package struct AuditEntry: Sendable, Codable, Equatable {
     /// The admin who acted.
     package var actorId: UUID
     package var action: AuditAction
-    /// What was acted on: `payout`, `seller_order`, `account`, `product`, `report`.
+    /// What was acted on: `payout`, `seller_order`, `account`, `product`, `report`, `dispute`.
     package var targetType: String
     package var targetId: String
     /// Why, in the admin's words, when the action takes a reason.
@@ -59,6 +59,8 @@ package enum AuditAction: String, Sendable, Codable, CaseIterable {
     /// A listing taken down (its seller sees why), or put back.
     case productTakenDown = "product.taken_down"
     case productRestored = "product.restored"
+    /// A dispute decided: refunded (in part or in full) or closed.
+    case disputeDecided = "dispute.decided"
     /// A report closed, with what was done about it.
     case reportResolved = "report.resolved"
     /// A row written by a later version that this one does not know; never recorded by this version.

@@ -28,6 +28,9 @@ package struct DomainEvent: Sendable, Equatable, Codable {
         /// Money given back on a seller order that goes on (a partial refund, or a full one after shipping); payload
         /// adds `amount` (this refund), `refunded` (all so far) and `reason`.
         package static let orderRefunded = Kind(rawValue: "order.refunded")
+        /// A step of a dispute about a seller order; payload adds `disputeId`, `step` (opened, message, escalated,
+        /// refunded, closed) and `disputeStatus`.
+        package static let orderDispute = Kind(rawValue: "order.dispute")
         /// A sale took a product to or below its low-stock threshold; subject the product, payload seller and stock.
         package static let productLowStock = Kind(rawValue: "product.low_stock")
         /// Something an administrator must look at (a paid amount that does not match its order, a refund the

@@ -283,14 +283,20 @@ extension CheckoutService {
         if restock {
             try await restockPhysicalLines(of: id, in: tx)
         }
-        // The earnings come back out of whichever bucket holds them now, as much as the ledger holds for this
-        // seller order: after a partial refund that is only what the seller kept.
-        let bucket = old == .delivered ? "available" : "pending"
-        let held: Int64 = try await tx.query(
-            "SELECT coalesce(sum(amount_minor), 0)::bigint AS held FROM seller_ledger WHERE seller_order_id = \(id) AND bucket = \(bucket)"
-        ).one().decode("held")
-        if held != 0 {
-            try await SellerLedger.record(seller: seller, currency: currency, bucket: bucket, amount: -held, entry: "reversal", sellerOrder: id, in: tx)
+        // The earnings come back out of whichever bucket holds them now (available once delivered; pending before,
+        // or while a dispute holds them), as much as the ledger holds for this seller order: after a partial refund
+        // that is only what the seller kept.
+        let held = try await tx.query(
+            """
+            SELECT bucket, sum(amount_minor)::bigint AS held FROM seller_ledger WHERE seller_order_id = \(id)
+            GROUP BY bucket HAVING sum(amount_minor) <> 0 ORDER BY bucket
+            """
+        )
+        for row in held {
+            try await SellerLedger.record(
+                seller: seller, currency: currency, bucket: try row.decode("bucket"), amount: -(try row.decode("held", as: Int64.self)), entry: "reversal",
+                sellerOrder: id, in: tx
+            )
         }
         try await OrderRecords.recordHistory(order: order, sellerOrder: id, from: old.rawValue, to: "cancelled", actor: actor, note: "refunded", in: tx)
         try await events.record(

@@ -16,6 +16,9 @@ package struct CommerceSettings: Sendable {
     /// A shipped seller order counts as delivered this long after shipping unless the buyer or seller says so
     /// first (`AGORA_AUTO_COMPLETE_DAYS`, 14).
     package var autoCompleteAfter: Duration
+    /// How long after delivery a buyer may open a dispute (`AGORA_DISPUTE_WINDOW_DAYS`, 14); a shipped seller order
+    /// may be disputed at any time (the parcel may never come).
+    package var disputeWindow: Duration = .seconds(14 * 86_400)
     /// How often the sweeper looks for expired reservations and deliveries to auto-complete (`AGORA_COMMERCE_SWEEP_MS`, 10 s).
     package var sweepInterval: Duration
     /// Distinct products in a cart (`AGORA_CART_MAX_ITEMS`, 50) and units of one product (`AGORA_CART_MAX_QUANTITY`, 100).

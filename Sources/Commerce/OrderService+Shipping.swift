@@ -111,7 +111,10 @@ extension OrderService {
     /// shipped → delivered on a locked seller order: what the ledger holds as pending for it becomes available.
     func deliver(_ order: LockedSellerOrder, actor: OrderActor, note: String? = nil, in tx: PGTransaction) async throws {
         try await tx.execute("UPDATE seller_orders SET status = 'delivered', delivered_at = now(), updated_at = now() WHERE id = \(order.id)")
-        try await SellerLedger.releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.pendingCredit, in: tx)
+        // A disputed order's earnings stay held; the dispute's end releases them.
+        if try await !DisputeService.isDisputed(order.id, in: tx) {
+            try await SellerLedger.releaseEarnings(sellerOrder: order.id, seller: order.sellerID, currency: order.currency, amount: order.pendingCredit, in: tx)
+        }
         try await OrderRecords.recordHistory(order: order.orderID, sellerOrder: order.id, from: order.status.rawValue, to: "delivered", actor: actor, note: note, in: tx)
         try await events.record(
             OrderRecords.orderEvent(.orderDelivered, order: order.orderID, sellerOrder: order.id, buyer: order.buyerID, seller: order.sellerID,

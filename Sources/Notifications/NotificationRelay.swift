@@ -158,14 +158,14 @@ package struct NotificationRelay: Service {
                 "productId": .string(product.uuidString), "title": .string(string("title") ?? ""),
                 "stock": .integer(int("stock") ?? 0), "lowStockThreshold": .integer(int("lowStockThreshold") ?? 0),
             ])))
-        case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled, .orderRefunded:
+        case .orderCreated, .orderPaid, .orderShipped, .orderDelivered, .orderCancelled, .orderRefunded, .orderDispute:
             guard let order = event.subjectID, let buyer = uuid("buyerId"), let seller = uuid("sellerId") else { break }
             var summary: [String: JSON] = [
                 "orderId": .string(order.uuidString), "sellerOrderId": .string(string("sellerOrderId")?.uppercased() ?? ""),
                 "status": .string(string("status") ?? ""), "total": .integer(int("total") ?? 0), "currency": .string(string("currency") ?? ""),
                 "buyerId": .string(buyer.uuidString), "sellerId": .string(seller.uuidString),
             ]
-            for key in ["carrier", "trackingNumber", "reason"] { if let value = string(key) { summary[key] = .string(value) } }
+            for key in ["carrier", "trackingNumber", "reason", "disputeId", "step", "disputeStatus"] { if let value = string(key) { summary[key] = .string(value) } }
             for key in ["amount", "refunded"] { if let value = int(key) { summary[key] = .integer(value) } }
             let status = try StreamEntry(user: buyer, type: "order:status", encoding: summary)
             let sellerStatus = try StreamEntry(user: seller, type: "order:status", encoding: summary)
@@ -173,6 +173,10 @@ package struct NotificationRelay: Service {
             if event.kind == .orderPaid { out.append(.notice(.init(seller, .order, data: summary))) }
             if [.orderShipped, .orderDelivered, .orderCancelled, .orderRefunded].contains(event.kind) {
                 out.append(.notice(.init(buyer, .orderStatus, data: summary)))
+            }
+            if event.kind == .orderDispute {
+                // Each step is news to the other side (both, when an administrator acts).
+                for party in [buyer, seller] where party != event.actorID { out.append(.notice(.init(party, .orderStatus, data: summary))) }
             }
         case .adminAlert:
             var data: [String: JSON] = [:]

@@ -22,6 +22,11 @@ struct AuditLogTests {
 
     /// A seller order paid through the simulated provider, as its id (upper case, as the API writes ids).
     func paidSellerOrder(_ market: Market, _ seller: Grant) async throws -> String {
+        try await paidOrder(market, seller).sellerOrder
+    }
+
+    /// A paid order of one seller order, with its buyer.
+    func paidOrder(_ market: Market, _ seller: Grant) async throws -> (order: String, sellerOrder: String, buyer: Grant) {
         let product = try #require(try await market.product(seller, ["stock": 3])["id"] as? String)
         let buyer = try await market.api.register("buyer\(UInt32.random(in: 0...UInt32.max))")
         #expect(try await market.api.call(.post, "/api/cart/items", json: ["productId": product], bearer: buyer.accessToken).status == .ok)
@@ -33,7 +38,7 @@ struct AuditLogTests {
         let paid = try await market.api.call(.post, "/api/payments/simulated/\(session)/complete", json: ["outcome": "paid"])
         try #require(paid.status == .ok, "\(paid.raw)")
         let view = try await market.api.call(.get, "/api/orders/\(order)", bearer: buyer.accessToken)
-        return try #require((view["sellerOrders"] as? [[String: Any]])?.first?["id"] as? String)
+        return (order, try #require((view["sellerOrders"] as? [[String: Any]])?.first?["id"] as? String), buyer)
     }
 
     func entries(_ market: Market, _ admin: Grant, _ query: String = "") async throws -> [[String: Any]] {
@@ -130,6 +135,18 @@ struct AuditLogTests {
                         let response = try await market.api.call(
                             .post, "/api/admin/seller-orders/\(id)/refunds", json: ["amount": 100, "reason": "goodwill"], bearer: admin.accessToken)
                         return (response, "order.refunded", id)
+                    },
+                    "POST /api/admin/disputes/{id}/decide": {
+                        let paid = try await paidOrder(market, seller)
+                        #expect(try await market.api.call(.post, "/api/seller/orders/\(paid.sellerOrder)/ship", json: ["carrier": "A", "trackingNumber": "1"],
+                                                          bearer: seller.accessToken).status == .ok)
+                        let opened = try await market.api.call(
+                            .post, "/api/orders/\(paid.order)/disputes", json: ["sellerOrderId": paid.sellerOrder, "reason": "not_received", "message": "Nothing"],
+                            bearer: paid.buyer.accessToken)
+                        let id = try #require(opened["id"] as? String, "\(opened.raw)")
+                        let response = try await market.api.call(
+                            .post, "/api/admin/disputes/\(id)/decide", json: ["outcome": "close", "reason": "delivered"], bearer: admin.accessToken)
+                        return (response, "dispute.decided", id)
                     },
                     "POST /api/admin/reports/{id}/resolve": {
                         let reporter = try await market.api.register("reporter\(UInt32.random(in: 0...UInt32.max))")
