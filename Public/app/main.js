@@ -27,10 +27,11 @@ const routes = [
   [/^\/sell\/(?<tab>products|orders|payouts)$/, "dashboard"],
   [/^\/sell\/products\/(?<id>new|[\w-]+)$/, "editor"],
   [/^\/admin$/, "admin"],
+  [/^\/admin\/(?<tab>orders|disputes|reports|users|audit)$/, "backoffice"],
   [/^\/account$/, "account"],
   [/^\/(?<mode>login|signup|verify-email|reset-password|forgot-password)$/, "auth"],
 ];
-const needsLogin = new Set(["cart", "orders", "order", "chat", "notifications", "dashboard", "editor", "admin", "account"]);
+const needsLogin = new Set(["cart", "orders", "order", "chat", "notifications", "dashboard", "editor", "admin", "backoffice", "account"]);
 
 const view = () => document.getElementById("view");
 let cleanup = null;
@@ -133,7 +134,7 @@ function navItems() {
   if (session.account) {
     items.push(["/chat", "Messages", "messages"], ["/cart", "Cart", "cart"], ["/orders", "Orders", "orders"]);
     if (session.isSeller) items.push(["/sell", "Sell", "sell"]);
-    if (session.isAdmin) items.push(["/admin", "Stats", "stats"]);
+    if (session.isAdmin) items.push(["/admin", "Admin", "stats"]);
   }
   return items;
 }

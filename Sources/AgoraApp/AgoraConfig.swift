@@ -63,6 +63,9 @@ package struct AgoraConfig: Sendable {
     package var realtime: RealtimeSettings
     /// Message length, page sizes, typing throttle.
     package var chat: ChatService.Settings
+    /// How long a chat message waits unread, its recipient away, before a digest mail (`AGORA_CHAT_DIGEST_AFTER_MINUTES`,
+    /// 60; 0 turns digests off).
+    package var chatDigestAfter: Duration
     /// How long a presence claim lasts unless renewed (every third of it) (`AGORA_PRESENCE_TTL_SECONDS`).
     package var presenceTTL: Duration
     /// How often the notification relay looks for new domain events when nothing woke it (`AGORA_RELAY_INTERVAL_MS`):
@@ -257,6 +260,7 @@ package struct AgoraConfig: Sendable {
             defaultPageSize: catalog.defaultPageSize, maxPageSize: catalog.maxPageSize,
             typingInterval: .milliseconds(int("AGORA_CHAT_TYPING_INTERVAL_MS", 2000, 0...60_000))
         )
+        chatDigestAfter = .seconds(int("AGORA_CHAT_DIGEST_AFTER_MINUTES", 60, 0...10_080) * 60)
         payments = PaymentSettings(
             provider: string("AGORA_PAYMENT_PROVIDER", "simulated"),
             stripeSecretKey: env["AGORA_STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 },

@@ -58,6 +58,9 @@ package struct AgoraServices: Sendable {
     /// LISTENs for committed domain events and wakes the relay.
     package let eventListener: PGListener
     package let productUpdates: ProductUpdates
+    /// Mails a digest of unread chat to people who have been away.
+    package let chatDigest: ChatDigestJob
+    package let disputes: DisputeService
     /// Every route the router answers (the WebSocket upgrade at `/ws` is decided before routing, so it is not one).
     package let routes: [RegisteredRoute]
 }
@@ -228,6 +231,11 @@ package func buildApplication(
         totals: { await productUpdates.views($0) }
     ))
     app.addServices(eventListener, relay)
+    let chatDigest = ChatDigestJob(
+        chat: chat, presence: presence, db: db, mailer: commerce.mailer, after: config.chatDigestAfter, interval: .seconds(60),
+        publicURL: config.commerce.publicURL, logger: logger, isReady: { migrated.isSet }
+    )
+    if config.chatDigestAfter > .zero { app.addServices(chatDigest) }
     if config.migrateOnStart {
         app.beforeServerStarts {
             let applied = try await PGMigrator(pool: db).migrate(try Migrations.all(), logger: logger)
@@ -240,7 +248,7 @@ package func buildApplication(
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce, admin: admin,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
         notifications: notifications, notificationRelay: relay, eventListener: eventListener, productUpdates: productUpdates,
-        routes: router.routes
+        chatDigest: chatDigest, disputes: disputes, routes: router.routes
     )
     return (app, services)
 }

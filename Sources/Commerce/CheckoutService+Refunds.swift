@@ -302,7 +302,9 @@ extension CheckoutService {
         if amount > 0 { body += "\n\nRefund: \(display), to the payment method you used." }
         if let note { body += "\n\nReason: \(note)" }
         body += "\n\nSee the order: \(settings.publicURL)/#/orders/\(order)\n"
-        let mail = OrderMail(to: target.order.buyerID, subject: cancelled ? "Your order was cancelled" : "Refund of \(display)", body: body)
+        let mail = OrderMail(
+            to: target.order.buyerID, subject: cancelled ? "Your order was cancelled" : "Refund of \(display)", body: body, muteKind: "order_status"
+        )
         if let statement = try mailer.enqueueStatement([mail]) { try await tx.execute(statement) }
     }
 

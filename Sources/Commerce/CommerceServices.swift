@@ -43,7 +43,7 @@ package struct CommerceServices: Sendable {
         self.directory = directory
         self.mailer = mailer
         cart = CartService(db: db, settings: settings)
-        orders = OrderService(db: db, events: events, vault: vault, directory: directory)
+        orders = OrderService(db: db, events: events, vault: vault, directory: directory, mailer: mailer, publicURL: settings.publicURL)
         refunds = RefundService(db: db, events: events, providers: providers)
         checkout = CheckoutService(
             db: db, events: events, vault: vault, settings: settings, providers: providers, orders: orders, refunds: refunds,

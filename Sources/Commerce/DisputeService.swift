@@ -442,7 +442,9 @@ package struct DisputeService: Sendable {
 
     func mail(_ dispute: Locked, to account: UUID, subject: String, text: String, in tx: PGTransaction) async throws {
         let order = dispute.orderID.uuidString.lowercased()
-        let mail = OrderMail(to: account, subject: subject, body: "\(text)\n\nOrder: \(checkout.settings.publicURL)/#/orders/\(order)\n")
+        let mail = OrderMail(
+            to: account, subject: subject, body: "\(text)\n\nOrder: \(checkout.settings.publicURL)/#/orders/\(order)\n", muteKind: "order_status"
+        )
         if let statement = try checkout.mailer.enqueueStatement([mail]) { try await tx.execute(statement) }
     }
 

@@ -69,6 +69,10 @@ extension OrderService {
                                 extra: ["carrier": .string(carrier), "trackingNumber": .string(tracking)]),
                 in: tx
             )
+            try await mail(
+                order, subject: "Your order is on its way",
+                text: "Your order was handed to \(carrier). Tracking number: \(tracking)\n\nWhen it arrives, confirm it on the order page.", in: tx
+            )
         }
         return try await sellerOrder(id, seller: seller, logger: logger)
     }
@@ -121,5 +125,19 @@ extension OrderService {
                             status: .delivered, total: order.total, currency: order.currency, actor: actor.accountID),
             in: tx
         )
+        // The buyer who confirmed it knows; anyone else's say-so is news to them.
+        if actor != .buyer(order.buyerID) {
+            try await mail(
+                order, subject: "Your order was delivered",
+                text: "Your order is marked delivered. If it did not arrive, or is not as described, open a dispute from the order page.", in: tx
+            )
+        }
+    }
+
+    /// Queues the buyer's mail about a seller order's journey (silenced by their `order_status` mute).
+    func mail(_ order: LockedSellerOrder, subject: String, text: String, in tx: PGTransaction) async throws {
+        let link = "\(publicURL)/#/orders/\(order.orderID.uuidString.lowercased())"
+        let mail = OrderMail(to: order.buyerID, subject: subject, body: "\(text)\n\nOrder: \(link)\n", muteKind: "order_status")
+        if let statement = try mailer.enqueueStatement([mail]) { try await tx.execute(statement) }
     }
 }

@@ -13,12 +13,18 @@ package struct OrderService: Sendable {
     let vault: InventoryVault
     /// Who the buyers and sellers are: names come from Accounts, never from its tables.
     let directory: any AccountDirectory
+    /// The buyer's mails about shipping and delivery.
+    let mailer: any OrderMailer
+    /// Base of the links in those mails.
+    let publicURL: String
 
-    package init(db: PGPool, events: EventOutbox, vault: InventoryVault, directory: any AccountDirectory) {
+    package init(db: PGPool, events: EventOutbox, vault: InventoryVault, directory: any AccountDirectory, mailer: any OrderMailer, publicURL: String) {
         self.db = db
         self.events = events
         self.vault = vault
         self.directory = directory
+        self.mailer = mailer
+        self.publicURL = publicURL
     }
 
     /// The parties `ids` as orders show them, asked of the account directory.

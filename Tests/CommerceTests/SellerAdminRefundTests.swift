@@ -265,6 +265,39 @@ struct SellerAdminRefundTests {
         }
     }
 
+    /// The buyer hears of shipping (with the tracking number) and of a delivery they did not confirm themselves, by
+    /// mail, unless they muted order news.
+    @Test func shippingAndDeliveryAreMailedUnlessMuted() async throws {
+        try await TestApp.withApplication(Shop.overrides) { app, services in
+            try await app.test(.router) { client in
+                let shop = Shop(market: Market(api: API(client: client), services: services))
+                let seller = try await shop.market.seller("mailseller")
+                let buyer = try await shop.buyer("mailbuyer")
+                let first = try await paidOrder(shop, seller: seller, buyer: buyer, quantity: 1)
+                #expect(try await shop.api.call(.post, "/api/seller/orders/\(first.sellerOrder)/ship", json: ["carrier": "PostNet", "trackingNumber": "PN-77"],
+                                                bearer: seller.accessToken).status == .ok)
+                #expect(try await shop.int("SELECT count(*) FROM mail_outbox WHERE subject = 'Your order is on its way' AND body LIKE '%PostNet%PN-77%'") == 1)
+                #expect(try await shop.api.call(.post, "/api/seller/orders/\(first.sellerOrder)/deliver", bearer: seller.accessToken).status == .ok)
+                #expect(try await shop.int("SELECT count(*) FROM mail_outbox WHERE subject = 'Your order was delivered'") == 1)
+
+                // The buyer's own confirmation is not mailed back to them; a muted buyer gets neither mail.
+                let second = try await paidOrder(shop, seller: seller, buyer: buyer, quantity: 1, stock: 4)
+                #expect(try await shop.api.call(.post, "/api/seller/orders/\(second.sellerOrder)/ship", json: ["carrier": "PostNet", "trackingNumber": "PN-78"],
+                                                bearer: seller.accessToken).status == .ok)
+                #expect(try await shop.api.call(.post, "/api/orders/\(second.order)/confirm", bearer: buyer.accessToken).status == .ok)
+                #expect(try await shop.int("SELECT count(*) FROM mail_outbox WHERE subject = 'Your order was delivered'") == 1)
+                try await services.db.execute(
+                    "INSERT INTO notification_mutes (user_id, kind) VALUES (\(UUID(uuidString: buyer.accountID)!), 'order_status')", logger: shop.market.logger)
+                let third = try await paidOrder(shop, seller: seller, buyer: buyer, quantity: 1, stock: 3)
+                #expect(try await shop.api.call(.post, "/api/seller/orders/\(third.sellerOrder)/ship", json: ["carrier": "PostNet", "trackingNumber": "PN-79"],
+                                                bearer: seller.accessToken).status == .ok)
+                #expect(try await shop.int("SELECT count(*) FROM mail_outbox WHERE subject = 'Your order is on its way'") == 2)
+                // A receipt is never muted.
+                #expect(try await shop.int("SELECT count(*) FROM mail_outbox WHERE subject LIKE 'Your Agora order%'") == 3)
+            }
+        }
+    }
+
     /// Ten administrators' partial refunds of 30% at once: exactly three fit in what was paid, whatever the timing.
     @Test func concurrentPartialRefundsNeverExceedWhatWasPaid() async throws {
         try await TestApp.withApplication(Shop.overrides) { app, services in

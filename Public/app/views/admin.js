@@ -1,6 +1,7 @@
 // Admin stats: totals, and charts drawn as inline SVG from GET /api/admin/stats (no chart library).
 import { api } from "../api.js";
 import { h, svg, money, failure } from "../ui.js";
+import { adminTabs } from "./backoffice.js";
 
 export async function render({ view, session, query, navigate }) {
   if (!session.isAdmin) { view.append(h("div", { class: "panel" }, h("h1", {}, "Admins only"))); return; }
@@ -16,7 +17,7 @@ export async function render({ view, session, query, navigate }) {
     event.preventDefault();
     navigate(`/admin?from=${form.elements.from.value}&to=${form.elements.to.value}`, { replace: true });
   });
-  view.append(h("h1", {}, "Marketplace stats"), form);
+  view.append(h("h1", {}, "Back office"), adminTabs(""), h("h2", {}, "Marketplace stats"), form);
   let stats;
   try { stats = await api("/api/admin/stats", { query: { from, to } }); } catch (error) { view.append(failure(error)); return; }
   const currency = stats.totals.gmv[0]?.currency ?? "ZAR";

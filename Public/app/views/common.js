@@ -1,6 +1,6 @@
-// Pieces several screens share: product cards and an infinitely scrolling product grid.
+// Pieces several screens share: product cards, an infinitely scrolling product grid, the report form.
 import { api } from "../api.js";
-import { h, money, productImage, infinite, failure, mount } from "../ui.js";
+import { h, money, productImage, infinite, failure, mount, toast } from "../ui.js";
 
 export function productCard(product) {
   return h("li", { class: "card product-card" },
@@ -59,4 +59,28 @@ export function pressButton({ pressed, labels: [on, off], testid, className, cha
     } catch (error) { toast(error.message, { kind: "error" }); } finally { button.disabled = false; }
   });
   return button;
+}
+
+const reportReasons = [["spam", "Spam"], ["scam", "A scam"], ["counterfeit", "Counterfeit"], ["prohibited", "Not allowed here"],
+  ["harassment", "Harassment"], ["other", "Something else"]];
+
+/** A "Report" button that opens a small form; reports a product, a user or a message (`targetId` as the API wants). */
+export function reportForm(targetType, targetId) {
+  const form = h("form", { class: "report-form panel", hidden: true, "data-testid": "report-form" },
+    h("div", { class: "field" }, h("label", { for: `rr-${targetId}` }, "Why?"),
+      h("select", { id: `rr-${targetId}`, name: "reason" }, reportReasons.map(([value, text]) => h("option", { value }, text)))),
+    h("div", { class: "field" }, h("label", { for: `rb-${targetId}` }, "Anything the administrators should know"),
+      h("textarea", { id: `rb-${targetId}`, name: "body", rows: 2, maxlength: 2000 })),
+    h("button", { type: "submit" }, "Send report"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("/api/reports", { method: "POST", body: { targetType, targetId: String(targetId), reason: form.elements.reason.value, body: form.elements.body.value } });
+      toast("Reported. An administrator will look at it.", { kind: "success" });
+      form.hidden = true;
+    } catch (error) { toast(error.message, { kind: "error" }); }
+  });
+  const button = h("button", { type: "button", class: "link", "data-testid": "report" }, "Report");
+  button.addEventListener("click", () => { form.hidden = !form.hidden; });
+  return h("div", { class: "report" }, button, form);
 }

@@ -1,7 +1,8 @@
-// The seller dashboard: my products, incoming orders (live: a toast and a badge when one arrives, ship with
-// tracking), and the balance with payouts.
+// The seller dashboard: my products (with the reason of a takedown), incoming orders (live: a toast and a badge
+// when one arrives; ship with tracking, cancel, refund part) with the disputes to answer, and the balance with payouts.
 import { api } from "../api.js";
 import { h, money, ago, failure, toast, statusLabel, productImage, infinite, mount } from "../ui.js";
+import { disputePanel, minorUnits } from "./disputes.js";
 
 export async function render({ params, view, session, socket, refreshAccount }) {
   if (!session.isSeller) return becomeSeller(view, session, refreshAccount);
@@ -25,7 +26,9 @@ export async function render({ params, view, session, socket, refreshAccount }) 
     newOrders.hidden = false;
     reload();
   });
-  return off;
+  // A dispute's steps and a buyer's confirmation arrive as order:status on the seller's stream too.
+  const offStatus = socket.on("order:status", () => reload());
+  return () => { off(); offStatus(); };
 }
 
 async function becomeSeller(view, session, refreshAccount) {
@@ -52,11 +55,17 @@ async function orders(body) {
     ["pending_payment", "Awaiting payment"],
   ].map(([v, t]) => h("option", { value: v }, t)));
   const list = h("ul", { class: "list seller-orders", "aria-live": "polite" });
-  mount(body, h("div", { class: "title-row" }, h("h2", {}, "Incoming orders"),
+  const disputes = h("div", { class: "seller-disputes" });
+  mount(body, disputes, h("div", { class: "title-row" }, h("h2", {}, "Incoming orders"),
     h("div", { class: "row" }, h("label", { for: "order-filter" }, "Show"), filter)), list);
   const load = async () => {
     try {
-      const page = await api("/api/seller/orders", { query: { status: filter.value, limit: 50 } });
+      const [page, open] = await Promise.all([
+        api("/api/seller/orders", { query: { status: filter.value, limit: 50 } }),
+        api("/api/disputes", { query: { as: "seller", limit: 50 } }),
+      ]);
+      const unresolved = open.items.filter((d) => d.status !== "resolved");
+      mount(disputes, unresolved.length ? [h("h2", {}, "Disputes to answer"), ...unresolved.map((d) => disputePanel(d, "seller", load))] : null);
       mount(list, ...page.items.map(orderRow(load)));
       if (page.items.length === 0) list.append(h("li", { class: "muted" }, "No orders yet."));
     } catch (error) { mount(list, h("li", {}, failure(error, load))); }
@@ -101,7 +110,30 @@ const orderRow = (reload) => (so) => {
         await api(`/api/seller/orders/${so.id}/deliver`, { method: "POST", body: {} });
         reload();
       } catch (error) { toast(error.message, { kind: "error" }); }
-    } }, "Mark delivered") : null);
+    } }, "Mark delivered") : null,
+    so.refunded?.amount ? h("p", { class: "muted" }, `Refunded ${money(so.refunded)}`) : null,
+    h("p", { class: "row" },
+      so.status === "paid" ? h("button", { type: "button", class: "secondary", "data-testid": "seller-cancel", onclick: async () => {
+        const reason = prompt("Cancel and refund this order? Say why (the buyer sees it):");
+        if (reason === null) return;
+        try {
+          await api(`/api/seller/orders/${so.id}/cancel`, { method: "POST", body: { reason } });
+          toast("Cancelled; the buyer is refunded.", { kind: "success" });
+          reload();
+        } catch (error) { toast(error.message, { kind: "error" }); }
+      } }, "Cancel & refund") : null,
+      ["paid", "shipped", "delivered"].includes(so.status) && so.refunded.amount < so.total.amount
+        ? h("button", { type: "button", class: "secondary", "data-testid": "seller-refund", onclick: async () => {
+          const amount = minorUnits(prompt(`Refund how much (${so.total.currency}, at most ${money({ amount: so.total.amount - so.refunded.amount, currency: so.total.currency })})?`) ?? "");
+          if (Number.isNaN(amount)) return;
+          const reason = prompt("Why (the buyer sees it)?");
+          if (!reason) return;
+          try {
+            await api(`/api/seller/orders/${so.id}/refunds`, { method: "POST", body: { amount, reason } });
+            toast("Refunded.", { kind: "success" });
+            reload();
+          } catch (error) { toast(error.message, { kind: "error" }); }
+        } }, "Refund part") : null));
 };
 
 async function products(body) {
@@ -116,7 +148,8 @@ async function products(body) {
       for (const p of page.items) {
         list.append(h("li", { class: "row-item" }, productImage(p, "chip-image"),
           h("a", { href: `/sell/products/${p.id}`, "data-link": true }, p.title),
-          h("span", { class: `status status-${p.status}` }, p.status),
+          h("span", { class: `status status-${p.status}`, "data-testid": "my-product-status" }, p.status.replaceAll("_", " ")),
+          p.takedownReason ? h("span", { class: "notice error", "data-testid": "takedown-reason" }, `Why: ${p.takedownReason}`) : null,
           h("span", { class: "muted" }, `${p.stock ?? p.available} in stock · ♥ ${p.likeCount} · ${p.viewCount} views`),
           h("span", { class: "price" }, money(p.price))));
       }

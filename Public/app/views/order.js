@@ -1,6 +1,8 @@
-// One order: seller orders with their status (live), tracking, delivered digital items, history, cancel/confirm.
+// One order: seller orders with their status (live), tracking, delivered digital items, refunds, disputes, history,
+// cancel/confirm.
 import { api } from "../api.js";
 import { h, money, ago, failure, toast, statusLabel, mount } from "../ui.js";
+import { disputePanel, openDisputeForm } from "./disputes.js";
 
 export async function render({ params, query, view, socket }) {
   const id = params.id ?? query.get("id");
@@ -9,8 +11,9 @@ export async function render({ params, query, view, socket }) {
   view.append(body);
   const load = async () => {
     try {
-      const order = await api(`/api/orders/${id}`);
-      mount(body, renderOrder(order, load));
+      const [order, disputes] = await Promise.all([api(`/api/orders/${id}`), api("/api/disputes", { query: { as: "buyer", limit: 100 } })]);
+      const bySellerOrder = new Map(disputes.items.filter((d) => d.orderId === order.id).map((d) => [d.sellerOrderId, d]));
+      mount(body, renderOrder(order, bySellerOrder, load));
     } catch (error) {
       mount(body, error.status === 404 ? h("div", { class: "panel" }, h("h1", {}, "Order not found")) : failure(error, load));
     }
@@ -24,7 +27,7 @@ export async function render({ params, query, view, socket }) {
   return () => { off(); clearTimeout(timer); };
 }
 
-function renderOrder(order, reload) {
+function renderOrder(order, disputes, reload) {
   const actions = [];
   if (order.status === "pending_payment" && order.payment?.url) actions.push(h("a", { href: order.payment.url, class: "button" }, "Pay now"));
   const cancellable = order.status === "pending_payment" || order.sellerOrders.some((so) => so.status === "paid");
@@ -47,17 +50,24 @@ function renderOrder(order, reload) {
         line.items?.length ? h("div", { class: "digital" },
           h("p", {}, "Your ", line.type === "link" ? "download links" : line.type === "credential" ? "credentials" : "keys", ":"),
           h("ul", {}, line.items.map((item) => h("li", {}, h("code", { "data-testid": "digital-item" }, item))))) : null))),
+      so.refunded?.amount ? h("p", { "data-testid": "seller-order-refunded" }, `Refunded ${money(so.refunded)}`) : null,
       so.status === "shipped" ? h("button", { type: "button", onclick: async () => {
         try {
           await api(`/api/orders/${order.id}/confirm`, { method: "POST", body: { sellerOrderId: so.id } });
           reload();
         } catch (error) { toast(error.message, { kind: "error" }); }
-      } }, "I received it") : null)),
+      } }, "I received it") : null,
+      disputes.has(so.id) ? disputePanel(disputes.get(so.id), "buyer", reload)
+        : ["shipped", "delivered"].includes(so.status) ? openDisputeForm(order.id, so, reload) : null)),
     h("dl", { class: "totals" },
       h("dt", {}, "Subtotal"), h("dd", {}, money(order.subtotal)),
       h("dt", {}, "VAT"), h("dd", {}, money(order.vat)),
       h("dt", {}, "Shipping"), h("dd", {}, money(order.shipping)),
-      h("dt", {}, "Total"), h("dd", {}, h("strong", {}, money(order.total)))),
+      h("dt", {}, "Total"), h("dd", {}, h("strong", {}, money(order.total))),
+      order.refunded?.amount ? [h("dt", {}, "Refunded"), h("dd", { "data-testid": "order-refunded" }, money(order.refunded))] : null),
+    order.refunds?.length ? h("section", { class: "panel" }, h("h2", {}, "Refunds"), h("ul", { class: "refunds" }, order.refunds.map((refund) =>
+      h("li", { "data-testid": "refund" }, `${money(refund.amount)} · ${statusLabel(refund.reason)} · ${refund.status}`,
+        refund.note ? ` · “${refund.note}”` : "")))) : null,
     order.history?.length ? h("details", {}, h("summary", {}, "History"), h("ol", { class: "history" }, order.history.map((entry) =>
       h("li", {}, `${ago(entry.at)}: ${statusLabel(entry.from ?? "new")} → ${statusLabel(entry.to)} (${entry.actor})`)))) : null);
 }

@@ -2,7 +2,7 @@
 // cart, and reviews.
 import { api } from "../api.js";
 import { h, money, toast, ago, failure, avatar } from "../ui.js";
-import { pressButton } from "./common.js";
+import { pressButton, reportForm } from "./common.js";
 
 export async function render({ params, view, session, socket, navigate }) {
   let product;
@@ -77,8 +77,12 @@ export async function render({ params, view, session, socket, navigate }) {
         product.category ? h("a", {
           class: "tag", href: `/explore?category=${product.category.slug}&descendants=true`, "data-link": true,
         }, product.category.name) : null),
-      own ? h("p", {}, h("a", { href: `/sell/products/${product.id}`, "data-link": true, class: "button secondary" }, "Edit listing"))
-        : [cartForm, h("p", { class: "row" }, likeButton, messageButton)],
+      own ? [
+        product.status === "taken_down"
+          ? h("p", { class: "notice error", "data-testid": "takedown-reason" }, "Taken down by the marketplace: ", product.takedownReason ?? "") : null,
+        h("p", {}, h("a", { href: `/sell/products/${product.id}`, "data-link": true, class: "button secondary" }, "Edit listing")),
+      ]
+        : [cartForm, h("p", { class: "row" }, likeButton, messageButton), session.account ? reportForm("product", product.id) : null],
       h("div", { class: "description" }, product.description ?? ""))),
   reviews);
   loadReviews(reviews, product, session);
