@@ -4,7 +4,8 @@ A buyer signs up (and verifies the email from the development mailbox), follows 
 chat and sends a message; in a second browser the seller sees it arrive live and answers; the buyer buys a physical
 and a digital product with the simulated payment; the seller's dashboard shows the order live and marks it shipped;
 the buyer's order page changes status live and shows the digital key. Then the admin's stats page, and the app
-shell offline. The live sockets are Chromium's own WebSockets, which must negotiate permessage-deflate with /ws and
+shell offline. The operator's half: a disputed parcel refunded by the admin, and a reported listing taken down. The live
+sockets are Chromium's own WebSockets, which must negotiate permessage-deflate with /ws and
 receive their events compressed. Every step asserts what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
 """
 import glob
@@ -161,6 +162,15 @@ class Page:
             raise AssertionError(f"{self.name}: {css!r} says {element.text!r}, not {expected!r}, at {self.driver.current_url}\nconsole: {self.console()}")
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
+    def status_becomes(self, css, expected, timeout=WAIT):
+        """Waits until the (capitalized) status badge reads `expected`, whatever its case."""
+        self.find(css)
+        try:
+            wait(self.driver, timeout).until(lambda _: expected.lower() in self.driver.find_element(By.CSS_SELECTOR, css).text.lower())
+        except TimeoutException:
+            self.shot(f"FAILED-status-{expected[:20]}")
+            raise AssertionError(f"{self.name}: {css!r} never said {expected!r} at {self.driver.current_url}\nconsole: {self.console()}")
+
     def click(self, css, text=None):
         for attempt in range(3):
             element = self.find(css, text)
@@ -211,6 +221,25 @@ class Page:
             return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")][-10:]
         except Exception:
             return []
+
+    def fetch(self, method, path, body=None):
+        """An API call made by the page itself (its cookies, its Origin): setting the scene without another login."""
+        result = self.driver.execute_async_script("""
+            const [method, path, body, done] = arguments;
+            fetch(path, { method, credentials: "same-origin", headers: body ? { "Content-Type": "application/json" } : {},
+                          body: body ? JSON.stringify(body) : undefined })
+              .then(async (r) => done({ status: r.status, body: await r.json().catch(() => null) }))
+              .catch((e) => done({ status: 0, body: String(e) }));
+        """, method, path, body)
+        if result["status"] >= 300:
+            raise AssertionError(f"{self.name}: {method} {path} answered {result['status']}: {result['body']}")
+        return result["body"]
+
+    def answer_prompt(self, text):
+        """Types `text` into the page's prompt() and confirms it."""
+        alert = WebDriverWait(self.driver, WAIT).until(EC.alert_is_present())
+        alert.send_keys(text)
+        alert.accept()
 
     def login(self, email, password=PASSWORD):
         self.go("/login")
@@ -266,6 +295,109 @@ class MarketplaceJourney(unittest.TestCase):
             compressed = [m for m in socket["received"] if m["type"] == event_type and m["bytes"] >= COMPRESSION_THRESHOLD]
             self.assertTrue(compressed, f"{page.name}: no {event_type} of {COMPRESSION_THRESHOLD} bytes or more on the live socket: "
                                         f"{socket['received']}")
+
+    def sold_and_shipped(self, seller, buyer, title):
+        """Through the API, as the logged-in pages: the seller lists a physical product, the buyer buys and pays for
+        it, the seller ships it. Returns the order and the seller order ids."""
+        product = seller.fetch("POST", "/api/products", {"title": title, "description": "A test listing", "price": {"amount": 25000, "currency": "ZAR"},
+                                                         "stock": 3, "condition": "new", "type": "physical"})
+        seller.fetch("POST", f"/api/products/{product['id']}/publish")
+        buyer.fetch("DELETE", "/api/cart")
+        buyer.fetch("POST", "/api/cart/items", {"productId": product["id"], "quantity": 1})
+        order = buyer.fetch("POST", "/api/checkout", {"shippingAddress": {"name": "Demo Buyer", "line1": "1 Long Street", "city": "Cape Town",
+                                                                           "postalCode": "8001", "country": "ZA"}})
+        session = re.search(r"session=([^&]+)", order["payment"]["url"]).group(1)
+        buyer.fetch("POST", f"/api/payments/simulated/{session}/complete", {"outcome": "paid"})
+        seller_order = order["sellerOrders"][0]["id"]
+        seller.fetch("POST", f"/api/seller/orders/{seller_order}/ship", {"carrier": "PostNet", "trackingNumber": "PN-E2E-1"})
+        return order["id"], seller_order
+
+    def test_a_dispute_over_a_parcel_that_never_came_is_refunded_by_the_admin(self):
+        # -- A shipped order that never arrives.
+        buyer = self.open("dispute-buyer")
+        buyer.login("lindiwe@demo.agora.local")
+        seller = self.open("dispute-seller")
+        seller.login("vinyl_vault@demo.agora.local")
+        order, seller_order = self.sold_and_shipped(seller, buyer, f"Turntable belt {secrets.token_hex(2)}")
+
+        # -- The buyer opens a dispute from the order page.
+        buyer.go(f"/orders/{order}")
+        buyer.live()
+        buyer.click("[data-testid=open-dispute]")
+        buyer.find("[data-testid=open-dispute-form] select").send_keys("The parcel never came")
+        buyer.fill("[data-testid=open-dispute-form] textarea", "Tracking has not moved for ten days.")
+        buyer.click("[data-testid=open-dispute-form] button[type=submit]")
+        buyer.status_becomes("[data-testid=dispute-status]", "open")
+
+        # -- The seller sees it on the dashboard and refuses with a reply.
+        seller.go("/sell/orders")
+        seller.find("[data-testid=dispute] [data-testid=dispute-message]", "Tracking has not moved")
+        seller.fill("[data-testid=dispute] textarea", "It was delivered to your door on Monday.")
+        seller.click("[data-testid=dispute] .dispute-reply button[type=submit]")
+        seller.status_becomes("[data-testid=dispute-status]", "seller replied")
+
+        # -- The buyer sees the reply live and escalates.
+        buyer.find("[data-testid=dispute-message]", "delivered to your door")
+        buyer.click("[data-testid=escalate]")
+        buyer.status_becomes("[data-testid=dispute-status]", "escalated")
+        buyer.shot("13-dispute-buyer")
+
+        # -- The admin decides: a full refund.
+        admin = self.open("dispute-admin")
+        admin.login("demo_admin@demo.agora.local")
+        admin.go("/admin/disputes")
+        admin.find(".admin-dispute", "Tracking has not moved")
+        admin.click("[data-testid=decide-dispute] button[type=submit]")
+        admin.answer_prompt("No proof of delivery from the courier")
+        admin.find(".toast", "Refunded")
+        admin.shot("14-admin-disputes")
+
+        # -- The buyer sees the refund live; the audit log shows the decision.
+        # Everything paid: the 250.00 price and the 60.00 flat shipping.
+        buyer.text_becomes("[data-testid=order-refunded]", "310")
+        buyer.status_becomes("[data-testid=dispute-status]", "resolved (refunded)")
+        buyer.find("[data-testid=refund]", "dispute")
+        admin.go("/admin/audit")
+        entry = admin.find("[data-testid=audit-entry]", "dispute.decided")
+        self.assertIn("No proof of delivery", entry.text)
+        admin.shot("15-admin-audit")
+
+    def test_a_reported_listing_is_taken_down_and_its_seller_sees_why(self):
+        buyer = self.open("report-buyer")
+        buyer.login("demo_buyer@demo.agora.local")
+        seller = self.open("report-seller")
+        seller.login("karoo_crafts@demo.agora.local")
+        title = f"Designer bag {secrets.token_hex(2)}"
+        product = seller.fetch("POST", "/api/products", {"title": title, "description": "Genuine, honest", "price": {"amount": 99900, "currency": "ZAR"},
+                                                         "stock": 2, "condition": "new", "type": "physical"})
+        seller.fetch("POST", f"/api/products/{product['id']}/publish")
+
+        # -- The buyer reports the listing.
+        buyer.go(f"/p/{product['id']}")
+        buyer.click("[data-testid=report]")
+        buyer.find("[data-testid=report-form] select").send_keys("Counterfeit")
+        buyer.fill("[data-testid=report-form] textarea", "The logo is wrong; this is a copy.")
+        buyer.click("[data-testid=report-form] button[type=submit]")
+        buyer.find(".toast", "Reported")
+
+        # -- The admin takes it down from the reports queue.
+        admin = self.open("report-admin")
+        admin.login("demo_admin@demo.agora.local")
+        admin.go("/admin/reports")
+        admin.find("[data-testid=report]", "The logo is wrong")
+        admin.click("[data-testid=report] button[data-action=take_down]")
+        admin.answer_prompt("Counterfeit brand goods are not allowed")
+        admin.find(".toast", "Resolved")
+        admin.shot("16-admin-reports")
+
+        # -- Gone for buyers; the seller sees it taken down, and why.
+        buyer.go(f"/p/{product['id']}")
+        buyer.find("h1", "Product not found")
+        seller.go("/sell/products")
+        seller.find("[data-testid=takedown-reason]", "Counterfeit brand goods are not allowed")
+        seller.go(f"/p/{product['id']}")
+        seller.find("[data-testid=takedown-reason]", "Counterfeit brand goods are not allowed")
+        seller.shot("17-seller-takedown")
 
     def test_buyer_and_seller_journey(self):
         tag = secrets.token_hex(3)
