@@ -23,15 +23,8 @@ package struct ProductImageRoutes: Sendable {
     @Sendable func upload(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<Product> {
         let seller = try context.requireRole(.seller)
         let id = try context.uuidParameter()
-        guard let contentType = request.headers[.contentType], let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
-            throw AgoraError(.unsupportedMediaType, code: "multipart_required", "Send the image as multipart/form-data with a field named 'image'")
-        }
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
-        let form = try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary)
-        guard let part = form.part(named: "image") else {
-            throw AgoraError(.validation, code: "image_required", "The form has no field named 'image'", fields: ["image": "is required"])
-        }
-        let product = try await products.addImage(id, seller: seller.accountID, bytes: part.body, logger: context.logger)
+        let bytes = try await ImageUpload.imageBytes(of: request, context: context, limit: context.maxUploadSize)
+        let product = try await products.addImage(id, seller: seller.accountID, bytes: bytes, logger: context.logger)
         return EditedResponse(status: .created, response: product)
     }
 

@@ -74,15 +74,8 @@ package struct DisputeRoutes: Sendable {
     /// A photo, as `multipart/form-data` with a field named `image` (the product image rules).
     @Sendable func photo(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<DisputeView> {
         let (id, party) = try await party(context)
-        guard let contentType = request.headers[.contentType], let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
-            throw AgoraError(.unsupportedMediaType, code: "multipart_required", "Send the image as multipart/form-data with a field named 'image'")
-        }
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
-        let form = try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary)
-        guard let part = form.part(named: "image") else {
-            throw AgoraError(.validation, code: "image_required", "The form has no field named 'image'", fields: ["image": "is required"])
-        }
-        return EditedResponse(status: .created, response: try await disputes.addPhoto(id, by: party, bytes: part.body, logger: context.logger))
+        let bytes = try await ImageUpload.imageBytes(of: request, context: context, limit: context.maxUploadSize)
+        return EditedResponse(status: .created, response: try await disputes.addPhoto(id, by: party, bytes: bytes, logger: context.logger))
     }
 
     @Sendable func escalate(_ request: Request, context: AgoraRequestContext) async throws -> DisputeView {
