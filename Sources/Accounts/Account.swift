@@ -15,9 +15,13 @@ package struct Account: Codable, Sendable, Equatable {
     package var role: Role
     package var createdAt: Date
 
-    /// What anyone may see (`GET /api/users/:username`): no email, no verification state.
+    /// What anyone may see (`GET /api/users/:username`): no email address; for a seller (or admin) whether one was
+    /// verified, the shop's badge. A buyer's verification state stays theirs.
     package var publicProfile: PublicProfile {
-        PublicProfile(id: id, username: username, displayName: displayName, bio: bio, avatarUrl: avatarUrl, location: location, role: role, createdAt: createdAt)
+        PublicProfile(
+            id: id, username: username, displayName: displayName, bio: bio, avatarUrl: avatarUrl, location: location, role: role,
+            emailVerified: role == .buyer ? nil : emailVerified, createdAt: createdAt
+        )
     }
 
     /// The columns `init(row:)` reads, for SELECT and RETURNING lists.
@@ -48,5 +52,7 @@ package struct PublicProfile: Codable, Sendable, Equatable {
     package var avatarUrl: String?
     package var location: String?
     package var role: Role
+    /// The verified-email badge of a seller; nil for a buyer.
+    package var emailVerified: Bool?
     package var createdAt: Date
 }

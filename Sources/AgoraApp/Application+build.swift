@@ -188,6 +188,7 @@ package func buildApplication(
     MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache).add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
+    ShopRoutes(accounts: auth.accounts, products: products, orders: commerce.orders).add(to: router)
     CatalogRoutes(products: products, categories: categories, views: views).add(to: router)
     ProductImageRoutes(products: products).add(to: router)
     MediaRoutes(storage: media).add(to: router)

@@ -28,3 +28,10 @@ extension ProductService {
         return ProductPage(items: items, nextCursor: next)
     }
 }
+
+extension ProductService {
+    /// How many listings of `seller` anyone can see.
+    package func listingCount(of seller: UUID, logger: Logger) async throws -> Int {
+        try await db.query("SELECT count(*) AS n FROM products WHERE seller_id = \(seller) AND status = 'published'", logger: logger).one().decode("n")
+    }
+}

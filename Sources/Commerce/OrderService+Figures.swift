@@ -90,3 +90,27 @@ extension OrderService {
         }
     }
 }
+
+/// What a shop's public profile says of its sales: its rating over every review of its products, and how many of
+/// its seller orders were delivered.
+package struct ShopFigures: Codable, Sendable, Equatable {
+    package var rating: Rating
+    package var salesCount: Int
+}
+
+extension OrderService {
+    /// The shop figures of `seller` (zeros for someone who never sold).
+    package func shopFigures(of seller: UUID, logger: Logger) async throws -> ShopFigures {
+        let row = try await db.query(
+            """
+            SELECT coalesce((SELECT rating_sum FROM seller_ratings WHERE seller_id = \(seller)), 0)::bigint AS rating_sum,
+                   coalesce((SELECT rating_count FROM seller_ratings WHERE seller_id = \(seller)), 0) AS rating_count,
+                   (SELECT count(*) FROM seller_orders WHERE seller_id = \(seller) AND status = 'delivered') AS sales
+            """,
+            logger: logger
+        ).one()
+        return ShopFigures(
+            rating: Rating(sum: try row.decode("rating_sum"), count: try row.decode("rating_count")), salesCount: try row.decode("sales")
+        )
+    }
+}

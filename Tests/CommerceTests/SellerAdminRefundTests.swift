@@ -298,6 +298,57 @@ struct SellerAdminRefundTests {
         }
     }
 
+    /// A suspended seller's orders stay refundable: by an administrator, and by the buyer's own cancel.
+    @Test func aSuspendedSellersOrdersStayRefundable() async throws {
+        try await TestApp.withApplication(Shop.overrides) { app, services in
+            try await app.test(.router) { client in
+                let shop = Shop(market: Market(api: API(client: client), services: services))
+                let admin = try await shop.market.admin("suspendrefundroot")
+                let seller = try await shop.market.seller("suspendedshop")
+                let buyer = try await shop.buyer("suspendedshopbuyer")
+                let first = try await paidOrder(shop, seller: seller, buyer: buyer, quantity: 1)
+                let second = try await paidOrder(shop, seller: seller, buyer: buyer, quantity: 1, stock: 4)
+                let suspended = try await shop.api.call(.post, "/api/admin/users/\(seller.accountID)/suspend", json: ["reason": "Fraud check"], bearer: admin.accessToken)
+                #expect(suspended.status == .ok, "\(suspended.raw)")
+                let refunded = try await shop.api.call(
+                    .post, "/api/admin/seller-orders/\(first.sellerOrder)/refunds", json: ["full": true, "reason": "Seller suspended"], bearer: admin.accessToken)
+                #expect(refunded.status == .created, "\(refunded.raw)")
+                let cancelled = try await shop.api.call(.post, "/api/orders/\(second.order)/cancel", bearer: buyer.accessToken)
+                #expect(cancelled.status == .ok && cancelled["status"] as? String == "refunded", "\(cancelled.raw)")
+                try await Self.reconcile(shop)
+            }
+        }
+    }
+
+    /// A shop's public figures: the verified-email badge on the profile, the rating over its reviews, its delivered
+    /// sales and its published listings.
+    @Test func aShopsProfileShowsItsBadgeRatingSalesAndListings() async throws {
+        try await TestApp.withApplication(Shop.overrides) { app, services in
+            try await app.test(.router) { client in
+                let shop = Shop(market: Market(api: API(client: client), services: services))
+                let seller = try await shop.market.seller("figureshop")
+                let buyer = try await shop.buyer("figurebuyer")
+                let empty = try await shop.api.call(.get, "/api/users/figureshop/shop")
+                #expect(empty.status == .ok && empty["salesCount"] as? Int == 0 && empty["listingCount"] as? Int == 0, "\(empty.raw)")
+                #expect((empty["rating"] as? [String: Any])?["count"] as? Int == 0)
+                let paid = try await paidOrder(shop, seller: seller, buyer: buyer, quantity: 1)
+                _ = try await shop.market.product(seller, ["title": "Draft"], publish: false)
+                #expect(try await shop.api.call(.post, "/api/seller/orders/\(paid.sellerOrder)/ship", json: ["carrier": "A", "trackingNumber": "1"],
+                                                bearer: seller.accessToken).status == .ok)
+                #expect(try await shop.api.call(.post, "/api/orders/\(paid.order)/confirm", bearer: buyer.accessToken).status == .ok)
+                #expect(try await shop.api.call(.post, "/api/products/\(paid.product)/reviews", json: ["rating": 4, "body": "Good"], bearer: buyer.accessToken)
+                    .status == .created)
+                let figures = try await shop.api.call(.get, "/api/users/figureshop/shop")
+                #expect(figures["salesCount"] as? Int == 1 && figures["listingCount"] as? Int == 1, "\(figures.raw)")
+                #expect((figures["rating"] as? [String: Any])?["average"] as? Double == 4 && (figures["rating"] as? [String: Any])?["count"] as? Int == 1)
+                #expect(try await shop.api.call(.get, "/api/users/figureshop")["emailVerified"] as? Bool == true)
+                // A buyer's verification state is nobody else's business (PrivacyTests).
+                #expect(try await shop.api.call(.get, "/api/users/figurebuyer")["emailVerified"] == nil)
+                #expect(try await shop.api.call(.get, "/api/users/nobody_here/shop").status == .notFound)
+            }
+        }
+    }
+
     /// Ten administrators' partial refunds of 30% at once: exactly three fit in what was paid, whatever the timing.
     @Test func concurrentPartialRefundsNeverExceedWhatWasPaid() async throws {
         try await TestApp.withApplication(Shop.overrides) { app, services in

@@ -10,7 +10,8 @@ import NIOCore
 import Testing
 
 /// The whole app with `AGORA_PAYMENT_PROVIDER=stripe`, against the local fake of Stripe's API over TLS: checkout
-/// opens a Checkout Session, a signed `checkout.session.completed` fulfils, a cancel refunds through `/v1/refunds`.
+/// opens a Checkout Session, a signed `checkout.session.completed` fulfils, partial refunds by the seller and an
+/// administrator and then a cancel refund through `/v1/refunds`.
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured && FakeStripeAPI.isRunnableOrRequired), .schemaTestLimit)
 struct StripeCheckoutTests {
     static let webhookSecret = "whsec_test_agora_checkout_0123456789"
@@ -68,12 +69,36 @@ struct StripeCheckoutTests {
                     #expect(try await deliver(event, header)["outcome"] as? String == "duplicate")
                     #expect(try await shop.stock(product) == (1, 0))
 
-                    // The buyer cancels before shipping: refunded through Stripe with the payment intent.
+                    // The seller first gives part back, and an administrator a little more: partial refunds through Stripe,
+                    // each with its own idempotency key. Stripe's charge.refunded for a refund Agora made changes nothing.
+                    let sellerOrderID = try #require(placed.sellerOrders.first?["id"] as? String)
+                    let part = try await shop.api.call(
+                        .post, "/api/seller/orders/\(sellerOrderID)/refunds", json: ["amount": 1_000, "reason": "Scuffed corner"], bearer: seller.accessToken)
+                    #expect(part.status == .created && part.money("refunded") == 1_000, "\(part.raw)")
+                    let partial = try #require(try stripe.calls().last { $0.path == "/v1/refunds" })
+                    #expect(partial.field("payment_intent") == "pi_test_1" && partial.field("amount") == "1000")
+                    let admin = try await shop.market.admin("stripeadmin")
+                    let more = try await shop.api.call(
+                        .post, "/api/admin/seller-orders/\(sellerOrderID)/refunds", json: ["amount": 500, "reason": "Late delivery"], bearer: admin.accessToken)
+                    #expect(more.status == .created, "\(more.raw)")
+                    let second = try #require(try stripe.calls().last { $0.path == "/v1/refunds" })
+                    #expect(second.field("amount") == "500" && second.headers["idempotency-key"] != partial.headers["idempotency-key"])
+                    #expect(try await services.db.query("SELECT count(*) AS n FROM refunds WHERE status = 'succeeded'", logger: shop.market.logger)[0]
+                        .decode("n", as: Int.self) == 2)
+                    let partly = """
+                        {"id":"evt_test_refund_0","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge",\
+                        "payment_intent":"pi_test_1","amount_refunded":1500,"currency":"zar"}}}
+                        """
+                    let ours = try await deliver(partly, signer.header(payload: Array(partly.utf8), timestamp: Int64(Date().timeIntervalSince1970)))
+                    #expect(ours["outcome"] as? String == "no_change", "\(ours.raw)")
+
+                    // The buyer cancels before shipping: the rest refunded through Stripe with the payment intent.
                     let cancelled = try await shop.api.call(.post, "/api/orders/\(orderID)/cancel", bearer: buyer.accessToken)
                     #expect(cancelled.status == .ok && cancelled["status"] as? String == "refunded", "\(cancelled.raw)")
                     let refund = try #require(try stripe.calls().last { $0.path == "/v1/refunds" })
                     let total = try #require(placed.money("total"))
-                    #expect(refund.field("payment_intent") == "pi_test_1" && refund.field("amount") == String(total))
+                    #expect(refund.field("payment_intent") == "pi_test_1" && refund.field("amount") == String(total - 1_500))
+                    #expect(cancelled.money("refunded") == total)
                     #expect(try await shop.stock(product) == (3, 0))
                     // Stripe's own charge.refunded for it changes nothing more.
                     let refunded = """

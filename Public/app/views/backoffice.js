@@ -53,7 +53,7 @@ async function orders(body) {
     try {
       const page = await api("/api/admin/orders", { query: { status: filter.elements.status.value, limit: 50 } });
       mount(list, ...page.items.map((order) => h("li", { class: "row-item", "data-testid": "admin-order", "data-id": order.id },
-        h("button", { type: "button", class: "link", onclick: () => open(order.id) }, `#${order.id.slice(0, 8)}`),
+        h("button", { type: "button", class: "link-button", onclick: () => open(order.id) }, `#${order.id.slice(0, 8)}`),
         h("span", { class: `status status-${order.status}` }, statusLabel(order.status)),
         h("span", {}, order.buyer.displayName || order.buyer.username),
         h("span", { class: "muted" }, order.sellerOrders.map((so) => `${so.seller.displayName}: ${statusLabel(so.status)}`).join(" · ")),

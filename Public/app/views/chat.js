@@ -3,6 +3,7 @@
 // otherwise; a clientId per message makes a retry store it once either way.
 import { api } from "../api.js";
 import { h, time, ago, avatar, money, productImage, infinite, failure, toast, mount } from "../ui.js";
+import { reportForm } from "./common.js";
 
 const TYPING_SEND_MS = 2500;
 const TYPING_SHOW_MS = 5000;
@@ -118,7 +119,8 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
       message.kind === "product" && message.productId ? h("div", { class: "card-slot" }) : null,
       message.text ? h("p", {}, message.text) : null,
       h("small", { class: "meta" }, time(message.createdAt),
-        mine ? h("span", { class: "receipt", "data-testid": "receipt" }, message.id <= otherRead ? " · Seen" : " · Sent") : null));
+        mine ? h("span", { class: "receipt", "data-testid": "receipt" }, message.id <= otherRead ? " · Seen" : " · Sent") : null),
+      mine ? null : reportForm("message", message.id));
     if (message.kind === "product" && message.productId) card(message.productId).then((c) => el.querySelector(".card-slot")?.append(c));
     shown.set(message.id, el);
     return el;

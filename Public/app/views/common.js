@@ -80,7 +80,7 @@ export function reportForm(targetType, targetId) {
       form.hidden = true;
     } catch (error) { toast(error.message, { kind: "error" }); }
   });
-  const button = h("button", { type: "button", class: "link", "data-testid": "report" }, "Report");
+  const button = h("button", { type: "button", class: "link-button", "data-testid": "report" }, "Report");
   button.addEventListener("click", () => { form.hidden = !form.hidden; });
   return h("div", { class: "report" }, button, form);
 }

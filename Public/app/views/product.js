@@ -85,7 +85,9 @@ export async function render({ params, view, session, socket, navigate }) {
         : [cartForm, h("p", { class: "row" }, likeButton, messageButton), session.account ? reportForm("product", product.id) : null],
       h("div", { class: "description" }, product.description ?? ""))),
   reviews);
-  loadReviews(reviews, product, session);
+  // A listing taken down shows no reviews (they are public, and it is not).
+  if (product.status === "taken_down") reviews.hidden = true;
+  else loadReviews(reviews, product, session);
 
   // Live: the server coalesces changes to a few per second.
   const unfollow = session.account ? socket.follow(`product:${product.id}`) : () => {};

@@ -1,7 +1,8 @@
-// A seller's (or anyone's) profile: counts, follow button, message button, listings.
+// A seller's (or anyone's) profile: verified badge, the shop's rating, sales and listings, counts, follow,
+// message, block and report buttons, listings.
 import { api } from "../api.js";
 import { h, avatar, toast, failure } from "../ui.js";
-import { productGrid, pressButton } from "./common.js";
+import { productGrid, pressButton, reportForm } from "./common.js";
 
 export async function render({ params, view, session, navigate }) {
   let user, counts;
@@ -44,16 +45,23 @@ export async function render({ params, view, session, navigate }) {
       },
     });
   }
+  const selling = user.role === "seller" || user.role === "admin";
+  const shop = selling ? await api(`/api/users/${user.username}/shop`).catch(() => null) : null;
   const listings = productGrid("/api/products", { seller: user.username }, { empty: "No listings yet." });
   view.append(
     h("section", { class: "profile panel" },
       avatar(user, "lg"),
       h("div", {},
         h("h1", {}, user.displayName),
-        h("p", { class: "muted" }, `@${user.username}`, user.location ? ` · ${user.location}` : "", user.role === "seller" ? " · Seller" : ""),
+        h("p", { class: "muted" }, `@${user.username}`, user.location ? ` · ${user.location}` : "", user.role === "seller" ? " · Seller" : "",
+          user.emailVerified ? h("span", { class: "tag", "data-testid": "verified" }, "✓ verified email") : null),
         user.bio ? h("p", {}, user.bio) : null,
+        shop ? h("p", { class: "counts", "data-testid": "shop-figures" },
+          shop.rating.count ? `★ ${shop.rating.average.toFixed(1)} (${shop.rating.count} ${shop.rating.count === 1 ? "review" : "reviews"})` : "No reviews yet",
+          ` · ${shop.salesCount} ${shop.salesCount === 1 ? "sale" : "sales"} · ${shop.listingCount} ${shop.listingCount === 1 ? "listing" : "listings"}`) : null,
         h("p", { class: "counts" }, followers, " followers · ", h("strong", {}, String(counts.followingCount)), " following"),
-        self ? null : h("p", { class: "row" }, followButton, message, blockButton))),
+        self ? null : h("p", { class: "row" }, followButton, message, blockButton),
+        !self && session.account ? reportForm("user", user.id) : null)),
     h("h2", {}, "Listings"), listings.element);
   return listings.cleanup;
 }
