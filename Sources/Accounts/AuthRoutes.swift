@@ -16,20 +16,50 @@ package struct AuthRoutes: Sendable {
         self.origins = origins
     }
 
-    /// The body of a login, refresh or registration response.
+    /// The body of a login, refresh or registration response. `refreshToken` only for a client that asked for its
+    /// tokens in the body (`Agora-Token-Delivery: body`); a browser gets it as an `HttpOnly` cookie instead.
     struct GrantBody: ResponseEncodable {
         var accessToken: String
         var tokenType = "Bearer"
         var expiresIn: Int
         var expiresAt: Date
+        var refreshToken: String?
         var account: Account
 
-        init(_ grant: AuthService.Grant) {
+        init(_ grant: AuthService.Grant, inBody: Bool = false) {
             accessToken = grant.accessToken
             expiresIn = grant.accessLifetime
             expiresAt = grant.accessExpiresAt
+            refreshToken = inBody ? grant.refreshToken : nil
             account = grant.account
         }
+    }
+
+    /// The header a client without cookies (a native app, a server) sends to log in or register with its refresh
+    /// token in the response body, and no cookie set.
+    static let tokenDelivery = HTTPField.Name("Agora-Token-Delivery")!
+
+    /// Whether the request asks for its tokens in the body.
+    /// - Throws: 400 for a value other than `body` or `cookie`.
+    static func wantsBody(_ request: Request) throws -> Bool {
+        guard let value = request.headers[tokenDelivery] else { return false }
+        switch value.lowercased() {
+        case "body": return true
+        case "cookie": return false
+        default: throw AgoraError(.badRequest, code: "invalid_token_delivery", "Agora-Token-Delivery must be body or cookie")
+        }
+    }
+
+    /// A refresh or logout body: the refresh token of a client that keeps it itself.
+    struct RefreshBody: Decodable { var refreshToken: String? }
+
+    /// The refresh token in a JSON body, if the request has one.
+    static func bodyToken(_ request: Request, context: AgoraRequestContext) async throws -> String? {
+        var request = request
+        let bytes = try await request.collectBody(upTo: context.maxUploadSize)
+        guard bytes.readableBytes > 0 else { return nil }
+        guard let token = try await request.decode(as: RefreshBody.self, context: context).refreshToken else { return nil }
+        return token
     }
 
     struct Login: Decodable {
@@ -66,7 +96,8 @@ package struct AuthRoutes: Sendable {
         let account = try await auth.accounts.register(input, logger: context.logger)
         context.logger.info("Account registered", metadata: [LogKey.account.rawValue: "\(account.id)"])
         let grant = try await auth.startSession(for: account, device: Self.device(nil, request), ip: context.clientIP, logger: context.logger)
-        return EditedResponse(status: .created, headers: cookies.set(grant), response: GrantBody(grant))
+        let inBody = try Self.wantsBody(request)
+        return EditedResponse(status: .created, headers: inBody ? [:] : cookies.set(grant), response: GrantBody(grant, inBody: inBody))
     }
 
     @Sendable func login(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<GrantBody> {
@@ -76,13 +107,19 @@ package struct AuthRoutes: Sendable {
         if (input.email ?? "").isEmpty { errors.add("email", "is required") }
         if (input.password ?? "").isEmpty { errors.add("password", "is required") }
         try errors.throwIfAny()
+        let inBody = try Self.wantsBody(request)
         let grant = try await auth.login(
             email: input.email ?? "", password: input.password ?? "", device: Self.device(input.device, request), ip: context.clientIP, logger: context.logger
         )
-        return EditedResponse(headers: cookies.set(grant), response: GrantBody(grant))
+        return EditedResponse(headers: inBody ? [:] : cookies.set(grant), response: GrantBody(grant, inBody: inBody))
     }
 
     @Sendable func refresh(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        // A client that keeps its refresh token sends it in the body and gets the next one there: no cookie, and no
+        // Origin check, since nothing ambient authenticates it. Rotation and reuse detection are the same.
+        if let token = try await Self.bodyToken(request, context: context) {
+            return try await GrantBody(auth.refresh(token, logger: context.logger), inBody: true).response(from: request, context: context)
+        }
         guard let token = request.cookies[AuthCookies.refresh]?.value, !token.isEmpty else {
             throw AgoraError(.unauthorized, code: "invalid_refresh_token", "No session cookie; log in")
         }
@@ -102,6 +139,13 @@ package struct AuthRoutes: Sendable {
     }
 
     @Sendable func logout(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        if let token = try await Self.bodyToken(request, context: context) {
+            // The session of the refresh token in the body (a client without cookies); an unknown one ends nothing.
+            if let session = try await auth.sessions.session(ofRefreshToken: token, logger: context.logger) {
+                try await auth.sessions.revoke(session: session, account: nil, logger: context.logger)
+            }
+            return Response(status: .noContent)
+        }
         if let token = request.cookies[AuthCookies.refresh]?.value {
             try origins.check(origin: request.headers[.origin], referer: request.headers[.referer])
             if let session = try await auth.sessions.session(ofRefreshToken: token, logger: context.logger) {

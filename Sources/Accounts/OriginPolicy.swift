@@ -45,7 +45,7 @@ package struct OriginPolicy: Sendable {
     }
 
     /// `scheme://host[:port]`, lower-cased, with default ports dropped; nil for `null` and non-http(s) origins.
-    static func normalize(_ origin: String) -> String? {
+    package static func normalize(_ origin: String) -> String? {
         guard let url = URL(string: origin.trimmingCharacters(in: .whitespaces)), let scheme = url.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = url.host?.lowercased(), !host.isEmpty
         else { return nil }

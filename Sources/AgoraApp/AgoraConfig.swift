@@ -1,3 +1,4 @@
+import Accounts
 import AgoraCrypto
 import AgoraMail
 package import AgoraPool
@@ -29,6 +30,10 @@ package struct AgoraConfig: Sendable {
     package var staticFileCache: StaticFileCacheSettings
     package var dataDirectory: String
     package var allowedOrigins: [String]
+    /// Web clients on other origins that may call the API from a browser (`AGORA_CORS_ORIGINS`, comma-separated; none
+    /// by default), and how long a browser may cache a preflight's answer (`AGORA_CORS_MAX_AGE`, seconds, 600).
+    package var corsOrigins: [String]
+    package var corsMaxAge: Int
     /// Largest request body accepted, in bytes.
     package var maxBodySize: Int
     package var logLevel: Logger.Level
@@ -121,6 +126,11 @@ package struct AgoraConfig: Sendable {
         dataDirectory = string("AGORA_DATA_DIR", ".local/data")
         allowedOrigins = string("AGORA_ALLOWED_ORIGINS", "http://127.0.0.1:8080,http://localhost:8080")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        corsOrigins = string("AGORA_CORS_ORIGINS", "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let bad = corsOrigins.first(where: { OriginPolicy.normalize($0) == nil }) {
+            problems.append("AGORA_CORS_ORIGINS must list http(s) origins like https://app.example; '\(bad.prefix(60))' is not one")
+        }
+        corsMaxAge = int("AGORA_CORS_MAX_AGE", 600, 0...86_400)
         maxBodySize = int("AGORA_MAX_BODY_SIZE", 1 << 20, 1024...(1 << 30))
         let levelName = string("AGORA_LOG_LEVEL", "info")
         if let level = Logger.Level(rawValue: levelName) {

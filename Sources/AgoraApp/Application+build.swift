@@ -109,7 +109,8 @@ package func buildApplication(
         contacts: auth.accounts, directory: directory, mailer: OutboxOrderMailer()
     )
     let admin = AdminService(accounts: auth.accounts, orders: commerce.orders)
-    let origins = OriginPolicy(allowedOrigins: config.allowedOrigins)
+    // Listed CORS origins may send credentials: they count as ours for the cookie CSRF check too.
+    let origins = OriginPolicy(allowedOrigins: config.allowedOrigins + config.corsOrigins)
     let stream = UserStream(db: db)
     let presence = Presence(redis: redis, db: db, prefix: config.redisPrefix, ttl: config.presenceTTL)
     let realtime = try RealtimeHub(
@@ -158,7 +159,8 @@ package func buildApplication(
     router.add(middleware: EdgeMiddleware(
         accessLog: AccessLog(metrics: metrics),
         errors: ErrorRenderer(routes: router.methods),
-        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, disputePhoto, inventoryUpload])
+        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, disputePhoto, inventoryUpload]),
+        cors: CORSPolicy(origins: config.corsOrigins, maxAge: config.corsMaxAge)
     ))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
         let files = CachedFileProvider(rootFolder: config.publicDirectory, settings: config.staticFileCache, threadPool: workers.files, logger: logger)
