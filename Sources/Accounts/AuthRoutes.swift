@@ -50,8 +50,18 @@ package struct AuthRoutes: Sendable {
         }
     }
 
-    /// A refresh or logout body: the refresh token of a client that keeps it itself.
-    struct RefreshBody: Decodable { var refreshToken: String? }
+    /// A refresh or logout body: the refresh token of a client that keeps it itself. The field may be absent (the
+    /// cookie is used then), but when present it must be a string: `null` or a number is a 400, never a fallback.
+    struct RefreshBody: Decodable {
+        var refreshToken: String?
+
+        enum CodingKeys: String, CodingKey { case refreshToken }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            refreshToken = container.contains(.refreshToken) ? try container.decode(String.self, forKey: .refreshToken) : nil
+        }
+    }
 
     /// The refresh token in a JSON body, if the request has one.
     static func bodyToken(_ request: Request, context: AgoraRequestContext) async throws -> String? {

@@ -39,6 +39,9 @@ struct NativeClientTests {
                 for junk in ["", "x", String(repeating: "a", count: 5000)] {
                     #expect(try await api.call(.post, "/api/auth/refresh", json: ["refreshToken": junk]).status == .unauthorized, "\(junk.prefix(10))")
                 }
+                // A token that is not a string is refused, never taken as "no token" (which would fall back to a cookie).
+                #expect(try await api.call(.post, "/api/auth/logout", json: ["refreshToken": nil], bearer: access).status == .badRequest)
+                #expect(try await api.call(.post, "/api/auth/refresh", json: ["refreshToken": 42]).status == .badRequest)
                 // A NUL in the token is refused by the JSON decoder, before any token is looked at.
                 let nul = try await api.call(.post, "/api/auth/refresh", json: ["refreshToken": "a\u{0}b"])
                 #expect(nul.status == .unprocessableContent && nul.code == "invalid_text", "\(nul.status) \(nul.raw)")
