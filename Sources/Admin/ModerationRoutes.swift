@@ -176,12 +176,7 @@ package struct ModerationRoutes: Sendable {
 
     /// An administrator's reason: required, trimmed, 1 to 500 characters of text (the person concerned reads it).
     static func reason(_ raw: String?) throws -> String {
-        let trimmed = raw?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard !trimmed.isEmpty else { throw AgoraError(.validation, "Say why", fields: ["reason": "is required (1 to 500 characters)"]) }
-        switch TextPolicy.multiLine(trimmed, max: 500) {
-        case .success(let text): return text
-        case .failure(let problem): throw AgoraError(.validation, "The reason is not acceptable", fields: ["reason": problem.description])
-        }
+        try TextPolicy.field(raw, "reason", max: 500, required: true, missing: "Say why") ?? ""
     }
 }
 

@@ -58,6 +58,22 @@ package enum TextPolicy {
         return .success(text)
     }
 
+    /// A free-text field of a request (a reason, a message), trimmed: nil when empty unless `required`, else as
+    /// `multiLine` allows it.
+    /// - Throws: 422 naming `field`: `missing` (with "is required") when it is required and empty, or why the text is
+    ///   not acceptable.
+    package static func field(_ raw: String?, _ field: String, max: Int, required: Bool, missing: String) throws(AgoraError) -> String? {
+        let trimmed = raw?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if trimmed.isEmpty {
+            if required { throw AgoraError(.validation, missing, fields: [field: "is required (1 to \(max) characters)"]) }
+            return nil
+        }
+        switch multiLine(trimmed, max: max) {
+        case .success(let text): return text
+        case .failure(let problem): throw AgoraError(.validation, "The \(field) is not acceptable", fields: [field: problem.description])
+        }
+    }
+
     /// Why `text` is not acceptable as a name or title, or nil.
     package static func nameProblem(_ text: some StringProtocol) -> Problem? {
         for scalar in text.unicodeScalars {

@@ -345,15 +345,7 @@ extension CheckoutService {
     /// The reason of a refund, cancel or override: trimmed, at most 500 characters; required where the buyer or the
     /// audit must be told why.
     static func refundNote(_ raw: String?, required: Bool) throws -> String? {
-        let trimmed = raw?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if trimmed.isEmpty {
-            if required { throw AgoraError(.validation, "Say why", fields: ["reason": "is required (1 to \(maxNoteLength) characters)"]) }
-            return nil
-        }
-        switch TextPolicy.multiLine(trimmed, max: maxNoteLength) {
-        case .success(let text): return text
-        case .failure(let problem): throw AgoraError(.validation, "The reason is not acceptable", fields: ["reason": problem.description])
-        }
+        try TextPolicy.field(raw, "reason", max: maxNoteLength, required: required, missing: "Say why")
     }
 
     /// The refund's idempotency key: the client's `Idempotency-Key` scoped to the seller order (a retry of the same

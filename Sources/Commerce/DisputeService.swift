@@ -357,8 +357,8 @@ package struct DisputeService: Sendable {
             """,
             logger: logger
         )
-        guard let row = rows.first else { throw Self.notFound }
-        return try await views([row], logger: logger)[0]
+        guard let row = rows.first, let view = try await views([row], logger: logger).first else { throw Self.notFound }
+        return view
     }
 
     /// The disputes of `party` (as buyer or as seller; an administrator sees all, optionally of one status), newest
@@ -450,15 +450,7 @@ package struct DisputeService: Sendable {
 
     /// A dispute message: trimmed, at most 2000 characters of text.
     static func text(_ raw: String?, field: String, required: Bool) throws -> String? {
-        let trimmed = raw?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if trimmed.isEmpty {
-            if required { throw AgoraError(.validation, "Say what happened", fields: [field: "is required (1 to 2000 characters)"]) }
-            return nil
-        }
-        switch TextPolicy.multiLine(trimmed, max: 2000) {
-        case .success(let text): return text
-        case .failure(let problem): throw AgoraError(.validation, "The \(field) is not acceptable", fields: [field: problem.description])
-        }
+        try TextPolicy.field(raw, field, max: 2000, required: required, missing: "Say what happened")
     }
 
     static var notFound: AgoraError { AgoraError(.notFound, code: "dispute_not_found", "No such dispute") }
