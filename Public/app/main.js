@@ -29,9 +29,10 @@ const routes = [
   [/^\/admin$/, "admin"],
   [/^\/admin\/(?<tab>orders|disputes|reports|users|audit)$/, "backoffice"],
   [/^\/account$/, "account"],
+  [/^\/account\/addresses$/, "addresses"],
   [/^\/(?<mode>login|signup|verify-email|reset-password|forgot-password)$/, "auth"],
 ];
-const needsLogin = new Set(["cart", "orders", "order", "chat", "notifications", "dashboard", "editor", "admin", "backoffice", "account"]);
+const needsLogin = new Set(["cart", "orders", "order", "chat", "notifications", "dashboard", "editor", "admin", "backoffice", "account", "addresses"]);
 
 const view = () => document.getElementById("view");
 let cleanup = null;

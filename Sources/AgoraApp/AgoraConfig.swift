@@ -218,6 +218,7 @@ package struct AgoraConfig: Sendable {
             publicURL: auth.publicURL
         )
         commerce.disputeWindow = .seconds(int("AGORA_DISPUTE_WINDOW_DAYS", 14, 0...365) * 86_400)
+        commerce.maxSavedAddresses = int("AGORA_ADDRESS_BOOK_MAX", 10, 1...100)
         if let rates = CommerceSettings.parseRates(string("AGORA_VAT_RATES", "ZAR=15")) { commerce.vatRates = rates } else {
             problems.append("AGORA_VAT_RATES must look like ZAR=15,EUR=21.5 (percent, at most two decimals)")
         }

@@ -78,6 +78,7 @@ extension CheckoutService {
         // awaited before the transaction: a transaction that waited on another connection could starve the pool
         // when every connection is held by a checkout waiting the same way.
         async let email = contacts.email(of: buyer, logger: logger)
+        let shippingAddress = shippingAddress?.normalized()
         if let key = idempotencyKey {
             guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x21 && $0.value < 0x7F }) else {
                 throw AgoraError(.badRequest, code: "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")

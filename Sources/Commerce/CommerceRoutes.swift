@@ -23,6 +23,12 @@ package struct CommerceRoutes: Sendable {
         router.delete("/api/cart/items/:productId", use: removeItem)
         router.delete("/api/cart", use: clearCart)
         router.post("/api/checkout", use: checkout)
+        router.get("/api/addresses", use: addresses)
+        router.post("/api/addresses", use: addAddress)
+        router.get("/api/addresses/:id", use: address)
+        router.put("/api/addresses/:id", use: replaceAddress)
+        router.delete("/api/addresses/:id", use: deleteAddress)
+        router.post("/api/addresses/:id/default", use: makeDefaultAddress)
         router.get("/api/orders", use: orders)
         router.get("/api/orders/:id", use: order)
         router.post("/api/orders/:id/cancel", use: cancel)
@@ -84,16 +90,61 @@ package struct CommerceRoutes: Sendable {
         return Response(status: .noContent)
     }
 
-    struct CheckoutInput: Decodable { var shippingAddress: ShippingAddress? }
+    struct CheckoutInput: Decodable {
+        var shippingAddress: ShippingAddress?
+        /// One of the buyer's saved addresses, copied into the order (instead of `shippingAddress`).
+        var addressId: UUID?
+    }
 
     @Sendable func checkout(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<OrderView> {
         let buyer = try context.requireIdentity()
         let input = try await Self.optionalBody(CheckoutInput.self, request, context) ?? CheckoutInput()
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        let result = try await commerce.checkout.checkout(buyer: buyer.accountID, idempotencyKey: key, shippingAddress: input.shippingAddress, logger: context.logger)
+        var address = input.shippingAddress
+        if let saved = input.addressId {
+            guard address == nil else {
+                throw AgoraError(.validation, code: "address_conflict", "Send a shippingAddress or an addressId, not both",
+                                 fields: ["addressId": "cannot be sent with shippingAddress"])
+            }
+            address = try await commerce.addresses.shippingAddress(saved, of: buyer.accountID, logger: context.logger)
+        }
+        let result = try await commerce.checkout.checkout(buyer: buyer.accountID, idempotencyKey: key, shippingAddress: address, logger: context.logger)
         return EditedResponse(
             status: result.created ? .created : .ok, headers: [.location: "/api/orders/\(result.order.id.uuidString.lowercased())"], response: result.order
         )
+    }
+
+    // MARK: Address book
+
+    @Sendable func addresses(_ request: Request, context: AgoraRequestContext) async throws -> Page<SavedAddress> {
+        Page(items: try await commerce.addresses.addresses(of: try context.requireIdentity().accountID, logger: context.logger), nextCursor: nil)
+    }
+
+    @Sendable func address(_ request: Request, context: AgoraRequestContext) async throws -> SavedAddress {
+        try await commerce.addresses.address(try context.uuidParameter(), of: try context.requireIdentity().accountID, logger: context.logger)
+    }
+
+    @Sendable func addAddress(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<SavedAddress> {
+        let buyer = try context.requireIdentity()
+        let input = try await request.decode(as: SavedAddressInput.self, context: context)
+        let saved = try await commerce.addresses.add(input, for: buyer.accountID, logger: context.logger)
+        return EditedResponse(status: .created, headers: [.location: "/api/addresses/\(saved.id.uuidString.lowercased())"], response: saved)
+    }
+
+    @Sendable func replaceAddress(_ request: Request, context: AgoraRequestContext) async throws -> SavedAddress {
+        let buyer = try context.requireIdentity()
+        let id = try context.uuidParameter()
+        let input = try await request.decode(as: SavedAddressInput.self, context: context)
+        return try await commerce.addresses.replace(id, with: input, for: buyer.accountID, logger: context.logger)
+    }
+
+    @Sendable func makeDefaultAddress(_ request: Request, context: AgoraRequestContext) async throws -> SavedAddress {
+        try await commerce.addresses.makeDefault(try context.uuidParameter(), for: try context.requireIdentity().accountID, logger: context.logger)
+    }
+
+    @Sendable func deleteAddress(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        try await commerce.addresses.delete(try context.uuidParameter(), for: try context.requireIdentity().accountID, logger: context.logger)
+        return Response(status: .noContent)
     }
 
     // MARK: Orders
@@ -293,6 +344,7 @@ package struct CommerceRoutes: Sendable {
 }
 
 extension OrderView: ResponseEncodable {}
+extension SavedAddress: ResponseEncodable {}
 extension SellerOrderView: ResponseEncodable {}
 extension ReviewPage: ResponseEncodable {}
 extension Review: ResponseEncodable {}

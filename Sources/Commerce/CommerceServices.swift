@@ -20,6 +20,7 @@ package struct CommerceServices: Sendable {
     package let inventory: InventoryService
     package let reviews: ReviewService
     package let payouts: PayoutService
+    package let addresses: AddressBook
     package let settings: CommerceSettings
     /// What the services were built from.
     package let db: PGPool
@@ -52,5 +53,6 @@ package struct CommerceServices: Sendable {
         inventory = InventoryService(db: db, events: events, vault: vault, settings: settings)
         reviews = ReviewService(db: db, directory: directory)
         payouts = PayoutService(db: db)
+        addresses = AddressBook(db: db, settings: settings)
     }
 }

@@ -19,6 +19,8 @@ package struct CommerceSettings: Sendable {
     /// How long after delivery a buyer may open a dispute (`AGORA_DISPUTE_WINDOW_DAYS`, 14); a shipped seller order
     /// may be disputed at any time (the parcel may never come).
     package var disputeWindow: Duration = .seconds(14 * 86_400)
+    /// Addresses in one buyer's address book (`AGORA_ADDRESS_BOOK_MAX`, 10).
+    package var maxSavedAddresses = 10
     /// How often the sweeper looks for expired reservations and deliveries to auto-complete (`AGORA_COMMERCE_SWEEP_MS`, 10 s).
     package var sweepInterval: Duration
     /// Distinct products in a cart (`AGORA_CART_MAX_ITEMS`, 50) and units of one product (`AGORA_CART_MAX_QUANTITY`, 100).

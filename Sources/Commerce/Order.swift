@@ -51,54 +51,6 @@ package enum OrderActor: Sendable, Equatable {
     }
 }
 
-/// Where a physical order goes.
-package struct ShippingAddress: Codable, Sendable, Equatable {
-    package var name: String
-    package var line1: String
-    package var line2: String?
-    package var city: String
-    package var region: String?
-    package var postalCode: String
-    /// ISO 3166-1 alpha-2, upper case.
-    package var country: String
-    package var phone: String?
-
-    package init(name: String, line1: String, line2: String? = nil, city: String, region: String? = nil, postalCode: String, country: String, phone: String? = nil) {
-        self.name = name
-        self.line1 = line1
-        self.line2 = line2
-        self.city = city
-        self.region = region
-        self.postalCode = postalCode
-        self.country = country
-        self.phone = phone
-    }
-
-    /// Every problem, by field (`shippingAddress.city`).
-    func problems() -> [String: String] {
-        var problems: [String: String] = [:]
-        func text(_ value: String?, _ field: String, required: Bool, max: Int) {
-            let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            if trimmed.isEmpty {
-                if required { problems["shippingAddress.\(field)"] = "is required" }
-            } else if TextPolicy.length(value ?? "") > max {
-                problems["shippingAddress.\(field)"] = "must be at most \(max) characters"
-            }
-        }
-        text(name, "name", required: true, max: 100)
-        text(line1, "line1", required: true, max: 200)
-        text(line2, "line2", required: false, max: 200)
-        text(city, "city", required: true, max: 100)
-        text(region, "region", required: false, max: 100)
-        text(postalCode, "postalCode", required: true, max: 20)
-        text(phone, "phone", required: false, max: 30)
-        if !(country.utf8.count == 2 && country.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) {
-            problems["shippingAddress.country"] = "must be an ISO 3166 two-letter code such as ZA"
-        }
-        return problems
-    }
-}
-
 /// An order as its buyer sees it.
 package struct OrderView: Codable, Sendable, Equatable {
     package struct Payment: Codable, Sendable, Equatable {

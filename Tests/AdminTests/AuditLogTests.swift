@@ -30,7 +30,7 @@ struct AuditLogTests {
         let product = try #require(try await market.product(seller, ["stock": 3])["id"] as? String)
         let buyer = try await market.api.register("buyer\(UInt32.random(in: 0...UInt32.max))")
         #expect(try await market.api.call(.post, "/api/cart/items", json: ["productId": product], bearer: buyer.accessToken).status == .ok)
-        let address: [String: Any?] = ["name": "B", "line1": "1 Main Road", "city": "Durban", "postalCode": "4001", "country": "ZA"]
+        let address: [String: Any?] = ["name": "B", "line1": "1 Main Road", "city": "Durban", "region": "KZN", "postalCode": "4001", "country": "ZA"]
         let placed = try await market.api.call(.post, "/api/checkout", json: ["shippingAddress": address], bearer: buyer.accessToken)
         let order = try #require(placed["id"] as? String, "\(placed.raw)")
         let payment = try #require((placed["payment"] as? [String: Any])?["url"] as? String)

@@ -15,7 +15,8 @@ struct Shop: Sendable {
     var services: AgoraServices { market.services }
 
     static var address: [String: Any?] { [
-        "name": "Thandi Buyer", "line1": "12 Long Street", "city": "Cape Town", "postalCode": "8001", "country": "ZA",
+        "name": "Thandi Buyer", "line1": "12 Long Street", "city": "Cape Town", "region": "Western Cape", "postalCode": "8001",
+        "country": "ZA",
     ] }
 
     /// Settings for commerce tests: no rate limits (many checkouts from one account), no dispatcher noise.

@@ -146,5 +146,5 @@ struct RaceTests {
         }
     }
 
-    static let address = ShippingAddress(name: "Racer", line1: "1 Main Road", line2: nil, city: "Durban", region: nil, postalCode: "4001", country: "ZA", phone: nil)
+    static let address = ShippingAddress(name: "Racer", line1: "1 Main Road", line2: nil, city: "Durban", region: "KwaZulu-Natal", postalCode: "4001", country: "ZA", phone: nil)
 }

@@ -11,7 +11,7 @@ import Testing
 /// Domain events become notifications and live events on the right sockets, on whichever instance they are.
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
 struct NotificationTests {
-    static var address: [String: Any] { ["name": "Thandi N", "line1": "12 Long Street", "city": "Cape Town", "postalCode": "8001", "country": "ZA"] }
+    static var address: [String: Any] { ["name": "Thandi N", "line1": "12 Long Street", "city": "Cape Town", "region": "Western Cape", "postalCode": "8001", "country": "ZA"] }
 
     /// Notices stored together (a relay batch) count up one by one, a muted kind is skipped and not counted, and
     /// marking read takes away only what was unread: the kept count agrees with the rows throughout.

@@ -305,7 +305,7 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.fetch("DELETE", "/api/cart")
         buyer.fetch("POST", "/api/cart/items", {"productId": product["id"], "quantity": 1})
         order = buyer.fetch("POST", "/api/checkout", {"shippingAddress": {"name": "Demo Buyer", "line1": "1 Long Street", "city": "Cape Town",
-                                                                           "postalCode": "8001", "country": "ZA"}})
+                                                                           "region": "Western Cape", "postalCode": "8001", "country": "ZA"}})
         session = re.search(r"session=([^&]+)", order["payment"]["url"]).group(1)
         buyer.fetch("POST", f"/api/payments/simulated/{session}/complete", {"outcome": "paid"})
         seller_order = order["sellerOrders"][0]["id"]
@@ -502,6 +502,8 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.fill("#f-line1", "12 Long Street")
         buyer.fill("#f-city", "Cape Town")
         buyer.fill("#f-postalCode", "8001")
+        buyer.fill("#f-region", "Western Cape")
+        buyer.click("#save-address")
         buyer.shot("06-cart")
         buyer.click("form.checkout button[type=submit]")
         buyer.wait_url(r"/pay\.html\?session=")
@@ -544,6 +546,10 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.click("a.bell")
         buyer.find("[data-testid=notification]", "shipped")
         buyer.shot("11-notifications")
+
+        # -- The address typed at checkout was saved to the address book, as its default.
+        buyer.go("/account/addresses")
+        self.assertIn("default", buyer.inner_text("[data-testid=saved-address]", "12 Long Street").lower())
 
         # -- The buyer confirms receipt, and may then review what was bought: the review shows on the product.
         buyer.driver.get(order_url)

@@ -9,7 +9,7 @@ import asyncio, json, sys, time
 from urllib.parse import urlparse, parse_qs
 
 
-ADDRESS = {"name": "Bench Buyer", "line1": "1 Long Street", "city": "Cape Town", "postalCode": "8001", "country": "ZA"}
+ADDRESS = {"name": "Bench Buyer", "line1": "1 Long Street", "city": "Cape Town", "region": "Western Cape", "postalCode": "8001", "country": "ZA"}
 
 
 class Connection:

@@ -36,6 +36,8 @@ export async function render({ view, session, refreshAccount, navigate }) {
     navigate("/", { replace: true });
   });
   view.append(form,
+    h("section", { class: "panel" }, h("h2", {}, "Addresses"),
+      h("a", { href: "/account/addresses", "data-link": true }, "My saved addresses")),
     h("section", { class: "panel" }, h("h2", {}, "Privacy"),
       h("div", { class: "field check" }, hide, h("label", { for: "hide-presence" }, "Hide when I am online"))),
     a.emailVerified ? null : h("section", { class: "panel" }, h("h2", {}, "Verify your email"), h("p", {}, "Check your inbox for our link."),

@@ -1,7 +1,8 @@
 // The cart and checkout: quantities, problems the server reports per line, a shipping address when anything
 // ships, then the payment page of the provider (the simulated one in development).
 import { api } from "../api.js";
-import { h, money, field, showErrors, toast, failure, spinner, mount } from "../ui.js";
+import { h, money, showErrors, toast, failure, spinner, mount } from "../ui.js";
+import { addressFields, readAddress, addressErrors, describe } from "./addresses.js";
 
 export async function render({ view }) {
   const body = h("div", {}, spinner());
@@ -11,7 +12,10 @@ export async function render({ view }) {
 
 async function load(body) {
   let cart;
-  try { cart = await api("/api/cart"); } catch (error) { mount(body, failure(error, () => load(body))); return; }
+  let book;
+  try {
+    [cart, book] = await Promise.all([api("/api/cart"), api("/api/addresses")]);
+  } catch (error) { mount(body, failure(error, () => load(body))); return; }
   if (cart.items.length === 0) {
     mount(body, h("div", { class: "panel" }, h("p", {}, "Your cart is empty."),
       h("a", { href: "/explore", "data-link": true, class: "button" }, "Find something")));
@@ -44,17 +48,7 @@ async function load(body) {
   const key = crypto.randomUUID();
   const form = h("form", { class: "form checkout", novalidate: true, "aria-labelledby": "checkout-title" },
     h("h2", { id: "checkout-title" }, "Checkout"),
-    physical ? h("fieldset", {}, h("legend", {}, "Shipping address"),
-      field("Full name", { name: "name", autocomplete: "name", required: true }),
-      field("Address", { name: "line1", autocomplete: "address-line1", required: true }),
-      field("Address line 2", { name: "line2", autocomplete: "address-line2" }),
-      h("div", { class: "row" },
-        field("City", { name: "city", autocomplete: "address-level2", required: true }),
-        field("Postal code", { name: "postalCode", autocomplete: "postal-code", required: true })),
-      h("div", { class: "row" },
-        field("Province / region", { name: "region", autocomplete: "address-level1" }),
-        field("Country code", { name: "country", autocomplete: "country", required: true, value: "ZA", maxlength: 2 })),
-      field("Phone", { name: "phone", type: "tel", autocomplete: "tel" }))
+    physical ? shippingChoice(book.items)
       : h("p", { class: "muted" }, "Everything here is digital: it is delivered to your orders page the moment you pay."),
     h("p", { class: "totals" }, "Subtotal ", cart.subtotals.map((total) => h("strong", {}, money(total))), h("br"),
       h("small", { class: "muted" }, "VAT and shipping are added at checkout.")),
@@ -68,26 +62,44 @@ async function load(body) {
     try {
       const request = {};
       if (physical) {
-        const values = {};
-        for (const name of ["name", "line1", "line2", "city", "region", "postalCode", "country", "phone"]) {
-          const value = form.elements[name].value.trim();
-          if (value) values[name] = name === "country" ? value.toUpperCase() : value;
+        const chosen = form.elements.savedAddress ? form.elements.savedAddress.value : "new";
+        if (chosen !== "new") request.addressId = chosen;
+        else {
+          request.shippingAddress = readAddress(form);
+          // Saved first, so a problem with the address is shown before anything is ordered.
+          if (form.elements.saveAddress?.checked) await api("/api/addresses", { method: "POST", body: { address: request.shippingAddress } });
         }
-        request.shippingAddress = values;
       }
       // The same key for every retry of this form: a double click or a lost answer makes one order.
       const order = await api("/api/checkout", { method: "POST", body: request, headers: { "Idempotency-Key": key } });
       if (order.payment?.url) location.assign(order.payment.url);
       else location.assign(`/orders/${order.id}`);
     } catch (error) {
-      const fields = {};
-      for (const [name, problem] of Object.entries(error.fields ?? {})) fields[name.replace(/^shippingAddress\./, "")] = problem;
-      showErrors(form, { ...error, message: error.message, fields }, status);
+      showErrors(form, addressErrors(error), status);
       button.disabled = false;
       if (error.status === 409) load(body);
     }
   });
   mount(body, h("ul", { class: "cart", "aria-label": "Items" }, rows), form);
+}
+
+/** Where to ship: a saved address (the default chosen) or a new one typed here, which may be saved. */
+function shippingChoice(saved) {
+  const typed = h("div", { class: "new-address", hidden: saved.length > 0 }, addressFields(),
+    h("div", { class: "field check" }, h("input", { type: "checkbox", id: "save-address", name: "saveAddress" }),
+      h("label", { for: "save-address" }, "Save this address for next time")));
+  if (saved.length === 0) return h("fieldset", {}, h("legend", {}, "Shipping address"), typed);
+  const choices = [...saved.map((entry) => [entry.id, entry.label ?? entry.address.name, describe(entry.address), entry.isDefault]),
+    ["new", "A new address", "", false]];
+  const radios = choices.map(([value, title, detail, checked]) => {
+    const id = `ship-${value}`;
+    const radio = h("input", { type: "radio", name: "savedAddress", id, value, checked });
+    radio.addEventListener("change", () => { typed.hidden = value !== "new"; });
+    return h("div", { class: "field check", "data-testid": "address-choice" }, radio,
+      h("label", { for: id }, h("strong", {}, title), detail ? h("span", { class: "muted" }, ` ${detail}`) : null));
+  });
+  return h("fieldset", {}, h("legend", {}, "Shipping address"), ...radios, typed,
+    h("p", {}, h("a", { href: "/account/addresses", "data-link": true }, "Manage my addresses")));
 }
 
 function problemText(item) {
