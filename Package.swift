@@ -172,8 +172,8 @@ let package = Package(
         ),
         tests(
             "CommerceTests",
-            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraDemo", "AgoraTestSupport", hummingbird,
-             hummingbirdTesting, httpTypes, logging]
+            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraDemo", "AgoraMedia", "AgoraTestSupport",
+             hummingbird, hummingbirdTesting, httpTypes, logging, nioCore]
         ),
         tests(
             "RealtimeTests",

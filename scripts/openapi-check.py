@@ -17,7 +17,9 @@ SPEC = ROOT / "Public" / "openapi.json"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Error statuses whose body is deliberately not `Error`: the readiness report (503 names the dependency that is down)
 # and the WebSocket handshake (malformed handshakes are answered before routing, with a shorter body).
-OWN_ERROR_SHAPES = {("get", "/health/ready", "503"), ("get", "/ws", "400"), ("get", "/ws", "426")}
+OWN_ERROR_SHAPES = {("get", "/health/ready", "503"), ("get", "/ws", "400"), ("get", "/ws", "426"),
+                    # A share page that is not there is still the app's page (HTML), so the PWA boots and says so.
+                    ("get", "/p/{slug}", "404"), ("get", "/s/{username}", "404")}
 
 
 def load():

@@ -17,6 +17,7 @@ const routes = [
   [/^\/explore$/, "explore"],
   [/^\/p\/(?<id>[\w-]+)$/, "product"],
   [/^\/u\/(?<username>\w+)$/, "profile"],
+  [/^\/s\/(?<username>\w+)$/, "profile"],
   [/^\/cart$/, "cart"],
   [/^\/orders$/, "orders"],
   [/^\/orders\/(?<id>[\w-]+)$/, "order"],

@@ -26,6 +26,8 @@ package struct AgoraConfig: Sendable {
     package var postgres: PGConfiguration
     package var redis: RedisConfiguration
     package var publicDirectory: String
+    /// URLs per page of the sitemap (`AGORA_SITEMAP_PAGE_SIZE`, 5,000; at most 50,000, the protocol's limit).
+    package var sitemapPageSize = 5000
     /// The small files of `publicDirectory` held in memory, and how often they are checked against the disk.
     package var staticFileCache: StaticFileCacheSettings
     package var dataDirectory: String
@@ -118,6 +120,7 @@ package struct AgoraConfig: Sendable {
         host = string("AGORA_HOST", "127.0.0.1")
         port = int("AGORA_PORT", 8080, 0...65535)
         publicDirectory = string("AGORA_PUBLIC_DIR", "Public")
+        sitemapPageSize = int("AGORA_SITEMAP_PAGE_SIZE", 5000, 1...50_000)
         staticFileCache = StaticFileCacheSettings(
             maxFileSize: int("AGORA_STATIC_CACHE_MAX_FILE", 1 << 20, 0...(1 << 30)),
             capacity: int("AGORA_STATIC_CACHE_BYTES", 32 << 20, 0...(1 << 34)),

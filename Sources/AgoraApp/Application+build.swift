@@ -191,6 +191,11 @@ package func buildApplication(
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
     ShopRoutes(accounts: auth.accounts, products: products, orders: commerce.orders).add(to: router)
+    SharePages(
+        products: products, accounts: auth.accounts, reviews: commerce.reviews, orders: commerce.orders,
+        template: ShareHTML.Template.load(publicDirectory: config.publicDirectory) ?? .fallback, publicURL: config.auth.publicURL,
+        sitemapPageSize: config.sitemapPageSize
+    ).add(to: router)
     CatalogRoutes(products: products, categories: categories, views: views).add(to: router)
     ProductImageRoutes(products: products).add(to: router)
     MediaRoutes(storage: media).add(to: router)

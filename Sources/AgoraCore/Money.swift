@@ -15,3 +15,14 @@ package struct Money: Sendable, Hashable, Codable {
         code.utf8.count == 3 && code.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
     }
 }
+
+extension Money {
+    /// The amount as a decimal number of major units with two decimals (`12999` → `"129.99"`, `-5` → `"-0.05"`),
+    /// as schema.org offers and OpenGraph prices write it. Every currency Agora sells in has two decimals (the PWA
+    /// divides by 100 as well).
+    package var decimalString: String {
+        let magnitude = amount.magnitude
+        let cents = magnitude % 100
+        return "\(amount < 0 ? "-" : "")\(magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
+    }
+}

@@ -78,13 +78,17 @@ package struct CatalogCache: Sendable {
         return 1
         """)
 
+    /// The shape of the cached JSON: bumped when a product's JSON gains or loses a field, so instances running the
+    /// new code never serve an entry the old code rendered (2: `slug`).
+    static let shape = "2"
+
     func productKeys(_ id: UUID) -> (version: String, value: String) {
-        ("\(prefix)cache:product:\(id.uuidString.lowercased()):v", "\(prefix)cache:product:\(id.uuidString.lowercased()):")
+        ("\(prefix)cache:product:\(id.uuidString.lowercased()):v", "\(prefix)cache:product:\(Self.shape):\(id.uuidString.lowercased()):")
     }
 
     func listingKeys(_ query: String) -> (version: String, value: String) {
         let digest = Hex.encode(SHA256.hash(Array(query.utf8)).prefix(16))
-        return ("\(prefix)cache:listing:v", "\(prefix)cache:listing:\(digest):")
+        return ("\(prefix)cache:listing:v", "\(prefix)cache:listing:\(Self.shape):\(digest):")
     }
 
     func lookup(_ keys: (version: String, value: String), logger: Logger) async -> Lookup {

@@ -51,8 +51,17 @@ package struct CatalogRoutes: Sendable {
         return EditedResponse(status: .created, headers: [.location: "/api/products/\(product.id)"], response: product)
     }
 
+    /// `GET /api/products/:id`, where `:id` may also be a slug, current or retired (the PWA's `/p/<slug>` pages).
     @Sendable func show(_ request: Request, context: AgoraRequestContext) async throws -> Response {
-        let id = try context.uuidParameter()
+        let key = context.parameters.get("id") ?? ""
+        let id: UUID
+        if let parsed = UUID(uuidString: key) {
+            id = parsed
+        } else if let address = try await products.address(key, logger: context.logger) {
+            id = address.id
+        } else {
+            throw AgoraError(.notFound, code: "product_not_found", "No such product")
+        }
         let (product, json) = try await products.rendered(id, viewer: context.identity, logger: context.logger)
         // A seller looking at their own listing is not a view.
         if product.status == .published, product.sellerID != context.identity?.accountID {

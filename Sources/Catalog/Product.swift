@@ -51,6 +51,8 @@ package struct CategoryRef: Sendable, Codable, Equatable {
 /// A product, as `GET /api/products/:id` returns it and listings summarise it.
 package struct Product: Sendable, Codable, Equatable {
     package var id: UUID
+    /// Its shareable address, `/p/<slug>`: the title's words and the id's first 12 hex digits (migration 0017).
+    package var slug: String
     package var seller: AccountSummary
     package var category: CategoryRef?
     package var title: String
@@ -79,7 +81,7 @@ package struct Product: Sendable, Codable, Equatable {
 
     /// The columns `init(row:seller:)` reads; `p` is `products`, `c` a LEFT JOIN of `categories`.
     static let columns: StaticString = """
-        p.id, p.seller_id, p.title, p.description, p.price_minor, p.currency, p.condition, p.tags, p.stock, p.reserved, \
+        p.id, p.slug, p.seller_id, p.title, p.description, p.price_minor, p.currency, p.condition, p.tags, p.stock, p.reserved, \
         p.low_stock_threshold, p.type, p.latitude, p.longitude, p.status, p.like_count, p.view_count, p.published_at, p.takedown_reason, \
         p.created_at, p.updated_at, c.id AS category_id, c.slug AS category_slug, c.name AS category_name, \
         (SELECT coalesce(json_agg(json_build_object('id', i.id, 'url', '/media/' || i.storage_key, 'width', i.width, \
@@ -92,6 +94,7 @@ package struct Product: Sendable, Codable, Equatable {
 
     init(row: PGRow, seller: AccountSummary) throws {
         id = try row.decode("id")
+        slug = try row.decode("slug")
         self.seller = seller
         if let categoryID: UUID = try row.decode("category_id") {
             category = CategoryRef(id: categoryID, slug: try row.decode("category_slug"), name: try row.decode("category_name"))

@@ -37,6 +37,7 @@ struct ProductJSONWriter {
 
     mutating func product(_ p: Product) {
         raw("{\"id\":"); uuid(p.id)
+        raw(",\"slug\":"); string(p.slug)
         raw(",\"seller\":{\"id\":"); uuid(p.seller.id)
         raw(",\"username\":"); string(p.seller.username)
         raw(",\"displayName\":"); string(p.seller.displayName)

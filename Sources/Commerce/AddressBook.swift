@@ -12,6 +12,19 @@ package struct SavedAddress: Codable, Sendable, Equatable {
     package var address: ShippingAddress
     package var createdAt: Date
     package var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey { case id, label, isDefault, address, createdAt, updatedAt }
+
+    /// Writes `"label": null` rather than leaving the key out, as the document says.
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(label, forKey: .label)
+        try container.encode(isDefault, forKey: .isDefault)
+        try container.encode(address, forKey: .address)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
 }
 
 /// What a buyer sends to save or replace an address.

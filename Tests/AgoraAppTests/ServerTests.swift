@@ -182,11 +182,16 @@ struct ServerTests {
                 }
                 // The app's own addresses get the shell, so deep links and reloads work; files, the API and
                 // unknown paths do not.
-                for uri in ["/p/3f0c8a4e-0b0a-4d5c-9e53-2b8f1d7c0a11", "/chat", "/orders/abc", "/verify-email?token=x", "/sell/products/new"] {
+                for uri in ["/chat", "/orders/abc", "/verify-email?token=x", "/sell/products/new", "/u/someone"] {
                     try await client.execute(uri: uri, method: .get) { response in
                         #expect(response.status == .ok, "\(uri)")
                         #expect(String(buffer: response.body).contains("<title>Agora</title>"), "\(uri)")
                     }
+                }
+                // A product's address is its share page (SharePages): an unknown one is a 404 that still boots the app.
+                try await client.execute(uri: "/p/3f0c8a4e-0b0a-4d5c-9e53-2b8f1d7c0a11", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    #expect(String(buffer: response.body).contains("/app/main.js"))
                 }
                 try await client.execute(uri: "/metrics.txt", method: .get) { response in
                     #expect(response.status == .ok, "a prefix is a whole segment")

@@ -93,3 +93,22 @@ package struct Grant: Sendable {
         accountID = try #require((response["account"] as? [String: Any])?["id"] as? String)
     }
 }
+
+extension API {
+    /// Uploads an image to a product as the PWA's form does (`multipart/form-data`, the file in part `field`).
+    package func uploadImage(
+        _ product: String, bytes: [UInt8], filename: String = "photo.png", type: String = "image/png", bearer: String, field: String = "image"
+    ) async throws -> APIResponse {
+        let boundary = "----agora-test-boundary-7MA4YWxkTrZu0gW"
+        var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+        body += bytes
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        return try await client.execute(
+            uri: "/api/products/\(product)/images", method: .post,
+            headers: [.contentType: "multipart/form-data; boundary=\(boundary)", .authorization: "Bearer \(bearer)"], body: ByteBuffer(bytes: body)
+        ) { response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any]
+            return APIResponse(status: response.status, headers: response.headers, body: object ?? [:], raw: String(buffer: response.body))
+        }
+    }
+}

@@ -12,20 +12,8 @@ import Testing
 
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
 struct ProductImageTests {
-    static let boundary = "----agora-test-boundary-7MA4YWxkTrZu0gW"
-
     func upload(_ api: API, _ product: String, bytes: [UInt8], filename: String, type: String, bearer: String, field: String = "image") async throws -> APIResponse {
-        var body = Array("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
-        body += bytes
-        body += Array("\r\n--\(Self.boundary)--\r\n".utf8)
-        return try await api.client.execute(
-            uri: "/api/products/\(product)/images", method: .post,
-            headers: [.contentType: "multipart/form-data; boundary=\(Self.boundary)", .authorization: "Bearer \(bearer)"],
-            body: ByteBuffer(bytes: body)
-        ) { response in
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any]
-            return APIResponse(status: response.status, headers: response.headers, body: object ?? [:], raw: String(buffer: response.body))
-        }
+        try await api.uploadImage(product, bytes: bytes, filename: filename, type: type, bearer: bearer, field: field)
     }
 
     @Test func uploadsAreSniffedStoredOrderedAndServedWithLongCacheHeaders() async throws {

@@ -6,7 +6,7 @@ import Testing
 
 struct RenderedProductTests {
     static let sample = #"""
-        {"id":"8E4C0D4E-3E1A-4C1B-9C55-0C8A4A3B2F10","seller":{"id":"1D1C2E0A-5B7E-4C44-8F6A-2B9E3A6C7D81","username":"ana",
+        {"id":"8E4C0D4E-3E1A-4C1B-9C55-0C8A4A3B2F10","slug":"mug-350-ml-8e4c0d4e3e1a","seller":{"id":"1D1C2E0A-5B7E-4C44-8F6A-2B9E3A6C7D81","username":"ana",
          "displayName":"Ana \"the\" seller\nline two","avatarUrl":null},"category":null,"title":"Mug, 350 ml","description":"Glazed {ochre}",
          "price":{"amount":24900,"currency":"ZAR"},"condition":"new","tags":["mug"],"available":3,"type":"physical","location":{"lat":-33.9,"lng":18.4},
          "images":[],"status":"published","likeCount":2,"viewCount":7,"publishedAt":"2026-12-02T10:00:00Z","createdAt":"2026-12-02T09:00:00Z",

@@ -442,7 +442,7 @@ class MarketplaceJourney(unittest.TestCase):
         buyer.fill("#x-q", "charger")
         buyer.find("#x-q").send_keys(Keys.ENTER)
         buyer.click(".product-card .card-title", "USB-C charger")
-        buyer.wait_url(r"/p/[0-9a-fA-F-]{36}")
+        buyer.wait_url(r"/p/usb-c-charger[a-z0-9-]*-[0-9a-f]{12}$")  # the product's shareable address
         charger_url = buyer.driver.current_url
         likes = int(buyer.find("[data-testid=likes]").text)
         buyer.click("[data-testid=like]")
@@ -598,6 +598,40 @@ class MarketplaceJourney(unittest.TestCase):
         phone.find("#offline", "cannot be reached")
         phone.find("a.brand")
         phone.shot("14-phone-offline")
+
+    def test_a_shared_product_link_opens_its_page_and_the_app(self):
+        tag = secrets.token_hex(3)
+        seller = self.open("sharing-seller")
+        seller.login("karoo_crafts@demo.agora.local")
+        title = f"Shared </script> bowl {tag}"
+        product = seller.fetch("POST", "/api/products", {"title": title, "description": "Thrown by hand.", "price": {"amount": 45000, "currency": "ZAR"},
+                                                         "stock": 2, "condition": "new", "type": "physical"})
+        product = seller.fetch("POST", f"/api/products/{product['id']}/publish")
+        slug = product["slug"]
+        self.assertTrue(slug.startswith(f"shared-script-bowl-{tag}-"), slug)
+
+        # A visitor follows an old-style link (the id): the server answers 301 to the slug, renders the page's tags,
+        # and the app boots on it and draws the product over the server's view.
+        visitor = self.open("visitor")
+        visitor.go(f"/p/{product['id']}")
+        visitor.find("article.product h1", title)
+        self.assertTrue(visitor.driver.current_url.endswith(f"/p/{slug}"), visitor.driver.current_url)
+        head = visitor.driver.execute_script("""return {
+            canonical: document.querySelector("link[rel=canonical]")?.href,
+            ogTitle: document.querySelector("meta[property='og:title']")?.content,
+            ld: JSON.parse(document.querySelector("script[type='application/ld+json']").textContent) };""")
+        self.assertEqual(head["ogTitle"], title)
+        self.assertTrue(head["canonical"].endswith(f"/p/{slug}"))
+        self.assertEqual(head["ld"]["offers"]["price"], "450.00")
+        visitor.find("[data-testid=share]", "Share")
+        visitor.shot("share-01-product")
+
+        # The seller's name leads to the shop's page, which a shared /s/ link opens as well.
+        visitor.go("/s/karoo_crafts")
+        visitor.find("section.profile h1")
+        visitor.find("[data-testid=member-since]", "Member since")
+        self.assertTrue(visitor.driver.execute_script("return document.querySelector(\"link[rel=canonical]\").href").endswith("/s/karoo_crafts"))
+        visitor.shot("share-02-shop")
 
     def test_a_forgotten_password_is_reset_from_the_mailed_link(self):
         page = self.open("forgetful")

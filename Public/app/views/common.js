@@ -2,9 +2,27 @@
 import { api } from "../api.js";
 import { h, money, productImage, infinite, failure, mount, toast } from "../ui.js";
 
+/** A button that shares `path` (a product's or a shop's page) through the device's share sheet, or copies it. */
+export function shareButton(title, path) {
+  const button = h("button", { type: "button", class: "secondary", "data-testid": "share" }, "Share");
+  button.addEventListener("click", async () => {
+    const url = new URL(path, location.origin).href;
+    try {
+      if (navigator.share) await navigator.share({ title, url });
+      else {
+        await navigator.clipboard.writeText(url);
+        toast("Link copied.");
+      }
+    } catch (error) {
+      if (error?.name !== "AbortError") toast(`Copy this link: ${url}`);
+    }
+  });
+  return button;
+}
+
 export function productCard(product) {
   return h("li", { class: "card product-card" },
-    h("a", { href: `/p/${product.id}`, "data-link": true, class: "card-link" },
+    h("a", { href: `/p/${product.slug ?? product.id}`, "data-link": true, class: "card-link" },
       productImage(product),
       h("span", { class: "card-title" }, product.title),
       h("span", { class: "price" }, money(product.price))),

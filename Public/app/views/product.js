@@ -2,7 +2,7 @@
 // cart, and reviews.
 import { api } from "../api.js";
 import { h, money, toast, ago, failure, avatar } from "../ui.js";
-import { pressButton, reportForm } from "./common.js";
+import { pressButton, reportForm, shareButton } from "./common.js";
 
 export async function render({ params, view, session, socket, navigate }) {
   let product;
@@ -14,6 +14,9 @@ export async function render({ params, view, session, socket, navigate }) {
       : failure(error));
     return;
   }
+  // The page's address is the product's shareable one (/p/<slug>), whatever link led here.
+  if (product.slug && location.pathname !== `/p/${product.slug}`) history.replaceState(null, "", `/p/${product.slug}${location.search}`);
+  document.title = `${product.title} · Agora`;
   const own = session.account?.id === product.seller.id;
   const likes = h("span", { "data-testid": "likes" }, String(product.likeCount));
   const views = h("span", { "data-testid": "views" }, String(product.viewCount));
@@ -82,7 +85,8 @@ export async function render({ params, view, session, socket, navigate }) {
           ? h("p", { class: "notice error", "data-testid": "takedown-reason" }, "Taken down by the marketplace: ", product.takedownReason ?? "") : null,
         h("p", {}, h("a", { href: `/sell/products/${product.id}`, "data-link": true, class: "button secondary" }, "Edit listing")),
       ]
-        : [cartForm, h("p", { class: "row" }, likeButton, messageButton), session.account ? reportForm("product", product.id) : null],
+        : [cartForm, h("p", { class: "row" }, likeButton, messageButton, shareButton(product.title, `/p/${product.slug}`)),
+          session.account ? reportForm("product", product.id) : null],
       h("div", { class: "description" }, product.description ?? ""))),
   reviews);
   // A listing taken down shows no reviews (they are public, and it is not).

@@ -2,7 +2,7 @@
 // message, block and report buttons, listings.
 import { api } from "../api.js";
 import { h, avatar, toast, failure } from "../ui.js";
-import { productGrid, pressButton, reportForm } from "./common.js";
+import { productGrid, pressButton, reportForm, shareButton } from "./common.js";
 
 export async function render({ params, view, session, navigate }) {
   let user, counts;
@@ -31,6 +31,8 @@ export async function render({ params, view, session, navigate }) {
     } catch (error) { toast(error.message, { kind: "error" }); }
   });
   const self = session.account?.id === user.id;
+  document.title = `${user.displayName} · Agora`;
+  const since = new Date(user.createdAt).toLocaleDateString(undefined, { month: "long", year: "numeric" });
   // Blocking: their messages to me are refused. Only for logged-in visitors, who can ask whether they block them.
   let blockButton = null;
   if (session.account && !self) {
@@ -55,12 +57,14 @@ export async function render({ params, view, session, navigate }) {
         h("h1", {}, user.displayName),
         h("p", { class: "muted" }, `@${user.username}`, user.location ? ` · ${user.location}` : "", user.role === "seller" ? " · Seller" : "",
           user.emailVerified ? h("span", { class: "tag", "data-testid": "verified" }, "✓ verified email") : null),
+        h("p", { class: "muted", "data-testid": "member-since" }, `Member since ${since}`),
         user.bio ? h("p", {}, user.bio) : null,
         shop ? h("p", { class: "counts", "data-testid": "shop-figures" },
           shop.rating.count ? `★ ${shop.rating.average.toFixed(1)} (${shop.rating.count} ${shop.rating.count === 1 ? "review" : "reviews"})` : "No reviews yet",
           ` · ${shop.salesCount} ${shop.salesCount === 1 ? "sale" : "sales"} · ${shop.listingCount} ${shop.listingCount === 1 ? "listing" : "listings"}`) : null,
         h("p", { class: "counts" }, followers, " followers · ", h("strong", {}, String(counts.followingCount)), " following"),
-        self ? null : h("p", { class: "row" }, followButton, message, blockButton),
+        self ? h("p", { class: "row" }, shareButton(user.displayName, `/s/${user.username}`))
+          : h("p", { class: "row" }, followButton, message, blockButton, shareButton(user.displayName, `/s/${user.username}`)),
         !self && session.account ? reportForm("user", user.id) : null)),
     h("h2", {}, "Listings"), listings.element);
   return listings.cleanup;

@@ -1,11 +1,12 @@
-/// The PWA's shell (`/index.html`) is served for the app's own addresses (`/p/<id>`, `/chat`, `/orders/<id>`, the
+/// The PWA's shell (`/index.html`) is served for the app's own addresses (`/chat`, `/orders/<id>`, the
 /// links in mails such as `/verify-email?token=…`), so they load directly and on reload; the client-side router then
 /// draws the screen. Anything else (API, media, files, unknown paths) goes on unchanged, so a typo is still a 404.
+/// Products and shops (`/p/<slug>`, `/s/<username>`) are not here: `SharePages` renders them into the shell.
 /// `StaticFilesMiddleware` does the rewrite.
 enum AppShell {
     /// First path segments the client router owns.
     static let sections: Set<Substring> = [
-        "explore", "p", "u", "cart", "orders", "chat", "notifications", "sell", "admin", "account", "login", "signup",
+        "explore", "u", "cart", "orders", "chat", "notifications", "sell", "admin", "account", "login", "signup",
         "verify-email", "reset-password", "forgot-password",
     ]
 

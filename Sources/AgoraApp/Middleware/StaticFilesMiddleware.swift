@@ -27,7 +27,7 @@ where Provider.FileAttributes: FileMiddlewareFileAttributes {
 /// Which paths `StaticFilesMiddleware` looks up (outside the generic middleware, so the set is built once).
 enum StaticFiles {
     /// The first path segments the server's routes own; `Public/` has no file or folder of these names.
-    static let serverPrefixes: Set<Substring> = ["api", "health", "metrics", "media", "ws"]
+    static let serverPrefixes: Set<Substring> = ["api", "health", "metrics", "media", "ws", "p", "s", "sitemaps", "sitemap.xml", "robots.txt"]
 
     static func mayBeAFile(_ path: String) -> Bool {
         var segments = PathSegments(path)
