@@ -96,7 +96,7 @@ let package = Package(
         module("AgoraAudit", ["AgoraCore", "AgoraPostgres", logging]),
 
         // MARK: Domains, each owning its tables (scripts/boundaries.allow)
-        module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
+        module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
         module("Catalog", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", hummingbird, httpTypes, logging, lifecycle]),
         module("Social", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog", hummingbird, logging]),
         // Cart, checkout, payments, orders, digital inventory, reviews, payouts.
@@ -162,8 +162,8 @@ let package = Package(
         tests("AgoraMediaTests", ["AgoraMedia", "AgoraDemo", "AgoraCore", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes, nioCore, nioPosix]),
         tests(
             "AccountsTests",
-            ["Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraMail", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport", hummingbird,
-             hummingbirdTesting, httpTypes, logging]
+            ["Accounts", "AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraMail", "AgoraMedia", "AgoraDemo", "AgoraRedis", "AgoraPostgres", "AgoraTestSupport",
+             hummingbird, hummingbirdTesting, httpTypes, logging, nioCore]
         ),
         tests(
             "CatalogTests",

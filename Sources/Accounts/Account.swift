@@ -11,6 +11,8 @@ package struct Account: Codable, Sendable, Equatable {
     package var displayName: String
     package var bio: String
     package var avatarUrl: String?
+    /// The shop's banner (an uploaded image), if any.
+    package var bannerUrl: String?
     package var location: String?
     package var role: Role
     package var createdAt: Date
@@ -19,13 +21,13 @@ package struct Account: Codable, Sendable, Equatable {
     /// verified, the shop's badge. A buyer's verification state stays theirs.
     package var publicProfile: PublicProfile {
         PublicProfile(
-            id: id, username: username, displayName: displayName, bio: bio, avatarUrl: avatarUrl, location: location, role: role,
+            id: id, username: username, displayName: displayName, bio: bio, avatarUrl: avatarUrl, bannerUrl: bannerUrl, location: location, role: role,
             emailVerified: role == .buyer ? nil : emailVerified, createdAt: createdAt
         )
     }
 
     /// The columns `init(row:)` reads, for SELECT and RETURNING lists.
-    static let columns: StaticString = "id, email, email_verified_at, username, display_name, bio, avatar_url, location, role, created_at"
+    static let columns: StaticString = "id, email, email_verified_at, username, display_name, bio, avatar_url, banner_url, location, role, created_at"
 
     init(row: PGRow) throws {
         id = try row.decode("id")
@@ -35,6 +37,7 @@ package struct Account: Codable, Sendable, Equatable {
         displayName = try row.decode("display_name")
         bio = try row.decode("bio")
         avatarUrl = try row.decode("avatar_url")
+        bannerUrl = try row.decode("banner_url")
         location = try row.decode("location")
         let roleName: String = try row.decode("role")
         guard let role = Role(rawValue: roleName) else { throw AgoraError(.internalError, "Unknown role") }
@@ -50,6 +53,7 @@ package struct PublicProfile: Codable, Sendable, Equatable {
     package var displayName: String
     package var bio: String
     package var avatarUrl: String?
+    package var bannerUrl: String?
     package var location: String?
     package var role: Role
     /// The verified-email badge of a seller; nil for a buyer.

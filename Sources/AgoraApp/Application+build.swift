@@ -148,6 +148,10 @@ package func buildApplication(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/products/") && $0.uri.path.hasSuffix("/images") },
         limit: config.catalog.maxImageSize + 64 * 1024
     )
+    let profileImage = BodyLimit.Upload(
+        matches: { $0.method == .put && ($0.uri.path == "/api/me/avatar" || $0.uri.path == "/api/me/banner") },
+        limit: config.catalog.maxImageSize + 64 * 1024
+    )
     let disputePhoto = BodyLimit.Upload(
         matches: { $0.method == .post && $0.uri.path.hasPrefix("/api/disputes/") && $0.uri.path.hasSuffix("/photos") },
         limit: config.catalog.maxImageSize + 64 * 1024
@@ -159,7 +163,7 @@ package func buildApplication(
     router.add(middleware: EdgeMiddleware(
         accessLog: AccessLog(metrics: metrics),
         errors: ErrorRenderer(routes: router.methods),
-        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, disputePhoto, inventoryUpload]),
+        bodyLimit: BodyLimit(limit: config.maxBodySize, uploads: [imageUpload, profileImage, disputePhoto, inventoryUpload]),
         cors: CORSPolicy(origins: config.corsOrigins, maxAge: config.corsMaxAge)
     ))
     if FileManager.default.fileExists(atPath: config.publicDirectory) {
@@ -190,6 +194,7 @@ package func buildApplication(
     MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache).add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
+    ProfileImageRoutes(images: ProfileImages(db: db, media: media, limits: ImageLimits(maxBytes: config.catalog.maxImageSize))).add(to: router)
     ShopRoutes(accounts: auth.accounts, products: products, orders: commerce.orders).add(to: router)
     SharePages(
         products: products, accounts: auth.accounts, reviews: commerce.reviews, orders: commerce.orders,

@@ -95,18 +95,19 @@ package struct Grant: Sendable {
 }
 
 extension API {
-    /// Uploads an image to a product as the PWA's form does (`multipart/form-data`, the file in part `field`).
+    /// Uploads an image as the PWA's forms do (`multipart/form-data`, the file in part `field`): to a product's
+    /// `/api/products/<id>/images`, or `PUT /api/me/avatar`.
     package func uploadImage(
-        _ product: String, bytes: [UInt8], filename: String = "photo.png", type: String = "image/png", bearer: String, field: String = "image"
+        to path: String, method: HTTPRequest.Method = .post, bytes: [UInt8], filename: String = "photo.png", type: String = "image/png",
+        bearer: String?, field: String = "image"
     ) async throws -> APIResponse {
         let boundary = "----agora-test-boundary-7MA4YWxkTrZu0gW"
         var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
         body += bytes
         body += Array("\r\n--\(boundary)--\r\n".utf8)
-        return try await client.execute(
-            uri: "/api/products/\(product)/images", method: .post,
-            headers: [.contentType: "multipart/form-data; boundary=\(boundary)", .authorization: "Bearer \(bearer)"], body: ByteBuffer(bytes: body)
-        ) { response in
+        var headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(boundary)"]
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: ByteBuffer(bytes: body)) { response in
             let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any]
             return APIResponse(status: response.status, headers: response.headers, body: object ?? [:], raw: String(buffer: response.body))
         }

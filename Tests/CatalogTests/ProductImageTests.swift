@@ -13,7 +13,7 @@ import Testing
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
 struct ProductImageTests {
     func upload(_ api: API, _ product: String, bytes: [UInt8], filename: String, type: String, bearer: String, field: String = "image") async throws -> APIResponse {
-        try await api.uploadImage(product, bytes: bytes, filename: filename, type: type, bearer: bearer, field: field)
+        try await api.uploadImage(to: "/api/products/\(product)/images", bytes: bytes, filename: filename, type: type, bearer: bearer, field: field)
     }
 
     @Test func uploadsAreSniffedStoredOrderedAndServedWithLongCacheHeaders() async throws {

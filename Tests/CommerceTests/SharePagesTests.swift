@@ -53,7 +53,7 @@ struct SharePagesTests {
                 let product = try await shop.product(seller, ["title": Self.hostile, "description": "Solid walnut.\nHand oiled <i>twice</i>.",
                                                               "price": ["amount": 250_000, "currency": "ZAR"], "stock": 2, "condition": "like-new"])
                 let png = PNGEncoder.encode(DemoArt.render(width: 64, height: 48, seed: 3, initials: "WT"))
-                let image = try await shop.api.uploadImage(product, bytes: png, bearer: seller.accessToken)
+                let image = try await shop.api.uploadImage(to: "/api/products/\(product)/images", bytes: png, bearer: seller.accessToken)
                 try #require(image.status == .created, "\(image.raw)")
                 let json = try await shop.api.call(.get, "/api/products/\(product)")
                 let slug = try #require(json["slug"] as? String)

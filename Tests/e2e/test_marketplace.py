@@ -13,10 +13,13 @@ import os
 import re
 import secrets
 import signal
+import struct
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.request
+import zlib
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -247,6 +250,19 @@ class Page:
         self.fill("#f-password", password)
         self.click("form button[type=submit]")
         self.find("a.bell")  # logged in (the name beside it is hidden on a phone)
+
+
+def png_file(width, height, rgb=(31, 95, 91)):
+    """A solid-colour PNG of width × height written to a temporary file, for the file inputs; returns its path."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    handle, path = tempfile.mkstemp(suffix=".png")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    return path
 
 
 def mailed_link(email, page="verify-email"):
@@ -626,9 +642,15 @@ class MarketplaceJourney(unittest.TestCase):
         visitor.find("[data-testid=share]", "Share")
         visitor.shot("share-01-product")
 
-        # The seller's name leads to the shop's page, which a shared /s/ link opens as well.
+        # The seller gives the shop a banner on the account page; the shop's page, opened from a shared /s/ link,
+        # shows it.
+        seller.go("/account")
+        seller.find("[data-testid=banner-file]").send_keys(png_file(640, 160))
+        seller.find(".toast", "Shop banner updated")
+        seller.find("[data-testid=banner]")
         visitor.go("/s/karoo_crafts")
         visitor.find("section.profile h1")
+        visitor.find("img[data-testid=banner]")
         visitor.find("[data-testid=member-since]", "Member since")
         self.assertTrue(visitor.driver.execute_script("return document.querySelector(\"link[rel=canonical]\").href").endswith("/s/karoo_crafts"))
         visitor.shot("share-02-shop")

@@ -1,6 +1,7 @@
-// My account: profile, presence visibility, verification, open a shop, log out.
+// My account: profile (avatar, shop banner, bio, location), saved addresses, presence visibility, verification, open a
+// shop, log out.
 import { api } from "../api.js";
-import { h, field, showErrors, toast } from "../ui.js";
+import { h, field, showErrors, toast, avatar } from "../ui.js";
 
 export async function render({ view, session, refreshAccount, navigate }) {
   const a = session.account;
@@ -35,7 +36,7 @@ export async function render({ view, session, refreshAccount, navigate }) {
     await refreshAccount();
     navigate("/", { replace: true });
   });
-  view.append(form,
+  view.append(form, imagesPanel(session),
     h("section", { class: "panel" }, h("h2", {}, "Addresses"),
       h("a", { href: "/account/addresses", "data-link": true }, "My saved addresses")),
     h("section", { class: "panel" }, h("h2", {}, "Privacy"),
@@ -50,4 +51,41 @@ export async function render({ view, session, refreshAccount, navigate }) {
     a.role === "buyer" ? h("section", { class: "panel" }, h("h2", {}, "Sell on Agora"),
       h("a", { href: "/sell", "data-link": true, class: "button" }, "Open a shop")) : null,
     h("p", {}, logout));
+}
+
+/** The avatar and the shop's banner: each uploaded (the server checks the bytes and the size) or removed. */
+function imagesPanel(session) {
+  const panel = h("section", { class: "panel", "aria-labelledby": "images-title" });
+  const draw = () => {
+    const a = session.account;
+    const row = (kind, label, preview, hint) => {
+      const input = h("input", { type: "file", accept: "image/jpeg,image/png,image/webp", id: `${kind}-file`, "data-testid": `${kind}-file` });
+      input.addEventListener("change", async () => {
+        const file = input.files?.[0];
+        if (!file) return;
+        const data = new FormData();
+        data.append("image", file);
+        try {
+          session.account = await api(`/api/me/${kind}`, { method: "PUT", body: data });
+          toast(`${label} updated.`);
+          draw();
+        } catch (error) { toast(error.message, { kind: "error" }); input.value = ""; }
+      });
+      const remove = h("button", { type: "button", class: "link-button" }, "Remove");
+      remove.addEventListener("click", async () => {
+        try {
+          session.account = await api(`/api/me/${kind}`, { method: "DELETE" });
+          draw();
+        } catch (error) { toast(error.message, { kind: "error" }); }
+      });
+      return h("div", { class: "field" }, h("label", { for: `${kind}-file` }, label), preview, input,
+        h("small", { class: "hint" }, hint), a[`${kind}Url`] ? remove : null);
+    };
+    panel.replaceChildren(h("h2", { id: "images-title" }, "Pictures"),
+      row("avatar", "Avatar", avatar(a, "lg"), "JPEG, PNG or WebP; at least 32×32 pixels."),
+      row("banner", "Shop banner", a.bannerUrl ? h("img", { class: "banner-preview", src: a.bannerUrl, alt: "", "data-testid": "banner" }) : null,
+        "Shown across the top of your profile; at least 320×80 pixels."));
+  };
+  draw();
+  return panel;
 }

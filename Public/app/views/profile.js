@@ -51,6 +51,7 @@ export async function render({ params, view, session, navigate }) {
   const shop = selling ? await api(`/api/users/${user.username}/shop`).catch(() => null) : null;
   const listings = productGrid("/api/products", { seller: user.username }, { empty: "No listings yet." });
   view.append(
+    user.bannerUrl ? h("img", { class: "profile-banner", src: user.bannerUrl, alt: "", "data-testid": "banner" }) : null,
     h("section", { class: "profile panel" },
       avatar(user, "lg"),
       h("div", {},

@@ -1,0 +1,126 @@
+package import AgoraCore
+package import AgoraMedia
+package import AgoraPostgres
+package import Foundation
+import HTTPTypes
+package import Hummingbird
+package import Logging
+
+/// A user's uploaded avatar and shop banner (issue 23, part 3).
+///
+/// The upload is checked by its bytes as product images are (JPEG, PNG or WebP within `ImageLimits`, at least
+/// `minimumSide` pixels a side), stored under a random key, then recorded; the file it replaces is deleted after the
+/// commit, and a file whose recording failed is deleted at once. Only uploads set `avatar_key`/`banner_key`, so an
+/// avatar URL given through `PATCH /api/me` never makes this delete a file that is not the user's own upload.
+///
+/// What the image pipeline of issue 21 will add (thumbnails, metadata stripped, libvips) applies here as it does to
+/// product images: both go through `ImageUpload` and `MediaStorage`.
+package struct ProfileImages: Sendable {
+    package enum Kind: String, Sendable, CaseIterable {
+        case avatar, banner
+
+        /// The smallest side an upload may have: an avatar is shown at 80 px, a banner across a page.
+        var minimumSide: (width: Int, height: Int) {
+            switch self {
+            case .avatar: (32, 32)
+            case .banner: (320, 80)
+            }
+        }
+    }
+
+    let db: PGPool
+    let media: any MediaStorage
+    let limits: ImageLimits
+
+    package init(db: PGPool, media: any MediaStorage, limits: ImageLimits) {
+        self.db = db
+        self.media = media
+        self.limits = limits
+    }
+
+    /// Stores `bytes` as the account's avatar or banner.
+    /// - Throws: 413/415/422 from `ImageUpload.validate`; 422 `image_too_small`.
+    package func set(_ kind: Kind, of account: UUID, bytes: [UInt8], logger: Logger) async throws -> Account {
+        let image = try ImageUpload.validate(bytes: bytes, limits: limits)
+        let minimum = kind.minimumSide
+        guard image.width >= minimum.width, image.height >= minimum.height else {
+            throw AgoraError(.validation, code: "image_too_small", "A \(kind.rawValue) is at least \(minimum.width)x\(minimum.height) pixels",
+                             fields: ["image": "is \(image.width)x\(image.height) pixels"])
+        }
+        let key = MediaKey.random(format: image.format)
+        try await media.put(bytes, key: key, contentType: image.format.contentType)
+        let url = "/media/" + key.rawValue
+        let result: (account: Account, old: String?)
+        do {
+            result = try await db.withTransaction(logger: logger) { tx in
+                let old: String? = try await tx.query(select(kind, account)).first?.decode(column: 0)
+                let rows = try await tx.query(update(kind, account, url: url, key: key.rawValue))
+                guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
+                return (try Account(row: row), old)
+            }
+        } catch {
+            await delete(key.rawValue, logger: logger)
+            throw error
+        }
+        if let old = result.old { await delete(old, logger: logger) }
+        logger.info("Profile image set", metadata: ["kind": "\(kind.rawValue)", "bytes": "\(bytes.count)"])
+        return result.account
+    }
+
+    /// Removes the account's avatar or banner (and its file, when it was uploaded). Removing none is not an error.
+    package func remove(_ kind: Kind, of account: UUID, logger: Logger) async throws -> Account {
+        let result: (account: Account, old: String?) = try await db.withTransaction(logger: logger) { tx in
+            let old: String? = try await tx.query(select(kind, account)).first?.decode(column: 0)
+            let rows = try await tx.query(update(kind, account, url: nil, key: nil))
+            guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
+            return (try Account(row: row), old)
+        }
+        if let old = result.old { await delete(old, logger: logger) }
+        return result.account
+    }
+
+    /// The key of the file the account uploaded as `kind`, locked for the transaction.
+    func select(_ kind: Kind, _ account: UUID) -> PGQuery {
+        switch kind {
+        case .avatar: "SELECT avatar_key FROM accounts WHERE id = \(account) FOR UPDATE"
+        case .banner: "SELECT banner_key FROM accounts WHERE id = \(account) FOR UPDATE"
+        }
+    }
+
+    func update(_ kind: Kind, _ account: UUID, url: String?, key: String?) -> PGQuery {
+        switch kind {
+        case .avatar: "UPDATE accounts SET avatar_url = \(url), avatar_key = \(key) WHERE id = \(account) RETURNING \(literal: Account.columns)"
+        case .banner: "UPDATE accounts SET banner_url = \(url), banner_key = \(key) WHERE id = \(account) RETURNING \(literal: Account.columns)"
+        }
+    }
+
+    func delete(_ key: String, logger: Logger) async {
+        guard let mediaKey = MediaKey(validating: key) else { return }
+        do {
+            try await media.delete(mediaKey)
+        } catch {
+            logger.warning("A replaced profile image's file was not removed", metadata: ["agora.media_key": "\(key)", "error": "\(error)"])
+        }
+    }
+}
+
+/// `PUT /api/me/avatar` and `PUT /api/me/banner` (`multipart/form-data`, the file in field `image`), and `DELETE` of
+/// each. They answer the account, as `GET /api/me` does.
+package struct ProfileImageRoutes: Sendable {
+    let images: ProfileImages
+
+    package init(images: ProfileImages) { self.images = images }
+
+    package func add(to router: some RouterMethods<AgoraRequestContext>) {
+        for kind in ProfileImages.Kind.allCases {
+            router.put("/api/me/\(kind.rawValue)") { request, context -> Account in
+                let identity = try context.requireIdentity()
+                let bytes = try await ImageUpload.imageBytes(of: request, context: context, limit: context.maxUploadSize)
+                return try await images.set(kind, of: identity.accountID, bytes: bytes, logger: context.logger)
+            }
+            router.delete("/api/me/\(kind.rawValue)") { _, context -> Account in
+                try await images.remove(kind, of: try context.requireIdentity().accountID, logger: context.logger)
+            }
+        }
+    }
+}
