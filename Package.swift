@@ -96,6 +96,8 @@ let package = Package(
         module("AgoraAudit", ["AgoraCore", "AgoraPostgres", logging]),
 
         // MARK: Domains, each owning its tables (scripts/boundaries.allow)
+        // Web Push: subscriptions, payload encryption, VAPID and the dispatcher; like AgoraMail, the infrastructure of a port.
+        module("AgoraPush", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraNet", hummingbird, httpTypes, logging, lifecycle]),
         module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
         module("Catalog", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", hummingbird, httpTypes, logging, lifecycle]),
         module("Social", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog", hummingbird, logging]),
@@ -115,7 +117,7 @@ let package = Package(
         module(
             "AgoraApp",
             [
-                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "Accounts", "AgoraEvents", "AgoraAudit",
+                "AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraPool", "AgoraMail", "AgoraPush", "Accounts", "AgoraEvents", "AgoraAudit",
                 "Catalog", "Social", "AgoraMedia", "AgoraNet", "Commerce", "Admin", "Realtime", "Chat", "Notifications", "Moderation", "AgoraWebSocket",
                 nioCore, nioHTTP1, hummingbird, httpTypes, logging, metrics, prometheus, lifecycle,
             ],
@@ -154,6 +156,7 @@ let package = Package(
         tests("AgoraRedisTests", ["AgoraRedis", "AgoraTestSupport"]),
         tests("AgoraCryptoTests", ["AgoraCrypto"]),
         tests("AgoraNetTests", ["AgoraNet", "AgoraTestSupport"]),
+        tests("AgoraPushTests", ["AgoraPush", "AgoraCrypto", "AgoraCore"]),
         tests("AgoraMailTests", ["AgoraMail", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", logging, nioPosix]),
         tests(
             "AgoraWebSocketTests",
@@ -172,7 +175,7 @@ let package = Package(
         ),
         tests(
             "CommerceTests",
-            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraDemo", "AgoraMedia", "AgoraTestSupport",
+            ["Commerce", "AgoraNet", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraCrypto", "Accounts", "AgoraDemo", "AgoraMedia", "AgoraPush", "AgoraTestSupport",
              hummingbird, hummingbirdTesting, httpTypes, logging, nioCore]
         ),
         tests(

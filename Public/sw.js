@@ -1,11 +1,11 @@
 // The service worker: keeps the app shell (HTML, CSS, modules, icons) so Agora opens offline, and shows the cached
 // shell for any app address while offline. API calls and the WebSocket always go to the network (stale prices or
 // orders would be worse than a clear "offline"); product images are cached as they are seen.
-const VERSION = "agora-shell-v3";
+const VERSION = "agora-shell-v4";
 const MEDIA = "agora-media-v1";
 const SHELL = [
   "/", "/index.html", "/styles.css", "/manifest.webmanifest", "/icons/icon.svg", "/icons/icon-192.png", "/icons/icon-512.png",
-  "/app/main.js", "/app/api.js", "/app/socket.js", "/app/ui.js",
+  "/app/main.js", "/app/api.js", "/app/socket.js", "/app/ui.js", "/app/push.js",
   "/app/views/common.js", "/app/views/home.js", "/app/views/explore.js", "/app/views/product.js", "/app/views/profile.js",
   "/app/views/cart.js", "/app/views/orders.js", "/app/views/order.js", "/app/views/chat.js", "/app/views/notifications.js",
   "/app/views/dashboard.js", "/app/views/editor.js", "/app/views/admin.js", "/app/views/account.js", "/app/views/auth.js",
@@ -20,6 +20,32 @@ self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) if (key !== VERSION && key !== MEDIA) await caches.delete(key);
     await self.clients.claim();
+  })());
+});
+
+// Web Push: the server's payload is {title, body, url, tag, kind}, plain text. A push the page cannot read still shows.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try { message = event.data ? event.data.json() : {}; } catch { message = { body: event.data?.text() ?? "" }; }
+  event.waitUntil(self.registration.showNotification(message.title || "Agora", {
+    body: message.body || "", tag: message.tag || undefined, icon: "/icons/icon-192.png", badge: "/icons/icon-192.png",
+    data: { url: typeof message.url === "string" ? message.url : "/" },
+  }));
+});
+
+// A click opens the page the push is about: in a window of ours if one is open, else a new one. Only our own pages.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || "/", self.location.origin);
+  if (url.origin !== self.location.origin) return;
+  event.waitUntil((async () => {
+    for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) {
+      if (new URL(client.url).origin === url.origin && "focus" in client) {
+        await client.focus();
+        return client.navigate(url.href);
+      }
+    }
+    return self.clients.openWindow(url.href);
   })());
 });
 

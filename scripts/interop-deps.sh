@@ -8,7 +8,8 @@
 #   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, aiosmtpd, and stripe (its webhook
 #            signature code checks ours), selenium (drives chromium), schemathesis (4.x: the API against its OpenAPI
 #            document, scripts/schemathesis.sh), extruct (reads the share pages' OpenGraph and JSON-LD as crawlers
-#            do), for the python3 on PATH
+#            do), http_ece and py_vapid (the local Web Push service decrypts and verifies with them), for the python3
+#            on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -20,7 +21,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -41,7 +42,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify' >/dev/null 2>&1; }
 
 # MARK: node and ws
 
@@ -84,5 +85,5 @@ else
     log "the PyPI packages are still not importable"
     exit 1
 fi
-log "python websockets, websocket-client, aiosmtpd, stripe, selenium, schemathesis and extruct: ok ($chosen)"
+log "python websockets, websocket-client, aiosmtpd, stripe, selenium, schemathesis, extruct, http_ece and py_vapid: ok ($chosen)"
 echo "$chosen"

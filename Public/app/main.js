@@ -3,6 +3,7 @@
 
 import { api, onNetwork, onSessionLost, schedule, stopRefreshing } from "./api.js";
 import { socket } from "./socket.js";
+import { enablePush } from "./push.js";
 import { h, mount, toast, money, failure, spinner, icon } from "./ui.js";
 
 export const session = {
@@ -105,6 +106,8 @@ export async function refreshAccount(grant) {
   if (session.account) {
     socket.start(session.account.id);
     loadUnread();
+    // Pushes were allowed on this device before: tie its subscription to this session (never asks).
+    enablePush().catch(() => {});
   } else {
     socket.stop();
     stopRefreshing();

@@ -3,6 +3,7 @@ import AgoraCrypto
 import AgoraMail
 package import AgoraPool
 package import AgoraPostgres
+package import AgoraPush
 package import AgoraRedis
 package import AgoraWebSocket
 package import Chat
@@ -73,6 +74,10 @@ package struct AgoraConfig: Sendable {
     /// How long a chat message waits unread, its recipient away, before a digest mail (`AGORA_CHAT_DIGEST_AFTER_MINUTES`,
     /// 60; 0 turns digests off).
     package var chatDigestAfter: Duration
+    /// Web Push: where subscriptions may point, TTL, retries (`AGORA_PUSH_*`), and the VAPID contact
+    /// (`AGORA_VAPID_SUBJECT`, `mailto:` or `https:`; the public URL by default).
+    package var push = PushSettings()
+    package var vapidSubject = ""
     /// How long a presence claim lasts unless renewed (every third of it) (`AGORA_PRESENCE_TTL_SECONDS`).
     package var presenceTTL: Duration
     /// How often the notification relay looks for new domain events when nothing woke it (`AGORA_RELAY_INTERVAL_MS`):
@@ -275,6 +280,17 @@ package struct AgoraConfig: Sendable {
             typingInterval: .milliseconds(int("AGORA_CHAT_TYPING_INTERVAL_MS", 2000, 0...60_000))
         )
         chatDigestAfter = .seconds(int("AGORA_CHAT_DIGEST_AFTER_MINUTES", 60, 0...10_080) * 60)
+        if let hosts = env["AGORA_PUSH_HOSTS"], !hosts.isEmpty {
+            push.allowedHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        }
+        push.allowHTTP = bool("AGORA_PUSH_ALLOW_HTTP", false)
+        push.maxSubscriptionsPerAccount = int("AGORA_PUSH_MAX_SUBSCRIPTIONS", 10, 1...100)
+        push.ttl = int("AGORA_PUSH_TTL", 86_400, 0...2_419_200)
+        push.maxAttempts = int("AGORA_PUSH_MAX_ATTEMPTS", 8, 1...50)
+        push.interval = .milliseconds(int("AGORA_PUSH_DISPATCH_MS", 500, 10...60_000))
+        push.batchSize = int("AGORA_PUSH_BATCH", 50, 1...1000)
+        push.timeout = .milliseconds(int("AGORA_PUSH_TIMEOUT_MS", 10_000, 100...120_000))
+        vapidSubject = string("AGORA_VAPID_SUBJECT", "")
         payments = PaymentSettings(
             provider: string("AGORA_PAYMENT_PROVIDER", "simulated"),
             stripeSecretKey: env["AGORA_STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 },

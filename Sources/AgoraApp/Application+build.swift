@@ -8,6 +8,7 @@ package import AgoraMedia
 import AgoraNet
 package import AgoraPool
 package import AgoraPostgres
+package import AgoraPush
 package import AgoraRedis
 import AgoraWebSocket
 package import Catalog
@@ -35,6 +36,9 @@ package struct AgoraServices: Sendable {
     /// The email outbox; `mailDispatcher` sends what it holds.
     package let mail: MailOutbox
     package let mailDispatcher: MailDispatcher
+    /// Web Push: subscriptions and the dispatcher of `push_outbox`.
+    package let pushSubscriptions: PushSubscriptions
+    package let pushDispatcher: PushDispatcher
     /// The domain-event outbox every domain records into.
     package let events: EventOutbox
     package let categories: CategoryService
@@ -214,6 +218,18 @@ package func buildApplication(
         defaultPageSize: config.commerce.defaultPageSize, maxPageSize: config.commerce.maxPageSize
     ).add(to: router)
     ChatRoutes(chat: chat).add(to: router)
+    let vapid = VAPID(key: config.secrets.vapidKey, subject: config.vapidSubject.isEmpty ? config.auth.publicURL : config.vapidSubject)
+    let pushSubscriptions = PushSubscriptions(db: db, settings: config.push)
+    PushRoutes(subscriptions: pushSubscriptions, vapid: vapid).add(to: router)
+    let sessionStore = auth.sessions
+    let pushDispatcher = PushDispatcher(
+        db: db, vapid: vapid, settings: config.push, logger: logger, isReady: { migrated.isSet },
+        isOnline: { users, logger in
+            // When presence cannot be read, the push goes: a duplicate beats a silent miss.
+            (try? await presence.isOnline(users, logger: logger)) ?? users.map { _ in false }
+        },
+        liveSessions: { sessions, logger in try? await sessionStore.liveSessions(sessions, logger: logger) }
+    )
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
         .add(to: router)
@@ -238,6 +254,7 @@ package func buildApplication(
     app.addServices(workers)
     app.addServices(db, redis, realtime)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
+    app.addServices(pushDispatcher)
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
     app.addServices(ProductViewFlusher(
         views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },
@@ -257,7 +274,7 @@ package func buildApplication(
         }
     }
     let services = AgoraServices(
-        db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, events: events,
+        db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, pushSubscriptions: pushSubscriptions, pushDispatcher: pushDispatcher, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce, admin: admin,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
         notifications: notifications, notificationRelay: relay, eventListener: eventListener, productUpdates: productUpdates,

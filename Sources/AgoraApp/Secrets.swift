@@ -1,4 +1,4 @@
-import AgoraCrypto
+package import AgoraCrypto
 import Foundation
 
 /// Server secrets. In production each must come from the environment; in development a missing one is generated
@@ -10,8 +10,12 @@ package struct Secrets: Sendable {
     package var inventoryKey: [UInt8]
     /// Signs the simulated payment provider's webhooks (`AGORA_PAYMENT_WEBHOOK_SECRET`).
     package var paymentWebhookSecret: [UInt8]
+    /// The VAPID key pair of Web Push (`AGORA_VAPID_PRIVATE_KEY`: the P-256 private scalar, 32 bytes as base64url;
+    /// `agora vapid-key` prints a new one). Browsers' subscriptions are bound to its public half, so it must stay the
+    /// same across restarts and instances.
+    package var vapidKey: P256Key
 
-    static let names = ["AGORA_JWT_SECRET", "AGORA_INVENTORY_KEY", "AGORA_PAYMENT_WEBHOOK_SECRET"]
+    static let names = ["AGORA_JWT_SECRET", "AGORA_INVENTORY_KEY", "AGORA_PAYMENT_WEBHOOK_SECRET", "AGORA_VAPID_PRIVATE_KEY"]
 
     init(environment env: [String: String], mode: AgoraConfig.Mode, dataDirectory: String) throws {
         var values: [String: String] = [:]
@@ -33,21 +37,29 @@ package struct Secrets: Sendable {
         self.inventoryKey = inventoryKey
         paymentWebhookSecret = Array(values["AGORA_PAYMENT_WEBHOOK_SECRET"]!.utf8)
         guard paymentWebhookSecret.count >= 16 else { throw ConfigError(problems: ["AGORA_PAYMENT_WEBHOOK_SECRET must be at least 16 characters"]) }
+        guard let scalar = Base64.decode(values["AGORA_VAPID_PRIVATE_KEY"]!, url: true), let vapidKey = try? P256Key(privateKey: scalar) else {
+            throw ConfigError(problems: ["AGORA_VAPID_PRIVATE_KEY must be a P-256 private key: 32 bytes as base64url (agora vapid-key makes one)"])
+        }
+        self.vapidKey = vapidKey
     }
+
+    /// A new VAPID private key, as `AGORA_VAPID_PRIVATE_KEY` takes it.
+    package static func newVAPIDKey() throws -> String { Base64.encode(try P256Key.generate().privateKey, url: true, padding: false) }
 
     /// Reads, or creates, the development secrets file.
     private static func developmentSecrets(in directory: String) throws -> [String: String] {
         let url = URL(fileURLWithPath: directory).appendingPathComponent("secrets.json")
-        if let data = try? Data(contentsOf: url), let stored = try? JSONDecoder().decode([String: String].self, from: data),
-            Set(stored.keys).isSuperset(of: names)
-        {
-            return stored
-        }
-        let generated = [
+        // A file from before a secret existed keeps what it has (the inventory key above all: items encrypted with it
+        // must stay readable) and gains only the missing ones.
+        let stored = (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
+        if Set(stored.keys).isSuperset(of: names) { return stored }
+        let fresh = [
             "AGORA_JWT_SECRET": SecureRandom.token(byteCount: 48),
             "AGORA_INVENTORY_KEY": Base64.encode(SecureRandom.bytes(AESGCM.keySize)),
             "AGORA_PAYMENT_WEBHOOK_SECRET": SecureRandom.token(byteCount: 32),
+            "AGORA_VAPID_PRIVATE_KEY": try newVAPIDKey(),
         ]
+        let generated = stored.merging(fresh) { old, _ in old }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let data = try JSONEncoder().encode(generated)

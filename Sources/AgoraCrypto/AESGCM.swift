@@ -1,12 +1,22 @@
 internal import COpenSSL
 
-/// AES-256-GCM authenticated encryption.
+/// AES-GCM authenticated encryption: AES-256 for what Agora stores (`keySize`), AES-128 when a protocol asks for it
+/// (Web Push's `aes128gcm`); the key's length picks which.
 ///
 /// A sealed box is `nonce (12) || ciphertext || tag (16)`. Nonces are random; with 96-bit random nonces a
 /// key should seal well under 2^32 messages (NIST SP 800-38D §8.3), which is far above what Agora stores.
 package enum AESGCM {
-    /// Key length in bytes.
+    /// Key length in bytes of what Agora itself encrypts (AES-256).
     package static let keySize = 32
+
+    /// The cipher for a key of this length: AES-128-GCM for 16 bytes, AES-256-GCM for 32; nil otherwise.
+    static func cipher(for key: [UInt8]) -> OpaquePointer? {
+        switch key.count {
+        case 16: EVP_aes_128_gcm()
+        case 32: EVP_aes_256_gcm()
+        default: nil
+        }
+    }
     /// Nonce length in bytes.
     package static let nonceSize = 12
     /// Tag length in bytes.
@@ -38,7 +48,7 @@ package enum AESGCM {
 
     /// Encrypts with a caller-chosen nonce; for test vectors. Never reuse a nonce under one key.
     package static func seal(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8]) throws(Error) -> (ciphertext: [UInt8], tag: [UInt8]) {
-        guard key.count == keySize else { throw .invalidKey }
+        guard let cipher = cipher(for: key) else { throw .invalidKey }
         guard !nonce.isEmpty else { throw .invalidNonce }
         let ctx = EVP_CIPHER_CTX_new()!
         defer { EVP_CIPHER_CTX_free(ctx) }
@@ -46,7 +56,7 @@ package enum AESGCM {
         var tag = [UInt8](repeating: 0, count: tagSize)
         var length: Int32 = 0
         var total: Int32 = 0
-        var ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1
+        var ok = EVP_EncryptInit_ex(ctx, cipher, nil, nil, nil) == 1
         ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, Int32(nonce.count), nil) == 1
         ok = ok && EVP_EncryptInit_ex(ctx, nil, nil, key, nonce) == 1
         if ok, !aad.isEmpty { ok = EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 }
@@ -59,13 +69,13 @@ package enum AESGCM {
             total += length
         }
         ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, Int32(tagSize), &tag) == 1
-        precondition(ok, "OpenSSL AES-256-GCM encryption failed")
+        precondition(ok, "OpenSSL AES-GCM encryption failed")
         return (Array(ciphertext.prefix(Int(total))), tag)
     }
 
     /// Decrypts with a caller-chosen nonce; for test vectors and `open`.
     package static func open(_ ciphertext: [UInt8], tag: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8]) throws(Error) -> [UInt8] {
-        guard key.count == keySize else { throw .invalidKey }
+        guard let cipher = cipher(for: key) else { throw .invalidKey }
         guard !nonce.isEmpty else { throw .invalidNonce }
         guard tag.count == tagSize else { throw .authenticationFailed }
         let ctx = EVP_CIPHER_CTX_new()!
@@ -74,7 +84,7 @@ package enum AESGCM {
         var tag = tag
         var length: Int32 = 0
         var total: Int32 = 0
-        var ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1
+        var ok = EVP_DecryptInit_ex(ctx, cipher, nil, nil, nil) == 1
         ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, Int32(nonce.count), nil) == 1
         ok = ok && EVP_DecryptInit_ex(ctx, nil, nil, key, nonce) == 1
         if ok, !aad.isEmpty { ok = EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 }

@@ -12,7 +12,7 @@ struct Agora: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agora",
         abstract: "Agora: a real-time social commerce server.",
-        subcommands: [Serve.self, Migrate.self, SeedCommand.self, SetRoleCommand.self, WebSocketEchoCommand.self],
+        subcommands: [Serve.self, Migrate.self, SeedCommand.self, SetRoleCommand.self, VAPIDKeyCommand.self, WebSocketEchoCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -77,19 +77,39 @@ package struct NotificationService: Sendable {
         }
     }
 
-    /// `notify` for many notices in one statement: each stored unless its user muted its kind. Returns, in the order
-    /// of `requests`, each one's `notification:new` entry, nil for a muted one.
+    /// How a notice of this kind reaches its user's devices by Web Push, when it does: a new order and a message
+    /// are urgent, an order's journey (a dispute step included) normal. The topic collapses a burst about the same
+    /// order or conversation into its newest push (RFC 8030 section 5.4: at most 32 URL-safe characters).
+    static func push(_ request: NoticeRequest) -> (urgency: String, topic: String)? {
+        func topic(_ prefix: String, _ key: String) -> String {
+            guard case .string(let id)? = request.data[key] else { return "" }
+            return prefix + String(id.lowercased().filter { $0.isHexDigit }.prefix(24))
+        }
+        switch request.kind {
+        case .order: return ("high", topic("ord-", "orderId"))
+        case .message: return ("high", topic("msg-", "conversationId"))
+        case .orderStatus: return (request.data["step"] == nil ? "normal" : "high", topic("ord-", "orderId"))
+        default: return nil
+        }
+    }
+
+    /// `notify` for many notices in one statement: each stored unless its user muted its kind, and queued for Web
+    /// Push to each of the user's subscribed devices when its kind is pushed (`push_outbox`, sent by AgoraPush's
+    /// dispatcher after the commit, only if no socket of theirs is open by then). Returns, in the order of
+    /// `requests`, each one's `notification:new` entry, nil for a muted one.
     package func notify(_ requests: [NoticeRequest], in tx: PGTransaction) async throws -> [StreamEntry?] {
         guard !requests.isEmpty else { return [] }
+        let pushes = requests.map(Self.push)
         let rows = try await tx.query(
             // Rows are inserted in request order, so the ids `stored` returns, ranked, pair with the kept requests,
             // ranked. Each user's count (`notification_counts`) moves once by their kept notices, the rows locked in
             // user-id order; a notice's unread count is the new count less the user's notices after it.
             """
             WITH n AS (
-                SELECT user_id, kind, data, i FROM unnest(\(requests.map(\.user)), \(requests.map(\.kind.rawValue)),
-                                                          \(try requests.map { try AgoraJSON.text($0.data) }))
-                    WITH ORDINALITY AS n(user_id, kind, data, i)
+                SELECT user_id, kind, data, push_urgency, push_topic, i
+                FROM unnest(\(requests.map(\.user)), \(requests.map(\.kind.rawValue)), \(try requests.map { try AgoraJSON.text($0.data) }),
+                            \(pushes.map { $0?.urgency ?? "" }), \(pushes.map { $0?.topic ?? "" }))
+                    WITH ORDINALITY AS n(user_id, kind, data, push_urgency, push_topic, i)
             ), kept AS (
                 SELECT n.*, row_number() OVER (ORDER BY i) AS r FROM n
                 WHERE NOT EXISTS (SELECT 1 FROM notification_mutes m WHERE m.user_id = n.user_id AND m.kind = n.kind)
@@ -102,6 +122,12 @@ package struct NotificationService: Sendable {
                 SELECT user_id, count(*) FROM kept GROUP BY user_id ORDER BY user_id
                 ON CONFLICT (user_id) DO UPDATE SET unread = notification_counts.unread + EXCLUDED.unread
                 RETURNING user_id, unread
+            ), pushed AS (
+                INSERT INTO push_outbox (subscription_id, account_id, kind, data, topic, urgency)
+                SELECT s.id, kept.user_id, kept.kind, kept.data::jsonb, nullif(kept.push_topic, ''), kept.push_urgency
+                FROM kept JOIN push_subscriptions s ON s.account_id = kept.user_id
+                WHERE kept.push_urgency <> ''
+                ORDER BY kept.i, s.id
             )
             SELECT kept.i, s.id, s.created_at,
                    counted.unread - count(*) OVER (PARTITION BY kept.user_id)

@@ -9,6 +9,7 @@ sockets are Chromium's own WebSockets, which must negotiate permessage-deflate w
 receive their events compressed. Every step asserts what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
 """
 import glob
+import json
 import os
 import re
 import secrets
@@ -654,6 +655,45 @@ class MarketplaceJourney(unittest.TestCase):
         visitor.find("[data-testid=member-since]", "Member since")
         self.assertTrue(visitor.driver.execute_script("return document.querySelector(\"link[rel=canonical]\").href").endswith("/s/karoo_crafts"))
         visitor.shot("share-02-shop")
+
+    def test_a_push_reaches_the_service_worker_and_shows_a_notification_that_opens_its_page(self):
+        """The service worker's half of Web Push in Chromium: notification permission granted and a push delivered to
+        the worker through DevTools (ServiceWorker.deliverPushMessage, the payload as the server encrypts it, decrypted
+        by the browser), which shows the notification with the page to open. A headless Chromium has no push service
+        to subscribe with, so the server's half (subscription, encryption, VAPID) is the Swift WebPushTests' against
+        a real push library; DevTools has no command to click a notification, so the click's target is read from the
+        notification's data."""
+        page = self.open("push")
+        page.driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": BASE, "permissions": ["notifications"]})
+        page.login("demo_buyer@demo.agora.local")
+        scope = page.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            navigator.serviceWorker.ready.then((r) => done(r.scope)).catch((e) => done(String(e)));""")
+        self.assertEqual(scope, BASE + "/")
+        self.assertEqual(page.driver.execute_script("return Notification.permission"), "granted")
+        payload = json.dumps({"title": "New message", "body": "Is the pot still for sale?", "url": "/chat/abc", "tag": "msg-abc", "kind": "message"})
+        page.driver.execute_cdp_cmd("ServiceWorker.enable", {})
+        shown = []
+        for registration in ("0", "1", "2", "3"):
+            try:
+                page.driver.execute_cdp_cmd("ServiceWorker.deliverPushMessage", {"origin": BASE, "registrationId": registration, "data": payload})
+            except Exception:  # noqa: BLE001 - not this registration id
+                continue
+            deadline = time.time() + 5
+            while time.time() < deadline and not shown:
+                shown = page.driver.execute_async_script("""
+                    const done = arguments[arguments.length - 1];
+                    navigator.serviceWorker.ready.then((r) => r.getNotifications())
+                      .then((list) => done(list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url }))))
+                      .catch((e) => done([]));""")
+                time.sleep(0.1)
+            if shown:
+                break
+        self.assertEqual(shown, [{"title": "New message", "body": "Is the pot still for sale?", "tag": "msg-abc", "url": "/chat/abc"}])
+        # The click opens data.url on our own origin (sw.js notificationclick): that page is the conversation.
+        page.go(shown[0]["url"])
+        page.find("h1, .chat, [data-testid=thread], main")
+        self.assertTrue(page.driver.current_url.endswith("/chat/abc"))
 
     def test_a_forgotten_password_is_reset_from_the_mailed_link(self):
         page = self.open("forgetful")

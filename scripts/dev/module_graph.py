@@ -17,7 +17,7 @@ LAYERS = [
     ("executable", "binaries, benchmarks, fuzzers, demo data"),
     ("test", "test targets and their support"),
 ]
-INFRASTRUCTURE = {"AgoraPool", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMail", "AgoraWebSocket", "AgoraMedia", "AgoraNet"}
+INFRASTRUCTURE = {"AgoraPool", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMail", "AgoraPush", "AgoraWebSocket", "AgoraMedia", "AgoraNet"}
 GROUND = {"AgoraCore"}
 SHARED = {"AgoraEvents", "AgoraAudit"}
 DOMAINS = {"Accounts", "Catalog", "Social", "Commerce", "Realtime", "Notifications", "Chat", "Moderation"}

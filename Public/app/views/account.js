@@ -2,6 +2,7 @@
 // shop, log out.
 import { api } from "../api.js";
 import { h, field, showErrors, toast, avatar } from "../ui.js";
+import { supported, enablePush, disablePush, isEnabled } from "../push.js";
 
 export async function render({ view, session, refreshAccount, navigate }) {
   const a = session.account;
@@ -32,6 +33,7 @@ export async function render({ view, session, refreshAccount, navigate }) {
   });
   const logout = h("button", { type: "button", class: "secondary" }, "Log out");
   logout.addEventListener("click", async () => {
+    await disablePush().catch(() => {});
     try { await api("/api/auth/logout", { method: "POST" }); } catch { /* the cookies are cleared either way below */ }
     await refreshAccount();
     navigate("/", { replace: true });
@@ -39,6 +41,7 @@ export async function render({ view, session, refreshAccount, navigate }) {
   view.append(form, imagesPanel(session),
     h("section", { class: "panel" }, h("h2", {}, "Addresses"),
       h("a", { href: "/account/addresses", "data-link": true }, "My saved addresses")),
+    pushPanel(),
     h("section", { class: "panel" }, h("h2", {}, "Privacy"),
       h("div", { class: "field check" }, hide, h("label", { for: "hide-presence" }, "Hide when I am online"))),
     a.emailVerified ? null : h("section", { class: "panel" }, h("h2", {}, "Verify your email"), h("p", {}, "Check your inbox for our link."),
@@ -88,4 +91,26 @@ function imagesPanel(session) {
   };
   draw();
   return panel;
+}
+
+/** Push notifications on this device: on asks for permission (this click is the reason), off unsubscribes. */
+function pushPanel() {
+  if (!supported()) return null;
+  const box = h("input", { type: "checkbox", id: "push-device", "data-testid": "push-device" });
+  isEnabled().then((on) => { box.checked = on; });
+  box.addEventListener("change", async () => {
+    try {
+      if (box.checked) {
+        const result = await enablePush({ ask: true });
+        box.checked = result === "granted";
+        toast(result === "granted" ? "Notifications are on for this device." : "The browser did not allow notifications.");
+      } else {
+        await disablePush();
+        toast("Notifications are off for this device.");
+      }
+    } catch (error) { box.checked = !box.checked; toast(error.message, { kind: "error" }); }
+  });
+  return h("section", { class: "panel" }, h("h2", {}, "Notifications"),
+    h("div", { class: "field check" }, box, h("label", { for: "push-device" }, "Notify me on this device when Agora is closed")),
+    h("p", { class: "muted" }, "New orders, messages and order updates; the kinds you mute on the notifications page are not sent."));
 }

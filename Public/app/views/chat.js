@@ -2,6 +2,7 @@
 // receipts, product cards, infinite scroll back). Sending goes over the socket when it is open and over HTTP
 // otherwise; a clientId per message makes a retry store it once either way.
 import { api } from "../api.js";
+import { offerPush } from "../push.js";
 import { h, time, ago, avatar, money, productImage, infinite, failure, toast, mount } from "../ui.js";
 import { reportForm } from "./common.js";
 
@@ -181,6 +182,7 @@ async function openThread(id, { threadPane, me, socket, conversations, drawList,
         ? (await socket.command("chat:send", { conversationId: conversation.id, text, clientId })).message
         : (await api(`/api/conversations/${conversation.id}/messages`, { method: "POST", body: { text, clientId } })).message;
       add(sent);
+      offerPush("Hear of replies even when Agora is closed.");
     } catch (error) {
       if (error.code === "not_connected") {
         // The socket dropped between the check and the send: the same clientId over HTTP cannot make a duplicate.

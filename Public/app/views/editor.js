@@ -1,5 +1,6 @@
 // Create or edit a product: details, images (upload, remove), digital inventory upload, publish state.
 import { api } from "../api.js";
+import { offerPush } from "../push.js";
 import { h, field, showErrors, toast, failure, money } from "../ui.js";
 
 export async function render({ params, view, navigate, session }) {
@@ -58,6 +59,7 @@ export async function render({ params, view, navigate, session }) {
     try {
       const saved = await api(creating ? "/api/products" : `/api/products/${product.id}`, { method: creating ? "POST" : "PATCH", body: input });
       toast(creating ? "Draft created. Add images, then publish." : "Saved.", { kind: "success" });
+      if (creating) offerPush("Hear of new orders even when Agora is closed.");
       navigate(`/sell/products/${saved.id}`, { replace: true });
     } catch (error) {
       const fields = { ...(error.fields ?? {}) };
