@@ -25,6 +25,8 @@ eval "$(scripts/services.sh env agora_e2e)"
 export AGORA_PORT="$port" AGORA_HOST=127.0.0.1 AGORA_DATA_DIR="$data" AGORA_REDIS_PREFIX="e2e-$$:"
 # The tests start (and SIGKILL) a second instance on the next port themselves.
 export AGORA_PUBLIC_URL="http://localhost:$port" AGORA_ALLOWED_ORIGINS="http://localhost:$port,http://localhost:$((port + 1))"
+# A third-party web app on port + 2 (served by the test itself) may call the API from 127.0.0.1, not from localhost.
+export AGORA_CORS_ORIGINS="http://127.0.0.1:$((port + 2))"
 export AGORA_LOG_LEVEL="${AGORA_LOG_LEVEL:-warning}"
 # Every browser of every test logs in from 127.0.0.1: the per-IP login limit (10 a minute, tested by the Swift suite)
 # would turn a fast run into 429s.

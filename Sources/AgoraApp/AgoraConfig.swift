@@ -287,8 +287,9 @@ package struct AgoraConfig: Sendable {
         push.maxSubscriptionsPerAccount = int("AGORA_PUSH_MAX_SUBSCRIPTIONS", 10, 1...100)
         push.ttl = int("AGORA_PUSH_TTL", 86_400, 0...2_419_200)
         push.maxAttempts = int("AGORA_PUSH_MAX_ATTEMPTS", 8, 1...50)
-        push.interval = .milliseconds(int("AGORA_PUSH_DISPATCH_MS", 500, 10...60_000))
+        push.interval = .milliseconds(int("AGORA_PUSH_DISPATCH_MS", 5000, 10...60_000))
         push.batchSize = int("AGORA_PUSH_BATCH", 50, 1...1000)
+        push.isDispatcherEnabled = bool("AGORA_PUSH_DISPATCH", true)
         push.timeout = .milliseconds(int("AGORA_PUSH_TIMEOUT_MS", 10_000, 100...120_000))
         vapidSubject = string("AGORA_VAPID_SUBJECT", "")
         payments = PaymentSettings(

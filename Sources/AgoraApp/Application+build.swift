@@ -222,13 +222,20 @@ package func buildApplication(
     let pushSubscriptions = PushSubscriptions(db: db, settings: config.push)
     PushRoutes(subscriptions: pushSubscriptions, vapid: vapid).add(to: router)
     let sessionStore = auth.sessions
+    // Queued pushes wake the dispatcher through LISTEN/NOTIFY (migration 0019); AGORA_PUSH_DISPATCH_MS is the safety net.
+    let pushWakeup = EventWakeup()
+    let pushListener = PGListener(
+        configuration: config.postgres, channel: PushDispatcher.notifyChannel, logger: logger,
+        onNotification: { payload in if schema == nil || payload == schema { pushWakeup.signal() } }, onListening: { pushWakeup.signal() }
+    )
     let pushDispatcher = PushDispatcher(
         db: db, vapid: vapid, settings: config.push, logger: logger, isReady: { migrated.isSet },
         isOnline: { users, logger in
             // When presence cannot be read, the push goes: a duplicate beats a silent miss.
             (try? await presence.isOnline(users, logger: logger)) ?? users.map { _ in false }
         },
-        liveSessions: { sessions, logger in try? await sessionStore.liveSessions(sessions, logger: logger) }
+        liveSessions: { sessions, logger in try? await sessionStore.liveSessions(sessions, logger: logger) },
+        waitForWork: { await pushWakeup.wait(upTo: $0) }
     )
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
@@ -254,7 +261,7 @@ package func buildApplication(
     app.addServices(workers)
     app.addServices(db, redis, realtime)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
-    app.addServices(pushDispatcher)
+    if config.push.isDispatcherEnabled { app.addServices(pushListener, pushDispatcher) }
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
     app.addServices(ProductViewFlusher(
         views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },

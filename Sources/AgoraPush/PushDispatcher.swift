@@ -29,12 +29,19 @@ package struct PushDispatcher: Service {
     let isOnline: @Sendable ([UUID], Logger) async -> [Bool]
     /// Which of these sessions are still live (SessionStore).
     let liveSessions: @Sendable ([String], Logger) async -> Set<String>?
+    /// Waits for new pushes (a NOTIFY on `notifyChannel`), at most the given time: the poll is the safety net.
+    let waitForWork: @Sendable (Duration) async -> Void
     let clients = Clients()
+
+    /// The channel a statement that queued pushes notifies at its commit (migration 0019), the schema as payload.
+    package static let notifyChannel = "agora_push"
 
     package init(
         db: PGPool, vapid: VAPID, settings: PushSettings, logger: Logger, isReady: @escaping @Sendable () -> Bool,
-        isOnline: @escaping @Sendable ([UUID], Logger) async -> [Bool], liveSessions: @escaping @Sendable ([String], Logger) async -> Set<String>?
+        isOnline: @escaping @Sendable ([UUID], Logger) async -> [Bool], liveSessions: @escaping @Sendable ([String], Logger) async -> Set<String>?,
+        waitForWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     ) {
+        self.waitForWork = waitForWork
         self.db = db
         self.vapid = vapid
         self.settings = settings
@@ -55,7 +62,7 @@ package struct PushDispatcher: Service {
                 }
             }
             // A full batch means more may be waiting.
-            if sent < settings.batchSize { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.interval) } }
+            if sent < settings.batchSize { try? await cancelWhenGracefulShutdown { await waitForWork(settings.interval) } }
         }
     }
 

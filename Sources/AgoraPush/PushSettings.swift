@@ -16,8 +16,11 @@ package struct PushSettings: Sendable {
     package var ttl = 86_400
     /// Attempts before a push is given up (`AGORA_PUSH_MAX_ATTEMPTS`, 8), with a backoff doubling from 5 s.
     package var maxAttempts = 8
-    /// How often the dispatcher looks for pushes when nothing woke it (`AGORA_PUSH_DISPATCH_MS`, 1 s).
-    package var interval: Duration = .seconds(1)
+    /// How often the dispatcher looks for pushes when no NOTIFY woke it (`AGORA_PUSH_DISPATCH_MS`, 5 s): the safety
+    /// net for a notification lost while its listener reconnected.
+    package var interval: Duration = .seconds(5)
+    /// Whether this instance runs a dispatcher (`AGORA_PUSH_DISPATCH`, true); tests that drive it by hand turn it off.
+    package var isDispatcherEnabled = true
     /// Pushes claimed at once (`AGORA_PUSH_BATCH`, 50).
     package var batchSize = 50
     /// The push service's answer must come within this (`AGORA_PUSH_TIMEOUT_MS`, 10 s).

@@ -17,7 +17,7 @@ import Testing
 struct WebPushTests {
     static func settings(_ extra: [String: String] = [:]) -> [String: String] {
         Shop.overrides.merging([
-            "AGORA_PUSH_HOSTS": "127.0.0.1", "AGORA_PUSH_ALLOW_HTTP": "true", "AGORA_PUSH_DISPATCH_MS": "60000",
+            "AGORA_PUSH_HOSTS": "127.0.0.1", "AGORA_PUSH_ALLOW_HTTP": "true", "AGORA_PUSH_DISPATCH": "false", "AGORA_PUSH_DISPATCH_MS": "60000",
             "AGORA_VAPID_SUBJECT": "mailto:ops@agora.example",
         ].merging(extra) { $1 }) { $1 }
     }
@@ -198,6 +198,34 @@ struct WebPushTests {
                     #expect(message.payload?["title"] == "New message" && message.payload?["body"] == "I can collect today")
                     #expect(message.payload?["url"] == "/chat/\(conversation.lowercased())")
                     #expect(try await outbox(shop) == 0)
+                }
+            }
+        }
+    }
+
+    /// The running dispatcher, whose poll is a minute here: only the NOTIFY of the queued push can wake it.
+    @Test func aQueuedPushWakesTheRunningDispatcherAtOnce() async throws {
+        try await LocalPushService.with { push in
+            try await TestApp.withApplication(Self.settings(["AGORA_PUSH_DISPATCH": "true"])) { app, services in
+                try await app.test(.router) { client in
+                    let shop = Shop(market: Market(api: API(client: client), services: services))
+                    let seller = try await shop.market.seller("woken_seller")
+                    let buyer = try await shop.buyer("woken_buyer")
+                    _ = try await subscribe(shop, seller, push)
+                    let conversation = try #require(
+                        try await shop.api.call(.post, "/api/conversations", json: ["username": "woken_seller"], bearer: buyer.accessToken)["id"] as? String
+                    )
+                    // The listener may still be connecting when the app starts: a first message makes sure it listens.
+                    _ = try await shop.api.call(.post, "/api/conversations/\(conversation)/messages", json: ["text": "Hello", "clientId": "w-0"],
+                                                bearer: buyer.accessToken)
+                    _ = try await push.wait(timeout: .seconds(10)) { $0.count >= 1 }
+                    let sent = Date().timeIntervalSince1970
+                    _ = try await shop.api.call(.post, "/api/conversations/\(conversation)/messages", json: ["text": "Still there?", "clientId": "w-1"],
+                                                bearer: buyer.accessToken)
+                    let pushes = try await push.wait(timeout: .seconds(10)) { $0.count >= 2 }
+                    let second = try #require(pushes.count == 2 ? pushes.last : nil, "\(pushes)")
+                    #expect(second.payload?["body"] == "Still there?")
+                    #expect(second.at - sent < 5, "woken by the commit, not the minute-long poll: \(second.at - sent) s")
                 }
             }
         }

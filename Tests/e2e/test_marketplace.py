@@ -695,6 +695,56 @@ class MarketplaceJourney(unittest.TestCase):
         page.find("h1, .chat, [data-testid=thread], main")
         self.assertTrue(page.driver.current_url.endswith("/chat/abc"))
 
+    def test_a_third_party_web_app_uses_the_api_with_tokens_in_the_body_across_origins(self):
+        """The native-client flow from a browser on another origin: CORS lets the listed origin (127.0.0.1 on port + 2,
+        AGORA_CORS_ORIGINS) log in with `Agora-Token-Delivery: body`, call the API with the bearer token and refresh
+        with the token in the body; the same page from an origin that is not listed (localhost) is refused by the
+        browser itself."""
+        import http.server
+        import threading
+        from urllib.parse import urlparse
+        api = BASE
+        third = int(urlparse(BASE).port) + 2
+        page_html = b"<!doctype html><title>Third party</title><p>A web app of someone else's.</p>"
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page_html)))
+                self.end_headers()
+                self.wfile.write(page_html)
+
+            def log_message(self, *arguments):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", third), Page)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        flow = """
+            const [api, done] = arguments;
+            (async () => {
+              const json = { "Content-Type": "application/json", "Agora-Token-Delivery": "body" };
+              const login = await fetch(api + "/api/auth/login", { method: "POST", headers: json,
+                body: JSON.stringify({ email: "demo_buyer@demo.agora.local", password: "agora-demo-password" }) });
+              const grant = await login.json();
+              const me = await (await fetch(api + "/api/me", { headers: { Authorization: "Bearer " + grant.accessToken } })).json();
+              const refreshed = await (await fetch(api + "/api/auth/refresh", { method: "POST", headers: json,
+                body: JSON.stringify({ refreshToken: grant.refreshToken }) })).json();
+              done({ status: login.status, username: me.username, rotated: Boolean(refreshed.refreshToken) && refreshed.refreshToken !== grant.refreshToken,
+                     cookies: document.cookie });
+            })().catch((error) => done({ error: String(error) }));
+        """
+        listed = self.open("third-party")
+        listed.driver.get(f"http://127.0.0.1:{third}/")
+        result = listed.driver.execute_async_script(flow, api)
+        self.assertEqual(result, {"status": 200, "username": "demo_buyer", "rotated": True, "cookies": ""}, result)
+
+        unlisted = self.open("unlisted-party")
+        unlisted.driver.get(f"http://localhost:{third}/")
+        refused = unlisted.driver.execute_async_script(flow, api)
+        self.assertIn("Failed to fetch", refused.get("error", ""), refused)
+
     def test_a_forgotten_password_is_reset_from_the_mailed_link(self):
         page = self.open("forgetful")
         page.go("/login")

@@ -28,3 +28,17 @@ CREATE TABLE push_outbox (
 );
 CREATE INDEX push_outbox_due ON push_outbox (next_attempt_at, id);
 CREATE INDEX push_outbox_topic ON push_outbox (subscription_id, topic) WHERE topic IS NOT NULL;
+
+-- Queued pushes wake the dispatchers at once, as domain events wake the relays (0008): one NOTIFY per statement that
+-- queued any, delivered at the commit, the schema as payload. The dispatchers' poll stays as the safety net.
+CREATE FUNCTION notify_push_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM queued) THEN
+        PERFORM pg_notify('agora_push', TG_TABLE_SCHEMA);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER push_outbox_notify AFTER INSERT ON push_outbox
+    REFERENCING NEW TABLE AS queued FOR EACH STATEMENT EXECUTE FUNCTION notify_push_outbox();
