@@ -105,6 +105,15 @@ package enum DemoSeed {
             )
             buyers.append(account.id)
         }
+        // The demo buyer's address book: checkout offers it (the default chosen), /account/addresses edits it.
+        if let demoBuyer = buyers.first {
+            for (label, line1, city, region, postalCode, isDefault) in [
+                ("Home", "12 Bree Street", "Cape Town", "Western Cape", "8001", true), ("Work", "3 Jan Smuts Avenue", "Johannesburg", "GP", "2196", false),
+            ] {
+                let address = ShippingAddress(name: "Demo Buyer", line1: line1, city: city, region: region, postalCode: postalCode, country: "ZA")
+                _ = try await services.commerce.addresses.add(SavedAddressInput(label: label, isDefault: isDefault, address: address), for: demoBuyer, logger: logger)
+            }
+        }
         _ = try await accounts.register(.init(email: "demo_admin@demo.agora.local", username: "demo_admin", displayName: "Demo Admin", password: password), logger: logger)
         _ = try await accounts.setRole(username: "demo_admin", to: .admin, logger: logger)
 

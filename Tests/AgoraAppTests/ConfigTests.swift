@@ -1,4 +1,5 @@
 import AgoraApp
+import AgoraCrypto
 import AgoraMail
 import AgoraPostgres
 import Foundation
@@ -70,7 +71,25 @@ import Testing
         }
         #expect(error.problems.contains("AGORA_INVENTORY_KEY must be set when AGORA_ENV=production"))
         #expect(error.problems.contains("AGORA_PAYMENT_WEBHOOK_SECRET must be set when AGORA_ENV=production"))
+        #expect(error.problems.contains("AGORA_VAPID_PRIVATE_KEY must be set when AGORA_ENV=production"))
         #expect(!FileManager.default.fileExists(atPath: scratch + "/secrets.json"))
+    }
+
+    @Test func aDevelopmentSecretsFileFromBeforeWebPushKeepsItsSecretsAndGainsAVAPIDKey() throws {
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let inventoryKey = Base64.encode([UInt8](repeating: 7, count: 32))
+        let old = ["AGORA_JWT_SECRET": String(repeating: "j", count: 40), "AGORA_INVENTORY_KEY": inventoryKey, "AGORA_PAYMENT_WEBHOOK_SECRET": String(repeating: "w", count: 20)]
+        try JSONEncoder().encode(old).write(to: URL(fileURLWithPath: scratch + "/secrets.json"))
+        let secrets = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch]).secrets
+        #expect(secrets.inventoryKey == [UInt8](repeating: 7, count: 32), "items encrypted with the old key stay readable")
+        #expect(secrets.jwtSecret == Array(String(repeating: "j", count: 40).utf8))
+        #expect(secrets.vapidKey.publicKey.count == 65)
+        #expect(try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch]).secrets.vapidKey == secrets.vapidKey, "and keeps it")
+        let bad = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_VAPID_PRIVATE_KEY": "not-a-key"])
+        }
+        #expect(bad.problems.contains { $0.hasPrefix("AGORA_VAPID_PRIVATE_KEY must be a P-256 private key") })
     }
 
     @Test func developmentSecretsAreGeneratedOnceAndKept() throws {

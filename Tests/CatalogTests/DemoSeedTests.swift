@@ -34,6 +34,11 @@ struct DemoSeedTests {
                 #expect(login.status == .ok)
                 let feed = try await api.call(.get, "/api/feed", bearer: login["accessToken"] as? String)
                 #expect((feed["items"] as? [[String: Any]])?.isEmpty == false)
+                // The demo buyer's address book: Home (the default) and Work, the province stored by its name.
+                let book = try await api.call(.get, "/api/addresses", bearer: try #require(login["accessToken"] as? String))
+                let saved = book["items"] as? [[String: Any]] ?? []
+                #expect(saved.map { $0["label"] as? String } == ["Home", "Work"] && saved.first?["isDefault"] as? Bool == true)
+                #expect((saved.last?["address"] as? [String: Any])?["region"] as? String == "Gauteng")
                 #expect(try await api.call(.get, "/api/products?sort=likes&limit=1")["items"].map { ($0 as? [[String: Any]])?.first?["likeCount"] as? Int } != 0)
             }
         }
