@@ -44,42 +44,13 @@ package final class LocalPushService: Sendable {
 
     /// Starts the service, runs `body`, stops the service.
     package static func with<R>(_ body: (LocalPushService) async throws -> R) async throws -> R {
-        let python = try #require(TestTools.python(), "no python3 for the local push service")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestServices.uniqueName("agora-push"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let ready = directory.appendingPathComponent("port")
         let record = directory.appendingPathComponent("pushes.jsonl")
-        let log = directory.appendingPathComponent("service.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        defer { try? logHandle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            TestTools.repositoryRoot.appendingPathComponent("Tests/interop/push_service.py").path, "--ready", ready.path, "--record", record.path,
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        defer {
-            process.terminate()
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        return try await PythonServer.with("Tests/interop/push_service.py", ["--record", record.path], in: directory, name: "the local push service") {
+            try await body(LocalPushService(port: $0, record: record))
         }
-        let deadline = ContinuousClock.now + .seconds(20)
-        var port: Int?
-        while port == nil {
-            port = (try? String(contentsOf: ready, encoding: .utf8)).flatMap { Int($0) }
-            guard port == nil else { break }
-            guard process.isRunning, ContinuousClock.now < deadline else {
-                let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                Issue.record("the local push service did not start (scripts/interop-deps.sh installs http_ece and py_vapid):\n\(output)")
-                throw CancellationError()
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await body(LocalPushService(port: port ?? 0, record: record))
     }
 
     /// A new subscription, as a browser's `PushSubscription.toJSON()`; its endpoint answers as `behaviour` says

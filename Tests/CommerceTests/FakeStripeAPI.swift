@@ -52,16 +52,11 @@ final class FakeStripeAPI: Sendable {
 
     /// Starts the fake, runs `body`, stops the fake.
     static func with<R>(tls: Bool = true, _ body: (FakeStripeAPI) async throws -> R) async throws -> R {
-        let python = try #require(TestTools.python(), "no python3 for the fake Stripe API")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestServices.uniqueName("agora-stripe"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let ready = directory.appendingPathComponent("port")
         let record = directory.appendingPathComponent("calls.jsonl")
-        var arguments = [
-            TestTools.repositoryRoot.appendingPathComponent("Tests/interop/fake_stripe_api.py").path,
-            "--secret-key", secretKey, "--record", record.path, "--ready", ready.path,
-        ]
+        var arguments = ["--secret-key", secretKey, "--record", record.path]
         var certificate: String?
         if tls {
             let (cert, key) = try await makeCertificate(in: directory)
@@ -70,35 +65,8 @@ final class FakeStripeAPI: Sendable {
         } else {
             arguments.append("--plain")
         }
-        let log = directory.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        defer { try? logHandle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        do {
-            let deadline = ContinuousClock.now + .seconds(20)
-            var port: Int?
-            while port == nil {
-                port = (try? String(contentsOf: ready, encoding: .utf8)).flatMap { Int($0) }
-                guard port == nil else { break }
-                guard process.isRunning, ContinuousClock.now < deadline else {
-                    Issue.record("the fake Stripe API did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-                    throw CancellationError()
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            let result = try await body(FakeStripeAPI(port: port!, certificateFile: certificate, record: record))
-            await stop(process)
-            return result
-        } catch {
-            await stop(process)
-            throw error
+        return try await PythonServer.with("Tests/interop/fake_stripe_api.py", arguments, in: directory, name: "the fake Stripe API") { port in
+            try await body(FakeStripeAPI(port: port, certificateFile: certificate, record: record))
         }
     }
 
@@ -114,13 +82,6 @@ final class FakeStripeAPI: Sendable {
         ], timeout: .seconds(30))
         try #require(run.status == 0, "openssl req failed: \(run.output)")
         return (cert, key)
-    }
-
-    /// SIGTERM, then SIGKILL if it lingers; polls rather than blocking a thread of the cooperative pool.
-    private static func stop(_ process: Process) async {
-        process.terminate()
-        for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Every request so far, in order. The fake writes each one before it answers, so a call that returned has

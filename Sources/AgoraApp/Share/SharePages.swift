@@ -76,19 +76,10 @@ struct SharePages: Sendable {
         let price = product.price.decimalString
         let title = "\(product.title) · \(product.price.currency) \(price)"
         let e: (String) -> String = ShareHTML.escape
-        var head = """
-
-              <link rel="canonical" href="\(e(url))">
-              <meta property="og:type" content="product">
-              <meta property="og:site_name" content="Agora">
-              <meta property="og:title" content="\(e(product.title))">
-              <meta property="og:description" content="\(e(description))">
-              <meta property="og:url" content="\(e(url))">
+        var head = Self.cardTags(type: "product", url: url, title: product.title, description: description, large: !images.isEmpty)
+        head += """
               <meta property="product:price:amount" content="\(price)">
               <meta property="product:price:currency" content="\(e(product.price.currency))">
-              <meta name="twitter:card" content="\(images.isEmpty ? "summary" : "summary_large_image")">
-              <meta name="twitter:title" content="\(e(product.title))">
-              <meta name="twitter:description" content="\(e(description))">
 
             """
         if let image = product.images.first {
@@ -114,11 +105,8 @@ struct SharePages: Sendable {
         ]
         if !images.isEmpty { ld["image"] = .list(images.map { .text($0) }) }
         if let category = product.category { ld["category"] = .text(category.name) }
-        if let average = rating.average, rating.count > 0 {
-            ld["aggregateRating"] = .object([
-                "@type": .text("AggregateRating"), "ratingValue": .number(average), "reviewCount": .int(rating.count),
-                "bestRating": .int(5), "worstRating": .int(1),
-            ])
+        if let aggregate = Self.aggregateRating(rating) {
+            ld["aggregateRating"] = aggregate
             ld["review"] = .list(reviews.map { review in
                 .object([
                     "@type": .text("Review"), "reviewBody": .text(review.body),
@@ -139,6 +127,33 @@ struct SharePages: Sendable {
         view += #"<p class="share-description">\#(e(product.description))</p>"#
         view += #"<p>Sold by <a href="/s/\#(e(product.seller.username))">\#(e(product.seller.displayName))</a></p></article>"#
         return template.render(title: "\(title) · Agora", description: description, head: head, view: view)
+    }
+
+    /// The canonical link and the OpenGraph and Twitter card tags every page has.
+    static func cardTags(type: String, url: String, title: String, description: String, large: Bool) -> String {
+        let e: (String) -> String = ShareHTML.escape
+        return """
+
+              <link rel="canonical" href="\(e(url))">
+              <meta property="og:type" content="\(type)">
+              <meta property="og:site_name" content="Agora">
+              <meta property="og:title" content="\(e(title))">
+              <meta property="og:description" content="\(e(description))">
+              <meta property="og:url" content="\(e(url))">
+              <meta name="twitter:card" content="\(large ? "summary_large_image" : "summary")">
+              <meta name="twitter:title" content="\(e(title))">
+              <meta name="twitter:description" content="\(e(description))">
+
+            """
+    }
+
+    /// schema.org's `AggregateRating` of a rating with reviews; nil without any.
+    static func aggregateRating(_ rating: Rating) -> ShareHTML.LD? {
+        guard let average = rating.average, rating.count > 0 else { return nil }
+        return .object([
+            "@type": .text("AggregateRating"), "ratingValue": .number(average), "reviewCount": .int(rating.count), "bestRating": .int(5),
+            "worstRating": .int(1),
+        ])
     }
 
     static func condition(_ condition: ProductCondition) -> String {
@@ -171,20 +186,8 @@ struct SharePages: Sendable {
         let since = Self.monthYear(profile.createdAt)
         let about = profile.bio.isEmpty ? "\(profile.displayName) on Agora: \(listingCount) listing\(listingCount == 1 ? "" : "s")." : profile.bio
         let description = ShareHTML.summary(about)
-        var head = """
-
-              <link rel="canonical" href="\(e(url))">
-              <meta property="og:type" content="profile">
-              <meta property="og:site_name" content="Agora">
-              <meta property="og:title" content="\(e(profile.displayName))">
-              <meta property="og:description" content="\(e(description))">
-              <meta property="og:url" content="\(e(url))">
-              <meta property="profile:username" content="\(e(profile.username))">
-              <meta name="twitter:card" content="summary">
-              <meta name="twitter:title" content="\(e(profile.displayName))">
-              <meta name="twitter:description" content="\(e(description))">
-
-            """
+        var head = Self.cardTags(type: "profile", url: url, title: profile.displayName, description: description, large: false)
+        head += #"  <meta property="profile:username" content="\#(e(profile.username))">"# + "\n"
         if let avatar = profile.avatarUrl {
             head += #"  <meta property="og:image" content="\#(e(absolute(avatar)))">"# + "\n"
         }
@@ -196,12 +199,7 @@ struct SharePages: Sendable {
         ]
         if let avatar = profile.avatarUrl { ld["logo"] = .text(absolute(avatar)) }
         if let location = profile.location { ld["location"] = .text(location) }
-        if let average = figures.rating.average, figures.rating.count > 0 {
-            ld["aggregateRating"] = .object([
-                "@type": .text("AggregateRating"), "ratingValue": .number(average), "reviewCount": .int(figures.rating.count),
-                "bestRating": .int(5), "worstRating": .int(1),
-            ])
-        }
+        if let aggregate = Self.aggregateRating(figures.rating) { ld["aggregateRating"] = aggregate }
         if !listings.isEmpty {
             ld["makesOffer"] = .list(listings.map { product in
                 .object([
