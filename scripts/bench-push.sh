@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Web Push latency: from an order's payment to the seller's push arriving at a local push service
 # (Tests/interop/push_service.py: it verifies the VAPID token and decrypts the payload of every push, as a browser's
-# push service and browser would), over PUSH_ORDERS orders (200), one after another; and the size of a product's
-# share page (GET /p/<slug>), raw and gzip'd.
+# push service and browser would), over PUSH_ORDERS orders (200), one after another; beside it, the same orders' live
+# notice on an open socket (the floor: the same payment, relay and notice, no push); and the size of a product's share
+# page (GET /p/<slug>), raw and gzip'd.
 #
 #   scripts/bench-push.sh                 # release build (.build-release); AGORA_BENCH_DEBUG=1 uses the debug build
 #
@@ -48,7 +49,9 @@ product=$(api -X POST "http://127.0.0.1:$port/api/products" -H "Authorization: B
 slug=$(api -X POST "http://127.0.0.1:$port/api/products/$product/publish" -H "Authorization: Bearer $seller" | python3 -c 'import json,sys; print(json.load(sys.stdin)["slug"])')
 buyer=$(api -X POST "http://127.0.0.1:$port/api/auth/register" -d '{"email":"b@bench.test","username":"pushbuyer","password":"correct horse battery","displayName":"B"}' | token)
 
-echo "push after payment: $(cd bench/push && taskset -c 1 "$python" push_latency.py "http://127.0.0.1:$port" "$seller" "$buyer" "$product" "${PUSH_ORDERS:-200}" "$service" "$work/pushes.jsonl")"
+echo "push after payment:                $(cd bench/push && taskset -c 1 "$python" push_latency.py "http://127.0.0.1:$port" "$seller" "$buyer" "$product" "${PUSH_ORDERS:-200}" "$service" "$work/pushes.jsonl")"
+# The same path to a seller with a socket open (no push then: the socket tells them): the floor a push builds on.
+echo "socket notice after payment (floor): $(cd bench/commerce && taskset -c 1 "$python" order_notice.py "http://127.0.0.1:$port" "$seller" "$buyer" "$product" "${PUSH_ORDERS:-200}")"
 raw=$(curl -fsS "http://127.0.0.1:$port/p/$slug" | wc -c)
 gzipped=$(curl -fsS "http://127.0.0.1:$port/p/$slug" | gzip -9 | wc -c)
 echo "share page /p/$slug: $raw bytes, $gzipped gzip'd"
