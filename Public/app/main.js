@@ -188,6 +188,12 @@ socket.on("notification:new", (data) => {
   }
 });
 socket.addEventListener("state", (event) => showConnection(event.detail.state));
+// The server no longer keeps every event since this tab's position (it was away longer than the retention window):
+// what the screen shows may be stale, so the counts and the screen are read again.
+socket.addEventListener("reset", () => {
+  loadUnread();
+  route();
+});
 socket.addEventListener("closed", (event) => {
   if (event.detail.code === 1008) toast("The live connection fell behind and is catching up.", { kind: "info" });
   // 4401: the socket's session ended (logout elsewhere, password change, expiry). Asking who we are refreshes the

@@ -158,6 +158,11 @@ export class LiveSocket extends EventTarget {
       else reject(Object.assign(new Error(message.data?.message ?? "Refused"), message.data));
       return;
     }
+    if (message.type === "reset" && typeof message.data?.through === "number") {
+      // The events after our position through `through` are no longer kept (retention): delivery goes on after it,
+      // and whoever listens for "reset" reloads what it shows.
+      this.#remember(message.data.through);
+    }
     if (typeof message.seq === "number") {
       // Exactly once: anything at or below what was processed is a repeat after a reconnect.
       if (this.lastSeq !== null && message.seq <= this.lastSeq) return;

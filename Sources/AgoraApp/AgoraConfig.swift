@@ -77,6 +77,8 @@ package struct AgoraConfig: Sendable {
     /// Web Push: where subscriptions may point, TTL, retries (`AGORA_PUSH_*`), and the VAPID contact
     /// (`AGORA_VAPID_SUBJECT`, `mailto:` or `https:`; the public URL by default).
     package var push = PushSettings()
+    /// The retention window of `user_events` (`AGORA_STREAM_RETENTION_DAYS`, `…_EVENTS`, `AGORA_STREAM_PRUNE_MS`, `…_BATCH`).
+    package var streamRetention = StreamPruner.Settings()
     package var vapidSubject = ""
     /// How long a presence claim lasts unless renewed (every third of it) (`AGORA_PRESENCE_TTL_SECONDS`).
     package var presenceTTL: Duration
@@ -270,6 +272,10 @@ package struct AgoraConfig: Sendable {
             maxPendingCommands: int("AGORA_WS_MAX_PENDING", 32, 1...10_000),
             commandLimit: rateLimits.isEnabled ? int("AGORA_WS_COMMAND_LIMIT", 240, 1...1_000_000) : nil,
             commandPeriod: rateLimits.window
+        )
+        streamRetention = StreamPruner.Settings(
+            days: int("AGORA_STREAM_RETENTION_DAYS", 30, 0...3650), perUser: int("AGORA_STREAM_RETENTION_EVENTS", 10_000, 0...100_000_000),
+            interval: .milliseconds(int("AGORA_STREAM_PRUNE_MS", 60_000, 100...86_400_000)), batch: int("AGORA_STREAM_PRUNE_BATCH", 5000, 1...1_000_000)
         )
         presenceTTL = .seconds(int("AGORA_PRESENCE_TTL_SECONDS", 30, 3...3600))
         relayInterval = .milliseconds(int("AGORA_RELAY_INTERVAL_MS", 1000, 10...60_000))

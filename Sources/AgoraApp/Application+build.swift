@@ -39,6 +39,8 @@ package struct AgoraServices: Sendable {
     /// Web Push: subscriptions and the dispatcher of `push_outbox`.
     package let pushSubscriptions: PushSubscriptions
     package let pushDispatcher: PushDispatcher
+    /// Keeps `user_events` within its retention window.
+    package let streamPruner: StreamPruner
     /// The domain-event outbox every domain records into.
     package let events: EventOutbox
     package let categories: CategoryService
@@ -221,6 +223,7 @@ package func buildApplication(
     let vapid = VAPID(key: config.secrets.vapidKey, subject: config.vapidSubject.isEmpty ? config.auth.publicURL : config.vapidSubject)
     let pushSubscriptions = PushSubscriptions(db: db, settings: config.push)
     PushRoutes(subscriptions: pushSubscriptions, vapid: vapid).add(to: router)
+    let streamPruner = StreamPruner(db: db, settings: config.streamRetention, logger: logger, isReady: { migrated.isSet })
     let sessionStore = auth.sessions
     // Queued pushes wake the dispatcher through LISTEN/NOTIFY (migration 0019); AGORA_PUSH_DISPATCH_MS is the safety net.
     let pushWakeup = EventWakeup()
@@ -262,6 +265,7 @@ package func buildApplication(
     app.addServices(db, redis, realtime)
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
     if config.push.isDispatcherEnabled { app.addServices(pushListener, pushDispatcher) }
+    app.addServices(streamPruner)
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
     app.addServices(ProductViewFlusher(
         views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },
@@ -281,7 +285,7 @@ package func buildApplication(
         }
     }
     let services = AgoraServices(
-        db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, pushSubscriptions: pushSubscriptions, pushDispatcher: pushDispatcher, events: events,
+        db: db, redis: redis, metrics: metrics, workers: workers, auth: auth, mail: outbox, mailDispatcher: dispatcher, pushSubscriptions: pushSubscriptions, pushDispatcher: pushDispatcher, streamPruner: streamPruner, events: events,
         categories: categories, products: products, views: views, follows: follows, media: media, commerce: commerce, admin: admin,
         simulatedPayments: simulated, realtime: realtime, stream: stream, chat: chat,
         notifications: notifications, notificationRelay: relay, eventListener: eventListener, productUpdates: productUpdates,

@@ -22,6 +22,9 @@ struct DeliveryMachine<Frame> {
         case fetch(after: Int64, limit: Int)
         /// Answer `retryFetch` after a pause.
         case retryFetchLater
+        /// Tell the client the events after `from` through `through` are no longer kept (retention): it reloads its
+        /// views instead of silently missing them. Delivery goes on after `through`.
+        case reset(from: Int64, through: Int64)
         /// Answer `resumeWaitElapsed(head:)` once the client had its time to send `resume`.
         case awaitResume(head: Int64)
         /// Tell the client its `resume` asked for an event that does not exist; going on from `known`.
@@ -166,11 +169,19 @@ struct DeliveryMachine<Frame> {
         pump(into: &actions)
     }
 
-    /// A catch-up read returned `events` (in order); `full` when it returned a whole page (more may follow).
-    mutating func fetched(_ events: [(seq: Int64, frame: Frame)], full: Bool, into actions: inout [Action]) {
-        guard !isClosed, let last = lastSeq else {
+    /// A catch-up read returned `events` (in order); `full` when it returned a whole page (more may follow);
+    /// `prunedThrough`, how far the stream has been pruned.
+    mutating func fetched(_ events: [(seq: Int64, frame: Frame)], full: Bool, prunedThrough: Int64 = 0, into actions: inout [Action]) {
+        guard !isClosed, var last = lastSeq else {
             fetching = false
             return
+        }
+        if last < prunedThrough {
+            // Asked for events the stream no longer keeps: say so, and go on from what it keeps.
+            actions.append(.reset(from: last, through: prunedThrough))
+            last = prunedThrough
+            lastSeq = prunedThrough
+            held = held.filter { $0.key > prunedThrough }
         }
         if events.isEmpty, let next = held.keys.min(), next > last + 1 {
             // Nothing stored between what was sent and what is held: those events are gone (retention). Go on.

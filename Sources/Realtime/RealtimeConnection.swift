@@ -99,6 +99,8 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
             eventLoop.scheduleTask(in: .seconds(1)) { self.step { $0.retryFetch(into: &$1) } }
         case .awaitResume(let head):
             eventLoop.scheduleTask(in: TimeAmount(hub.settings.resumeWait)) { self.step { $0.resumeWaitElapsed(head: head, into: &$1) } }
+        case .reset(let from, let through):
+            write(.ephemeral(type: "reset", data: JSONText(json: "{\"from\":\(from),\"through\":\(through)}")))
         case .resumeAhead(let id, let asked, let known):
             write(.error(id: id, code: "resume_ahead", message: "There is no event \(asked) for you; going on from \(known)"))
         case .acknowledgeResume(let id, let seq):
@@ -113,9 +115,10 @@ final class RealtimeConnection: WebSocketDelegate, @unchecked Sendable {
     private func fetch(after: Int64, limit: Int) {
         Task {
             do {
-                let events = try await self.hub.stream.events(of: self.user, after: after, limit: limit, logger: self.logger)
-                let frames = events.map { (seq: $0.seq, frame: RealtimeHub.encode($0.frameText)) }
-                self.eventLoop.execute { self.step { $0.fetched(frames, full: events.count == limit, into: &$1) } }
+                let found = try await self.hub.stream.catchUp(of: self.user, after: after, limit: limit, logger: self.logger)
+                let frames = found.events.map { (seq: $0.seq, frame: RealtimeHub.encode($0.frameText)) }
+                let full = found.events.count == limit
+                self.eventLoop.execute { self.step { $0.fetched(frames, full: full, prunedThrough: found.prunedThrough, into: &$1) } }
             } catch {
                 self.logger.warning("Realtime catch-up failed; retrying", metadata: ["error": "\(error)"])
                 self.eventLoop.execute { self.step { $0.fetchFailed(into: &$1) } }

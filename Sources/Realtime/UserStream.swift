@@ -99,6 +99,37 @@ package struct UserStream: Sendable {
         }
     }
 
+    /// What a catch-up read finds: the events after the asked sequence that are still kept, and how far the stream has
+    /// been pruned (events up to `prunedThrough` are gone; a reader that asked for less is told `reset`).
+    package struct CatchUp: Sendable {
+        package var events: [StreamEvent]
+        package var prunedThrough: Int64
+    }
+
+    /// `events(of:after:limit:)` and the stream's pruning watermark, in one round trip.
+    package func catchUp(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> CatchUp {
+        let rows = try await db.query(
+            """
+            SELECT s.pruned_seq, e.seq, e.type, e.data
+            FROM user_streams s LEFT JOIN LATERAL (
+                SELECT e.seq, e.type,
+                       coalesce(e.data, chat_message_event(m), jsonb_build_object('messageId', e.message_id, 'deleted', true))::text AS data
+                FROM user_events e LEFT JOIN messages m ON m.id = e.message_id
+                WHERE e.user_id = s.user_id AND e.seq > \(seq) ORDER BY e.seq LIMIT \(limit)
+            ) e ON true
+            WHERE s.user_id = \(user)
+            ORDER BY e.seq
+            """,
+            logger: logger
+        )
+        let pruned: Int64 = try rows.first?.decode("pruned_seq") ?? 0
+        let events = try rows.compactMap { row -> StreamEvent? in
+            guard let seq: Int64 = try row.decode("seq") else { return nil }
+            return StreamEvent(user: user, seq: seq, type: try row.decode("type"), data: try row.decode("data"))
+        }
+        return CatchUp(events: events, prunedThrough: pruned)
+    }
+
     /// Events of `user` after `seq`, oldest first.
     package func events(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> [StreamEvent] {
         let rows = try await db.query(

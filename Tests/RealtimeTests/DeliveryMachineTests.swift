@@ -39,6 +39,28 @@ struct DeliveryMachineTests {
         #expect(step(&machine) { $0.ephemeralArrived("after2", flush: true, into: &$1) } == [.write("after2"), .flush])
     }
 
+    /// Retention pruned the stream through 10: a client resuming from 2 is told `reset` (2, 10] before the events the
+    /// stream still keeps, never a silent gap; a client within the window is not.
+    @Test func aResumeFromBeforeTheRetentionWindowIsToldResetThenGoesOn() {
+        var machine = Machine(settings: Self.settings, resume: 2)
+        #expect(step(&machine) { $0.headRead(12, into: &$1) } == [.writeHello(head: 12), .flush, .fetch(after: 2, limit: 3)])
+        #expect(step(&machine) { $0.fetched([(11, "e11"), (12, "e12")], full: false, prunedThrough: 10, into: &$1) }
+            == [.reset(from: 2, through: 10), .writeBacklog])
+        #expect(machine.lastSeq == 10)
+        #expect(machine.nextBacklogFrame() == "e11" && machine.nextBacklogFrame() == "e12" && machine.nextBacklogFrame() == nil)
+        #expect(step(&machine) { $0.backlogStalled(into: &$1) } == [.acknowledgeResume(id: nil, seq: 12)])
+        // Everything after the position pruned and nothing newer kept: reset, then live from the watermark.
+        var empty = Machine(settings: Self.settings, resume: 1)
+        _ = step(&empty) { $0.headRead(7, into: &$1) }
+        #expect(step(&empty) { $0.fetched([], full: false, prunedThrough: 7, into: &$1) } == [.reset(from: 1, through: 7), .writeBacklog])
+        #expect(step(&empty) { $0.backlogStalled(into: &$1) } == [.acknowledgeResume(id: nil, seq: 7)])
+        #expect(step(&empty) { $0.durableArrived(seq: 8, frame: "e8", into: &$1) } == [.write("e8"), .flush])
+        // Within the window: no reset.
+        var within = Machine(settings: Self.settings, resume: 10)
+        _ = step(&within) { $0.headRead(12, into: &$1) }
+        #expect(step(&within) { $0.fetched([(11, "e11"), (12, "e12")], full: false, prunedThrough: 10, into: &$1) } == [.writeBacklog])
+    }
+
     @Test func aResumeGivenInTheUpgradeStartsThereAfterHello() {
         var machine = Machine(settings: Self.settings, resume: 2)
         #expect(step(&machine) { $0.headRead(5, into: &$1) } == [.writeHello(head: 5), .flush, .fetch(after: 2, limit: 3)])
