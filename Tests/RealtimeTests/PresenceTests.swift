@@ -6,6 +6,39 @@ import Testing
 /// Online and offline across instances, told to conversation partners; hiding; offline message notices.
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
 struct PresenceTests {
+    /// An instance stopped gracefully (SIGTERM, a rolling deploy) hands its users over at once: someone whose only
+    /// socket was there is offline right away, not after the presence TTL (two minutes here), and their partner hears it.
+    @Test func aGracefulShutdownHandsPresenceOverAtOnce() async throws {
+        try await Cluster.with(1, ["AGORA_PRESENCE_TTL_SECONDS": "120"]) { nodes in
+            let a = nodes[0]
+            let b = try await ServerProcess(environment: a.environment)
+            let leaving = try await a.api.register("leavingsoon")
+            let partner = try await a.api.register("staying")
+            let opened = try await a.api.call(.post, "/api/conversations", json: ["userId": partner.accountID], bearer: leaving.accessToken)
+            try #require(opened["id"] is String)
+            let watcher = try await TestSocket.resuming(port: a.port, token: partner.accessToken, after: 0)
+            _ = try await watcher.expect("ack", skipping: ["presence"])
+            let socket = try await TestSocket.resuming(port: b.port, token: leaving.accessToken, after: 0)
+            _ = try await socket.expect("ack", skipping: ["presence"])
+            func online() async throws -> Bool? {
+                let status = try await a.api.call(.get, "/api/presence?users=\(leaving.accountID)", bearer: partner.accessToken)
+                return (status["items"] as? [[String: Any]])?.first?["online"] as? Bool
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await online() != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(try await online() == true)
+
+            try await b.stop()
+            #expect(try await online() == false, "offline as soon as the instance has stopped, not after the TTL")
+            var heard = false
+            while !heard {
+                let message = try await watcher.expect("presence", timeout: .seconds(10))
+                heard = message.data["userId"] as? String == leaving.accountID.uppercased() && message.data["online"] as? Bool == false
+            }
+            _ = socket
+        }
+    }
+
     @Test func partnersHearWhoComesAndGoesOnAnyInstance() async throws {
         try await Cluster.with(2) { nodes in
             let (a, b) = (nodes[0], nodes[1])
