@@ -52,12 +52,7 @@ package struct ProfileImages: Sendable {
         let url = "/media/" + key.rawValue
         let result: (account: Account, old: String?)
         do {
-            result = try await db.withTransaction(logger: logger) { tx in
-                let old: String? = try await tx.query(select(kind, account)).first?.decode(column: 0)
-                let rows = try await tx.query(update(kind, account, url: url, key: key.rawValue))
-                guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
-                return (try Account(row: row), old)
-            }
+            result = try await replace(kind, of: account, url: url, key: key.rawValue, logger: logger)
         } catch {
             await delete(key.rawValue, logger: logger)
             throw error
@@ -69,29 +64,33 @@ package struct ProfileImages: Sendable {
 
     /// Removes the account's avatar or banner (and its file, when it was uploaded). Removing none is not an error.
     package func remove(_ kind: Kind, of account: UUID, logger: Logger) async throws -> Account {
-        let result: (account: Account, old: String?) = try await db.withTransaction(logger: logger) { tx in
-            let old: String? = try await tx.query(select(kind, account)).first?.decode(column: 0)
-            let rows = try await tx.query(update(kind, account, url: nil, key: nil))
-            guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
-            return (try Account(row: row), old)
-        }
+        let result = try await replace(kind, of: account, url: nil, key: nil, logger: logger)
         if let old = result.old { await delete(old, logger: logger) }
         return result.account
     }
 
-    /// The key of the file the account uploaded as `kind`, locked for the transaction.
-    func select(_ kind: Kind, _ account: UUID) -> PGQuery {
-        switch kind {
-        case .avatar: "SELECT avatar_key FROM accounts WHERE id = \(account) FOR UPDATE"
-        case .banner: "SELECT banner_key FROM accounts WHERE id = \(account) FOR UPDATE"
+    /// Points the account's `kind` at `url` and `key` (nil: none) in one statement, returning the account and the key
+    /// of the upload it replaced (read under the row's lock, so two concurrent uploads each remove the file before theirs).
+    func replace(_ kind: Kind, of account: UUID, url: String?, key: String?, logger: Logger) async throws -> (account: Account, old: String?) {
+        let statement: PGQuery =
+            switch kind {
+            case .avatar:
+                """
+                UPDATE accounts a SET avatar_url = \(url), avatar_key = \(key)
+                FROM (SELECT avatar_key AS old_key FROM accounts WHERE id = \(account) FOR UPDATE) old
+                WHERE a.id = \(account) RETURNING old.old_key, \(literal: Account.columns)
+                """
+            case .banner:
+                """
+                UPDATE accounts a SET banner_url = \(url), banner_key = \(key)
+                FROM (SELECT banner_key AS old_key FROM accounts WHERE id = \(account) FOR UPDATE) old
+                WHERE a.id = \(account) RETURNING old.old_key, \(literal: Account.columns)
+                """
+            }
+        guard let row = try await db.query(statement, logger: logger).first else {
+            throw AgoraError(.notFound, code: "account_not_found", "No such account")
         }
-    }
-
-    func update(_ kind: Kind, _ account: UUID, url: String?, key: String?) -> PGQuery {
-        switch kind {
-        case .avatar: "UPDATE accounts SET avatar_url = \(url), avatar_key = \(key) WHERE id = \(account) RETURNING \(literal: Account.columns)"
-        case .banner: "UPDATE accounts SET banner_url = \(url), banner_key = \(key) WHERE id = \(account) RETURNING \(literal: Account.columns)"
-        }
+        return (try Account(row: row), try row.decode("old_key"))
     }
 
     func delete(_ key: String, logger: Logger) async {

@@ -62,7 +62,7 @@ package struct PushDispatcher: Service {
                 }
             }
             // A full batch means more may be waiting.
-            if sent < settings.batchSize { try? await cancelWhenGracefulShutdown { await waitForWork(settings.interval) } }
+            if sent < settings.batchSize { await cancelWhenGracefulShutdown { await waitForWork(settings.interval) } }
         }
     }
 

@@ -32,7 +32,7 @@ package enum WebPushCipher {
         let key: P256Key
         do { key = try serverKey ?? P256Key.generate() } catch { throw .crypto("\(error)") }
         let salt = salt ?? SecureRandom.bytes(16)
-        let (cek, nonce) = try keys(salt: salt, secret: try secret(key, subscriberKey), authSecret: authSecret, receiverKey: subscriberKey,
+        let (cek, nonce) = keys(salt: salt, secret: try secret(key, subscriberKey), authSecret: authSecret, receiverKey: subscriberKey,
                                     senderKey: key.publicKey)
         let sealed: (ciphertext: [UInt8], tag: [UInt8])
         do { sealed = try AESGCM.seal(payload + [0x02], key: cek, nonce: nonce, aad: []) } catch { throw .crypto("\(error)") }
@@ -47,7 +47,7 @@ package enum WebPushCipher {
         let salt = Array(body[0..<16])
         let senderKey = Array(body[21..<86])
         let sealed = Array(body[86...])
-        let (cek, nonce) = try keys(salt: salt, secret: try secret(subscriber, senderKey), authSecret: authSecret,
+        let (cek, nonce) = keys(salt: salt, secret: try secret(subscriber, senderKey), authSecret: authSecret,
                                     receiverKey: subscriber.publicKey, senderKey: senderKey)
         let plaintext: [UInt8]
         do {
@@ -63,7 +63,7 @@ package enum WebPushCipher {
     }
 
     /// RFC 8291 section 3.4: the content-encryption key and nonce.
-    static func keys(salt: [UInt8], secret: [UInt8], authSecret: [UInt8], receiverKey: [UInt8], senderKey: [UInt8]) throws(Error) -> (key: [UInt8], nonce: [UInt8]) {
+    static func keys(salt: [UInt8], secret: [UInt8], authSecret: [UInt8], receiverKey: [UInt8], senderKey: [UInt8]) -> (key: [UInt8], nonce: [UInt8]) {
         let keyInfo = Array("WebPush: info".utf8) + [0] + receiverKey + senderKey
         let ikm = HKDF.deriveKey(inputKeyMaterial: secret, salt: authSecret, info: keyInfo, length: 32)
         let prk = HKDF.extract(salt: salt, inputKeyMaterial: ikm)

@@ -157,10 +157,11 @@ package struct AddressBook: Sendable {
     /// The address a checkout copies: one of the buyer's saved addresses.
     /// - Throws: 422 `address_not_found` naming `addressId` (a checkout's body, not its URL, named it).
     package func shippingAddress(_ id: UUID, of account: UUID, logger: Logger) async throws -> ShippingAddress {
-        guard let found = try await select(where: "id = \(id) AND account_id = \(account)", logger: logger).first else {
+        do {
+            return try await address(id, of: account, logger: logger).address
+        } catch let error as AgoraError where error.code == "address_not_found" {
             throw AgoraError(.validation, code: "address_not_found", "No such saved address", fields: ["addressId": "is not one of your saved addresses"])
         }
-        return found.address
     }
 
     // MARK: Parts

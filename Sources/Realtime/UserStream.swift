@@ -106,7 +106,9 @@ package struct UserStream: Sendable {
         package var prunedThrough: Int64
     }
 
-    /// `events(of:after:limit:)` and the stream's pruning watermark, in one round trip.
+    /// The events of `user` after `seq` (oldest first, at most `limit`) and the stream's pruning watermark, in one
+    /// round trip. A chat:message event references its message (stored once) and is rendered from it, by the same
+    /// SQL function the send statement used for the live event.
     package func catchUp(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> CatchUp {
         let rows = try await db.query(
             """
@@ -128,21 +130,6 @@ package struct UserStream: Sendable {
             return StreamEvent(user: user, seq: seq, type: try row.decode("type"), data: try row.decode("data"))
         }
         return CatchUp(events: events, prunedThrough: pruned)
-    }
-
-    /// Events of `user` after `seq`, oldest first.
-    package func events(of user: UUID, after seq: Int64, limit: Int, logger: Logger) async throws -> [StreamEvent] {
-        let rows = try await db.query(
-            // A chat:message event references its message (stored once) and is rendered from it, by the same SQL
-            // function the send statement used for the live event.
-            """
-            SELECT e.seq, e.type, coalesce(e.data, chat_message_event(m), jsonb_build_object('messageId', e.message_id, 'deleted', true))::text AS data
-            FROM user_events e LEFT JOIN messages m ON m.id = e.message_id
-            WHERE e.user_id = \(user) AND e.seq > \(seq) ORDER BY e.seq LIMIT \(limit)
-            """,
-            logger: logger
-        )
-        return try rows.map { StreamEvent(user: user, seq: try $0.decode("seq"), type: try $0.decode("type"), data: try $0.decode("data")) }
     }
 
     /// The last sequence number of each of `users` (0 for a user with no events).

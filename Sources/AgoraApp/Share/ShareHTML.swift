@@ -1,21 +1,29 @@
 import Foundation
+import Realtime
 
 /// The pieces of a server-rendered share page: escaping for HTML text and attributes, JSON-LD that cannot end its
 /// `<script>` early, and the PWA's `index.html` with a page's head and first view put into it.
 enum ShareHTML {
     /// `text` safe inside an element or a quoted attribute: `& < > " '` become references.
     static func escape(_ text: some StringProtocol) -> String {
+        substituting(text) { scalar in
+            switch scalar {
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&#39;"
+            default: nil
+            }
+        }
+    }
+
+    /// `text` with each scalar `replacement` names replaced by what it returns.
+    static func substituting(_ text: some StringProtocol, _ replacement: (Unicode.Scalar) -> String?) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(character)
-            }
+        for scalar in text.unicodeScalars {
+            if let replaced = replacement(scalar) { out += replaced } else { out.unicodeScalars.append(scalar) }
         }
         return out
     }
@@ -33,45 +41,22 @@ enum ShareHTML {
         return out
     }
 
-    /// A JSON-LD value.
-    indirect enum LD: Encodable, Equatable {
-        case text(String)
-        case int(Int)
-        case number(Double)
-        case list([LD])
-        case object([String: LD])
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .text(let value): try container.encode(value)
-            case .int(let value): try container.encode(value)
-            case .number(let value): try container.encode(value)
-            case .list(let value): try container.encode(value)
-            case .object(let value): try container.encode(value)
-            }
-        }
-    }
-
     /// `value` as the body of a `<script type="application/ld+json">`: `<`, `>` and `&` are written as `\u003c`,
     /// `\u003e` and `\u0026` (JSON reads them the same), so no text in it can close the script or open a comment.
-    static func jsonLD(_ value: LD) -> String {
+    static func jsonLD(_ value: JSON) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        var out = ""
-        out.reserveCapacity(json.utf8.count + 32)
-        for scalar in json.unicodeScalars {
+        return substituting(json) { scalar in
             switch scalar {
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default: out.unicodeScalars.append(scalar)
+            case "<": "\\u003c"
+            case ">": "\\u003e"
+            case "&": "\\u0026"
+            case "\u{2028}": "\\u2028"
+            case "\u{2029}": "\\u2029"
+            default: nil
             }
         }
-        return out
     }
 
     /// The PWA's `index.html`, cut where a share page puts its own title, description, head tags and first view.

@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Realtime
 
 /// The pages a shared link opens (issue 23, part 2): `GET /p/:slug` (a product) and `GET /s/:username` (a shop),
 /// server-rendered into the PWA's own `index.html` (title, description, canonical URL, OpenGraph and Twitter card
@@ -92,27 +93,27 @@ struct SharePages: Sendable {
 
                 """
         }
-        var offer: [String: ShareHTML.LD] = [
-            "@type": .text("Offer"), "price": .text(price), "priceCurrency": .text(product.price.currency), "url": .text(url),
-            "availability": .text(product.available > 0 ? "https://schema.org/InStock" : "https://schema.org/OutOfStock"),
-            "seller": .object(["@type": .text("Organization"), "name": .text(product.seller.displayName), "url": .text(shop)]),
+        var offer: [String: JSON] = [
+            "@type": .string("Offer"), "price": .string(price), "priceCurrency": .string(product.price.currency), "url": .string(url),
+            "availability": .string(product.available > 0 ? "https://schema.org/InStock" : "https://schema.org/OutOfStock"),
+            "seller": .object(["@type": .string("Organization"), "name": .string(product.seller.displayName), "url": .string(shop)]),
         ]
-        if product.type == .physical { offer["itemCondition"] = .text(Self.condition(product.condition)) }
-        var ld: [String: ShareHTML.LD] = [
-            "@context": .text("https://schema.org"), "@type": .text("Product"), "name": .text(product.title),
-            "description": .text(product.description), "sku": .text(product.id.uuidString.lowercased()), "url": .text(url),
+        if product.type == .physical { offer["itemCondition"] = .string(Self.condition(product.condition)) }
+        var ld: [String: JSON] = [
+            "@context": .string("https://schema.org"), "@type": .string("Product"), "name": .string(product.title),
+            "description": .string(product.description), "sku": .string(product.id.uuidString.lowercased()), "url": .string(url),
             "offers": .object(offer),
         ]
-        if !images.isEmpty { ld["image"] = .list(images.map { .text($0) }) }
-        if let category = product.category { ld["category"] = .text(category.name) }
+        if !images.isEmpty { ld["image"] = .array(images.map { .string($0) }) }
+        if let category = product.category { ld["category"] = .string(category.name) }
         if let aggregate = Self.aggregateRating(rating) {
             ld["aggregateRating"] = aggregate
-            ld["review"] = .list(reviews.map { review in
+            ld["review"] = .array(reviews.map { review in
                 .object([
-                    "@type": .text("Review"), "reviewBody": .text(review.body),
-                    "author": .object(["@type": .text("Person"), "name": .text(review.author.displayName)]),
-                    "reviewRating": .object(["@type": .text("Rating"), "ratingValue": .int(review.rating), "bestRating": .int(5)]),
-                    "datePublished": .text(ISO8601DateFormatter().string(from: review.createdAt)),
+                    "@type": .string("Review"), "reviewBody": .string(review.body),
+                    "author": .object(["@type": .string("Person"), "name": .string(review.author.displayName)]),
+                    "reviewRating": .object(["@type": .string("Rating"), "ratingValue": .integer(Int64(review.rating)), "bestRating": .integer(5)]),
+                    "datePublished": .string(ISO8601DateFormatter().string(from: review.createdAt)),
                 ])
             })
         }
@@ -148,11 +149,11 @@ struct SharePages: Sendable {
     }
 
     /// schema.org's `AggregateRating` of a rating with reviews; nil without any.
-    static func aggregateRating(_ rating: Rating) -> ShareHTML.LD? {
+    static func aggregateRating(_ rating: Rating) -> JSON? {
         guard let average = rating.average, rating.count > 0 else { return nil }
         return .object([
-            "@type": .text("AggregateRating"), "ratingValue": .number(average), "reviewCount": .int(rating.count), "bestRating": .int(5),
-            "worstRating": .int(1),
+            "@type": .string("AggregateRating"), "ratingValue": .number(average), "reviewCount": .integer(Int64(rating.count)), "bestRating": .integer(5),
+            "worstRating": .integer(1),
         ])
     }
 
@@ -193,19 +194,19 @@ struct SharePages: Sendable {
         }
         // A page with nothing for sale is nobody's search result.
         if listingCount == 0 { head += #"  <meta name="robots" content="noindex">"# + "\n" }
-        var ld: [String: ShareHTML.LD] = [
-            "@context": .text("https://schema.org"), "@type": .text("Organization"), "name": .text(profile.displayName), "url": .text(url),
-            "description": .text(profile.bio), "alternateName": .text("@" + profile.username),
+        var ld: [String: JSON] = [
+            "@context": .string("https://schema.org"), "@type": .string("Organization"), "name": .string(profile.displayName), "url": .string(url),
+            "description": .string(profile.bio), "alternateName": .string("@" + profile.username),
         ]
-        if let avatar = profile.avatarUrl { ld["logo"] = .text(absolute(avatar)) }
-        if let location = profile.location { ld["location"] = .text(location) }
+        if let avatar = profile.avatarUrl { ld["logo"] = .string(absolute(avatar)) }
+        if let location = profile.location { ld["location"] = .string(location) }
         if let aggregate = Self.aggregateRating(figures.rating) { ld["aggregateRating"] = aggregate }
         if !listings.isEmpty {
-            ld["makesOffer"] = .list(listings.map { product in
+            ld["makesOffer"] = .array(listings.map { product in
                 .object([
-                    "@type": .text("Offer"), "price": .text(product.price.decimalString), "priceCurrency": .text(product.price.currency),
-                    "url": .text("\(base)/p/\(product.slug)"),
-                    "itemOffered": .object(["@type": .text("Product"), "name": .text(product.title)]),
+                    "@type": .string("Offer"), "price": .string(product.price.decimalString), "priceCurrency": .string(product.price.currency),
+                    "url": .string("\(base)/p/\(product.slug)"),
+                    "itemOffered": .object(["@type": .string("Product"), "name": .string(product.title)]),
                 ])
             })
         }
