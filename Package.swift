@@ -89,7 +89,7 @@ let package = Package(
         // Outbound HTTPS (the payment providers' APIs) on SwiftNIO: AsyncHTTPClient and NIOSSL.
         module("AgoraNet", [asyncHTTPClient, nioCore, nioHTTP1, nioPosix, nioSSL, nioTLS]),
         module("AgoraWebSocket", ["AgoraCrypto", "CZlib", hummingbirdCore, httpTypes, nioHTTPTypes, logging, nioCore, nioPosix]),
-        module("AgoraMedia", ["AgoraCore", "AgoraCrypto", hummingbird, httpTypes, nioCore, nioPosix]),
+        module("AgoraMedia", ["AgoraCore", "AgoraCrypto", "AgoraNet", hummingbird, httpTypes, nioCore, nioPosix]),
 
         // MARK: Shared by the domains: the event outbox, the admin audit log
         module("AgoraEvents", ["AgoraCore", "AgoraPostgres", logging]),

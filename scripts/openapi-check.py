@@ -19,7 +19,9 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # and the WebSocket handshake (malformed handshakes are answered before routing, with a shorter body).
 OWN_ERROR_SHAPES = {("get", "/health/ready", "503"), ("get", "/ws", "400"), ("get", "/ws", "426"),
                     # A share page that is not there is still the app's page (HTML), so the PWA boots and says so.
-                    ("get", "/p/{slug}", "404"), ("get", "/s/{username}", "404")}
+                    ("get", "/p/{slug}", "404"), ("get", "/s/{username}", "404"),
+                    # A range beyond an image: HTTP's bare 416 with `Content-Range: bytes */size`, as range clients expect.
+                    ("get", "/media/{key}", "416"), ("head", "/media/{key}", "416")}
 
 
 def load():

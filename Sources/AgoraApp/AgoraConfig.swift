@@ -59,6 +59,8 @@ package struct AgoraConfig: Sendable {
     package var trustProxy: Bool
     /// Outgoing mail: the outbox dispatcher and where it sends.
     package var mail: MailSettings
+    /// Where uploaded images are kept: this host's folder or a shared bucket.
+    package var media: MediaSettings
     /// Catalog, search, caches, views and the feed.
     package var catalog: CatalogSettings
     /// Carts, checkout, VAT, shipping, fees, reservations, deliveries and inventory limits.
@@ -322,6 +324,9 @@ package struct AgoraConfig: Sendable {
             }
         }
         mail = MailSettings.read(env: env, mode: mode, dataDirectory: dataDirectory, string: string, int: int, bool: bool) { problems.append($0) }
+        media = MediaSettings.read(
+            env: env, dataDirectory: dataDirectory, maxImageSize: catalog.maxImageSize, string: string, int: int, bool: bool
+        ) { problems.append($0) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         secrets = try Secrets(environment: env, mode: mode, dataDirectory: dataDirectory)
     }
@@ -334,7 +339,7 @@ package struct AgoraConfig: Sendable {
             "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
             "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files)",
             "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
-            "mail": "\(mail.summary)",
+            "mail": "\(mail.summary)", "media": "\(media.summary)",
         ]
     }
 }

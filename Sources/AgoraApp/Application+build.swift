@@ -96,7 +96,12 @@ package func buildApplication(
     let events = EventOutbox(db: db)
     let directory: any AccountDirectory = auth.accounts
     let cache = CatalogCache(redis: redis, prefix: config.redisPrefix, ttl: config.catalog.cacheTTL, isEnabled: config.catalog.cacheTTL > .zero)
-    let media = LocalMediaStorage(directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("media"), threadPool: workers.files)
+    let media: any MediaStorage =
+        if let s3 = config.media.s3 {
+            try S3MediaStorage(settings: s3)
+        } else {
+            LocalMediaStorage(directory: URL(fileURLWithPath: config.media.localDirectory), threadPool: workers.files)
+        }
     let products = ProductService(
         db: db, sellers: directory, events: events, cache: cache, media: media,
         settings: .init(
@@ -209,7 +214,7 @@ package func buildApplication(
     ).add(to: router)
     CatalogRoutes(products: products, categories: categories, views: views).add(to: router)
     ProductImageRoutes(products: products).add(to: router)
-    MediaRoutes(storage: media).add(to: router)
+    MediaRoutes(storage: media, redirectAbove: config.media.s3?.redirectAbove ?? 0).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
     let disputes = DisputeService(checkout: commerce.checkout, media: media, imageLimits: ImageLimits(maxBytes: config.catalog.maxImageSize))

@@ -8,7 +8,8 @@ import NIOSSL
 /// A small HTTP/1.1 client for calls to payment providers' APIs, on SwiftNIO (AsyncHTTPClient): a call holds no
 /// thread while it waits for the network, so a slow provider delays only the requests that need it.
 ///
-/// One request per connection (`Connection: close`), over TLS for `https://` base URLs — the peer's certificate
+/// One request per connection (`Connection: close`) unless `keepAlive` is set (an object store, called all the time, keeps
+/// a pool of open connections), over TLS for `https://` base URLs — the peer's certificate
 /// checked against the system's roots or `caFile`, and against the host name — and in the clear only for `http://`
 /// ones (tests, a local proxy). Redirects are not followed (the key would go with them) and bodies are not
 /// decompressed. A response may be at most `maxResponseBytes` long. Connecting (TCP and the TLS handshake) is bounded
@@ -17,6 +18,9 @@ package final class HTTPSClient: Sendable {
     package enum Method: String, Sendable {
         case get = "GET"
         case post = "POST"
+        case put = "PUT"
+        case delete = "DELETE"
+        case head = "HEAD"
     }
 
     /// A header field.
@@ -63,6 +67,8 @@ package final class HTTPSClient: Sendable {
     package let connectTimeout: Duration
     package let timeout: Duration
     package let maxResponseBytes: Int
+    /// Whether connections are kept open for the next request.
+    package let keepAlive: Bool
     /// `scheme://host:port`, what request paths are appended to (after `basePath`).
     private let origin: String
     private let client: HTTPClient
@@ -73,10 +79,12 @@ package final class HTTPSClient: Sendable {
     ///   - connectTimeout: bounds the TCP connect (to every address the name resolves to) and the TLS handshake.
     ///   - timeout: bounds sending the request and reading the whole response.
     ///   - maxResponseBytes: the largest response body accepted.
+    ///   - keepAlive: keep connections open between requests (at most `maxConnections` to the host).
+    ///   - maxConnections: with `keepAlive`, how many connections to the host the pool keeps.
     /// - Throws: `HTTPClientError` `.invalidRequest` for a URL it cannot use, `.tls` for a CA file it cannot read.
     package init(
         baseURL: String, caFile: String? = nil, connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30),
-        maxResponseBytes: Int = 1 << 20
+        maxResponseBytes: Int = 1 << 20, keepAlive: Bool = false, maxConnections: Int = 8
     ) throws(HTTPClientError) {
         guard let url = URLComponents(string: baseURL), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
             var host = url.host, !host.isEmpty
@@ -95,6 +103,7 @@ package final class HTTPSClient: Sendable {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
+        self.keepAlive = keepAlive
         self.origin = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
 
         // Read now, so that a missing or broken CA file stops start-up rather than every payment.
@@ -114,6 +123,7 @@ package final class HTTPSClient: Sendable {
         // connection fails the call at once instead of being retried until the connect timeout.
         configuration.httpVersion = .http1Only
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
         client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
@@ -132,9 +142,15 @@ package final class HTTPSClient: Sendable {
     ///     itself (passing one is `.invalidRequest`); `User-Agent: Agora` unless one is given.
     package func send(_ method: Method, _ path: String, headers: [Header] = [], body: [UInt8] = []) async throws(HTTPClientError) -> Response {
         var request = HTTPClientRequest(url: try url(path))
-        request.method = method == .get ? .GET : .POST
+        request.method = switch method {
+        case .get: .GET
+        case .post: .POST
+        case .put: .PUT
+        case .delete: .DELETE
+        case .head: .HEAD
+        }
         request.headers = try fields(headers)
-        if method == .post || !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
+        if method == .post || method == .put || !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await client.execute(request, deadline: .now() + TimeAmount(connectTimeout + timeout))
             var bytes = try await response.body.collect(upTo: maxResponseBytes)
@@ -146,6 +162,13 @@ package final class HTTPSClient: Sendable {
         }
     }
 
+    /// The `Host` field every request carries (requests sign it, e.g. AWS Signature V4): the host, and the port
+    /// unless it is the scheme's default.
+    package var hostField: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == (usesTLS ? 443 : 80) ? name : "\(name):\(port)"
+    }
+
     /// The absolute URL of `path`.
     func url(_ path: String) throws(HTTPClientError) -> String {
         guard path.hasPrefix("/"), path.utf8.allSatisfy(Self.isTargetByte) else {
@@ -154,7 +177,8 @@ package final class HTTPSClient: Sendable {
         return origin + basePath + path
     }
 
-    /// The request's header fields: the caller's, checked, then `Connection: close` and a default `User-Agent`.
+    /// The request's header fields: the caller's, checked, then `Connection: close` (unless `keepAlive`) and a default
+    /// `User-Agent`.
     func fields(_ headers: [Header]) throws(HTTPClientError) -> HTTPHeaders {
         let reserved: Set<String> = ["host", "connection", "content-length", "transfer-encoding"]
         var fields = HTTPHeaders()
@@ -168,7 +192,7 @@ package final class HTTPSClient: Sendable {
             }
             fields.add(name: header.name, value: header.value)
         }
-        fields.add(name: "Connection", value: "close")
+        if !keepAlive { fields.add(name: "Connection", value: "close") }
         if !fields.contains(name: "User-Agent") { fields.add(name: "User-Agent", value: "Agora") }
         return fields
     }
