@@ -74,6 +74,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // permessage-deflate (RFC 7692) on the WebSocket: the system zlib, never a hand-written inflater.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         // epoll and eventfd (Linux headers, no library): the poller thread of the libpq and hiredis pools.
         .systemLibrary(name: "CEpoll"),
 
@@ -89,7 +90,7 @@ let package = Package(
         // Outbound HTTPS (the payment providers' APIs) on SwiftNIO: AsyncHTTPClient and NIOSSL.
         module("AgoraNet", [asyncHTTPClient, nioCore, nioHTTP1, nioPosix, nioSSL, nioTLS]),
         module("AgoraWebSocket", ["AgoraCrypto", "CZlib", hummingbirdCore, httpTypes, nioHTTPTypes, logging, nioCore, nioPosix]),
-        module("AgoraMedia", ["AgoraCore", "AgoraCrypto", "AgoraNet", hummingbird, httpTypes, nioCore, nioPosix]),
+        module("AgoraMedia", ["AgoraCore", "AgoraCrypto", "AgoraNet", "CVips", hummingbird, httpTypes, nioCore, nioPosix]),
 
         // MARK: Shared by the domains: the event outbox, the admin audit log
         module("AgoraEvents", ["AgoraCore", "AgoraPostgres", logging]),

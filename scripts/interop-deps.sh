@@ -21,7 +21,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9" "moto[server]>=5,<6")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9" "moto[server]>=5,<6" "Pillow>=10")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -42,7 +42,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify; import moto.server, boto3, botocore.auth; moto.server.ThreadedMotoServer' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify; import moto.server, boto3, botocore.auth; moto.server.ThreadedMotoServer; import PIL.Image, PIL.features; assert PIL.features.check("webp")' >/dev/null 2>&1; }
 
 # MARK: node and ws
 

@@ -20,7 +20,7 @@ redis_port="${AGORA_LOCAL_REDIS_PORT:-56379}"
 pg_data="$local_dir/postgres"
 pg_run="$local_dir/run"
 redis_dir="$local_dir/redis"
-packages=(libpq-dev libhiredis-dev libssl-dev zlib1g-dev pkg-config postgresql postgresql-contrib redis-server)
+packages=(libpq-dev libhiredis-dev libssl-dev zlib1g-dev libvips-dev pkg-config postgresql postgresql-contrib redis-server)
 
 log() { printf '[services] %s\n' "$*" >&2; }
 

@@ -173,10 +173,23 @@ export function avatar(account, size = "md") {
   return h("span", { class: `avatar avatar-${size}`, "aria-hidden": "true" }, initials);
 }
 
+/** `srcset` and `sizes` of a product image: its WebP thumbnails and the original, so the browser fetches the
+ * smallest that fills `sizes` at the screen's density. Images stored before thumbnails existed have none. */
+export function imageSources(image, sizes) {
+  const thumbnails = image?.thumbnails ?? [];
+  if (!thumbnails.length) return {};
+  const candidates = thumbnails.map((t) => `${t.url} ${t.width}w`).concat(`${image.url} ${image.width}w`);
+  return { srcset: candidates.join(", "), sizes };
+}
+
 export function productImage(product, className = "thumb") {
   const image = product?.images?.[0];
+  // Cards are a grid column: about a third of the window on wide screens, half on phones.
   return image
-    ? h("img", { class: className, src: image.url, alt: product.title, width: image.width, height: image.height, loading: "lazy" })
+    ? h("img", {
+      class: className, src: image.url, alt: product.title, width: image.width, height: image.height, loading: "lazy",
+      ...imageSources(image, "(min-width: 48rem) 33vw, 50vw"),
+    })
     : h("div", { class: `${className} placeholder`, role: "img", "aria-label": product?.title ?? "No image" });
 }
 

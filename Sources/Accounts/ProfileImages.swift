@@ -14,7 +14,7 @@ package import Logging
 /// avatar URL given through `PATCH /api/me` never makes this delete a file that is not the user's own upload.
 ///
 /// What the image pipeline of issue 21 will add (thumbnails, metadata stripped, libvips) applies here as it does to
-/// product images: both go through `ImageUpload` and `MediaStorage`.
+/// product images: both go through `ImageStore` (libvips cleans them; no thumbnails for these).
 package struct ProfileImages: Sendable {
     package enum Kind: String, Sendable, CaseIterable {
         case avatar, banner
@@ -29,27 +29,29 @@ package struct ProfileImages: Sendable {
     }
 
     let db: PGPool
-    let media: any MediaStorage
+    let images: ImageStore
     let limits: ImageLimits
 
-    package init(db: PGPool, media: any MediaStorage, limits: ImageLimits) {
+    package init(db: PGPool, images: ImageStore, limits: ImageLimits) {
         self.db = db
-        self.media = media
+        self.images = images
         self.limits = limits
     }
 
     /// Stores `bytes` as the account's avatar or banner.
-    /// - Throws: 413/415/422 from `ImageUpload.validate`; 422 `image_too_small`.
+    /// - Throws: 413/415/422 from `ImagePipeline.process`; 422 `image_too_small`.
     package func set(_ kind: Kind, of account: UUID, bytes: [UInt8], logger: Logger) async throws -> Account {
-        let image = try ImageUpload.validate(bytes: bytes, limits: limits)
         let minimum = kind.minimumSide
-        guard image.width >= minimum.width, image.height >= minimum.height else {
-            throw AgoraError(.validation, code: "image_too_small", "A \(kind.rawValue) is at least \(minimum.width)x\(minimum.height) pixels",
-                             fields: ["image": "is \(image.width)x\(image.height) pixels"])
+        // Checked on the cleaned image: upright, as it will be shown.
+        let stored = try await images.store(bytes, limits: limits, thumbnails: false, logger: logger) { width, height in
+            guard width >= minimum.width, height >= minimum.height else {
+                throw AgoraError(
+                    .validation, code: "image_too_small", "A \(kind.rawValue) is at least \(minimum.width)x\(minimum.height) pixels",
+                    fields: ["image": "is \(width)x\(height) pixels"])
+            }
         }
-        let key = MediaKey.random(format: image.format)
-        try await media.put(bytes, key: key, contentType: image.format.contentType)
-        let url = "/media/" + key.rawValue
+        let key = stored.key
+        let url = stored.url
         let result: (account: Account, old: String?)
         do {
             result = try await replace(kind, of: account, url: url, key: key.rawValue, logger: logger)
@@ -58,7 +60,7 @@ package struct ProfileImages: Sendable {
             throw error
         }
         if let old = result.old { await delete(old, logger: logger) }
-        logger.info("Profile image set", metadata: ["kind": "\(kind.rawValue)", "bytes": "\(bytes.count)"])
+        logger.info("Profile image set", metadata: ["kind": "\(kind.rawValue)", "bytes": "\(stored.byteSize)"])
         return result.account
     }
 
@@ -95,11 +97,7 @@ package struct ProfileImages: Sendable {
 
     func delete(_ key: String, logger: Logger) async {
         guard let mediaKey = MediaKey(validating: key) else { return }
-        do {
-            try await media.delete(mediaKey)
-        } catch {
-            logger.warning("A replaced profile image's file was not removed", metadata: ["agora.media_key": "\(key)", "error": "\(error)"])
-        }
+        await images.remove(mediaKey, thumbnailWidths: [], logger: logger)
     }
 }
 

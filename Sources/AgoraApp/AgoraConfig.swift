@@ -1,6 +1,7 @@
 import Accounts
 import AgoraCrypto
 import AgoraMail
+package import AgoraMedia
 package import AgoraPool
 package import AgoraPostgres
 package import AgoraPush
@@ -61,6 +62,8 @@ package struct AgoraConfig: Sendable {
     package var mail: MailSettings
     /// Where uploaded images are kept: this host's folder or a shared bucket.
     package var media: MediaSettings
+    /// How uploaded images are cleaned and which thumbnails are made.
+    package var images = ImagePipeline.Settings()
     /// Catalog, search, caches, views and the feed.
     package var catalog: CatalogSettings
     /// Carts, checkout, VAT, shipping, fees, reservations, deliveries and inventory limits.
@@ -158,7 +161,9 @@ package struct AgoraConfig: Sendable {
         workerPools = WorkerPools.Sizes(
             // bcrypt is pure CPU: more threads than cores would only slice the same cores thinner.
             hashing: int("AGORA_BCRYPT_THREADS", System.coreCount, 1...256),
-            files: int("AGORA_FILE_THREADS", 4, 1...256)
+            files: int("AGORA_FILE_THREADS", 4, 1...256),
+            // libvips is pure CPU too; one image per thread.
+            images: int("AGORA_IMAGE_THREADS", System.coreCount, 1...256)
         )
 
         let dbPool = int("AGORA_DB_POOL_SIZE", 16, 1...500)
@@ -324,6 +329,13 @@ package struct AgoraConfig: Sendable {
             }
         }
         mail = MailSettings.read(env: env, mode: mode, dataDirectory: dataDirectory, string: string, int: int, bool: bool) { problems.append($0) }
+        let widths = string("AGORA_IMAGE_THUMBNAIL_WIDTHS", "320,960").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let thumbnailWidths = widths.compactMap { Int($0) }.filter { (16...4096).contains($0) }
+        if thumbnailWidths.count != widths.count || Set(thumbnailWidths).count != widths.count || widths.count > 8 {
+            problems.append("AGORA_IMAGE_THUMBNAIL_WIDTHS must list at most 8 different widths of 16-4096 pixels, like 320,960")
+        }
+        images = ImagePipeline.Settings(thumbnailWidths: thumbnailWidths.sorted(), quality: int("AGORA_IMAGE_QUALITY", 85, 1...100))
         media = MediaSettings.read(
             env: env, dataDirectory: dataDirectory, maxImageSize: catalog.maxImageSize, string: string, int: int, bool: bool
         ) { problems.append($0) }
@@ -337,7 +349,7 @@ package struct AgoraConfig: Sendable {
             "mode": "\(mode.rawValue)", "listen": "\(host):\(port)", "database": "\(postgres.redacted)",
             "db_pool": "\(postgres.poolSize)", "redis": "\(redis.redacted)", "public_dir": "\(publicDirectory)",
             "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
-            "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files)",
+            "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files), images \(workerPools.images)",
             "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
             "mail": "\(mail.summary)", "media": "\(media.summary)",
         ]

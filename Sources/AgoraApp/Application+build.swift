@@ -102,8 +102,9 @@ package func buildApplication(
         } else {
             LocalMediaStorage(directory: URL(fileURLWithPath: config.media.localDirectory), threadPool: workers.files)
         }
+    let images = ImageStore(storage: media, pipeline: ImagePipeline(settings: config.images, threadPool: workers.images))
     let products = ProductService(
-        db: db, sellers: directory, events: events, cache: cache, media: media,
+        db: db, sellers: directory, events: events, cache: cache, images: images,
         settings: .init(
             defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize,
             maxImages: config.catalog.maxImagesPerProduct, imageLimits: ImageLimits(maxBytes: config.catalog.maxImageSize)
@@ -205,7 +206,7 @@ package func buildApplication(
     MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache).add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
-    ProfileImageRoutes(images: ProfileImages(db: db, media: media, limits: ImageLimits(maxBytes: config.catalog.maxImageSize))).add(to: router)
+    ProfileImageRoutes(images: ProfileImages(db: db, images: images, limits: ImageLimits(maxBytes: config.catalog.maxImageSize))).add(to: router)
     ShopRoutes(accounts: auth.accounts, products: products, orders: commerce.orders).add(to: router)
     SharePages(
         products: products, accounts: auth.accounts, reviews: commerce.reviews, orders: commerce.orders,
@@ -217,7 +218,7 @@ package func buildApplication(
     MediaRoutes(storage: media, redirectAbove: config.media.s3?.redirectAbove ?? 0).add(to: router)
     SocialRoutes(follows: follows, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize).add(to: router)
     CommerceRoutes(commerce: commerce, simulated: simulated).add(to: router)
-    let disputes = DisputeService(checkout: commerce.checkout, media: media, imageLimits: ImageLimits(maxBytes: config.catalog.maxImageSize))
+    let disputes = DisputeService(checkout: commerce.checkout, images: images, imageLimits: ImageLimits(maxBytes: config.catalog.maxImageSize))
     DisputeRoutes(disputes: disputes, settings: config.commerce).add(to: router)
     AdminRoutes(admin: admin, commerce: commerce, disputes: disputes, audit: AuditLog(db: db)).add(to: router)
     ModerationRoutes(

@@ -13,7 +13,7 @@ struct AgoraBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agora-bench",
         abstract: "Measure Agora's PostgreSQL and Redis client throughput.",
-        subcommands: [Postgres.self, Redis.self, WebSocketBench.self, MediaBench.self, RealtimeBench.self, HTTPSClientBench.self]
+        subcommands: [Postgres.self, Redis.self, WebSocketBench.self, MediaBench.self, ImagesBench.self, RealtimeBench.self, HTTPSClientBench.self]
     )
 }
 

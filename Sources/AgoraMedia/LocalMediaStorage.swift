@@ -102,9 +102,11 @@ package struct LocalMediaStorage: MediaStorage {
             throw MediaStorageError(operation: "open", path: path, errno: errno)
         }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw MediaStorageError(operation: "fstat", path: path, errno: errno) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        // The size by seeking rather than fstat: with libvips's headers in the module, `struct stat` resolves to a
+        // module this one does not import.
+        let size = lseek(fd, 0, SEEK_END)
+        guard size >= 0, lseek(fd, 0, SEEK_SET) == 0 else { throw MediaStorageError(operation: "lseek", path: path, errno: errno) }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
         var total = 0
         try bytes.withUnsafeMutableBytes { raw in
             while total < raw.count {
@@ -113,7 +115,7 @@ package struct LocalMediaStorage: MediaStorage {
                     if errno == EINTR { continue }
                     throw MediaStorageError(operation: "read", path: path, errno: errno)
                 }
-                if count == 0 { break }  // the file shrank since fstat; return what is there
+                if count == 0 { break }  // the file shrank since we measured it; return what is there
                 total += count
             }
         }

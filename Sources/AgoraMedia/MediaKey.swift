@@ -1,7 +1,7 @@
 import AgoraCrypto
 
 /// The name of a stored file: 128 random bits in lowercase hex, a dot and the format's extension
-/// (`3f9c…e1.webp`).
+/// (`3f9c…e1.webp`); a thumbnail of it adds its width (`3f9c…e1-320.webp`).
 ///
 /// Names are random rather than derived from the content or the upload, so they reveal nothing and are never
 /// reused; that is what lets `MediaRoutes` tell browsers to cache them forever. `init(validating:)` accepts only
@@ -29,10 +29,23 @@ package struct MediaKey: Sendable, Hashable, CustomStringConvertible {
         return MediaKey(rawValue: hex.joined() + "." + format.fileExtension, format: format)
     }
 
-    /// The key `text` spells, or nil unless it has exactly the shape `random(format:)` makes.
+    /// The key of this image's thumbnail `width` pixels wide (always WebP).
+    package func thumbnail(width: Int) -> MediaKey {
+        MediaKey(rawValue: "\(rawValue.prefix(Self.randomByteCount * 2))-\(width).\(ImageFormat.webp.fileExtension)", format: .webp)
+    }
+
+    /// The key `text` spells, or nil unless it has exactly the shape `random(format:)` or `thumbnail(width:)` makes.
     package init?(validating text: String) {
-        let bytes = Array(text.utf8)
+        var bytes = Array(text.utf8)
         let hexCount = Self.randomByteCount * 2
+        // A thumbnail's `-<width>`: 1-4 digits, no leading zero, only before `.webp`.
+        if bytes.count > hexCount, bytes[hexCount] == UInt8(ascii: "-") {
+            let digits = bytes[(hexCount + 1)...].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            guard (1...4).contains(digits.count), digits.first != UInt8(ascii: "0"), text.hasSuffix(".webp"),
+                bytes.count == hexCount + 1 + digits.count + 5
+            else { return nil }
+            bytes.removeSubrange(hexCount..<(hexCount + 1 + digits.count))
+        }
         guard bytes.count > hexCount + 1, bytes[hexCount] == UInt8(ascii: ".") else { return nil }
         // Lowercase only: one spelling per key, so two URLs never name the same file.
         let isHex = bytes[..<hexCount].allSatisfy { c in

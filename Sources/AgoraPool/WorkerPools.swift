@@ -20,13 +20,16 @@ package final class WorkerPools: Service {
     package struct Sizes: Sendable, Equatable {
         package var hashing: Int
         package var files: Int
+        package var images: Int
 
         /// - Parameters:
         ///   - hashing: bcrypt threads (`AGORA_BCRYPT_THREADS`, the number of cores).
         ///   - files: disk I/O threads (`AGORA_FILE_THREADS`, 4).
-        package init(hashing: Int, files: Int) {
+        ///   - images: image decoding and encoding threads (`AGORA_IMAGE_THREADS`, the number of cores).
+        package init(hashing: Int, files: Int, images: Int = 1) {
             self.hashing = hashing
             self.files = files
+            self.images = images
         }
     }
 
@@ -35,14 +38,17 @@ package final class WorkerPools: Service {
     package let hashing: NIOThreadPool
     /// Blocking file reads and writes.
     package let files: NIOThreadPool
+    /// CPU-bound image cleaning and thumbnails (libvips).
+    package let images: NIOThreadPool
 
     /// Makes and starts the pools.
     package init(_ sizes: Sizes) {
-        precondition(sizes.hashing > 0 && sizes.files > 0, "every pool needs a thread")
+        precondition(sizes.hashing > 0 && sizes.files > 0 && sizes.images > 0, "every pool needs a thread")
         self.sizes = sizes
         hashing = NIOThreadPool(numberOfThreads: sizes.hashing)
         files = NIOThreadPool(numberOfThreads: sizes.files)
-        for pool in [hashing, files] { pool.start() }
+        images = NIOThreadPool(numberOfThreads: sizes.images)
+        for pool in [hashing, files, images] { pool.start() }
     }
 
     /// Waits for the service group to shut down, then stops the threads once the work in hand is done.
@@ -54,6 +60,6 @@ package final class WorkerPools: Service {
 
     /// Stops the threads once the work in hand is done; queued work fails. For commands that do not run `run()`.
     package func shutdown() async throws {
-        for pool in [hashing, files] { try await pool.shutdownGracefully() }
+        for pool in [hashing, files, images] { try await pool.shutdownGracefully() }
     }
 }

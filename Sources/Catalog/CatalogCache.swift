@@ -80,7 +80,7 @@ package struct CatalogCache: Sendable {
 
     /// The shape of the cached JSON: bumped when a product's JSON gains or loses a field, so instances running the
     /// new code never serve an entry the old code rendered (2: `slug`).
-    static let shape = "2"
+    static let shape = "3"
 
     func productKeys(_ id: UUID) -> (version: String, value: String) {
         ("\(prefix)cache:product:\(id.uuidString.lowercased()):v", "\(prefix)cache:product:\(Self.shape):\(id.uuidString.lowercased()):")

@@ -39,6 +39,14 @@ package struct ProductImage: Sendable, Codable, Equatable {
     package var width: Int
     package var height: Int
     package var contentType: String
+    /// Smaller WebP copies, narrowest first, for `srcset`; empty for images uploaded before thumbnails existed.
+    package var thumbnails: [ImageThumbnail] = []
+}
+
+/// A thumbnail of a product image: `width` pixels wide, the aspect ratio of the image.
+package struct ImageThumbnail: Sendable, Codable, Equatable {
+    package var width: Int
+    package var url: String
 }
 
 /// A category as a product names it.
@@ -85,7 +93,9 @@ package struct Product: Sendable, Codable, Equatable {
         p.low_stock_threshold, p.type, p.latitude, p.longitude, p.status, p.like_count, p.view_count, p.published_at, p.takedown_reason, \
         p.created_at, p.updated_at, c.id AS category_id, c.slug AS category_slug, c.name AS category_name, \
         (SELECT coalesce(json_agg(json_build_object('id', i.id, 'url', '/media/' || i.storage_key, 'width', i.width, \
-            'height', i.height, 'contentType', i.content_type) ORDER BY i.position), '[]') \
+            'height', i.height, 'contentType', i.content_type, 'thumbnails', \
+            (SELECT coalesce(json_agg(json_build_object('width', w, 'url', '/media/' || left(i.storage_key, 32) || '-' || w || '.webp') \
+                ORDER BY w), '[]') FROM unnest(i.thumbnail_widths) w)) ORDER BY i.position), '[]') \
          FROM product_images i WHERE i.product_id = p.id) AS images
         """
 

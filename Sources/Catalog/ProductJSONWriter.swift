@@ -74,7 +74,14 @@ struct ProductJSONWriter {
             raw(",\"width\":"); integer(image.width)
             raw(",\"height\":"); integer(image.height)
             raw(",\"contentType\":"); string(image.contentType)
-            raw("}")
+            raw(",\"thumbnails\":[")
+            for (position, thumbnail) in image.thumbnails.enumerated() {
+                if position > 0 { raw(",") }
+                raw("{\"width\":"); integer(thumbnail.width)
+                raw(",\"url\":"); string(thumbnail.url)
+                raw("}")
+            }
+            raw("]}")
         }
         raw("],\"status\":"); string(p.status.rawValue)
         raw(",\"likeCount\":"); integer(p.likeCount)

@@ -8,16 +8,16 @@ package import Logging
 extension ProductService {
     /// Adds an image to the end of `seller`'s product `id`.
     ///
-    /// The bytes are checked by their magic numbers (JPEG, PNG, WebP), stored under a random name, and only then
-    /// recorded; if recording fails the file is removed again.
+    /// The bytes are checked by their magic numbers (JPEG, PNG, WebP), cleaned by the image pipeline (upright, no
+    /// metadata) with WebP thumbnails, stored under a random name, and only then recorded; if recording fails the
+    /// files are removed again.
     /// - Throws: 404 for someone else's product; 409 at the image limit or for an archived product; 413/415/422
-    ///   from `ImageUpload.validate`.
+    ///   from `ImagePipeline.process`.
     package func addImage(_ id: UUID, seller: UUID, bytes: [UInt8], logger: Logger) async throws -> Product {
-        let image = try ImageUpload.validate(bytes: bytes, limits: settings.imageLimits)
-        // Check ownership before writing anything.
+        _ = try ImageUpload.validate(bytes: bytes, limits: settings.imageLimits)
+        // Check ownership before decoding or writing anything.
         _ = try await ownProduct(id, seller: seller, logger: logger)
-        let key = MediaKey.random(format: image.format)
-        try await media.put(bytes, key: key, contentType: image.format.contentType)
+        let image = try await images.store(bytes, limits: settings.imageLimits, thumbnails: true, logger: logger)
         do {
             try await db.withTransaction(logger: logger) { tx in
                 let old = try await lockOwned(id, seller: seller, in: tx)
@@ -30,30 +30,30 @@ extension ProductService {
                 }
                 try await tx.execute(
                     """
-                    INSERT INTO product_images (product_id, position, storage_key, content_type, width, height, byte_size)
-                    VALUES (\(id), \(count), \(key.rawValue), \(image.format.contentType), \(image.width), \(image.height), \(bytes.count))
+                    INSERT INTO product_images (product_id, position, storage_key, content_type, width, height, byte_size, thumbnail_widths)
+                    VALUES (\(id), \(count), \(image.key.rawValue), \(image.format.contentType), \(image.width), \(image.height),
+                            \(image.byteSize), \(image.thumbnailWidths))
                     """
                 )
                 try await tx.execute("UPDATE products SET updated_at = now() WHERE id = \(id)")
             }
         } catch {
-            do {
-                try await media.delete(key)
-            } catch let cleanup {
-                logger.warning("An image file outlived its failed upload", metadata: ["agora.media_key": "\(key.rawValue)", "error": "\(cleanup)"])
-            }
+            await images.remove(image.key, thumbnailWidths: image.thumbnailWidths, logger: logger)
             throw error
         }
-        logger.info("Product image added", metadata: ["agora.product_id": "\(id)", "bytes": "\(bytes.count)"])
+        logger.info(
+            "Product image added",
+            metadata: ["agora.product_id": "\(id)", "bytes": "\(bytes.count)", "stored_bytes": "\(image.byteSize)", "thumbnails": "\(image.thumbnailWidths)"])
         await cache.invalidate(products: [id], logger: logger)
         return try await ownProduct(id, seller: seller, logger: logger)
     }
 
-    /// Removes image `imageID` of `seller`'s product; the others close ranks. The file goes after the commit.
+    /// Removes image `imageID` of `seller`'s product; the others close ranks. The files go after the commit.
     package func deleteImage(_ id: UUID, imageID: UUID, seller: UUID, logger: Logger) async throws -> Product {
-        let key: String = try await db.withTransaction(logger: logger) { tx in
+        let (key, widths): (String, [Int]) = try await db.withTransaction(logger: logger) { tx in
             _ = try await lockOwned(id, seller: seller, in: tx)
-            let rows = try await tx.query("DELETE FROM product_images WHERE id = \(imageID) AND product_id = \(id) RETURNING storage_key")
+            let rows = try await tx.query(
+                "DELETE FROM product_images WHERE id = \(imageID) AND product_id = \(id) RETURNING storage_key, thumbnail_widths::bigint[] AS thumbnail_widths")
             guard let row = rows.first else { throw AgoraError(.notFound, code: "image_not_found", "No such image") }
             try await tx.execute(
                 """
@@ -63,11 +63,9 @@ extension ProductService {
                 """
             )
             try await tx.execute("UPDATE products SET updated_at = now() WHERE id = \(id)")
-            return try row.decode("storage_key")
+            return (try row.decode("storage_key"), try row.decode("thumbnail_widths", as: [Int].self))
         }
-        if let mediaKey = MediaKey(validating: key) {
-            do { try await media.delete(mediaKey) } catch { logger.warning("Image file not removed", metadata: ["error": "\(error)"]) }
-        }
+        if let mediaKey = MediaKey(validating: key) { await images.remove(mediaKey, thumbnailWidths: widths, logger: logger) }
         await cache.invalidate(products: [id], logger: logger)
         return try await ownProduct(id, seller: seller, logger: logger)
     }

@@ -31,12 +31,12 @@ package struct ProductService: Sendable {
     let sellers: any AccountDirectory
     let events: EventOutbox
     let cache: CatalogCache
-    let media: any MediaStorage
+    let images: ImageStore
     let settings: Settings
 
-    package init(db: PGPool, sellers: any AccountDirectory, events: EventOutbox, cache: CatalogCache, media: any MediaStorage, settings: Settings) {
+    package init(db: PGPool, sellers: any AccountDirectory, events: EventOutbox, cache: CatalogCache, images: ImageStore, settings: Settings) {
         self.db = db
-        self.media = media
+        self.images = images
         self.sellers = sellers
         self.events = events
         self.cache = cache

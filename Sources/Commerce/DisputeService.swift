@@ -39,13 +39,13 @@ package struct DisputeView: Codable, Sendable, Equatable {
 /// in the transaction of the step.
 package struct DisputeService: Sendable {
     let checkout: CheckoutService
-    let media: any MediaStorage
+    let images: ImageStore
     let imageLimits: ImageLimits
     var db: PGPool { checkout.db }
 
-    package init(checkout: CheckoutService, media: any MediaStorage, imageLimits: ImageLimits = .init()) {
+    package init(checkout: CheckoutService, images: ImageStore, imageLimits: ImageLimits = .init()) {
         self.checkout = checkout
-        self.media = media
+        self.images = images
         self.imageLimits = imageLimits
     }
 
@@ -150,18 +150,17 @@ package struct DisputeService: Sendable {
 
     /// The buyer or the seller adds a photo (JPEG, PNG, GIF or WebP, checked like product images).
     package func addPhoto(_ id: UUID, by party: Party, bytes: [UInt8], logger: Logger) async throws -> DisputeView {
-        let image = try ImageUpload.validate(bytes: bytes, limits: imageLimits)
+        _ = try ImageUpload.validate(bytes: bytes, limits: imageLimits)
         // Who may add it is checked before anything is stored.
         _ = try await view(id, viewer: party, logger: logger)
-        let key = MediaKey.random(format: image.format)
-        try await media.put(bytes, key: key, contentType: image.format.contentType)
+        let stored = try await images.store(bytes, limits: imageLimits, thumbnails: false, logger: logger)
         do {
             try await db.withTransaction(logger: logger) { tx in
                 let dispute = try await lock(id, for: party, in: tx)
-                try await addMessage(dispute, by: party, body: "", photo: "/media/\(key.rawValue)", in: tx)
+                try await addMessage(dispute, by: party, body: "", photo: stored.url, in: tx)
             }
         } catch {
-            try? await media.delete(key)
+            await images.remove(stored.key, thumbnailWidths: [], logger: logger)
             throw error
         }
         return try await view(id, viewer: party, logger: logger)

@@ -656,6 +656,22 @@ class MarketplaceJourney(unittest.TestCase):
         self.assertTrue(visitor.driver.execute_script("return document.querySelector(\"link[rel=canonical]\").href").endswith("/s/karoo_crafts"))
         visitor.shot("share-02-shop")
 
+    def test_a_phone_loads_the_webp_thumbnails_of_product_cards(self):
+        """Product images carry thumbnails made at upload (libvips); the cards offer them in srcset, and a phone-sized
+        window fetches the 320-pixel WebP rather than the original."""
+        phone = self.open("thumbnails")
+        phone.driver.set_window_size(400, 900)
+        phone.go("/")
+        phone.find(".product-card img")
+        script = """const i = document.querySelector('.product-card img');
+            return i && i.complete && i.naturalWidth ? {srcset: i.srcset, current: i.currentSrc, natural: i.naturalWidth} : null;"""
+        card = WebDriverWait(phone.driver, WAIT).until(lambda d: d.execute_script(script))
+        self.assertRegex(card["srcset"], r"/media/[0-9a-f]{32}-320\.webp 320w, /media/[0-9a-f]{32}\.png 640w")
+        self.assertTrue(card["current"].endswith("-320.webp"), card)
+        served = phone.driver.execute_script("""return fetch(arguments[0]).then(async (r) =>
+            ({status: r.status, type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength}));""", card["current"])
+        self.assertEqual((served["status"], served["type"]), (200, "image/webp"), served)
+
     def test_a_push_reaches_the_service_worker_and_shows_a_notification_that_opens_its_page(self):
         """The service worker's half of Web Push in Chromium: notification permission granted and a push delivered to
         the worker through DevTools (ServiceWorker.deliverPushMessage, the payload as the server encrypts it, decrypted

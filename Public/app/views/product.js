@@ -1,7 +1,7 @@
 // A product: images, price, seller, live likes/views/stock (topic product:<id>), like, message the seller, add to
 // cart, and reviews.
 import { api } from "../api.js";
-import { h, money, toast, ago, failure, avatar } from "../ui.js";
+import { h, money, toast, ago, failure, avatar, imageSources } from "../ui.js";
 import { pressButton, reportForm, shareButton } from "./common.js";
 
 export async function render({ params, view, session, socket, navigate }) {
@@ -63,6 +63,7 @@ export async function render({ params, view, session, socket, navigate }) {
       ? product.images.map((image, index) => h("img", {
         src: image.url, alt: index === 0 ? product.title : `${product.title}, image ${index + 1}`,
         width: image.width, height: image.height, loading: index ? "lazy" : "eager",
+        ...imageSources(image, "(min-width: 48rem) 50vw, 100vw"),
       }))
       : h("div", { class: "thumb placeholder", role: "img", "aria-label": "No image" }));
 
