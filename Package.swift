@@ -86,7 +86,7 @@ let package = Package(
         module("AgoraPostgres", ["CLibPQ", "AgoraCrypto", "AgoraPool", logging, nioCore, nioPosix, lifecycle]),
         module("AgoraRedis", ["CHiredis", "AgoraPool", "AgoraCrypto", logging, nioCore, nioPosix, lifecycle]),
         module("AgoraCrypto", ["COpenSSL"]),
-        module("AgoraMail", ["AgoraPostgres", "AgoraCrypto", "AgoraNet", logging, nioPosix, lifecycle]),
+        module("AgoraMail", ["AgoraCore", "AgoraPostgres", "AgoraCrypto", "AgoraNet", logging, nioPosix, lifecycle]),
         // Outbound HTTPS (the payment providers' APIs) on SwiftNIO: AsyncHTTPClient and NIOSSL.
         module("AgoraNet", [asyncHTTPClient, nioCore, nioHTTP1, nioPosix, nioSSL, nioTLS]),
         module("AgoraWebSocket", ["AgoraCrypto", "CZlib", hummingbirdCore, httpTypes, nioHTTPTypes, logging, nioCore, nioPosix]),

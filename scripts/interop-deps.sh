@@ -53,6 +53,8 @@ command -v openssl >/dev/null 2>&1 || debian_packages+=(openssl)
 command -v python3 >/dev/null 2>&1 || debian_packages+=(python3)
 is_installed chromium || debian_packages+=(chromium)
 is_installed chromium-driver || debian_packages+=(chromium-driver)
+# nginx for scripts/deploy-test.sh (deploy/nginx/agora.conf in front of two hosts).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || debian_packages+=(nginx-light)
 if [ ${#debian_packages[@]} -gt 0 ]; then apt_install "${debian_packages[@]}"; fi
 node="$(command -v node || command -v nodejs)"
 NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}" "$node" -e "require('ws')" \

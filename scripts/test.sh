@@ -47,3 +47,6 @@ swift test --skip-build "$@"
 if [ $# -eq 0 ] && [ "${AGORA_SCHEMATHESIS:-1}" != 0 ]; then scripts/schemathesis.sh; fi
 # The PWA in a real browser against a real server (Tests/e2e, scripts/e2e.sh); AGORA_E2E=0 skips it.
 if [ $# -eq 0 ] && [ "${AGORA_E2E:-1}" != 0 ]; then scripts/e2e.sh; fi
+# deploy/ as a user would run it: nginx in front of two hosts from a packaged release, images in an S3 bucket,
+# a rolling restart during chat and API traffic (scripts/deploy-test.sh); AGORA_DEPLOY_TEST=0 skips it.
+if [ $# -eq 0 ] && [ "${AGORA_DEPLOY_TEST:-1}" != 0 ]; then scripts/deploy-test.sh; fi

@@ -89,9 +89,11 @@ package func buildApplication(
     let outbox = MailOutbox(db: db)
     let auth = makeAuthService(config: config, db: db, redis: redis, mail: OutboxMailQueue(outbox: outbox), hashing: workers.hashing)
     let migrated = Flag(!config.migrateOnStart)
+    // What this instance's background duties did, for /metrics (agora_duty_*).
+    let duties = DutyMonitor()
     let dispatcher = MailDispatcher(
         outbox: outbox, transport: makeMailTransport(config.mail, files: workers.files), from: config.mail.from, settings: config.mail.dispatcher, logger: logger,
-        isReady: { migrated.isSet }
+        isReady: { migrated.isSet }, duties: duties
     )
     let events = EventOutbox(db: db)
     let directory: any AccountDirectory = auth.accounts
@@ -150,7 +152,7 @@ package func buildApplication(
     )
     let relay = NotificationRelay(
         events: events, notifications: notifications, stream: stream, hub: realtime, accounts: directory, products: productUpdates,
-        blocks: follows, interval: config.relayInterval, wakeup: eventWakeup, logger: logger, isReady: { migrated.isSet }
+        blocks: follows, interval: config.relayInterval, wakeup: eventWakeup, logger: logger, isReady: { migrated.isSet }, duties: duties
     )
     let cookies = AuthCookies(secure: config.auth.secureCookies, refreshLifetime: config.auth.refreshTokenLifetime)
 
@@ -203,7 +205,8 @@ package func buildApplication(
     }
 
     HealthRoutes(db: db, redis: redis).add(to: router)
-    MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache).add(to: router)
+    MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache, duties: duties, instance: "\(ProcessInfo.processInfo.hostName):\(config.port)")
+        .add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
     ProfileImageRoutes(images: ProfileImages(db: db, images: images, limits: ImageLimits(maxBytes: config.catalog.maxImageSize))).add(to: router)
@@ -229,7 +232,7 @@ package func buildApplication(
     let vapid = VAPID(key: config.secrets.vapidKey, subject: config.vapidSubject.isEmpty ? config.auth.publicURL : config.vapidSubject)
     let pushSubscriptions = PushSubscriptions(db: db, settings: config.push)
     PushRoutes(subscriptions: pushSubscriptions, vapid: vapid).add(to: router)
-    let streamPruner = StreamPruner(db: db, settings: config.streamRetention, logger: logger, isReady: { migrated.isSet })
+    let streamPruner = StreamPruner(db: db, settings: config.streamRetention, logger: logger, isReady: { migrated.isSet }, duties: duties)
     let sessionStore = auth.sessions
     // Queued pushes wake the dispatcher through LISTEN/NOTIFY (migration 0019); AGORA_PUSH_DISPATCH_MS is the safety net.
     let pushWakeup = EventWakeup()
@@ -244,7 +247,7 @@ package func buildApplication(
             (try? await presence.isOnline(users, logger: logger)) ?? users.map { _ in false }
         },
         liveSessions: { sessions, logger in try? await sessionStore.liveSessions(sessions, logger: logger) },
-        waitForWork: { await pushWakeup.wait(upTo: $0) }
+        waitForWork: { await pushWakeup.wait(upTo: $0) }, duties: duties
     )
     PresenceRoutes(presence: presence, chat: chat).add(to: router)
     NotificationRoutes(notifications: notifications, defaultPageSize: config.catalog.defaultPageSize, maxPageSize: config.catalog.maxPageSize)
@@ -272,15 +275,15 @@ package func buildApplication(
     if config.mail.isDispatcherEnabled { app.addServices(dispatcher) }
     if config.push.isDispatcherEnabled { app.addServices(pushListener, pushDispatcher) }
     app.addServices(streamPruner)
-    app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }))
+    app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }, duties: duties))
     app.addServices(ProductViewFlusher(
         views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },
-        totals: { await productUpdates.views($0) }
+        totals: { await productUpdates.views($0) }, duties: duties
     ))
     app.addServices(eventListener, relay)
     let chatDigest = ChatDigestJob(
         chat: chat, presence: presence, db: db, mailer: commerce.mailer, after: config.chatDigestAfter, interval: .seconds(60),
-        publicURL: config.commerce.publicURL, logger: logger, isReady: { migrated.isSet }
+        publicURL: config.commerce.publicURL, logger: logger, isReady: { migrated.isSet }, duties: duties
     )
     if config.chatDigestAfter > .zero { app.addServices(chatDigest) }
     if config.migrateOnStart {

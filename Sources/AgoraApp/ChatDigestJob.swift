@@ -1,3 +1,4 @@
+import AgoraCore
 import AgoraPostgres
 import Chat
 import Commerce
@@ -22,13 +23,16 @@ package struct ChatDigestJob: Service {
     let publicURL: String
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    var duties = DutyMonitor()
 
     package func run() async throws {
+        duties.started("chat_digest")
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if isReady() {
                 do {
-                    _ = try await round(logger: logger)
+                    duties.ran("chat_digest", items: try await round(logger: logger))
                 } catch {
+                    duties.failed("chat_digest")
                     logger.warning("Chat digest round failed; trying again next round", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }

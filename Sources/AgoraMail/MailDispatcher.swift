@@ -1,3 +1,4 @@
+package import AgoraCore
 import Foundation
 package import Logging
 import ServiceLifecycle
@@ -42,13 +43,15 @@ package struct MailDispatcher: Service {
     let settings: Settings
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    let duties: DutyMonitor
 
     /// - Parameter isReady: polled before the first batch; the app says "migrations applied", so the dispatcher
     ///   does not query a table that does not exist yet.
     package init(
         outbox: MailOutbox, transport: any MailTransport, from: MailAddress, settings: Settings = .init(), logger: Logger,
-        isReady: @escaping @Sendable () -> Bool = { true }
+        isReady: @escaping @Sendable () -> Bool = { true }, duties: DutyMonitor = DutyMonitor()
     ) {
+        self.duties = duties
         self.outbox = outbox
         self.transport = transport
         self.from = from
@@ -62,15 +65,18 @@ package struct MailDispatcher: Service {
             if Task.isShuttingDownGracefully { return }
             try await Task.sleep(for: .milliseconds(50))
         }
+        duties.started("mail_dispatcher")
         var failures = 0
         // On graceful shutdown the batch in hand is finished and marked; what is left stays for the next process.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var wait = settings.pollInterval
             do {
                 let handled = try await dispatchOnce()
+                duties.ran("mail_dispatcher", items: handled)
                 failures = 0
                 if handled == settings.batchSize { wait = .zero }  // more may be waiting
             } catch {
+                duties.failed("mail_dispatcher")
                 failures += 1
                 // The database is away: say so once in a while, and back off to at most 30 s.
                 if failures == 1 || failures % 30 == 0 { logger.warning("Mail dispatcher cannot reach the outbox", metadata: ["error": "\(String(reflecting: error))"]) }

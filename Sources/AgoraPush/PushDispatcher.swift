@@ -1,4 +1,4 @@
-import AgoraCore
+package import AgoraCore
 import AgoraCrypto
 package import AgoraNet
 package import AgoraPostgres
@@ -32,6 +32,7 @@ package struct PushDispatcher: Service {
     /// Waits for new pushes (a NOTIFY on `notifyChannel`), at most the given time: the poll is the safety net.
     let waitForWork: @Sendable (Duration) async -> Void
     let clients = Clients()
+    let duties: DutyMonitor
 
     /// The channel a statement that queued pushes notifies at its commit (migration 0019), the schema as payload.
     package static let notifyChannel = "agora_push"
@@ -39,8 +40,9 @@ package struct PushDispatcher: Service {
     package init(
         db: PGPool, vapid: VAPID, settings: PushSettings, logger: Logger, isReady: @escaping @Sendable () -> Bool,
         isOnline: @escaping @Sendable ([UUID], Logger) async -> [Bool], liveSessions: @escaping @Sendable ([String], Logger) async -> Set<String>?,
-        waitForWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
+        waitForWork: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }, duties: DutyMonitor = DutyMonitor()
     ) {
+        self.duties = duties
         self.waitForWork = waitForWork
         self.db = db
         self.vapid = vapid
@@ -52,12 +54,15 @@ package struct PushDispatcher: Service {
     }
 
     package func run() async throws {
+        duties.started("push_dispatcher")
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var sent = 0
             if isReady() {
                 do {
                     sent = try await dispatchOnce()
+                    duties.ran("push_dispatcher", items: sent)
                 } catch {
+                    duties.failed("push_dispatcher")
                     logger.warning("Push dispatch failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }

@@ -1,3 +1,4 @@
+package import AgoraCore
 import AgoraCrypto
 package import AgoraPostgres
 package import AgoraRedis
@@ -152,12 +153,14 @@ package struct ProductViewFlusher: Service {
     let logger: Logger
     let isReady: @Sendable () -> Bool
     let totals: (@Sendable ([UUID: Int]) async -> Void)?
+    let duties: DutyMonitor
 
     /// - Parameter totals: told the new view counts after each flush.
     package init(
         views: ProductViews, interval: Duration, logger: Logger, isReady: @escaping @Sendable () -> Bool,
-        totals: (@Sendable ([UUID: Int]) async -> Void)? = nil
+        totals: (@Sendable ([UUID: Int]) async -> Void)? = nil, duties: DutyMonitor = DutyMonitor()
     ) {
+        self.duties = duties
         self.views = views
         self.interval = interval
         self.logger = logger
@@ -166,6 +169,7 @@ package struct ProductViewFlusher: Service {
     }
 
     package func run() async throws {
+        duties.started("view_flush")
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Ends early on graceful shutdown; the flush after the loop then writes what is pending.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -178,11 +182,13 @@ package struct ProductViewFlusher: Service {
         guard isReady() else { return }
         do {
             let written = try await views.flush(logger: logger, totals: totals)
+            duties.ran("view_flush", items: written)
             if written > 0 { logger.debug("Product views flushed", metadata: ["views": "\(written)"]) }
         } catch let error as RedisError where error.code == .poolClosed {
             // Shutting down: nothing was taken, the counts wait in Redis for the next process.
             logger.debug("Product view flush skipped: Redis client closed")
         } catch {
+            duties.failed("view_flush")
             logger.warning("Product view flush failed; counts kept for the next one", metadata: ["error": "\(error)"])
         }
     }

@@ -1,4 +1,4 @@
-import AgoraCore
+package import AgoraCore
 import AgoraPostgres
 import Foundation
 package import Logging
@@ -14,22 +14,27 @@ package struct CommerceSweeper: Service {
     let settings: CommerceSettings
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    let duties: DutyMonitor
 
-    package init(commerce: CommerceServices, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
+    package init(commerce: CommerceServices, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }, duties: DutyMonitor = DutyMonitor()) {
         self.checkout = commerce.checkout
         self.orders = commerce.orders
         self.refunds = commerce.refunds
         self.settings = commerce.settings
         self.logger = logger
         self.isReady = isReady
+        self.duties = duties
     }
 
     package func run() async throws {
+        duties.started("commerce_sweeper")
         while !Task.isCancelledOrShuttingDown {
             if isReady() {
                 do {
-                    _ = try await sweep(logger: logger)
+                    let done = try await sweep(logger: logger)
+                    duties.ran("commerce_sweeper", items: done.expired + done.autoCompleted + done.refundsAttempted)
                 } catch {
+                    duties.failed("commerce_sweeper")
                     logger.warning("Commerce sweep failed; trying again next round", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }

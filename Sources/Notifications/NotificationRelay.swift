@@ -28,12 +28,14 @@ package struct NotificationRelay: Service {
     /// Signalled when domain events commit (`PGListener` on `EventOutbox.notifyChannel`); `interval` is then only the
     /// safety net for a notification that was lost.
     let wakeup: EventWakeup
+    let duties: DutyMonitor
 
     package init(
         events: EventOutbox, notifications: NotificationService, stream: UserStream, hub: RealtimeHub, accounts: any AccountDirectory,
         products: ProductUpdates, blocks: any BlockList, interval: Duration, batchSize: Int = 200, wakeup: EventWakeup = EventWakeup(),
-        logger: Logger, isReady: @escaping @Sendable () -> Bool
+        logger: Logger, isReady: @escaping @Sendable () -> Bool, duties: DutyMonitor = DutyMonitor()
     ) {
+        self.duties = duties
         self.events = events
         self.wakeup = wakeup
         self.blocks = blocks
@@ -49,12 +51,15 @@ package struct NotificationRelay: Service {
     }
 
     package func run() async throws {
+        duties.started("notification_relay")
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var relayed = 0
             if isReady() {
                 do {
                     relayed = try await relayOnce()
+                    duties.ran("notification_relay", items: relayed)
                 } catch {
+                    duties.failed("notification_relay")
                     logger.warning("Notification relay failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }

@@ -1,3 +1,4 @@
+package import AgoraCore
 package import AgoraPostgres
 package import Logging
 package import ServiceLifecycle
@@ -32,8 +33,10 @@ package struct StreamPruner: Service {
     let settings: Settings
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    let duties: DutyMonitor
 
-    package init(db: PGPool, settings: Settings, logger: Logger, isReady: @escaping @Sendable () -> Bool) {
+    package init(db: PGPool, settings: Settings, logger: Logger, isReady: @escaping @Sendable () -> Bool, duties: DutyMonitor = DutyMonitor()) {
+        self.duties = duties
         self.db = db
         self.settings = settings
         self.logger = logger
@@ -42,6 +45,7 @@ package struct StreamPruner: Service {
 
     package func run() async throws {
         guard settings.days > 0 || settings.perUser > 0 else { return }
+        duties.started("stream_pruner")
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if isReady() {
                 do {
@@ -53,7 +57,9 @@ package struct StreamPruner: Service {
                         if deleted < settings.batch { break }
                     }
                     if total > 0 { logger.info("Stream events pruned", metadata: ["events": "\(total)"]) }
+                    duties.ran("stream_pruner", items: total)
                 } catch {
+                    duties.failed("stream_pruner")
                     logger.warning("Stream pruning failed; retrying next round", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }

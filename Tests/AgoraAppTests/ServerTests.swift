@@ -247,3 +247,45 @@ struct ServerTests {
         }
     }
 }
+
+/// `agora_duty_*`: every instance runs every background duty, and its metrics say what each did.
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
+struct DutyMetricsTests {
+    /// `name{duty="…"} value` lines of one scrape, by duty.
+    static func values(_ metric: String, in text: String) -> [String: Double] {
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(metric + "{duty=\"") {
+            let rest = line.dropFirst(metric.count + 7)
+            guard let quote = rest.firstIndex(of: "\""), let space = rest.lastIndex(of: " "), let value = Double(rest[rest.index(after: space)...]) else { continue }
+            values[String(rest[..<quote])] = value
+        }
+        return values
+    }
+
+    @Test func eachInstanceShowsWhichDutiesItRunsAndTheirWorkAddsUp() async throws {
+        try await Cluster.with(2, ["AGORA_MAIL_POLL_MS": "50", "AGORA_RELAY_INTERVAL_MS": "50"]) { nodes in
+            for index in 0..<3 { _ = try await nodes[index % 2].api.register("duty_user_\(index)") }
+            // Three verification mails, sent by whichever dispatcher claimed each.
+            let deadline = ContinuousClock.now + .seconds(20)
+            var scrapes: [String] = []
+            while true {
+                scrapes = []
+                for node in nodes {
+                    scrapes.append(try await node.api.client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) })
+                }
+                let sent = scrapes.map { Self.values("agora_duty_items", in: $0)["mail_dispatcher"] ?? 0 }.reduce(0, +)
+                if sent >= 3 || ContinuousClock.now > deadline { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let expected: Set = ["mail_dispatcher", "notification_relay", "commerce_sweeper", "view_flush", "stream_pruner", "push_dispatcher", "chat_digest"]
+            for scrape in scrapes {
+                #expect(Set(Self.values("agora_duty_running", in: scrape).keys) == expected)
+                #expect((Self.values("agora_duty_runs", in: scrape)["mail_dispatcher"] ?? 0) > 0)
+                #expect(scrape.contains("agora_instance_info{instance=\""))
+            }
+            // Each mail went out once, from one instance or the other.
+            let sent = scrapes.map { Self.values("agora_duty_items", in: $0)["mail_dispatcher"] ?? 0 }
+            #expect(sent.reduce(0, +) == 3, "mails sent per instance: \(sent)")
+        }
+    }
+}
