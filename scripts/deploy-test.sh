@@ -58,9 +58,11 @@ mkdir -p "$work/nginx-cache" "$work/nginx-tmp"
 import re, sys
 source, target, front, port1, port2, public, cache = sys.argv[1:]
 text = open(source).read()
-servers = f"    server 127.0.0.1:{port1} max_fails=1 fail_timeout=3s;\n    server 127.0.0.1:{port2} max_fails=1 fail_timeout=3s;\n"
-text, n = re.subn(r"(    server 10\.0\.0\.\d+:8080[^\n]*\n)+", servers, text)
-assert n == 1, "the upstream block changed shape"
+def servers(match):
+    options = match.group(1).split(":8080", 1)[1].split(";")[0]  # each block keeps its own options
+    return "".join(f"    server 127.0.0.1:{port}{options};\n" for port in (port1, port2))
+text, n = re.subn(r"((?:    server 10\.0\.0\.\d+:8080[^\n]*\n)+)", servers, text)
+assert n == 2, "the upstream blocks changed shape"
 for old, new in [("    listen 80;\n", f"    listen 127.0.0.1:{front};\n"), ("    listen [::]:80;\n", ""),
                  ("/opt/agora/current/Public", public), ("/var/cache/nginx/agora-media", cache)]:
     assert old in text, old

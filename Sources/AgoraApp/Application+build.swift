@@ -205,6 +205,17 @@ package func buildApplication(
     }
 
     HealthRoutes(db: db, redis: redis).add(to: router)
+    // A WebSocket upgrade is recognised only as the first request of a connection (the sniffer decides before HTTP
+    // is set up). One that arrives later on a kept-alive connection, e.g. from a proxy that pools connections,
+    // reaches the router: say what is wrong instead of a bare 404.
+    router.get("/ws") { request, _ -> Response in
+        guard request.headers[.upgrade]?.lowercased().contains("websocket") == true else {
+            throw AgoraError(.notFound, code: "not_found", "No such route")
+        }
+        throw AgoraError(
+            .badRequest, code: "upgrade_not_first",
+            "A WebSocket upgrade must be the first request on its connection; open a new connection (proxies: do not reuse pooled connections for /ws)")
+    }
     MetricsRoutes(metrics: metrics, db: db, redis: redis, cache: cache, duties: duties, instance: "\(ProcessInfo.processInfo.hostName):\(config.port)")
         .add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)

@@ -289,3 +289,25 @@ struct DutyMetricsTests {
         }
     }
 }
+
+/// An upgrade is recognised only as the first request of a connection; a later one gets a clear 400, not a 404.
+@Suite(.tags(.integration), .enabled(if: TestServices.isConfigured))
+struct LateUpgradeTests {
+    @Test func anUpgradeAfterAnotherRequestOnTheSameConnectionIsA400ThatSaysWhy() async throws {
+        try await Cluster.with(1) { nodes in
+            let upgrade = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            // A request, its answer, then the upgrade on the same kept-alive connection (what a pooling proxy does).
+            let socket = try await RawSocket.connect(port: nodes[0].port)
+            try await socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(try await socket.readHTTP().status == 200)
+            try await socket.send(upgrade)
+            let late = try await socket.readHTTP()
+            #expect(late.status == 400, "\(late)")
+            #expect(late.body.contains("\"code\":\"upgrade_not_first\""), "\(late)")
+            // The same upgrade as the first request of a connection is a handshake (refused here: no credentials).
+            let first = try await RawHTTP.exchange(port: nodes[0].port, Array(upgrade.utf8), timeout: .seconds(5))
+            #expect(first.hasPrefix("HTTP/1.1 401"), "\(first)")
+        }
+    }
+}

@@ -146,6 +146,11 @@ class Chat:
         self.duplicates = []
         self.stale = []  # events at or before the last sequence seen: (seq, last, type)
         self.skips = []  # jumps in the sequence: (last, next)
+        self.hellos = []  # the seq each of the seller's sockets started at
+        self.first_hello = None
+        self.acked_at = {}  # text -> when the buyer had its ack
+        self.received_at = {}  # text -> when the seller had it
+        self.first_event = None
         self.acked = set()
         self.gaps = []  # seconds from a socket's close to its next open
         self.closes = {}  # code -> count
@@ -159,10 +164,10 @@ class Chat:
         return {"Origin": self.origin, "Authorization": f"Bearer {token}"}
 
     async def read(self):
-        last = 0
+        last = None  # the last sequence seen; None until the first hello
         closed_at = None
         while not self.done:
-            url = self.ws_url + (f"?resume={last}" if last else "")
+            url = self.ws_url + (f"?resume={last}" if last is not None else "")
             try:
                 async with connect(url, additional_headers=self.headers(self.seller["accessToken"]), open_timeout=5) as socket:
                     if closed_at is not None:
@@ -171,18 +176,29 @@ class Chat:
                     async for raw in socket:
                         message = json.loads(raw)
                         if message.get("type") == "hello":
+                            # A fresh socket starts at the stream's head; a resumed one reports where it is.
+                            if last is None:
+                                last = message["data"]["seq"]
+                                self.first_hello = time.monotonic()
+                                # As the PWA does: say where to start at once, or the server waits
+                                # AGORA_WS_RESUME_WAIT_MS (2 s) for a resume before it sends live events.
+                                await socket.send(json.dumps({"type": "resume", "id": "r", "data": {"lastSeq": last}}))
+                            self.hellos.append(message["data"]["seq"])
                             self.ready.set()
                         seq = message.get("seq")
                         if seq is not None:
+                            if self.first_event is None:
+                                self.first_event = time.monotonic()
                             if seq <= last:
                                 self.stale.append((seq, last, message.get("type")))
                                 continue  # an event at or before the resume point is never shown twice
-                            if last and seq != last + 1:
+                            if seq != last + 1:
                                 self.skips.append((last, seq))
                             last = seq
                         if message.get("type") == "chat:message":
                             text = message["data"]["message"]["text"]
                             (self.duplicates if text in self.received else self.received).append(text)
+                            self.received_at.setdefault(text, time.monotonic())
                     # A 1000 or 1001 close ends the iteration without an exception.
                     self.closes[socket.close_code] = self.closes.get(socket.close_code, 0) + 1
             except websockets.ConnectionClosed as closed:
@@ -215,8 +231,11 @@ class Chat:
                         while True:
                             reply = json.loads(await asyncio.wait_for(socket.recv(), 10))
                             if reply.get("id") == number and reply.get("type") == "ack":
-                                conversation = reply["data"]["conversationId"]
+                                # A resent message (same clientId) is acknowledged with the stored one.
+                                data = reply.get("data") or {}
+                                conversation = data.get("conversationId") or (data.get("message") or {}).get("conversationId") or conversation
                                 self.acked.add(text)
+                                self.acked_at.setdefault(text, time.monotonic())
                                 break
                             if reply.get("id") == number and reply.get("type") == "error":
                                 raise RuntimeError(f"chat:send refused: {reply}")
@@ -342,7 +361,7 @@ async def rolling_restart(hosts, front, grants, arguments):
     receive = asyncio.create_task(chat.read())
     await asyncio.wait_for(chat.ready.wait(), 20)
     send = asyncio.create_task(chat.send(arguments.messages, 0.05))
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(float(os.environ.get("AGORA_DEPLOY_WARMUP", "1.5")))
     stops = []
     for index in range(len(hosts.ports)):
         stops.append(await asyncio.to_thread(hosts.stop, index))
@@ -368,12 +387,19 @@ async def rolling_restart(hosts, front, grants, arguments):
     sent = {f"message {n:04d}" for n in range(arguments.messages)}
     check(not chat.sending, f"the buyer sent all {arguments.messages} messages across the restarts ({len(chat.acked)} acknowledged)")
     if set(chat.received) != sent:
-        log(f"missing: {sorted(sent - set(chat.received))}; sequence jumps: {chat.skips}; stale events: {chat.stale[:10]}; closes: {chat.closes}")
+        log(f"missing: {sorted(sent - set(chat.received))}; hellos: {chat.hellos}; sequence jumps: {chat.skips}; stale events: {chat.stale[:10]}; closes: {chat.closes}")
     check(set(chat.received) == sent, f"the seller received every message ({len(set(chat.received))} of {len(sent)})")
     check(not chat.duplicates, f"none twice ({len(chat.duplicates)} duplicates)")
     check(chat.closes.get(1001, 0) >= 1, f"sockets were closed with 1001 by the stopping hosts: {chat.closes}")
     check(not failures, f"{requests[0]} API requests through nginx during the restarts, none failed: {failures[:5]}")
     gaps = sorted(chat.gaps)
+    latencies = sorted(max(0.0, chat.received_at[t] - chat.acked_at[t]) for t in chat.received_at if t in chat.acked_at)
+    if latencies:
+        early = [round((chat.received_at[t] - chat.acked_at[t]) * 1000) for t in sorted(chat.acked_at)[:8] if t in chat.received_at]
+        log(f"ack to delivery: median {latencies[len(latencies) // 2] * 1000:.1f} ms, p90 {latencies[int(len(latencies) * 0.9)] * 1000:.0f} ms, "
+            f"worst {latencies[-1] * 1000:.0f} ms; the first eight: {early} ms")
+    if chat.first_hello and chat.first_event:
+        log(f"the seller's first event came {(chat.first_event - chat.first_hello) * 1000:.0f} ms after its first hello; hellos at {chat.hellos}")
     log(f"FIGURES: hosts stopped in {', '.join(f'{s:.2f}' for s in stops)} s after SIGTERM; sockets live again after "
         f"{', '.join(f'{g * 1000:.0f}' for g in gaps)} ms (median {gaps[len(gaps) // 2] * 1000:.0f} ms, worst {gaps[-1] * 1000:.0f} ms); "
         f"{requests[0]} API requests, 0 failed; {arguments.messages} chat messages, each delivered once")
