@@ -60,7 +60,7 @@ package struct SessionStore: SessionLiveness, Sendable {
             Self.createScript,
             keys: [prefix + "sess:" + session, prefix + "rt:" + Self.digest(token), prefix + "usess:" + account.uuidString],
             arguments: [account.uuidString, Self.digest(token), Self.nowMs, ttlMs, String(device.prefix(200)), ip ?? "", session],
-            logger: logger
+            durable: true, logger: logger
         )
         return (session, token)
     }
@@ -74,7 +74,7 @@ package struct SessionStore: SessionLiveness, Sendable {
             Self.rotateScript,
             keys: [prefix + "rt:" + Self.digest(token)],
             arguments: [prefix, Self.digest(token), Self.digest(next), Self.nowMs, ttlMs],
-            logger: logger
+            durable: true, logger: logger
         )
         guard let parts = reply.array?.compactMap(\.string), let outcome = parts.first else { return .invalid }
         switch outcome {
@@ -115,7 +115,7 @@ package struct SessionStore: SessionLiveness, Sendable {
             Self.revokeScript,
             keys: [prefix + "sess:" + session],
             arguments: [prefix, account?.uuidString ?? "", session],
-            logger: logger
+            durable: true, logger: logger
         )
         return reply.int == 1
     }
@@ -124,7 +124,8 @@ package struct SessionStore: SessionLiveness, Sendable {
     @discardableResult
     package func revokeAll(account: UUID, logger: Logger) async throws -> Int {
         try await redis.run(
-            Self.revokeAllScript, keys: [prefix + "usess:" + account.uuidString], arguments: [prefix, account.uuidString], logger: logger
+            Self.revokeAllScript, keys: [prefix + "usess:" + account.uuidString], arguments: [prefix, account.uuidString], durable: true,
+            logger: logger
         ).int ?? 0
     }
 

@@ -189,6 +189,15 @@ package struct AgoraConfig: Sendable {
             problems.append("AGORA_REDIS_URL: \(error.message)")
             redis = try RedisConfiguration(url: "redis://127.0.0.1")
         }
+        do {
+            redis.sentinels = try RedisConfiguration.sentinels(parsing: string("AGORA_REDIS_SENTINELS", ""))
+        } catch {
+            problems.append("AGORA_REDIS_SENTINELS: \(error.message)")
+        }
+        redis.masterName = string("AGORA_REDIS_MASTER_NAME", "agora")
+        redis.sentinelPassword = env["AGORA_REDIS_SENTINEL_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        redis.waitReplicas = int("AGORA_REDIS_WAIT_REPLICAS", 0, 0...16)
+        redis.waitTimeout = .milliseconds(int("AGORA_REDIS_WAIT_MS", 200, 1...10_000))
         redisPrefix = string("AGORA_REDIS_PREFIX", "agora:")
         trustProxy = bool("AGORA_TRUST_PROXY", false)
         auth = AuthSettings(

@@ -52,12 +52,19 @@ package final class RedisClient: Service, Sendable {
     package func send(_ arguments: [any RedisArgument], logger: Logger) async throws -> RedisValue {
         logger.trace("Redis command", metadata: ["redis.command": "\(arguments.first.map { String(decoding: $0.redisBytes, as: UTF8.self) } ?? "")"])
         let command = RedisCommand.encode(arguments)
+        var failedOver = false
         while true {
             let connection = try await connections.connection()
             do {
                 return try await connection.send(command)
             } catch is RedisPipelinedConnection.Unusable {
                 // It broke before this command was written (and is dropped already): another one can take it.
+                continue
+            } catch let error as RedisError where RedisSentinel.meansFailover(error) && !failedOver {
+                // A demoted master (READONLY) or one cut off from its replicas: drop the connection, so the next is
+                // opened where Sentinel says the master is now, and try once more there.
+                connection.fail(RedisError(.connectionClosed, message: "Redis answered \(error.prefix ?? "")"))
+                failedOver = true
                 continue
             }
         }
@@ -71,10 +78,18 @@ package final class RedisClient: Service, Sendable {
         logger.trace("Redis batch", metadata: ["redis.commands": "\(commands.count)"])
         var bytes: [UInt8] = []
         for command in commands { bytes += RedisCommand.encode(command) }
+        var failedOver = false
         while true {
             let connection = try await connections.connection()
             do {
-                return try await connection.send(batch: bytes, count: commands.count)
+                let replies = try await connection.send(batch: bytes, count: commands.count)
+                // The first command refused by a demoted master: none of the batch ran there. Once more, elsewhere.
+                if !failedOver, case .failure(let error) = replies.first, RedisSentinel.meansFailover(error) {
+                    connection.fail(RedisError(.connectionClosed, message: "Redis answered \(error.prefix ?? "")"))
+                    failedOver = true
+                    continue
+                }
+                return replies
             } catch is RedisPipelinedConnection.Unusable {
                 continue
             }
@@ -108,6 +123,30 @@ package final class RedisClient: Service, Sendable {
             }
             return try await send(call, logger: logger)
         }
+    }
+
+    /// Runs a script whose write must survive a failover: with `configuration.waitReplicas` > 0, the script and a
+    /// `WAIT` go in one batch on one connection, so the reply comes once that many replicas have the write (or the
+    /// wait timed out, which is logged). Without replicas configured, the same as `run(_:keys:arguments:logger:)`.
+    @discardableResult
+    package func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument], durable: Bool, logger: Logger) async throws -> RedisValue {
+        let replicas = configuration.waitReplicas
+        guard durable, replicas > 0 else { return try await run(script, keys: keys, arguments: arguments, logger: logger) }
+        let call: [any RedisArgument] = ["EVALSHA", script.sha1, keys.count] + keys + arguments
+        let wait: [any RedisArgument] = ["WAIT", replicas, Int(configuration.waitTimeout.components.seconds * 1000 + configuration.waitTimeout.components.attoseconds / 1_000_000_000_000_000)]
+        var replies = try await send(batch: [call, wait], logger: logger)
+        if case .failure(let error) = replies[0], error.prefix == "NOSCRIPT" {
+            _ = try await send(["SCRIPT", "LOAD", script.source], logger: logger)
+            replies = try await send(batch: [call, wait], logger: logger)
+        }
+        let value = try replies[0].get()
+        let acknowledged = (try? replies[1].get().int) ?? 0
+        if acknowledged < replicas {
+            logger.warning(
+                "A Redis write reached fewer replicas than asked within the wait",
+                metadata: ["redis.replicas": "\(acknowledged)", "redis.asked": "\(replicas)"])
+        }
+        return value
     }
 
     /// Publishes `message` on `channel`; returns how many subscribers (connections, across instances) received it.

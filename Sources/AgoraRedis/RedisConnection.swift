@@ -28,6 +28,7 @@ package final class RedisConnection: @unchecked Sendable {
             }
             if configuration.database != 0 { _ = try command(["SELECT", configuration.database]) }
             if let name { _ = try command(["CLIENT", "SETNAME", name]) }
+            if !configuration.sentinels.isEmpty { try RedisSentinel.checkMaster(context) }
         } catch {
             // No redisFree here: the object is fully initialised, so throwing runs deinit, which frees the context
             // (freeing it here as well was a double free, first hit by a server that never answers the handshake).
@@ -43,7 +44,9 @@ package final class RedisConnection: @unchecked Sendable {
     /// Opens a TCP connection with connect and read/write timeouts and TCP keep-alive.
     static func connect(_ configuration: RedisConfiguration) throws(RedisError) -> UnsafeMutablePointer<redisContext> {
         let timeout = timeval(configuration.commandTimeout)
-        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), timeout) else {
+        var (host, port) = (configuration.host, configuration.port)
+        if !configuration.sentinels.isEmpty { (host, port) = try RedisSentinel.masterAddress(configuration) }
+        guard let context = redisConnectWithTimeout(host, Int32(port), timeout) else {
             throw RedisError(.connectionFailed, message: "hiredis could not allocate a connection")
         }
         if context.pointee.err != 0 {

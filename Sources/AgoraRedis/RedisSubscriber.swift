@@ -189,13 +189,27 @@ package final class RedisSubscriber: Sendable {
                 throw RedisError(.connectionFailed, message: "Redis refused the subscriber's \(command[0])")
             }
         }
-        // A subscriber waits indefinitely for messages: no read timeout (TCP keep-alive catches dead peers).
+        if !configuration.sentinels.isEmpty {
+            do {
+                try RedisSentinel.checkMaster(context)
+            } catch {
+                redisFree(context)
+                throw error
+            }
+        }
+        // A subscriber waits indefinitely for messages: no read timeout (TCP keep-alive catches dead peers; with
+        // Sentinel, the PINGs of `serve` catch a master that hangs).
         _ = redisSetTimeout(context, timeval(tv_sec: 0, tv_usec: 0))
         return context
     }
 
     /// Serves one connection until it breaks (returns why) or the subscriber stops (returns nil).
     private func serve(_ context: UnsafeMutablePointer<redisContext>, _ handlers: Handlers) -> String? {
+        // With Sentinel, a master that stops answering (hung, partitioned) must be left for the new one Sentinel
+        // promotes: a connection silent for a second is PINGed, and one that does not answer in three is given up.
+        let watch = !configuration.sentinels.isEmpty
+        var lastHeard = ContinuousClock.now
+        var pingSent: ContinuousClock.Instant?
         while true {
             let commands = state.withLock { state -> [[String]]? in
                 if state.stopping { return nil }
@@ -210,7 +224,16 @@ package final class RedisSubscriber: Sendable {
                 pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = poll(&descriptors, 2, -1)
+            if watch {
+                let now = ContinuousClock.now
+                if let sent = pingSent, now - sent > .seconds(3) { return "no answer to PING within 3 s" }
+                if pingSent == nil, now - lastHeard > .seconds(1) {
+                    append(context, ["PING"])
+                    if !flush(context) { return RedisConnection.errorString(context) }
+                    pingSent = now
+                }
+            }
+            let ready = poll(&descriptors, 2, watch ? 500 : -1)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return "poll failed: \(String(cString: strerror(errno)))"
@@ -218,6 +241,8 @@ package final class RedisSubscriber: Sendable {
             if descriptors[1].revents != 0 { wake.drain() }
             if descriptors[0].revents != 0 {
                 guard redisBufferRead(context) == REDIS_OK else { return RedisConnection.errorString(context) }
+                lastHeard = ContinuousClock.now
+                pingSent = nil
                 var reply: UnsafeMutableRawPointer?
                 while redisGetReplyFromReader(context, &reply) == REDIS_OK, let raw = reply {
                     defer { freeReplyObject(raw) }
@@ -280,6 +305,8 @@ package final class RedisSubscriber: Sendable {
                 state.withLock { _ = $0.confirmedPatterns.insert(pattern) }
                 readyIfConfirmed("p:" + pattern, handlers)
             }
+        case ("pong", 2):
+            break  // the answer to the health PING
         case ("punsubscribe", 3):
             if let pattern = parts[1].string { state.withLock { _ = $0.confirmedPatterns.remove(pattern) } }
         default:
