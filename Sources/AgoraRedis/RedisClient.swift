@@ -66,6 +66,11 @@ package final class RedisClient: Service, Sendable {
                 connection.fail(RedisError(.connectionClosed, message: "Redis answered \(error.prefix ?? "")"))
                 failedOver = true
                 continue
+            } catch let error as RedisError where !failedOver && connections.wasLeftBehind(connection, by: error) {
+                // Its master was replaced while the command waited (a hung master): whatever it did there is gone with
+                // that master, so it runs once more on the new one.
+                failedOver = true
+                continue
             }
         }
     }
@@ -91,6 +96,9 @@ package final class RedisClient: Service, Sendable {
                 }
                 return replies
             } catch is RedisPipelinedConnection.Unusable {
+                continue
+            } catch let error as RedisError where !failedOver && connections.wasLeftBehind(connection, by: error) {
+                failedOver = true
                 continue
             }
         }

@@ -14,6 +14,8 @@ package final class RedisConnection: @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
     /// Set when a call saw the connection break.
     package private(set) var isBroken = false
+    /// With Sentinel, the master's `host:port` that `ROLE` confirmed; nil otherwise.
+    private(set) var masterAddress: String?
 
     /// Connects, authenticates, selects the database and names the connection (`CLIENT SETNAME`). Blocks.
     /// - Parameters:
@@ -28,7 +30,7 @@ package final class RedisConnection: @unchecked Sendable {
             }
             if configuration.database != 0 { _ = try command(["SELECT", configuration.database]) }
             if let name { _ = try command(["CLIENT", "SETNAME", name]) }
-            if !configuration.sentinels.isEmpty { try RedisSentinel.checkMaster(context) }
+            if !configuration.sentinels.isEmpty { masterAddress = try RedisSentinel.checkMaster(context, configuration) }
         } catch {
             // No redisFree here: the object is fully initialised, so throwing runs deinit, which frees the context
             // (freeing it here as well was a double free, first hit by a server that never answers the handshake).

@@ -23,6 +23,8 @@ final class RedisConnectionSet: Sendable {
         var waiters: [Waiter] = []
         var nextWaiterID = 0
         var closed = false
+        /// `RedisSentinel.moves` when the connections were last checked against the confirmed master.
+        var movesSeen = 0
     }
 
     private enum Choice {
@@ -74,6 +76,9 @@ final class RedisConnectionSet: Sendable {
 
     /// The connection for the next command: the least busy one, or the first to open if none is.
     func connection() async throws -> RedisPipelinedConnection {
+        if !configuration.sentinels.isEmpty, RedisSentinel.moves.load(ordering: .relaxed) != state.withLock({ $0.movesSeen }) {
+            leaveOldMaster()
+        }
         var startOpening = false
         let choice = state.withLock { state -> Choice in
             if state.closed { return .closed }
@@ -179,6 +184,27 @@ final class RedisConnectionSet: Sendable {
             waiter.timeout.cancel()
             waiter.continuation.resume(with: result.mapError { $0 as any Error })
         }
+    }
+
+    /// Fails the connections to a master other than the one last confirmed (`RedisSentinel`): after a failover, a
+    /// master that hangs would otherwise cost each of them a command timeout.
+    private func leaveOldMaster() {
+        let moves = RedisSentinel.moves.load(ordering: .relaxed)
+        guard let master = RedisSentinel.confirmedMaster(configuration) else { return }
+        let old = state.withLock { state -> [RedisPipelinedConnection] in
+            state.movesSeen = moves
+            return state.connections.filter { $0.masterAddress != master }
+        }
+        guard !old.isEmpty else { return }
+        logger.warning("Redis master moved; leaving the connections to the old one", metadata: ["redis.master": "\(master)", "redis.connections": "\(old.count)"])
+        for connection in old { connection.fail(RedisError(.connectionClosed, message: "the Redis master moved to \(master)")) }
+    }
+
+    /// Whether `error` broke a connection to a master that Sentinel has since replaced (so the command may run again
+    /// on the new one).
+    func wasLeftBehind(_ connection: RedisPipelinedConnection, by error: RedisError) -> Bool {
+        guard error.code == .connectionClosed, let address = connection.masterAddress else { return false }
+        return RedisSentinel.confirmedMaster(configuration).map { $0 != address } ?? false
     }
 
     /// Forgets a connection that broke; the next command that finds no idle connection opens a new one.

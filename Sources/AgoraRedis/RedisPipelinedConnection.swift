@@ -75,6 +75,8 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
     let outstanding = Atomic<Int>(0)
     /// False once the connection broke or was closed.
     let isUsable = Atomic<Bool>(true)
+    /// With Sentinel, the master this connection reaches (`host:port`).
+    let masterAddress: String?
 
     /// Takes over a connected, authenticated hiredis connection, and starts watching its socket.
     /// - Parameters:
@@ -84,6 +86,7 @@ final class RedisPipelinedConnection: SocketWatcher, @unchecked Sendable {
     init(_ socket: RedisConnection, poller: SocketPoller, onBreak: @escaping @Sendable (RedisPipelinedConnection) -> Void) throws(RedisError) {
         self.socket = socket
         self.descriptor = socket.descriptor
+        self.masterAddress = socket.masterAddress
         self.poller = poller
         self.onBreak = onBreak
         guard let reader = redisReaderCreate() else { throw RedisError(.connectionFailed, message: "hiredis could not allocate a reader") }

@@ -1,5 +1,6 @@
 internal import CHiredis
 import Foundation
+import Synchronization
 
 /// Finding the master through Redis Sentinel (`AGORA_REDIS_SENTINELS`, `AGORA_REDIS_MASTER_NAME`).
 ///
@@ -8,7 +9,17 @@ import Foundation
 /// has not yet seen a failover could name the old one. After a failover, connections to the old master break (it
 /// died, or Sentinel closed its clients when demoting it) or answer `READONLY`; both drop the connection, and the next
 /// one is opened at the new master.
+///
+/// A master that hangs rather than dies keeps its connections open, and each would cost a command timeout before it
+/// is dropped. So every connection that `ROLE` confirms records its master here, for the whole process: when any of
+/// them (a new pooled connection, or the subscriber, whose PINGs notice a hang within seconds) finds the master at a
+/// new address, the pools leave their connections to the old one before their next command.
 enum RedisSentinel {
+    /// The master `ROLE` last confirmed, per set of sentinels and master name.
+    private static let masters = Mutex<[String: String]>([:])
+    /// Bumped whenever a recorded master moves: one relaxed load per command tells a pool nothing moved.
+    static let moves = Atomic<Int>(0)
+
     /// The master's address, from the first sentinel that answers.
     static func masterAddress(_ configuration: RedisConfiguration) throws(RedisError) -> (host: String, port: Int) {
         var problems: [String] = []
@@ -40,12 +51,33 @@ enum RedisSentinel {
         throw RedisError(.connectionFailed, message: "no sentinel named the master: \(problems.joined(separator: "; "))")
     }
 
-    /// Throws unless the connection is to a master (`ROLE`).
-    static func checkMaster(_ context: UnsafeMutablePointer<redisContext>) throws(RedisError) {
+    /// Throws unless the connection is to a master (`ROLE`); records that master and returns its address.
+    @discardableResult
+    static func checkMaster(_ context: UnsafeMutablePointer<redisContext>, _ configuration: RedisConfiguration) throws(RedisError) -> String {
         let reply = try command(context, ["ROLE"])
         guard case .array(let parts) = reply, parts.first?.string == "master" else {
             throw RedisError(.connectionFailed, message: "the address Sentinel named is not a master (yet)")
         }
+        let host = context.pointee.tcp.host.map { String(cString: $0) } ?? ""
+        let address = "\(host):\(context.pointee.tcp.port)"
+        let key = masterKey(configuration)
+        masters.withLock { masters in
+            if masters[key] != address {
+                if masters[key] != nil { moves.add(1, ordering: .relaxed) }
+                masters[key] = address
+            }
+        }
+        return address
+    }
+
+    /// The master last confirmed for this configuration's sentinels and master name.
+    static func confirmedMaster(_ configuration: RedisConfiguration) -> String? {
+        let key = masterKey(configuration)
+        return masters.withLock { $0[key] }
+    }
+
+    private static func masterKey(_ configuration: RedisConfiguration) -> String {
+        configuration.sentinels.map { "\($0.host):\($0.port)" }.joined(separator: ",") + "/" + configuration.masterName
     }
 
     static func command(_ context: UnsafeMutablePointer<redisContext>, _ arguments: [any RedisArgument]) throws(RedisError) -> RedisValue {

@@ -191,7 +191,7 @@ package final class RedisSubscriber: Sendable {
         }
         if !configuration.sentinels.isEmpty {
             do {
-                try RedisSentinel.checkMaster(context)
+                try RedisSentinel.checkMaster(context, configuration)
             } catch {
                 redisFree(context)
                 throw error

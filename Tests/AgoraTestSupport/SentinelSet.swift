@@ -41,7 +41,7 @@ package final class SentinelSet: @unchecked Sendable {
             try? FileManager.default.removeItem(at: folder)
         }
         // No diskless-sync delay: the replica is in sync in milliseconds rather than Redis's default 5 s.
-        let common = "bind 127.0.0.1\nprotected-mode no\nsave \"\"\nappendonly no\nrepl-diskless-sync-delay 0\n"
+        let common = "bind 127.0.0.1\nprotected-mode no\nsave \"\"\nappendonly no\nrepl-diskless-sync-delay 0\nenable-debug-command local\n"
         try set.start(redis, port: set.masterPort, config: common)
         try set.start(redis, port: set.replicaPort, config: common + "replicaof 127.0.0.1 \(set.masterPort)\n")
         for port in set.sentinelPorts {
@@ -85,6 +85,17 @@ package final class SentinelSet: @unchecked Sendable {
         return nil
     }
 
+    /// Makes the server on `port` hang for `seconds` (`DEBUG SLEEP`), from a thread of its own; returns at once.
+    package func hang(port: Int, seconds: Int) {
+        Thread.detachNewThread {
+            var configuration = try? RedisConfiguration(url: "redis://127.0.0.1:\(port)", poolSize: 1, commandTimeout: .seconds(seconds + 10))
+            configuration?.connectionName = "test"
+            if let configuration, let connection = try? RedisConnection(configuration: configuration) {
+                _ = try? connection.command(["DEBUG", "SLEEP", String(seconds)])
+            }
+        }
+    }
+
     /// SIGKILL the server on `port`.
     package func kill(port: Int) {
         if let process = processes[port], process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
@@ -122,19 +133,7 @@ package final class SentinelSet: @unchecked Sendable {
 
     private static func freePorts(_ count: Int) throws -> [Int] {
         var ports: Set<Int> = []
-        while ports.count < count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-            guard bound == 0 else { throw SentinelSetError(message: "cannot bind a port") }
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            ports.insert(Int(UInt16(bigEndian: address.sin_port)))
-        }
+        while ports.count < count { ports.insert(try TestTools.freePort()) }
         return Array(ports)
     }
 }

@@ -102,6 +102,77 @@ struct SentinelFailoverTests {
     }
 }
 
+extension SentinelFailoverTests {
+    /// A master that hangs (`DEBUG SLEEP`) rather than dies: its connections stay open, so the subscriber's PING
+    /// watchdog and the command timeout are what move Agora to the promoted replica. The periodic resync is an hour
+    /// here, so messages after the failover can only arrive through the subscriber on the new master (and the resync
+    /// its reconnect triggers).
+    @Test func aHungMasterIsLeftForThePromotedReplica() async throws {
+        try await SentinelSet.with { redis in
+            var settings = redis.environment
+            settings["AGORA_WS_RESYNC_SECONDS"] = "3600"
+            try await Cluster.with(2, settings) { nodes in
+                let buyer = try await nodes[0].api.register("hungbuyer")
+                let seller = try await nodes[0].api.register("hungseller")
+                let opened = try await nodes[0].api.call(.post, "/api/conversations", json: ["userId": seller.accountID], bearer: buyer.accessToken)
+                let conversation = try #require(opened["id"] as? String)
+                let buyerSocket = try await TestSocket.resuming(port: nodes[0].port, token: buyer.accessToken, after: 0)
+                _ = try await buyerSocket.expect("ack", skipping: ["presence"])
+                let sellerSocket = try await TestSocket.resuming(port: nodes[1].port, token: seller.accessToken, after: 0)
+                _ = try await sellerSocket.expect("ack", skipping: ["presence"])
+                var received: [String] = []
+                func send(_ range: ClosedRange<Int>) async throws {
+                    for n in range {
+                        var attempts = 0
+                        while true {
+                            attempts += 1
+                            try buyerSocket.send([
+                                "type": "chat:send", "id": "m\(n)-\(attempts)",
+                                "data": ["conversationId": conversation, "text": "message \(n)", "clientId": "c\(n)"],
+                            ])
+                            let reply = try await buyerSocket.expect(
+                                "ack", skipping: ["presence", "chat:message", "chat:read", "error", "notification:new"], timeout: .seconds(30))
+                            if (reply["id"] as? String) == "m\(n)-\(attempts)" { break }
+                            try #require(attempts < 100, "message \(n) never acknowledged")
+                        }
+                    }
+                }
+                func collect(until count: Int, timeout: Duration) async throws {
+                    let deadline = ContinuousClock.now + timeout
+                    while Set(received).count < count, ContinuousClock.now < deadline {
+                        guard let message = try? await sellerSocket.next(timeout: .seconds(2)) else { continue }
+                        if message["type"] as? String == "chat:message", let text = SentinelFailoverTests.text(message) { received.append(text) }
+                    }
+                }
+                try await send(1...10)
+                try await collect(until: 10, timeout: .seconds(15))
+
+                let old = redis.masterPort
+                let hung = ContinuousClock.now
+                redis.hang(port: old, seconds: 12)
+                var promoted: Duration?
+                while ContinuousClock.now - hung < .seconds(30) {
+                    if let master = redis.masterAccordingToSentinels(), master != old {
+                        promoted = ContinuousClock.now - hung
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let failover = try #require(promoted, "Sentinel did not promote the replica within 30 s")
+                let resumed = ContinuousClock.now
+                try await send(11...30)
+                try await collect(until: 30, timeout: .seconds(40))
+                let recovery = ContinuousClock.now - resumed
+                #expect(Set(received).count == 30, "received \(Set(received).count) of 30")
+                #expect(received.count == Set(received).count, "duplicates: \(received.count - Set(received).count)")
+                let me = try await nodes[1].api.call(.get, "/api/me", bearer: buyer.accessToken)
+                #expect(me.status == .ok, "\(me.status) \(me.raw)")
+                print("SENTINEL HUNG MASTER: promoted \(failover) after DEBUG SLEEP; 20 messages sent and delivered in \(recovery) after it")
+            }
+        }
+    }
+}
+
 /// What waiting for the replica costs a session write (`AGORA_REDIS_WAIT_REPLICAS=1`): printed, not asserted (these
 /// machines are noisy); the note and the README carry the figures.
 @Suite(.tags(.integration), .enabled(if: TestServices.isConfigured), .serialized)
