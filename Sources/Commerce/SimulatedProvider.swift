@@ -90,7 +90,12 @@ package struct SimulatedProvider: PaymentProvider {
     /// Pays an open session (closing it) or fails an attempt on it, and returns the signed webhook delivery that
     /// says so, for the caller to hand to the webhook handler. As at Stripe Checkout, where a declined card can be
     /// tried again, a failed attempt leaves the session open: it is paid once, or it expires.
-    /// - Throws: 409 `payment_session_closed` for a session already paid or expired.
+    ///
+    /// The session's update and the webhook handling are two transactions: a host that dies (or a database that
+    /// restarts) between them leaves a paid session whose order was never fulfilled. Paying such a session again
+    /// delivers the payment again (the webhook handling is idempotent), so the buyer's retry finishes the order
+    /// instead of meeting a closed session forever.
+    /// - Throws: 409 `payment_session_closed` for a session expired, or paid with its order fulfilled.
     package func complete(_ id: String, paid: Bool, logger: Logger) async throws -> (payload: [UInt8], signature: String) {
         let completion = try await completion(id, paid: paid, logger: logger)
         return (completion.payload, completion.signature)
@@ -107,9 +112,12 @@ package struct SimulatedProvider: PaymentProvider {
     package func completion(_ id: String, paid: Bool, logger: Logger) async throws -> Completion {
         let rows = try await db.query(
             """
-            UPDATE simulated_payments SET status = \(paid ? "paid" : "open")
-            WHERE id = \(id) AND status = 'open' AND expires_at > now()
-            RETURNING order_id, currency, amount
+            UPDATE simulated_payments s SET status = \(paid ? "paid" : "open")
+            WHERE s.id = \(id)
+              AND ((s.status = 'open' AND s.expires_at > now())
+                OR (\(paid) AND s.status = 'paid'
+                    AND EXISTS (SELECT 1 FROM orders o WHERE o.id = s.order_id AND o.status = 'pending_payment')))
+            RETURNING s.order_id, s.currency, s.amount
             """,
             logger: logger
         )
