@@ -50,3 +50,13 @@ if [ $# -eq 0 ] && [ "${AGORA_E2E:-1}" != 0 ]; then scripts/e2e.sh; fi
 # deploy/ as a user would run it: nginx in front of two hosts from a packaged release, images in an S3 bucket,
 # a rolling restart during chat and API traffic (scripts/deploy-test.sh); AGORA_DEPLOY_TEST=0 skips it.
 if [ $# -eq 0 ] && [ "${AGORA_DEPLOY_TEST:-1}" != 0 ]; then scripts/deploy-test.sh; fi
+# The same deployment on separate hosts (network namespaces joined by a bridge): an Agora host SIGKILLed, the Redis
+# master SIGKILLed (Sentinel fails over), PostgreSQL restarted, all under chat, order and API traffic, and nothing
+# lost (scripts/cluster-test.sh, about four minutes). It needs root for the namespaces; AGORA_CLUSTER_TEST=0 skips it.
+if [ $# -eq 0 ] && [ "${AGORA_CLUSTER_TEST:-1}" != 0 ]; then
+    if [ "$(id -u)" = 0 ] && ip netns add agora-probe 2>/dev/null && ip netns del agora-probe; then
+        AGORA_CLUSTER_ARGS="${AGORA_CLUSTER_ARGS:---seconds 3}" scripts/cluster-test.sh
+    else
+        echo "The cluster test did NOT run: it needs root and network namespaces (sudo scripts/cluster-test.sh)." >&2
+    fi
+fi

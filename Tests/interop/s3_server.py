@@ -69,6 +69,7 @@ def main():
     parser.add_argument("--verify-presigned")
     parser.add_argument("--secret")
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     arguments = parser.parse_args()
 
     if arguments.verify_presigned:
@@ -83,7 +84,7 @@ def main():
     import requests
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address=arguments.host, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
