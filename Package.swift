@@ -99,7 +99,7 @@ let package = Package(
         // MARK: Domains, each owning its tables (scripts/boundaries.allow)
         // Web Push: subscriptions, payload encryption, VAPID and the dispatcher; like AgoraMail, the infrastructure of a port.
         module("AgoraPush", ["AgoraCore", "AgoraCrypto", "AgoraPostgres", "AgoraNet", hummingbird, httpTypes, logging, lifecycle]),
-        module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
+        module("Accounts", ["AgoraCore", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", "AgoraNet", bcrypt, hummingbird, httpTypes, nioCore, nioPosix, logging]),
         module("Catalog", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "AgoraRedis", "AgoraCrypto", "AgoraMedia", hummingbird, httpTypes, logging, lifecycle]),
         module("Social", ["AgoraCore", "AgoraEvents", "AgoraPostgres", "Catalog", hummingbird, logging]),
         // Cart, checkout, payments, orders, digital inventory, reviews, payouts.

@@ -1,7 +1,7 @@
 // The service worker: keeps the app shell (HTML, CSS, modules, icons) so Agora opens offline, and shows the cached
 // shell for any app address while offline. API calls and the WebSocket always go to the network (stale prices or
 // orders would be worse than a clear "offline"); product images are cached as they are seen.
-const VERSION = "agora-shell-v5";
+const VERSION = "agora-shell-v6";
 const MEDIA = "agora-media-v1";
 const SHELL = [
   "/", "/index.html", "/styles.css", "/manifest.webmanifest", "/icons/icon.svg", "/icons/icon-192.png", "/icons/icon-512.png",

@@ -32,8 +32,22 @@ export AGORA_LOG_LEVEL="${AGORA_LOG_LEVEL:-warning}"
 # would turn a fast run into 429s.
 export AGORA_RATE_LIMIT_AUTH="${AGORA_RATE_LIMIT_AUTH:-100}"
 
+# A local OAuth 2 provider standing in for Discord (Tests/interop/oauth_provider.py, authlib): the browser consents
+# as its default user, whom the test defines.
+oauth_secret="e2e-$(date +%s)-$$"
+"$python" Tests/interop/oauth_provider.py --ready "$data/oauth.port" --client-id agora-e2e --client-secret "$oauth_secret" \
+    --default-user e2e_discord > "$data/oauth.log" 2>&1 &
+oauth=$!
+for _ in $(seq 100); do [ -s "$data/oauth.port" ] && break; sleep 0.1; done
+[ -s "$data/oauth.port" ] || { log "the OAuth provider did not start:"; cat "$data/oauth.log" >&2; exit 1; }
+oauth_url="http://127.0.0.1:$(cat "$data/oauth.port")"
+export AGORA_OAUTH_DISCORD_CLIENT_ID=agora-e2e AGORA_OAUTH_DISCORD_CLIENT_SECRET="$oauth_secret"
+export AGORA_OAUTH_DISCORD_AUTHORIZE_URL="$oauth_url/oauth2/authorize" AGORA_OAUTH_DISCORD_TOKEN_URL="$oauth_url/api/oauth2/token"
+export AGORA_OAUTH_DISCORD_USER_URL="$oauth_url/api/users/@me" AGORA_E2E_OAUTH="$oauth_url"
+
 server=""
 cleanup() {
+    kill "$oauth" 2>/dev/null || true
     if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
     redis-cli -p "${AGORA_LOCAL_REDIS_PORT:-56379}" --scan --pattern "e2e-$$:*" 2>/dev/null | xargs -r redis-cli -p "${AGORA_LOCAL_REDIS_PORT:-56379}" del >/dev/null 2>&1 || true
     rm -rf "$data"

@@ -8,8 +8,9 @@
 #   PyPI:    websockets (13 or later, for its asyncio client), websocket-client, aiosmtpd, and stripe (its webhook
 #            signature code checks ours), selenium (drives chromium), schemathesis (4.x: the API against its OpenAPI
 #            document, scripts/schemathesis.sh), extruct (reads the share pages' OpenGraph and JSON-LD as crawlers
-#            do), http_ece and py_vapid (the local Web Push service decrypts and verifies with them), for the python3
-#            on PATH
+#            do), http_ece and py_vapid (the local Web Push service decrypts and verifies with them), moto (the S3
+#            server), Pillow (checks stored images), authlib and flask (the local OAuth 2 provider of the login
+#            tests), for the python3 on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -21,7 +22,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9" "moto[server]>=5,<6" "Pillow>=10")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9" "moto[server]>=5,<6" "Pillow>=10" "authlib>=1.3" "flask>=3")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -42,7 +43,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify; import moto.server, boto3, botocore.auth; moto.server.ThreadedMotoServer; import PIL.Image, PIL.features; assert PIL.features.check("webp")' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify; import moto.server, boto3, botocore.auth; moto.server.ThreadedMotoServer; import PIL.Image, PIL.features; assert PIL.features.check("webp"); import authlib.integrations.flask_oauth2, authlib.oauth2.rfc7636, flask' >/dev/null 2>&1; }
 
 # MARK: node and ws
 

@@ -80,7 +80,12 @@ extension AccountsService {
     package func changePassword(id: UUID, current: String, new: String, logger: Logger) async throws {
         let rows = try await db.query("SELECT email, username, password_hash FROM accounts WHERE id = \(id)", logger: logger)
         guard let row = rows.first else { throw AgoraError(.notFound, code: "account_not_found", "No such account") }
-        guard try await hasher.verify(current, against: try row.decode("password_hash")) else {
+        // An account made through a login provider has no password until a reset sets one.
+        guard let stored: String = try row.decode("password_hash") else {
+            throw AgoraError(
+                .validation, "This account has no password yet: set one with a password reset", fields: ["currentPassword": "no password is set"])
+        }
+        guard try await hasher.verify(current, against: stored) else {
             throw AgoraError(.validation, "The current password is not right", fields: ["currentPassword": "is incorrect"])
         }
         try Self.checkNewPassword(new, email: try row.decode("email"), username: try row.decode("username"), field: "newPassword")

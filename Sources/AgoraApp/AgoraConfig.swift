@@ -62,6 +62,8 @@ package struct AgoraConfig: Sendable {
     package var mail: MailSettings
     /// Where uploaded images are kept: this host's folder or a shared bucket.
     package var media: MediaSettings
+    /// Login providers (`AGORA_OAUTH_*`): none unless configured.
+    package var oauth: OAuthSettings
     /// How uploaded images are cleaned and which thumbnails are made.
     package var images = ImagePipeline.Settings()
     /// Catalog, search, caches, views and the feed.
@@ -348,6 +350,7 @@ package struct AgoraConfig: Sendable {
         media = MediaSettings.read(
             env: env, dataDirectory: dataDirectory, maxImageSize: catalog.maxImageSize, string: string, int: int, bool: bool
         ) { problems.append($0) }
+        oauth = OAuthSettings.read(env: env, string: string, int: int) { problems.append($0) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         secrets = try Secrets(environment: env, mode: mode, dataDirectory: dataDirectory)
     }
@@ -360,7 +363,7 @@ package struct AgoraConfig: Sendable {
             "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
             "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files), images \(workerPools.images)",
             "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
-            "mail": "\(mail.summary)", "media": "\(media.summary)",
+            "mail": "\(mail.summary)", "media": "\(media.summary)", "oauth": "\(oauth.summary)",
         ]
     }
 }

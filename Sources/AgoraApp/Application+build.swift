@@ -220,6 +220,11 @@ package func buildApplication(
         .add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
+    let oauth = OAuthLogin(
+        providers: config.oauth.providers, accounts: auth.accounts, db: db, redis: redis, prefix: config.redisPrefix,
+        publicURL: config.auth.publicURL, stateLifetime: config.oauth.stateLifetime, timeout: config.oauth.timeout
+    )
+    OAuthRoutes(oauth: oauth, auth: auth, cookies: cookies, origins: origins, secureCookies: config.auth.secureCookies).add(to: router)
     ProfileImageRoutes(images: ProfileImages(db: db, images: images, limits: ImageLimits(maxBytes: config.catalog.maxImageSize))).add(to: router)
     ShopRoutes(accounts: auth.accounts, products: products, orders: commerce.orders).add(to: router)
     SharePages(

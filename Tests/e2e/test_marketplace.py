@@ -776,6 +776,45 @@ class MarketplaceJourney(unittest.TestCase):
         page.login("pieter@demo.agora.local", "a brand new passphrase")
         self.assertEqual(page.find("a.me").text, "Pieter")
 
+    def test_a_buyer_continues_with_discord_and_another_links_it_on_the_account_page(self):
+        # The local provider (scripts/e2e.sh) stands in for Discord; the browser consents as its default user.
+        def provider_user(subject, username, email):
+            request = urllib.request.Request(os.environ["AGORA_E2E_OAUTH"] + "/control/users", method="POST",
+                                             data=json.dumps({"e2e_discord": {"id": subject, "username": username, "email": email,
+                                                                              "verified": True}}).encode(),
+                                             headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=10).read()
+
+        tag = secrets.token_hex(4)
+        provider_user("9" + str(int(tag, 16)), "Disco" + tag, f"disco-{tag}@example.com")
+        page = self.open("discord")
+        page.go("/login")
+        page.click("[data-testid=oauth-discord]", "Continue with Discord")
+        page.find("a.bell")  # logged in, on a new account
+        page.wait_url(r"/explore\?welcome=1")
+        page.go("/account")
+        page.find("p", f"disco-{tag}@example.com")
+        page.find("section p", f"Discord: connected as Disco{tag}")
+        page.find("p", "No password yet")
+        page.shot("discord-login")
+
+        # Someone with a password links a Discord account from the account page, then unlinks it.
+        provider_user("8" + str(int(tag, 16)), "Linker" + tag, f"linker-discord-{tag}@example.com")
+        other = self.open("linker")
+        other.go("/signup")
+        other.fill("#f-displayName", "Linker")
+        other.fill("#f-username", "linker_" + tag)
+        other.fill("#f-email", f"linker-{tag}@example.com")
+        other.fill("#f-password", "a long linker password")
+        other.click("form button[type=submit]", "Sign up")
+        other.wait_url(r"/explore")
+        other.go("/account")
+        other.click("[data-testid=link-discord]", "Link Discord")
+        other.wait_url(r"/account\?linked=discord")
+        other.find("section p", f"Discord: connected as Linker{tag}")
+        other.click("[data-testid=unlink-discord]", "Unlink")
+        other.find("section p", "Discord: not connected")
+
     def test_the_service_worker_caches_every_shell_file(self):
         public = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Public")
         with open(os.path.join(public, "sw.js"), encoding="utf-8") as handle:

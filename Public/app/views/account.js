@@ -42,6 +42,7 @@ export async function render({ view, session, refreshAccount, navigate }) {
     h("section", { class: "panel" }, h("h2", {}, "Addresses"),
       h("a", { href: "/account/addresses", "data-link": true }, "My saved addresses")),
     pushPanel(),
+    loginMethodsPanel(),
     h("section", { class: "panel" }, h("h2", {}, "Privacy"),
       h("div", { class: "field check" }, hide, h("label", { for: "hide-presence" }, "Hide when I am online"))),
     a.emailVerified ? null : h("section", { class: "panel" }, h("h2", {}, "Verify your email"), h("p", {}, "Check your inbox for our link."),
@@ -113,4 +114,38 @@ function pushPanel() {
   return h("section", { class: "panel" }, h("h2", {}, "Notifications"),
     h("div", { class: "field check" }, box, h("label", { for: "push-device" }, "Notify me on this device when Agora is closed")),
     h("p", { class: "muted" }, "New orders, messages and order updates; the kinds you mute on the notifications page are not sent."));
+}
+
+/** Login providers: link one (the browser goes to the provider and comes back), or unlink it while another way in remains. */
+function loginMethodsPanel() {
+  const panel = h("section", { class: "panel", "aria-labelledby": "methods-title" });
+  const draw = async () => {
+    let state;
+    try { state = await api("/api/me/oauth"); } catch { panel.replaceChildren(); return; }
+    if (!state.providers.length && !state.links.length) { panel.replaceChildren(); return; }
+    const rows = state.providers.map((provider) => {
+      const linked = state.links.find((link) => link.provider === provider.name);
+      const button = h("button", { type: "button", class: "secondary", "data-testid": `${linked ? "unlink" : "link"}-${provider.name}` },
+        linked ? "Unlink" : `Link ${provider.displayName}`);
+      button.addEventListener("click", async () => {
+        try {
+          if (linked) {
+            await api(`/api/me/oauth/${encodeURIComponent(provider.name)}`, { method: "DELETE" });
+            toast(`${provider.displayName} unlinked.`);
+            draw();
+          } else {
+            const { url } = await api(`/api/me/oauth/${encodeURIComponent(provider.name)}/link`, { method: "POST" });
+            location.assign(url);
+          }
+        } catch (error) { toast(error.message, { kind: "error" }); }
+      });
+      return h("p", {}, linked ? `${provider.displayName}: connected as ${linked.username || "you"}. ` : `${provider.displayName}: not connected. `, button);
+    });
+    panel.replaceChildren(h("h2", { id: "methods-title" }, "Ways to log in"),
+      h("p", { class: "muted" }, state.hasPassword ? "Your password, and:" : "No password yet: a password reset sets one."), ...rows);
+  };
+  draw();
+  const linked = new URLSearchParams(location.search).get("linked");
+  if (linked) toast(`${linked.charAt(0).toUpperCase() + linked.slice(1)} is now connected.`);
+  return panel;
 }

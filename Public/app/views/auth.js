@@ -47,6 +47,10 @@ export async function render({ params, query, view, navigate, refreshAccount, se
     return;
   }
 
+  // Back from a login provider: an account already has its email, so its password links the two.
+  const link = new URLSearchParams(location.hash.slice(1));
+  if (mode === "login" && link.get("oauthLink")) return confirmLink(view, link, { navigate, refreshAccount });
+
   const signup = mode === "signup";
   const form = h("form", { class: "panel form", novalidate: true, "aria-labelledby": "auth-title" },
     h("h1", { id: "auth-title" }, signup ? "Create your account" : "Log in"),
@@ -58,6 +62,7 @@ export async function render({ params, query, view, navigate, refreshAccount, se
       signup ? { hint: "At least 10 characters, not your email or username." } : {}),
     status,
     h("button", { type: "submit" }, signup ? "Sign up" : "Log in"),
+    providerButtons(),
     h("p", { class: "muted" }, signup
       ? ["Already have an account? ", h("a", { href: `/login${next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}`, "data-link": true }, "Log in")]
       : ["New here? ", h("a", { href: "/signup", "data-link": true }, "Create an account"), " · ",
@@ -80,7 +85,56 @@ export async function render({ params, query, view, navigate, refreshAccount, se
     }
   });
   view.append(h("div", { class: "narrow" }, form));
-  form.querySelector("input")?.focus();
+  const problem = oauthProblems[query.get("oauthError")];
+  if (problem) {
+    status.textContent = problem;
+  } else {
+    form.querySelector("input")?.focus();
+  }
+}
+
+const oauthProblems = {
+  invalid_state: "That sign-in took too long or was started in another browser. Please try again.",
+  provider_error: "The sign-in was cancelled or refused by the provider.",
+  exchange_failed: "The provider did not confirm the sign-in. Please try again.",
+  profile_unusable: "The provider did not share a verified email address, which an account needs.",
+  already_linked: "That account is already connected to another Agora account.",
+  suspended: "This account is suspended.",
+};
+
+/** "Continue with Discord" (and any other configured provider): a plain link, as the provider needs the whole page. */
+function providerButtons() {
+  const box = h("div", { class: "oauth-buttons" });
+  api("/api/auth/oauth/providers").then(({ providers }) => {
+    for (const provider of providers) {
+      box.append(h("a", { href: `/api/auth/oauth/${encodeURIComponent(provider.name)}/start`, class: "button secondary",
+        "data-testid": `oauth-${provider.name}` }, `Continue with ${provider.displayName}`));
+    }
+  }).catch(() => { /* no providers then */ });
+  return box;
+}
+
+function confirmLink(view, link, { navigate, refreshAccount }) {
+  const provider = link.get("provider") ?? "the provider";
+  const name = provider.charAt(0).toUpperCase() + provider.slice(1);
+  const status = h("p", { class: "form-status", role: "alert" });
+  const form = h("form", { class: "panel form", novalidate: true },
+    h("h1", {}, `Connect ${name} to your account`),
+    h("p", {}, `An Agora account already uses ${link.get("email") ?? "that email"}. Enter its password to connect ${name}; from then on either logs you in.`),
+    field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true }),
+    status, h("button", { type: "submit" }, `Connect ${name}`),
+    h("p", { class: "muted" }, h("a", { href: "/forgot-password", "data-link": true }, "Forgot password?")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const grant = await api("/api/auth/oauth/link/confirm", { method: "POST", body: { token: link.get("oauthLink"), password: form.elements.password.value } });
+      history.replaceState(null, "", "/login");
+      await refreshAccount(grant);
+      navigate("/", { replace: true });
+    } catch (error) { showErrors(form, error, status); }
+  });
+  view.append(h("div", { class: "narrow" }, form));
+  form.elements.password.focus();
 }
 
 async function verify(view, token, session) {
