@@ -233,6 +233,17 @@ package struct AgoraConfig: Sendable {
         // Typo tolerance: how similar (trigram percent) a catalog word must be to a search word to be a correction
         // candidate. A connection setting, so the trigram index answers `%` with it.
         postgres.serverSettings["pg_trgm.similarity_threshold"] = String(Double(catalog.fuzzyThreshold) / 100)
+        // A host that vanishes (cut off the network, not stopped) sends PostgreSQL no close: its backends, with any
+        // transaction and row locks they hold, would stay for the kernel's keepalive (two hours). Probing after this
+        // many idle seconds lets PostgreSQL end them within about twice that (scripts/cluster-test.sh measures it).
+        let keepalive = int("AGORA_DB_TCP_KEEPALIVE_SECONDS", 10, 0...7200)
+        if keepalive > 0 {
+            postgres.serverSettings["tcp_keepalives_idle"] = String(keepalive)
+            postgres.serverSettings["tcp_keepalives_interval"] = String(max(1, keepalive / 2))
+            postgres.serverSettings["tcp_keepalives_count"] = "3"
+            // And for a connection with data in flight, which keepalives do not probe: unacknowledged for this long.
+            postgres.serverSettings["tcp_user_timeout"] = String(keepalive * 3000)
+        }
         var commerce = CommerceSettings(
             reservationTTL: .seconds(int("AGORA_RESERVATION_TTL", 900, 10...86_400)),
             pricesIncludeVAT: bool("AGORA_PRICES_INCLUDE_VAT", true),

@@ -18,6 +18,20 @@ import Testing
         #expect(config.allowedOrigins == ["http://127.0.0.1:8080", "http://localhost:8080"])
     }
 
+    @Test func postgreSQLProbesIdleConnectionsSoAVanishedHostsBackendsEnd() throws {
+        let config = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch])
+        #expect(config.postgres.serverSettings["tcp_keepalives_idle"] == "10")
+        #expect(config.postgres.serverSettings["tcp_keepalives_interval"] == "5")
+        #expect(config.postgres.serverSettings["tcp_keepalives_count"] == "3")
+        #expect(config.postgres.serverSettings["tcp_user_timeout"] == "30000")
+        let off = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_DB_TCP_KEEPALIVE_SECONDS": "0"])
+        #expect(off.postgres.serverSettings["tcp_keepalives_idle"] == nil && off.postgres.serverSettings["tcp_user_timeout"] == nil)
+        let bad = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_DB_TCP_KEEPALIVE_SECONDS": "-1"])
+        }
+        #expect(bad.description.contains("AGORA_DB_TCP_KEEPALIVE_SECONDS"))
+    }
+
     @Test func everyBadValueIsListed() throws {
         let error = try #require(throws: ConfigError.self) {
             try AgoraConfig(environment: [

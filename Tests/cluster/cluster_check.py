@@ -40,6 +40,9 @@ WS = f"ws://{ADDRESS['nginx']}/ws"
 SHIPPING = {"name": "Cluster Buyer", "line1": "1 Long Street", "city": "Cape Town", "region": "Western Cape",
             "postalCode": "8001", "country": "ZA"}
 PG_PASSWORD = "agora-cluster-" + secrets.token_hex(6)
+# The clients ping their sockets as the PWA does (an unanswered ping means a dead connection: a host cut off by the
+# network sends no close), every 2 s with 3 s to answer instead of the PWA's 25 s and 10 s, to keep the run short.
+PING, PONG = 2, 3
 
 
 def log(message):
@@ -428,7 +431,7 @@ class Stream:
             url = WS + (f"?resume={self.last}" if self.last is not None else "")
             try:
                 async with connect(url, additional_headers={"Origin": FRONT, "Authorization": f"Bearer {self.account['token']}"},
-                                   open_timeout=5, max_queue=None) as socket:
+                                   open_timeout=5, max_queue=None, ping_interval=PING, ping_timeout=PONG) as socket:
                     async for raw in socket:
                         message = json.loads(raw)
                         if message.get("type") == "hello":
@@ -490,7 +493,7 @@ class ChatPair:
         while not self.done:
             try:
                 async with connect(WS, additional_headers={"Origin": FRONT, "Authorization": f"Bearer {self.buyer['token']}"},
-                                   open_timeout=5) as socket:
+                                   open_timeout=5, ping_interval=PING, ping_timeout=PONG) as socket:
                     while not self.done:
                         text = f"{self.tag} pair {self.index} message {self.number:06d}"
                         data = {"text": text, "clientId": f"{self.tag}-p{self.index}-{self.number}"}
@@ -884,6 +887,30 @@ async def failures(cluster, accounts, arguments, image_url):
         cluster.pg_ctl("restart")
         return f"pg_ctl restart -m fast took {time.monotonic() - started:.2f} s"
     await fault("postgresql restarted", restart_pg, None)
+
+    # 4. An Agora host is cut off the network (its link down): no close, no reset, its sockets just go silent.
+    def partition():
+        cluster.run("h3", ["ip", "link", "set", "eth0", "down"])
+        # PostgreSQL hears nothing from h3's backends: it must end them itself (AGORA_DB_TCP_KEEPALIVE_SECONDS), or a
+        # transaction of h3's would keep its row locks (a relay batch, a checkout) for the kernel's two hours.
+        started = time.monotonic()
+        query = f"SELECT count(*) FROM pg_stat_activity WHERE client_addr = '{ADDRESS['h3']}'"
+        left = None
+        while time.monotonic() - started < 90:
+            left = int(cluster.sql(query))
+            if left == 0:
+                break
+            time.sleep(0.5)
+        ended = round(time.monotonic() - started, 1) if left == 0 else None
+        results["postgresql ended the cut-off host's connections after"] = ended
+        return f"h3's link down; PostgreSQL ended its connections after {ended} s"
+
+    def reconnect():
+        cluster.run("h3", ["ip", "link", "set", "eth0", "up"])
+        cluster.wait_agora("h3")
+    await fault("agora host cut off", partition, reconnect)
+    check(results["postgresql ended the cut-off host's connections after"] is not None,
+          "PostgreSQL ended the cut-off host's connections (TCP keepalive) within 90 s")
 
     # Let everything in flight land, then stop and count.
     await asyncio.sleep(2)

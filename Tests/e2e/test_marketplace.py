@@ -69,8 +69,15 @@ RECORD_SOCKETS = """
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
-      const record = { socket: this, received: [] };
+      const record = { socket: this, received: [], deaf: false };
       sockets.push(record);
+      // A test may make a socket deaf: still open, but nothing goes through either way, as when its host is cut off
+      // the network (the close event still reaches the page).
+      const send = this.send.bind(this);
+      this.send = (data) => { if (!record.deaf) send(data); };
+      const listen = this.addEventListener.bind(this);
+      this.addEventListener = (type, listener, options) =>
+        listen(type, type === "message" ? (event) => { if (!record.deaf) listener(event); } : listener, options);
       this.addEventListener("message", (event) => {
         let type = null;
         try { type = JSON.parse(event.data).type; } catch {}
@@ -814,6 +821,26 @@ class MarketplaceJourney(unittest.TestCase):
         other.find("section p", f"Discord: connected as Linker{tag}")
         other.click("[data-testid=unlink-discord]", "Unlink")
         other.find("section p", "Discord: not connected")
+
+    def test_a_socket_whose_host_goes_silent_is_left_and_resumed_elsewhere(self):
+        # No close and no answer: the PWA's ping (every 25 s, 10 s to answer; 1 s each here) must notice.
+        page = self.open("silent")
+        page.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": "window.__agoraPingMs = 1000; window.__agoraPongMs = 1000;"})
+        page.login("vinyl_vault@demo.agora.local")
+        page.live()
+        opened = page.driver.execute_script("return window.__agoraSockets.filter((r) => new URL(r.socket.url).pathname === '/ws').length")
+        page.driver.execute_script("window.__agoraSockets.filter((r) => new URL(r.socket.url).pathname === '/ws').at(-1).deaf = true")
+        started = time.monotonic()
+        WebDriverWait(page.driver, WAIT).until(lambda d: d.execute_script(
+            "return window.__agoraSockets.filter((r) => new URL(r.socket.url).pathname === '/ws' && !r.deaf && r.socket.readyState === 1).length") >= 1
+            and d.execute_script("return window.__agoraSockets.filter((r) => new URL(r.socket.url).pathname === '/ws').length") > opened)
+        took = time.monotonic() - started
+        page.live()
+        self.assertLess(took, 10, f"the silent socket was left after {took:.1f} s")
+        deaf_state = page.driver.execute_script(
+            "return window.__agoraSockets.filter((r) => r.deaf).map((r) => r.socket.readyState)")
+        self.assertTrue(all(state >= 2 for state in deaf_state), f"the silent socket is closing or closed: {deaf_state}")
 
     def test_the_service_worker_caches_every_shell_file(self):
         public = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Public")
