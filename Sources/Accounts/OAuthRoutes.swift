@@ -71,6 +71,8 @@ package struct OAuthRoutes: Sendable {
     /// password, or with an error, on a page of the app.
     @Sendable func callback(_ request: Request, context: AgoraRequestContext) async throws -> Response {
         let name = context.parameters.get("provider") ?? ""
+        // No browser is sent back to a provider that is not configured: a plain 404, not a page of the app.
+        _ = try oauth.provider(name)
         let query = request.uri.queryParameters
         let state = query["state"].map(String.init)
         let cookieState = request.cookies[Self.stateCookie]?.value
