@@ -321,14 +321,14 @@ package struct OAuthLogin: Sendable {
     /// - Throws: 401 `invalid_credentials` for a wrong password; 404 `oauth_link_expired` for an unknown or used token;
     ///   409 `oauth_already_linked` when it was linked meanwhile.
     package func confirmLink(token: String, password: String, logger: Logger) async throws -> Account {
-        guard token.count <= 128, let pending = try await take(token, logger: logger), let subject = pending.subject, let email = pending.email else {
-            throw AgoraError(.notFound, code: "oauth_link_expired", "This link request has expired; continue with the provider again")
+        guard let pending = try await pendingLink(token, logger: logger), let subject = pending.subject, let email = pending.email else {
+            throw Self.linkExpired
         }
+        // A wrong password leaves the request as it was (same expiry); a right one uses it up, once.
         guard let account = try await accounts.authenticate(email: email, password: password, logger: logger) else {
-            // The token stays usable for another try until it expires.
-            try await store(token, pending, logger: logger)
             throw AgoraError(.unauthorized, code: "invalid_credentials", "The password is not right")
         }
+        guard try await take(token, logger: logger) != nil else { throw Self.linkExpired }
         do {
             try await db.execute(
                 "INSERT INTO oauth_identities (provider, subject, account_id, username) VALUES (\(pending.provider), \(subject), \(account.id), \(pending.username ?? ""))",
@@ -339,6 +339,21 @@ package struct OAuthLogin: Sendable {
         logger.info("OAuth provider linked after a password", metadata: ["oauth.provider": "\(pending.provider)", LogKey.account.rawValue: "\(account.id)"])
         return account
     }
+
+    /// The email a pending link (`confirmLink`'s token) waits on, for rate limiting by account as a login is; nil for
+    /// an unknown or used token.
+    package func pendingEmail(token: String, logger: Logger) async throws -> String? {
+        try await pendingLink(token, logger: logger)?.email
+    }
+
+    private func pendingLink(_ token: String, logger: Logger) async throws -> Pending? {
+        guard token.count <= 128, let json = try await redis.send(["GET", key(token)], logger: logger).string,
+            let pending = try? JSONDecoder().decode(Pending.self, from: Data(json.utf8)), pending.subject != nil
+        else { return nil }
+        return pending
+    }
+
+    static let linkExpired = AgoraError(.notFound, code: "oauth_link_expired", "This link request has expired; continue with the provider again")
 
     /// The providers linked to `account`, and whether it has a password.
     package func links(of account: UUID, logger: Logger) async throws -> (links: [Link], hasPassword: Bool) {

@@ -117,7 +117,9 @@ package struct OAuthRoutes: Sendable {
         if (input.token ?? "").isEmpty { errors.add("token", "is required") }
         if (input.password ?? "").isEmpty { errors.add("password", "is required") }
         try errors.throwIfAny()
-        try await auth.limiter.check(ip: context.clientIP, account: input.token, logger: context.logger)
+        // Counted against the account whose password is tried, as a login is: the same budget, however it is tried.
+        guard let email = try await oauth.pendingEmail(token: input.token ?? "", logger: context.logger) else { throw OAuthLogin.linkExpired }
+        try await auth.limiter.check(ip: context.clientIP, account: email, logger: context.logger)
         let account = try await oauth.confirmLink(token: input.token ?? "", password: input.password ?? "", logger: context.logger)
         let device = String((request.headers[.userAgent] ?? "login").prefix(100))
         let grant = try await auth.startSession(for: account, device: device, ip: context.clientIP, logger: context.logger)
