@@ -116,12 +116,23 @@ package struct OAuthLogin: Sendable {
     let publicURL: String
     let stateLifetime: Duration
     let timeout: Duration
+    /// Each provider's token and user endpoints: a client (and its connection pool) made once, and the path to call.
+    let endpoints: [String: (token: (HTTPSClient, String), user: (HTTPSClient, String))]
 
+    /// - Throws: `HTTPClientError` for a provider URL or CA file that cannot be used.
     package init(
         providers: [Provider], accounts: AccountsService, db: PGPool, redis: RedisClient, prefix: String, publicURL: String,
         stateLifetime: Duration = .seconds(600), timeout: Duration = .seconds(10)
-    ) {
+    ) throws {
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var endpoints: [String: (token: (HTTPSClient, String), user: (HTTPSClient, String))] = [:]
+        for provider in self.providers.values {
+            endpoints[provider.name] = (
+                try Self.client(provider.tokenURL, caFile: provider.caFile, timeout: timeout),
+                try Self.client(provider.userURL, caFile: provider.caFile, timeout: timeout)
+            )
+        }
+        self.endpoints = endpoints
         self.accounts = accounts
         self.db = db
         self.redis = redis
@@ -221,7 +232,8 @@ package struct OAuthLogin: Sendable {
                 ("client_id", provider.clientID), ("client_secret", provider.clientSecret), ("code_verifier", verifier),
             ]
             let body = Array(Self.formEncode(form).utf8)
-            let (tokenClient, tokenPath) = try client(provider.tokenURL, caFile: provider.caFile)
+            guard let (token, user) = endpoints[provider.name] else { throw Failure.exchangeFailed }
+            let (tokenClient, tokenPath) = token
             let tokenResponse = try await tokenClient.send(
                 .post, tokenPath, headers: [.init("Content-Type", "application/x-www-form-urlencoded"), .init("Accept", "application/json")], body: body)
             struct TokenAnswer: Decodable {
@@ -234,7 +246,7 @@ package struct OAuthLogin: Sendable {
                 logger.info("OAuth code refused", metadata: ["oauth.provider": "\(provider.name)", "http.status": "\(tokenResponse.status)"])
                 throw Failure.exchangeFailed
             }
-            let (userClient, userPath) = try client(provider.userURL, caFile: provider.caFile)
+            let (userClient, userPath) = user
             let userResponse = try await userClient.send(.get, userPath, headers: [.init("Authorization", "Bearer \(accessToken)"), .init("Accept", "application/json")])
             guard userResponse.status == 200 else { throw Failure.exchangeFailed }
             guard let user = try? JSONDecoder().decode(ProviderUser.self, from: Data(userResponse.body)), !user.id.isEmpty, user.id.utf8.count <= 255,
@@ -249,7 +261,7 @@ package struct OAuthLogin: Sendable {
         }
     }
 
-    private func client(_ url: String, caFile: String?) throws -> (HTTPSClient, String) {
+    private static func client(_ url: String, caFile: String?, timeout: Duration) throws -> (HTTPSClient, String) {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
             throw HTTPClientError(.invalidRequest, "not a URL: \(url)")
         }

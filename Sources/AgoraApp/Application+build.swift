@@ -220,7 +220,7 @@ package func buildApplication(
         .add(to: router)
     AuthRoutes(auth: auth, cookies: cookies, origins: origins).add(to: router)
     AccountRoutes(auth: auth, cookies: cookies).add(to: router)
-    let oauth = OAuthLogin(
+    let oauth = try OAuthLogin(
         providers: config.oauth.providers, accounts: auth.accounts, db: db, redis: redis, prefix: config.redisPrefix,
         publicURL: config.auth.publicURL, stateLifetime: config.oauth.stateLifetime, timeout: config.oauth.timeout
     )

@@ -23,8 +23,6 @@ final class RedisConnectionSet: Sendable {
         var waiters: [Waiter] = []
         var nextWaiterID = 0
         var closed = false
-        /// `RedisSentinel.moves` when the connections were last checked against the confirmed master.
-        var movesSeen = 0
     }
 
     private enum Choice {
@@ -43,6 +41,9 @@ final class RedisConnectionSet: Sendable {
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let lateCheck = Mutex<RepeatedTask?>(nil)
+    /// `RedisSentinel.moves` when the connections were last checked against the confirmed master: with the global
+    /// counter, two relaxed loads per command say whether anything moved.
+    private let movesSeen = Atomic<Int>(0)
 
     init(configuration: RedisConfiguration, logger: Logger) {
         self.capacity = configuration.poolSize
@@ -76,7 +77,7 @@ final class RedisConnectionSet: Sendable {
 
     /// The connection for the next command: the least busy one, or the first to open if none is.
     func connection() async throws -> RedisPipelinedConnection {
-        if !configuration.sentinels.isEmpty, RedisSentinel.moves.load(ordering: .relaxed) != state.withLock({ $0.movesSeen }) {
+        if !configuration.sentinels.isEmpty, RedisSentinel.moves.load(ordering: .relaxed) != movesSeen.load(ordering: .relaxed) {
             leaveOldMaster()
         }
         var startOpening = false
@@ -191,10 +192,8 @@ final class RedisConnectionSet: Sendable {
     private func leaveOldMaster() {
         let moves = RedisSentinel.moves.load(ordering: .relaxed)
         guard let master = RedisSentinel.confirmedMaster(configuration) else { return }
-        let old = state.withLock { state -> [RedisPipelinedConnection] in
-            state.movesSeen = moves
-            return state.connections.filter { $0.masterAddress != master }
-        }
+        movesSeen.store(moves, ordering: .relaxed)
+        let old = state.withLock { $0.connections.filter { $0.masterAddress != master } }
         guard !old.isEmpty else { return }
         logger.warning("Redis master moved; leaving the connections to the old one", metadata: ["redis.master": "\(master)", "redis.connections": "\(old.count)"])
         for connection in old { connection.fail(RedisError(.connectionClosed, message: "the Redis master moved to \(master)")) }

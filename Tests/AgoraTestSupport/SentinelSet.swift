@@ -85,6 +85,16 @@ package final class SentinelSet: @unchecked Sendable {
         return nil
     }
 
+    /// How long after `since` the sentinels named a master other than `old` (polled every 100 ms); nil if none did
+    /// within `limit`.
+    package func promotion(from old: Int, since: ContinuousClock.Instant, within limit: Duration = .seconds(30)) async throws -> Duration? {
+        while ContinuousClock.now - since < limit {
+            if let master = masterAccordingToSentinels(), master != old { return ContinuousClock.now - since }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
     /// Makes the server on `port` hang for `seconds` (`DEBUG SLEEP`), from a thread of its own; returns at once.
     package func hang(port: Int, seconds: Int) {
         Thread.detachNewThread {

@@ -21,62 +21,23 @@ struct SentinelFailoverTests {
             try await Cluster.with(2, settings) { nodes in
                 let buyer = try await nodes[0].api.register("sentinelbuyer")
                 let seller = try await nodes[0].api.register("sentinelseller")
-                let opened = try await nodes[0].api.call(.post, "/api/conversations", json: ["userId": seller.accountID], bearer: buyer.accessToken)
-                let conversation = try #require(opened["id"] as? String)
-                let buyerSocket = try await TestSocket.resuming(port: nodes[0].port, token: buyer.accessToken, after: 0)
-                _ = try await buyerSocket.expect("ack", skipping: ["presence"])
-                let sellerSocket = try await TestSocket.resuming(port: nodes[1].port, token: seller.accessToken, after: 0)
-                _ = try await sellerSocket.expect("ack", skipping: ["presence"])
-
-                var received: [String] = []
-                func send(_ range: ClosedRange<Int>) async throws {
-                    for n in range {
-                        // Resent with the same clientId until acknowledged: a command refused while Redis fails over
-                        // is an error reply, and a resend is stored once.
-                        var attempts = 0
-                        while true {
-                            attempts += 1
-                            try buyerSocket.send([
-                                "type": "chat:send", "id": "m\(n)-\(attempts)",
-                                "data": ["conversationId": conversation, "text": "message \(n)", "clientId": "c\(n)"],
-                            ])
-                            let reply = try await buyerSocket.expect("ack", skipping: ["presence", "chat:message", "chat:read", "error", "notification:new"])
-                            if (reply["id"] as? String) == "m\(n)-\(attempts)" { break }
-                            try #require(attempts < 100, "message \(n) never acknowledged")
-                        }
-                    }
-                }
-                // `expect` skips errors; make refused sends visible by sending one at a time (above) and here collecting.
-                func collect(until count: Int, timeout: Duration) async throws {
-                    let deadline = ContinuousClock.now + timeout
-                    while received.filter({ $0.hasPrefix("message") }).count < count, ContinuousClock.now < deadline {
-                        guard let message = try? await sellerSocket.next(timeout: .seconds(2)) else { continue }
-                        if message["type"] as? String == "chat:message", let text = Self.text(message) { received.append(text) }
-                    }
-                }
-                try await send(1...10)
-                try await collect(until: 10, timeout: .seconds(15))
-                #expect(received.count == 10)
+                let chat = try await SentinelChat(nodes, buyer: buyer, seller: seller)
+                try await chat.send(1...10)
+                try await chat.collect(until: 10, timeout: .seconds(15))
+                #expect(chat.received.count == 10)
 
                 // The master dies. Sentinel notices after 1 s of silence and promotes the replica.
                 let old = redis.masterPort
                 let killed = ContinuousClock.now
                 redis.kill(port: old)
-                var promoted: Duration?
-                while ContinuousClock.now - killed < .seconds(30) {
-                    if let master = redis.masterAccordingToSentinels(), master != old {
-                        promoted = ContinuousClock.now - killed
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                let failover = try #require(promoted, "Sentinel did not promote the replica within 30 s")
+                let failover = try #require(try await redis.promotion(from: old, since: killed), "Sentinel did not promote the replica within 30 s")
 
                 // Chat goes on across the failover: every message arrives once.
                 let resumed = ContinuousClock.now
-                try await send(11...30)
-                try await collect(until: 30, timeout: .seconds(30))
+                try await chat.send(11...30)
+                try await chat.collect(until: 30, timeout: .seconds(30))
                 let recovery = ContinuousClock.now - resumed
+                let received = chat.received
                 #expect(Set(received).count == 30, "received \(Set(received).count) of 30: \(received)")
                 #expect(received.count == Set(received).count, "duplicates: \(received.count - Set(received).count)")
 
@@ -114,55 +75,19 @@ extension SentinelFailoverTests {
             try await Cluster.with(2, settings) { nodes in
                 let buyer = try await nodes[0].api.register("hungbuyer")
                 let seller = try await nodes[0].api.register("hungseller")
-                let opened = try await nodes[0].api.call(.post, "/api/conversations", json: ["userId": seller.accountID], bearer: buyer.accessToken)
-                let conversation = try #require(opened["id"] as? String)
-                let buyerSocket = try await TestSocket.resuming(port: nodes[0].port, token: buyer.accessToken, after: 0)
-                _ = try await buyerSocket.expect("ack", skipping: ["presence"])
-                let sellerSocket = try await TestSocket.resuming(port: nodes[1].port, token: seller.accessToken, after: 0)
-                _ = try await sellerSocket.expect("ack", skipping: ["presence"])
-                var received: [String] = []
-                func send(_ range: ClosedRange<Int>) async throws {
-                    for n in range {
-                        var attempts = 0
-                        while true {
-                            attempts += 1
-                            try buyerSocket.send([
-                                "type": "chat:send", "id": "m\(n)-\(attempts)",
-                                "data": ["conversationId": conversation, "text": "message \(n)", "clientId": "c\(n)"],
-                            ])
-                            let reply = try await buyerSocket.expect(
-                                "ack", skipping: ["presence", "chat:message", "chat:read", "error", "notification:new"], timeout: .seconds(30))
-                            if (reply["id"] as? String) == "m\(n)-\(attempts)" { break }
-                            try #require(attempts < 100, "message \(n) never acknowledged")
-                        }
-                    }
-                }
-                func collect(until count: Int, timeout: Duration) async throws {
-                    let deadline = ContinuousClock.now + timeout
-                    while Set(received).count < count, ContinuousClock.now < deadline {
-                        guard let message = try? await sellerSocket.next(timeout: .seconds(2)) else { continue }
-                        if message["type"] as? String == "chat:message", let text = SentinelFailoverTests.text(message) { received.append(text) }
-                    }
-                }
-                try await send(1...10)
-                try await collect(until: 10, timeout: .seconds(15))
+                let chat = try await SentinelChat(nodes, buyer: buyer, seller: seller, ackTimeout: .seconds(30))
+                try await chat.send(1...10)
+                try await chat.collect(until: 10, timeout: .seconds(15))
 
                 let old = redis.masterPort
                 let hung = ContinuousClock.now
                 redis.hang(port: old, seconds: 12)
-                var promoted: Duration?
-                while ContinuousClock.now - hung < .seconds(30) {
-                    if let master = redis.masterAccordingToSentinels(), master != old {
-                        promoted = ContinuousClock.now - hung
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                let failover = try #require(promoted, "Sentinel did not promote the replica within 30 s")
+                let failover = try #require(try await redis.promotion(from: old, since: hung), "Sentinel did not promote the replica within 30 s")
                 let resumed = ContinuousClock.now
-                try await send(11...30)
-                try await collect(until: 30, timeout: .seconds(40))
+                try await chat.send(11...30)
+                try await chat.collect(until: 30, timeout: .seconds(40))
                 let recovery = ContinuousClock.now - resumed
+                let received = chat.received
                 #expect(Set(received).count == 30, "received \(Set(received).count) of 30")
                 #expect(received.count == Set(received).count, "duplicates: \(received.count - Set(received).count)")
                 let me = try await nodes[1].api.call(.get, "/api/me", bearer: buyer.accessToken)
@@ -201,6 +126,55 @@ struct SentinelWaitCostTests {
                 }
             }
             print("SESSION WRITE: median \(medians[0] ?? .zero) without WAIT, \(medians[1] ?? .zero) with WAIT 1 (300 each)")
+        }
+    }
+}
+
+/// A buyer on the first instance writing to a seller on the second over one conversation, both on sockets resumed
+/// from the start of their streams: what both failover tests drive.
+final class SentinelChat {
+    let buyerSocket: TestSocket
+    let sellerSocket: TestSocket
+    let conversation: String
+    let ackTimeout: Duration
+    /// The texts of the seller's `chat:message`s, in arrival order (duplicates included).
+    private(set) var received: [String] = []
+
+    init(_ nodes: [Node], buyer: Grant, seller: Grant, ackTimeout: Duration = .seconds(15)) async throws {
+        let opened = try await nodes[0].api.call(.post, "/api/conversations", json: ["userId": seller.accountID], bearer: buyer.accessToken)
+        conversation = try #require(opened["id"] as? String)
+        buyerSocket = try await TestSocket.resuming(port: nodes[0].port, token: buyer.accessToken, after: 0)
+        _ = try await buyerSocket.expect("ack", skipping: ["presence"])
+        sellerSocket = try await TestSocket.resuming(port: nodes[1].port, token: seller.accessToken, after: 0)
+        _ = try await sellerSocket.expect("ack", skipping: ["presence"])
+        self.ackTimeout = ackTimeout
+    }
+
+    /// Sends "message n" for each n, one at a time, resent with the same clientId until acknowledged: a command refused
+    /// while Redis fails over is an error reply, and a resend is stored once.
+    func send(_ range: ClosedRange<Int>) async throws {
+        for n in range {
+            var attempts = 0
+            while true {
+                attempts += 1
+                try buyerSocket.send([
+                    "type": "chat:send", "id": "m\(n)-\(attempts)",
+                    "data": ["conversationId": conversation, "text": "message \(n)", "clientId": "c\(n)"],
+                ])
+                let reply = try await buyerSocket.expect(
+                    "ack", skipping: ["presence", "chat:message", "chat:read", "error", "notification:new"], timeout: ackTimeout)
+                if (reply["id"] as? String) == "m\(n)-\(attempts)" { break }
+                try #require(attempts < 100, "message \(n) never acknowledged")
+            }
+        }
+    }
+
+    /// Reads the seller's socket until `count` different messages have come, or `timeout`.
+    func collect(until count: Int, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while Set(received).count < count, ContinuousClock.now < deadline {
+            guard let message = try? await sellerSocket.next(timeout: .seconds(2)) else { continue }
+            if message["type"] as? String == "chat:message", let text = SentinelFailoverTests.text(message) { received.append(text) }
         }
     }
 }

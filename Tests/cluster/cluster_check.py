@@ -24,12 +24,18 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import websockets
 from websockets.asyncio.client import connect
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(ROOT, "Tests", "deploy"), os.path.join(ROOT, "bench", "commerce")]
+import support  # noqa: E402  (Tests/deploy: log, check, http)
+from checkout_load import ADDRESS as SHIPPING, Connection  # noqa: E402  (bench/commerce: an address, HTTP/1.1 keep-alive)
+from support import check, http, json_of, log  # noqa: E402
+
+support.PREFIX[0] = "cluster-check"
 
 NET = "10.77.0."
 ADDRESS = {"nginx": NET + "2", "h1": NET + "11", "h2": NET + "12", "h3": NET + "13", "pg": NET + "20",
@@ -37,43 +43,18 @@ ADDRESS = {"nginx": NET + "2", "h1": NET + "11", "h2": NET + "12", "h3": NET + "
 AGORA_HOSTS = ["h1", "h2", "h3"]
 FRONT = f"http://{ADDRESS['nginx']}"
 WS = f"ws://{ADDRESS['nginx']}/ws"
-SHIPPING = {"name": "Cluster Buyer", "line1": "1 Long Street", "city": "Cape Town", "region": "Western Cape",
-            "postalCode": "8001", "country": "ZA"}
 PG_PASSWORD = "agora-cluster-" + secrets.token_hex(6)
 # The clients ping their sockets as the PWA does (an unanswered ping means a dead connection: a host cut off by the
 # network sends no close), every 2 s with 3 s to answer instead of the PWA's 25 s and 10 s, to keep the run short.
 PING, PONG = 2, 3
 
 
-def log(message):
-    print(f"[cluster-check] {message}", flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        log(f"FAILED: {message}")
-        sys.exit(1)
-    log(f"ok: {message}")
-
-
-def http(method, url, body=None, headers=None, raw=None, timeout=10):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
+def answers(url):
+    """Whether `url` answers 200 now."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
-def json_of(answer):
-    status, _, payload = answer
-    try:
-        return status, json.loads(payload or b"{}")
-    except ValueError:
-        return status, {"raw": payload[:200].decode("latin-1")}
+        return http("GET", url, timeout=2)[0] == 200
+    except OSError:
+        return False
 
 
 def percentile(values, q):
@@ -275,11 +256,8 @@ http {{
         self.run("nginx", ["nginx", "-t", "-q", "-p", self.work, "-c", os.path.join(self.work, "nginx.conf")])
         self.spawn("nginx", "nginx", ["nginx", "-p", self.work, "-c", os.path.join(self.work, "nginx.conf"), "-g", "daemon off;"])
         for _ in range(100):
-            try:
-                if http("GET", f"{FRONT}/styles.css", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
+            if answers(f"{FRONT}/styles.css"):
+                return
             time.sleep(0.1)
         log("nginx did not start")
         sys.exit(1)
@@ -310,11 +288,8 @@ http {{
             if process.poll() is not None:
                 log(f"Agora on {host} exited with {process.returncode}; see agora-{host}.log")
                 sys.exit(1)
-            try:
-                if http("GET", f"http://{ADDRESS[host]}:8080/health/ready", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
+            if answers(f"http://{ADDRESS[host]}:8080/health/ready"):
+                return
             time.sleep(0.1)
         log(f"Agora on {host} did not become ready")
         sys.exit(1)
@@ -599,53 +574,6 @@ class Orders:
             self.paid[order["id"].lower()] = (now, quantity)
             self.started[order["id"].lower()] = began
             self.latencies.append((now, now - began))
-
-
-class Connection:
-    """HTTP/1.1 keep-alive to nginx, reconnecting after a failure."""
-
-    def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    def close(self):
-        if self.writer:
-            self.writer.close()
-        self.reader = self.writer = None
-
-    async def request(self, method, path, body=None, token=None, headers=None):
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5)
-        payload = json.dumps(body).encode() if body is not None else b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(payload)}\r\n"
-        if body is not None:
-            head += "Content-Type: application/json\r\n"
-        if token:
-            head += f"Authorization: Bearer {token}\r\n"
-        for name, value in (headers or {}).items():
-            head += f"{name}: {value}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + payload)
-        status_line = await asyncio.wait_for(self.reader.readline(), 15)
-        if not status_line:
-            raise OSError("connection closed")
-        status = int(status_line.split()[1])
-        length, close = 0, False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value.strip())
-            if name.lower() == "connection" and value.strip().lower() == "close":
-                close = True
-        data = await self.reader.readexactly(length) if length else b""
-        if close:
-            self.close()
-        try:
-            return status, (json.loads(data) if data else {})
-        except ValueError:
-            return status, {"raw": data[:200].decode("latin-1")}
 
 
 class Reader:

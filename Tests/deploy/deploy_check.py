@@ -21,42 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import websockets
 from websockets.asyncio.client import connect
 
+import support
+from support import check, http, json_of, log
 
-def log(message):
-    print(f"[deploy-check] {message}", flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        log(f"FAILED: {message}")
-        sys.exit(1)
-    log(f"ok: {message}")
-
-
-def http(method, url, body=None, headers=None, raw=None, timeout=10):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
-def json_of(answer):
-    status, _, payload = answer
-    try:
-        return status, json.loads(payload or b"{}")
-    except ValueError:
-        return status, {"raw": payload[:200].decode("latin-1")}
+support.PREFIX[0] = "deploy-check"
 
 
 class Hosts:

@@ -13,23 +13,35 @@ ADDRESS = {"name": "Bench Buyer", "line1": "1 Long Street", "city": "Cape Town",
 
 
 class Connection:
+    """HTTP/1.1 keep-alive, reconnecting after a failure (`close`); a reply that does not start within 15 s is a
+    timeout. Also used by Tests/cluster/cluster_check.py."""
+
     def __init__(self, host, port):
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def request(self, method, path, body=None, token=None):
+    def close(self):
+        if self.writer:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, method, path, body=None, token=None, headers=None):
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5)
         payload = json.dumps(body).encode() if body is not None else b""
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Length: {len(payload)}\r\n"
         if body is not None:
             head += "Content-Type: application/json\r\n"
         if token:
             head += f"Authorization: Bearer {token}\r\n"
+        for name, value in (headers or {}).items():
+            head += f"{name}: {value}\r\n"
         self.writer.write(head.encode() + b"\r\n" + payload)
-        status_line = await self.reader.readline()
+        status_line = await asyncio.wait_for(self.reader.readline(), 15)
+        if not status_line:
+            raise OSError("connection closed")
         status = int(status_line.split()[1])
-        length = 0
+        length, close = 0, False
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
@@ -37,8 +49,15 @@ class Connection:
             name, _, value = line.decode().partition(":")
             if name.lower() == "content-length":
                 length = int(value.strip())
+            if name.lower() == "connection" and value.strip().lower() == "close":
+                close = True
         data = await self.reader.readexactly(length) if length else b""
-        return status, (json.loads(data) if data else {})
+        if close:
+            self.close()
+        try:
+            return status, (json.loads(data) if data else {})
+        except ValueError:
+            return status, {"raw": data[:200].decode("latin-1")}
 
 
 async def worker(base, token, product, deadline, latencies, errors):
