@@ -197,6 +197,6 @@ let package = Package(
             ["Notifications", "Realtime", "AgoraCore", "AgoraApp", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes,
              logging]
         ),
-        tests("AgoraAppTests", ["AgoraApp", "AgoraCore", "AgoraCrypto", "AgoraMail", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes]),
+        tests("AgoraAppTests", ["AgoraApp", "AgoraCore", "Commerce", "AgoraCrypto", "AgoraMail", "AgoraPostgres", "AgoraTestSupport", hummingbird, hummingbirdTesting, httpTypes]),
     ]
 )

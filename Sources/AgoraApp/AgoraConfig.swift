@@ -264,6 +264,7 @@ package struct AgoraConfig: Sendable {
         if let amounts = CommerceSettings.parseAmounts(string("AGORA_SHIPPING_FLAT", "ZAR=6000")) { commerce.shippingFlat = amounts } else {
             problems.append("AGORA_SHIPPING_FLAT must look like ZAR=6000,USD=500 (minor units)")
         }
+        commerce.solana = SolanaPaySettings.read(env: env, string: string, int: int) { problems.append($0) }
         self.commerce = commerce
         inventoryUploadLimit = int("AGORA_INVENTORY_MAX_BYTES", 2 << 20, 1024...(1 << 30))
         let pingSeconds = int("AGORA_WS_PING_SECONDS", 30, 0...3600)
@@ -374,7 +375,7 @@ package struct AgoraConfig: Sendable {
             "max_body_size": "\(maxBodySize)", "bcrypt_cost": "\(auth.bcryptCost)",
             "threads": "bcrypt \(workerPools.hashing), files \(workerPools.files), images \(workerPools.images)",
             "rate_limits": "\(rateLimits.isEnabled ? "\(rateLimits.auth)/\(rateLimits.general)/\(rateLimits.payment) per \(rateLimits.window)" : "off")",
-            "mail": "\(mail.summary)", "media": "\(media.summary)", "oauth": "\(oauth.summary)",
+            "mail": "\(mail.summary)", "media": "\(media.summary)", "oauth": "\(oauth.summary)", "solana_pay": "\(commerce.solana.summary)",
         ]
     }
 }

@@ -292,6 +292,10 @@ package func buildApplication(
     if config.push.isDispatcherEnabled { app.addServices(pushListener, pushDispatcher) }
     app.addServices(streamPruner)
     app.addServices(CommerceSweeper(commerce: commerce, logger: logger, isReady: { migrated.isSet }, duties: duties))
+    if let url = config.commerce.solana.rpcURL {
+        let rpc = try SolanaRPC(url: url, caFile: config.commerce.solana.caFile, timeout: config.commerce.solana.rpcTimeout)
+        app.addServices(SolanaPayWatcher(commerce: commerce, rpc: rpc, logger: logger, isReady: { migrated.isSet }, duties: duties))
+    }
     app.addServices(ProductViewFlusher(
         views: views, interval: config.catalog.viewFlushInterval, logger: logger, isReady: { migrated.isSet },
         totals: { await productUpdates.views($0) }, duties: duties
@@ -331,6 +335,7 @@ final class Flag: Sendable {
 /// orders made with it), and Stripe when configured.
 func makePaymentProviders(config: AgoraConfig, simulated: SimulatedProvider) throws -> [any PaymentProvider] {
     var providers: [any PaymentProvider] = [simulated]
+    if config.commerce.solana.isEnabled { providers.append(SolanaPayProvider()) }
     if let key = config.payments.stripeSecretKey, let secret = config.payments.stripeWebhookSecret {
         do {
             providers.append(try StripeProvider(secretKey: key, webhookSecret: secret, apiBaseURL: config.payments.stripeAPIBase, caFile: config.payments.stripeCAFile))

@@ -13,8 +13,10 @@ extension CheckoutService {
     /// as a statement for the caller to send with its COMMIT, so a payment costs two round trips after the lock.
     /// - Parameter paymentReference: stored on the order (the provider's charge), when the event carries one.
     /// - Returns: the statements still to run in the transaction (the mails).
-    func fulfil(_ order: LockedOrder, actor: OrderActor, paymentReference: String? = nil, in tx: PGTransaction) async throws -> [PGQuery] {
-        let statement = Self.fulfilStatement(order: order.id, buyer: order.buyerID, actor: actor, paymentReference: paymentReference)
+    /// - Parameter sellerOrder: fulfil only this seller order (Solana Pay pays each to its seller's wallet); the order
+    ///   itself becomes paid with the last of them. Nil fulfils them all.
+    func fulfil(_ order: LockedOrder, actor: OrderActor, paymentReference: String? = nil, sellerOrder: UUID? = nil, in tx: PGTransaction) async throws -> [PGQuery] {
+        let statement = Self.fulfilStatement(order: order.id, buyer: order.buyerID, actor: actor, paymentReference: paymentReference, sellerOrder: sellerOrder)
         let row = try await tx.query(statement).one()
         func decode<T: Decodable>(_ column: String, as type: [T].Type) throws -> [T] {
             guard let text = try row.decode(column, as: String?.self) else { return [] }
@@ -38,7 +40,7 @@ extension CheckoutService {
             throw AgoraError(.internalError, "Digital inventory of \(line.productId) is short of its stock")
         }
         let mails = Self.fulfilmentMails(order, lines: lines, delivered: delivered, sellerOrders: sellerOrders, lowStock: lowStock,
-                                         publicURL: settings.publicURL)
+                                         publicURL: settings.publicURL, partial: sellerOrder != nil)
         return try mailer.enqueueStatement(mails).map { [$0] } ?? []
     }
 
@@ -82,15 +84,22 @@ extension CheckoutService {
     ///
     /// History and events are each one insert ordered as the step-by-step code wrote them (the order's row, then per
     /// seller order paid and delivered; events per seller order, then per product), so their ids keep that order.
-    static func fulfilStatement(order: UUID, buyer: UUID, actor: OrderActor, paymentReference: String?) -> PGQuery {
+    ///
+    /// With `sellerOrder`, only that seller order's lines are sold and only it is paid; the order's own row becomes
+    /// paid (with its history row) only when no other seller order is still waiting for payment (read from the
+    /// statement's snapshot, which the order's row lock, taken first by every payment, keeps current).
+    static func fulfilStatement(order: UUID, buyer: UUID, actor: OrderActor, paymentReference: String?, sellerOrder: UUID? = nil) -> PGQuery {
         """
         WITH paid AS (
             UPDATE orders SET status = 'paid', paid_at = now(), updated_at = now(),
                               payment_reference = coalesce(\(paymentReference)::text, payment_reference)
             WHERE id = \(order)
+              AND (\(sellerOrder)::uuid IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM seller_orders WHERE order_id = \(order) AND id <> \(sellerOrder)::uuid AND status = 'pending_payment'))
             RETURNING id
         ), lines AS (
-            UPDATE order_lines SET reservation = 'sold' WHERE order_id = \(order) AND reservation = 'held'
+            UPDATE order_lines SET reservation = 'sold'
+            WHERE order_id = \(order) AND reservation = 'held' AND (\(sellerOrder)::uuid IS NULL OR seller_order_id = \(sellerOrder)::uuid)
             RETURNING id, seller_order_id, product_id, product_type, quantity, title
         ), sold AS (
             -- Sales: stock and reservation both drop by the quantity; one row per product (a product is on one line).
@@ -113,7 +122,7 @@ extension CheckoutService {
             -- Physical seller orders wait for shipping; digital-only ones are delivered now (the items are the delivery).
             UPDATE seller_orders SET status = CASE WHEN has_physical THEN 'paid' ELSE 'delivered' END,
                                      delivered_at = CASE WHEN has_physical THEN NULL ELSE now() END, updated_at = now()
-            WHERE order_id = \(order) AND status = 'pending_payment'
+            WHERE order_id = \(order) AND status = 'pending_payment' AND (\(sellerOrder)::uuid IS NULL OR id = \(sellerOrder)::uuid)
             RETURNING id, seller_id, has_physical, total_minor, seller_earnings_minor + shipping_minor AS credit, currency
         ), history AS (
             INSERT INTO order_history (order_id, seller_order_id, from_status, to_status, actor_id, actor_kind, note)
@@ -179,10 +188,12 @@ extension CheckoutService {
     /// The buyer's receipt (with digital items), each seller's new-order note and low-stock warnings.
     static func fulfilmentMails(
         _ order: LockedOrder, lines: [SoldLine], delivered: [UUID: [String]], sellerOrders: [PaidSellerOrder], lowStock: [LowStock],
-        publicURL: String
+        publicURL: String, partial: Bool = false
     ) -> [OrderMail] {
         let reference = order.id.uuidString.lowercased().prefix(8)
-        var receipt = "Thank you: order \(reference) is paid (\(OrderRecords.display(order.total, order.currency))).\n\n"
+        // A payment of some seller orders (Solana Pay pays each seller apart) receipts what it paid.
+        let paid = partial ? sellerOrders.reduce(0) { $0 + $1.total } : order.total
+        var receipt = "Thank you: \(partial ? "part of " : "")order \(reference) is paid (\(OrderRecords.display(paid, order.currency))).\n\n"
         for line in lines {
             receipt += "- \(line.title) × \(line.quantity)\n"
             for item in delivered[line.id] ?? [] { receipt += "    \(item)\n" }
@@ -219,11 +230,21 @@ extension CheckoutService {
     }
 
     /// `release` inside the caller's transaction, on a locked order.
+    ///
+    /// An order some of whose seller orders were paid on their own (Solana Pay) keeps those: only the unpaid ones
+    /// end, and the order counts as paid for what was paid.
     func releaseLocked(_ order: LockedOrder, to status: OrderStatus, reason: String, actor: OrderActor, in tx: PGTransaction) async throws -> Bool {
         guard order.status == .pendingPayment else { return false }
-        try await tx.execute(
-            "UPDATE orders SET status = \(status.rawValue), cancelled_at = now(), cancel_reason = \(reason), updated_at = now() WHERE id = \(order.id)"
-        )
+        let partlyPaid = try await tx.query(
+            "SELECT EXISTS (SELECT 1 FROM seller_orders WHERE order_id = \(order.id) AND status IN ('paid', 'shipped', 'delivered')) AS paid"
+        ).one().decode("paid", as: Bool.self)
+        if partlyPaid {
+            try await tx.execute("UPDATE orders SET status = 'paid', paid_at = now(), updated_at = now() WHERE id = \(order.id)")
+        } else {
+            try await tx.execute(
+                "UPDATE orders SET status = \(status.rawValue), cancelled_at = now(), cancel_reason = \(reason), updated_at = now() WHERE id = \(order.id)"
+            )
+        }
         let lines = try await tx.query(
             "UPDATE order_lines SET reservation = 'released' WHERE order_id = \(order.id) AND reservation = 'held' RETURNING product_id, quantity"
         )
@@ -242,7 +263,18 @@ extension CheckoutService {
             """
         )
         try await tx.execute("UPDATE simulated_payments SET status = 'expired' WHERE order_id = \(order.id) AND status = 'open'")
-        try await OrderRecords.recordHistory(order: order.id, from: "pending_payment", to: status.rawValue, actor: actor, note: reason, in: tx)
+        // Solana Pay references stay watched for a while, so a transfer that comes too late is still recorded.
+        try await tx.execute(
+            """
+            UPDATE solana_payments SET status = 'expired', signature = NULL, next_check_at = now(),
+                   watch_until = now() + make_interval(secs => \(Double(settings.solana.lateWatch.components.seconds)))
+            WHERE order_id = \(order.id) AND status IN ('pending', 'confirming')
+            """
+        )
+        try await OrderRecords.recordHistory(
+            order: order.id, from: "pending_payment", to: partlyPaid ? "paid" : status.rawValue, actor: actor,
+            note: partlyPaid ? "\(reason); the seller orders paid stand, the others are cancelled" : reason, in: tx
+        )
         try await events.record(
             try sellerOrders.map { row in
                 OrderRecords.orderEvent(.orderCancelled, order: order.id, sellerOrder: try row.decode("id"), buyer: order.buyerID, seller: try row.decode("seller_id"),

@@ -73,7 +73,9 @@ extension CheckoutService {
     /// - Throws: 422 `cart_empty`, `mixed_currencies`, `shipping_address_required` or invalid address fields; 409
     ///   `insufficient_stock` / `product_unavailable` naming the product; 503 when the provider cannot be reached
     ///   (the order is then cancelled and its stock released).
-    package func checkout(buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, logger: Logger) async throws -> Checkout {
+    package func checkout(
+        buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, method: PaymentMethod = .provider, logger: Logger
+    ) async throws -> Checkout {
         // The buyer's address (for the payment session) is asked of Accounts beside the idempotency look-up, and
         // awaited before the transaction: a transaction that waited on another connection could starve the pool
         // when every connection is held by a checkout waiting the same way.
@@ -91,7 +93,7 @@ extension CheckoutService {
         let placed: PlacedOrder
         do {
             placed = try await placeOrder(
-                buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, buyerEmail: buyerEmail, logger: logger
+                buyer: buyer, idempotencyKey: idempotencyKey, shippingAddress: shippingAddress, buyerEmail: buyerEmail, method: method, logger: logger
             )
         } catch let error as PGError where error.isUniqueViolation && error.constraint == "orders_idempotency" {
             // A concurrent checkout with the same key committed first; this one rolled back and returns that order.
@@ -126,7 +128,7 @@ extension CheckoutService {
     /// session) with the COMMIT. Returns the new order as its buyer sees it, made from what was written.
     /// - Parameter buyerEmail: the buyer's address, read before the transaction.
     func placeOrder(
-        buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, buyerEmail: String?, logger: Logger
+        buyer: UUID, idempotencyKey: String?, shippingAddress: ShippingAddress?, buyerEmail: String?, method: PaymentMethod = .provider, logger: Logger
     ) async throws -> PlacedOrder {
         try await db.withTransaction(logger: logger) { tx in
             // Locks the products in id order: two checkouts sharing products queue instead of deadlocking, and
@@ -179,8 +181,15 @@ extension CheckoutService {
             }
             // A provider whose sessions are rows of this database opens the session here, in the order's transaction;
             // any other is called after the commit (`resumePayment`), never with a transaction open.
-            let provider = try provider(checkoutProvider)
-            let local = provider.localSession(for: Self.paymentRequest(
+            // Solana Pay makes a transfer request per seller order, to each seller's wallet, in this transaction.
+            let solana = method == .solanaPay
+                ? try await planSolanaPay(
+                    order: orderID, currency: currency,
+                    sellerOrders: zip(sellerIDs, zip(sellerOrderIDs, totals)).map { ($0.0, $0.1.0, $0.1.1.total) }, in: tx
+                ) : nil
+            let providerName = solana == nil ? checkoutProvider : SolanaPayProvider.providerName
+            let provider = try provider(providerName)
+            let local = solana != nil ? nil : provider.localSession(for: Self.paymentRequest(
                 order: orderID, currency: currency, total: sum.total, shipping: sum.shipping, vat: sum.vat, pricesIncludeVAT: pricing.pricesIncludeVAT,
                 lines: lines.map { .init(name: $0.title, unitAmount: $0.price, quantity: $0.quantity) }, buyerEmail: buyerEmail,
                 expiresAt: Date() + Double(settings.reservationTTL.components.seconds), publicURL: settings.publicURL
@@ -196,7 +205,7 @@ extension CheckoutService {
                                         payment_session, payment_url, reserved_until)
                     VALUES (\(orderID), \(buyer), \(currency), \(sum.subtotal), \(sum.vat), \(sum.shipping), \(sum.total), \(sum.platformFee),
                             \(pricing.vatRateBP), \(pricing.pricesIncludeVAT), \(pricing.platformFeeBP), \(address)::jsonb, \(idempotencyKey),
-                            \(checkoutProvider), \(local?.session.id), \(local?.session.url),
+                            \(providerName), \(local?.session.id), \(local?.session.url ?? solana?.url),
                             now() + make_interval(secs => \(Double(settings.reservationTTL.components.seconds))))
                     RETURNING created_at, reserved_until
                 ), sellers AS (
@@ -228,6 +237,7 @@ extension CheckoutService {
                 """
             ]
             if let local { writes.append(local.statement) }
+            if let solana { writes.append(solana.statement) }
             let placed = try await tx.commit(after: writes).one().rows.one()
             let createdAt: Date = try placed.decode("created_at")
             let view = OrderView(
@@ -235,7 +245,8 @@ extension CheckoutService {
                 vat: Money(amount: sum.vat, currency: currency), shipping: Money(amount: sum.shipping, currency: currency),
                 total: Money(amount: sum.total, currency: currency), refunded: Money(amount: 0, currency: currency),
                 vatRate: Double(pricing.vatRateBP) / 100, pricesIncludeVat: pricing.pricesIncludeVAT, shippingAddress: needsAddress ? shippingAddress : nil,
-                payment: .init(provider: checkoutProvider, url: local?.session.url), reservedUntil: try placed.decode("reserved_until"),
+                payment: .init(provider: providerName, url: local?.session.url ?? solana?.url, solanaPay: solana?.transfers),
+                reservedUntil: try placed.decode("reserved_until"),
                 createdAt: createdAt, paidAt: nil, cancelledAt: nil, cancelReason: nil,
                 sellerOrders: bySeller.enumerated().map { index, entry in
                     let seller = entry.key

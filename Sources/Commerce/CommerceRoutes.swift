@@ -23,6 +23,7 @@ package struct CommerceRoutes: Sendable {
         router.delete("/api/cart/items/:productId", use: removeItem)
         router.delete("/api/cart", use: clearCart)
         router.post("/api/checkout", use: checkout)
+        router.get("/api/checkout/options", use: checkoutOptions)
         router.get("/api/addresses", use: addresses)
         router.post("/api/addresses", use: addAddress)
         router.get("/api/addresses/:id", use: address)
@@ -41,6 +42,9 @@ package struct CommerceRoutes: Sendable {
         router.post("/api/seller/orders/:id/cancel", use: sellerCancel)
         router.post("/api/seller/orders/:id/refunds", use: sellerRefund)
         router.get("/api/seller/balance", use: balance)
+        router.get("/api/seller/wallet", use: wallet)
+        router.put("/api/seller/wallet", use: setWallet)
+        router.delete("/api/seller/wallet", use: removeWallet)
         router.get("/api/seller/payouts", use: sellerPayouts)
         router.post("/api/seller/payouts", use: requestPayout)
         router.post("/api/products/:id/inventory", use: uploadInventory)
@@ -94,6 +98,8 @@ package struct CommerceRoutes: Sendable {
         var shippingAddress: ShippingAddress?
         /// One of the buyer's saved addresses, copied into the order (instead of `shippingAddress`).
         var addressId: UUID?
+        /// `provider` (the default: the configured payment provider) or `solana_pay`.
+        var paymentMethod: PaymentMethod?
     }
 
     @Sendable func checkout(_ request: Request, context: AgoraRequestContext) async throws -> EditedResponse<OrderView> {
@@ -108,10 +114,34 @@ package struct CommerceRoutes: Sendable {
             }
             address = try await commerce.addresses.shippingAddress(saved, of: buyer.accountID, logger: context.logger)
         }
-        let result = try await commerce.checkout.checkout(buyer: buyer.accountID, idempotencyKey: key, shippingAddress: address, logger: context.logger)
+        let result = try await commerce.checkout.checkout(
+            buyer: buyer.accountID, idempotencyKey: key, shippingAddress: address, method: input.paymentMethod ?? .provider, logger: context.logger
+        )
         return EditedResponse(
             status: result.created ? .created : .ok, headers: [.location: "/api/orders/\(result.order.id.uuidString.lowercased())"], response: result.order
         )
+    }
+
+    /// How the buyer's cart may be paid: the provider, and whether (and for how many tokens) Solana Pay.
+    @Sendable func checkoutOptions(_ request: Request, context: AgoraRequestContext) async throws -> ShopWallets.Options {
+        try await commerce.wallets.options(buyer: try context.requireIdentity().accountID, provider: commerce.providers.checkoutProvider, logger: context.logger)
+    }
+
+    // MARK: Solana wallet of the seller's shop
+
+    @Sendable func wallet(_ request: Request, context: AgoraRequestContext) async throws -> ShopWallets.Wallet {
+        try await commerce.wallets.wallet(of: try context.requireIdentity().accountID, logger: context.logger)
+    }
+
+    @Sendable func setWallet(_ request: Request, context: AgoraRequestContext) async throws -> ShopWallets.Wallet {
+        let seller = try context.requireIdentity()
+        let input = try await request.decode(as: ShopWallets.WalletInput.self, context: context)
+        return try await commerce.wallets.setWallet(of: seller.accountID, input, logger: context.logger)
+    }
+
+    @Sendable func removeWallet(_ request: Request, context: AgoraRequestContext) async throws -> Response {
+        try await commerce.wallets.removeWallet(of: try context.requireIdentity().accountID, logger: context.logger)
+        return Response(status: .noContent)
     }
 
     // MARK: Address book
@@ -352,3 +382,5 @@ extension Payout: ResponseEncodable {}
 extension SimulatedProvider.Session: ResponseEncodable {}
 extension InventoryService.InventoryUpload: ResponseEncodable {}
 extension InventoryService.InventoryCounts: ResponseEncodable {}
+extension ShopWallets.Options: ResponseEncodable {}
+extension ShopWallets.Wallet: ResponseEncodable {}

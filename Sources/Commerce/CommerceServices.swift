@@ -21,6 +21,8 @@ package struct CommerceServices: Sendable {
     package let reviews: ReviewService
     package let payouts: PayoutService
     package let addresses: AddressBook
+    /// Sellers' Solana wallets and what Solana Pay would take for a cart.
+    package let wallets: ShopWallets
     package let settings: CommerceSettings
     /// What the services were built from.
     package let db: PGPool
@@ -54,5 +56,6 @@ package struct CommerceServices: Sendable {
         reviews = ReviewService(db: db, directory: directory)
         payouts = PayoutService(db: db)
         addresses = AddressBook(db: db, settings: settings)
+        wallets = ShopWallets(db: db, settings: settings)
     }
 }

@@ -34,6 +34,8 @@ package struct CommerceSettings: Sendable {
     package var maxPageSize: Int
     /// Base of the URLs the buyer is sent back to after paying (`AGORA_PUBLIC_URL`).
     package var publicURL: String
+    /// Solana Pay: off unless an RPC endpoint is set (`AGORA_SOLANA_*`).
+    package var solana = SolanaPaySettings()
 
     package init(
         reservationTTL: Duration = .seconds(900), vatRates: [String: Int] = ["ZAR": 1500], pricesIncludeVAT: Bool = true,

@@ -65,6 +65,10 @@ extension CommerceSweeper {
                 """
                 SELECT id, buyer_id, status, total_minor, currency, payment_provider, payment_session FROM orders
                 WHERE status = 'pending_payment' AND reserved_until < now()
+                  -- A Solana Pay transfer seen `confirmed` holds the stock a little longer, until it is finalized.
+                  AND NOT EXISTS (
+                      SELECT 1 FROM solana_payments sp WHERE sp.order_id = orders.id AND sp.status = 'confirming'
+                        AND sp.confirmed_at > now() - make_interval(secs => \(Double(settings.solana.confirmGrace.components.seconds))))
                 ORDER BY reserved_until LIMIT \(batch)
                 FOR UPDATE SKIP LOCKED
                 """

@@ -57,6 +57,8 @@ package struct OrderView: Codable, Sendable, Equatable {
         package var provider: String
         /// Where to pay, while the order waits for payment.
         package var url: String?
+        /// With Solana Pay: one transfer request per seller order, each to its seller's wallet.
+        package var solanaPay: [SolanaTransferView]? = nil
     }
 
     package struct HistoryEntry: Codable, Sendable, Equatable {
@@ -175,4 +177,29 @@ package struct OrderSummary: Codable, Sendable, Equatable {
     package var title: String
     package var sellerOrderStatuses: [SellerOrderStatus]
     package var createdAt: Date
+}
+
+/// A Solana Pay transfer request of one seller order, as its buyer sees it.
+package struct SolanaTransferView: Codable, Sendable, Equatable {
+    package var sellerOrderId: UUID
+    /// The seller's wallet.
+    package var recipient: String
+    /// `SOL`, or the SPL token's symbol, with its mint.
+    package var token: String
+    package var mint: String?
+    package var decimals: Int
+    /// In whole tokens, as the link writes it (`12.5`), and in the token's smallest unit.
+    package var amount: String
+    package var amountAtomic: Int64
+    package var reference: String
+    /// The `solana:` link (and what the QR code holds).
+    package var url: String
+    /// One unit of the order's currency in tokens, where that rate came from and when, as the buyer was shown it.
+    package var rate: String
+    package var rateSource: String
+    package var rateAt: Date
+    /// `pending`, `confirming` (a transfer is confirmed, not yet finalized), `paid` or `expired`.
+    package var status: String
+    /// The transaction that paid (or is confirming).
+    package var signature: String?
 }

@@ -69,12 +69,16 @@ extension OrderService {
                 actor: try row.decode("actor_kind"), note: try row.decode("note"), at: try row.decode("occurred_at")
             )
         }
+        let provider: String = try row.decode("payment_provider")
         return OrderView(
             id: id, status: status, currency: currency, subtotal: try money("subtotal_minor"), vat: try money("vat_minor"),
             shipping: try money("shipping_minor"), total: try money("total_minor"), refunded: try money("refunded_minor"),
             vatRate: Double(try row.decode("vat_rate_bp", as: Int.self)) / 100, pricesIncludeVat: try row.decode("prices_include_vat"),
             shippingAddress: try Self.address(row.decode("shipping_address")),
-            payment: .init(provider: try row.decode("payment_provider"), url: status == .pendingPayment ? try row.decode("payment_url") : nil),
+            payment: .init(
+                provider: provider, url: status == .pendingPayment ? try row.decode("payment_url") : nil,
+                solanaPay: provider == SolanaPayProvider.providerName ? try await solanaTransfers(of: id, logger: logger) : nil
+            ),
             reservedUntil: try row.decode("reserved_until"), createdAt: try row.decode("created_at"), paidAt: try row.decode("paid_at"),
             cancelledAt: try row.decode("cancelled_at"), cancelReason: try row.decode("cancel_reason"), sellerOrders: sellerOrders,
             history: history, refunds: try await refundViews(of: id, logger: logger)

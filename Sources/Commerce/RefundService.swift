@@ -117,7 +117,9 @@ extension RefundService {
     func recordRefundFailure(_ refund: PendingRefund, error: any Error, logger: Logger) async throws -> String {
         // The code of our own errors, the type of any other: never a provider's message, which may echo request data.
         let summary = (error as? AgoraError)?.code ?? String(describing: type(of: error))
-        let isFinal = refund.attempts >= Self.maxRefundAttempts
+        // A refund no provider can make (Solana Pay: the money is in the seller's wallet) is for a person at once.
+        let byHand = (error as? AgoraError)?.code == SolanaPayProvider.refundByHand
+        let isFinal = refund.attempts >= Self.maxRefundAttempts || byHand
         let delay = Self.refundBackoff[min(max(refund.attempts, 1), Self.refundBackoff.count) - 1]
         try await db.withTransaction(logger: logger) { tx in
             try await tx.execute(
@@ -133,7 +135,9 @@ extension RefundService {
                     DomainEvent(.adminAlert, actor: nil, subject: refund.orderID, payload: [
                         "alert": .string("refund_failed"), "orderId": .string(refund.orderID.uuidString.lowercased()),
                         "refundId": .string(refund.id.uuidString.lowercased()), "amount": .int(refund.amount), "currency": .string(refund.currency),
-                        "message": .string("The provider refused a refund \(Self.maxRefundAttempts) times; refund it by hand"),
+                        "message": .string(
+                            byHand ? "This payment went to the seller's wallet; the seller must send the refund back by hand"
+                                : "The provider refused a refund \(Self.maxRefundAttempts) times; refund it by hand"),
                     ]),
                     in: tx
                 )

@@ -2,6 +2,7 @@ import AgoraApp
 import AgoraCrypto
 import AgoraMail
 import AgoraPostgres
+import Commerce
 import Foundation
 import Testing
 
@@ -30,6 +31,31 @@ import Testing
             try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_DB_TCP_KEEPALIVE_SECONDS": "-1"])
         }
         #expect(bad.description.contains("AGORA_DB_TCP_KEEPALIVE_SECONDS"))
+    }
+
+    @Test func solanaPayIsOffUntilAnEndpointAndItsRatesAreSet() throws {
+        let off = try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch])
+        #expect(!off.commerce.solana.isEnabled && off.commerce.solana.tokens.map(\.symbol) == ["SOL", "USDC"])
+        let on = try AgoraConfig(environment: [
+            "AGORA_DATA_DIR": scratch, "AGORA_SOLANA_RPC_URL": "https://rpc.example.com", "AGORA_SOLANA_RATES": "ZAR/USDC=0.055",
+            "AGORA_SOLANA_RATE_SOURCE": "desk", "AGORA_SOLANA_RATE_AT": "2026-12-07T09:00:00Z", "AGORA_SOLANA_POLL_MS": "500",
+        ])
+        #expect(on.commerce.solana.isEnabled && on.commerce.solana.rates.first?.text == "0.055" && on.commerce.solana.rateSource == "desk")
+        #expect(on.commerce.solana.rateAt == Date(timeIntervalSince1970: 1_796_634_000) && on.commerce.solana.pollInterval == .milliseconds(500))
+        let bad = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: [
+                "AGORA_DATA_DIR": scratch, "AGORA_SOLANA_RPC_URL": "ftp://rpc", "AGORA_SOLANA_RATES": "ZAR/DOGE=1",
+                "AGORA_SOLANA_TOKENS": "USDC=nope:6", "AGORA_SOLANA_RATE_AT": "yesterday",
+            ])
+        }
+        for key in ["AGORA_SOLANA_RPC_URL", "AGORA_SOLANA_RATES", "AGORA_SOLANA_TOKENS", "AGORA_SOLANA_RATE_AT"] {
+            #expect(bad.description.contains(key), "\(key)")
+        }
+        // An endpoint without rates could convert no order.
+        let noRates = try #require(throws: ConfigError.self) {
+            try AgoraConfig(environment: ["AGORA_DATA_DIR": scratch, "AGORA_SOLANA_RPC_URL": "https://rpc.example.com"])
+        }
+        #expect(noRates.description.contains("AGORA_SOLANA_RATES"))
     }
 
     @Test func everyBadValueIsListed() throws {
