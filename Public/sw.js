@@ -1,11 +1,11 @@
 // The service worker: keeps the app shell (HTML, CSS, modules, icons) so Agora opens offline, and shows the cached
 // shell for any app address while offline. API calls and the WebSocket always go to the network (stale prices or
 // orders would be worse than a clear "offline"); product images are cached as they are seen.
-const VERSION = "agora-shell-v6";
+const VERSION = "agora-shell-v7";
 const MEDIA = "agora-media-v1";
 const SHELL = [
   "/", "/index.html", "/styles.css", "/manifest.webmanifest", "/icons/icon.svg", "/icons/icon-192.png", "/icons/icon-512.png",
-  "/app/main.js", "/app/api.js", "/app/socket.js", "/app/ui.js", "/app/push.js",
+  "/app/main.js", "/app/api.js", "/app/socket.js", "/app/ui.js", "/app/push.js", "/app/qr.js",
   "/app/views/common.js", "/app/views/home.js", "/app/views/explore.js", "/app/views/product.js", "/app/views/profile.js",
   "/app/views/cart.js", "/app/views/orders.js", "/app/views/order.js", "/app/views/chat.js", "/app/views/notifications.js",
   "/app/views/dashboard.js", "/app/views/editor.js", "/app/views/admin.js", "/app/views/account.js", "/app/views/auth.js",

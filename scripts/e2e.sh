@@ -45,9 +45,20 @@ export AGORA_OAUTH_DISCORD_CLIENT_ID=agora-e2e AGORA_OAUTH_DISCORD_CLIENT_SECRET
 export AGORA_OAUTH_DISCORD_AUTHORIZE_URL="$oauth_url/oauth2/authorize" AGORA_OAUTH_DISCORD_TOKEN_URL="$oauth_url/api/oauth2/token"
 export AGORA_OAUTH_DISCORD_USER_URL="$oauth_url/api/users/@me" AGORA_E2E_OAUTH="$oauth_url"
 
+# A local Solana JSON-RPC node (Tests/interop/solana_rpc.py, solders): the Solana Pay watcher asks it for the transfers
+# the test makes through its control API. Fixed rates, and a short poll so a payment shows within a second or so.
+"$python" Tests/interop/solana_rpc.py --ready "$data/solana.port" > "$data/solana.log" 2>&1 &
+solana=$!
+for _ in $(seq 100); do [ -s "$data/solana.port" ] && break; sleep 0.1; done
+[ -s "$data/solana.port" ] || { log "the Solana RPC stand-in did not start:"; cat "$data/solana.log" >&2; kill "$oauth" 2>/dev/null || true; exit 1; }
+solana_url="http://127.0.0.1:$(cat "$data/solana.port")"
+export AGORA_SOLANA_RPC_URL="$solana_url" AGORA_SOLANA_POLL_MS=500 AGORA_SOLANA_RATES="ZAR/USDC=0.055,ZAR/SOL=0.0003"
+export AGORA_SOLANA_RATE_SOURCE="e2e fixed rate" AGORA_E2E_SOLANA="$solana_url"
+
 server=""
 cleanup() {
     kill "$oauth" 2>/dev/null || true
+    kill "$solana" 2>/dev/null || true
     if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
     redis-cli -p "${AGORA_LOCAL_REDIS_PORT:-56379}" --scan --pattern "e2e-$$:*" 2>/dev/null | xargs -r redis-cli -p "${AGORA_LOCAL_REDIS_PORT:-56379}" del >/dev/null 2>&1 || true
     rm -rf "$data"

@@ -67,6 +67,11 @@ export function ago(iso) {
   return new Date(iso).toLocaleDateString();
 }
 
+/** A Solana Pay quote's or transfer's rate: "0.055 USDC per ZAR · CoinGecko · 07/12/2026, 09:00" (local time). */
+export function solanaRate(transfer, currency) {
+  return `${transfer.rate} ${transfer.token} per ${currency} · ${transfer.rateSource} · ${new Date(transfer.rateAt).toLocaleString()}`;
+}
+
 export function time(iso) {
   return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }

@@ -6,7 +6,9 @@ and a digital product with the simulated payment; the seller's dashboard shows t
 the buyer's order page changes status live and shows the digital key. Then the admin's stats page, and the app
 shell offline. The operator's half: a disputed parcel refunded by the admin, and a reported listing taken down. The live
 sockets are Chromium's own WebSockets, which must negotiate permessage-deflate with /ws and
-receive their events compressed. Every step asserts what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
+receive their events compressed. Solana Pay: two sellers set their wallets, a buyer pays each seller's QR code (decoded
+from the page's SVG with zxing-cpp) through the local Solana JSON-RPC stand-in (AGORA_E2E_SOLANA). Every step asserts
+what the page shows; screenshots of the key screens go to AGORA_E2E_SCREENSHOTS.
 """
 import glob
 import json
@@ -21,13 +23,14 @@ import time
 import unittest
 import urllib.request
 import zlib
+from decimal import ROUND_CEILING, Decimal
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ.get("AGORA_E2E_URL", "http://localhost:18080")
 MAILBOX = os.environ.get("AGORA_E2E_MAILBOX", "")
@@ -271,6 +274,53 @@ def png_file(width, height, rgb=(31, 95, 91)):
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     return path
+
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"  # the server's default USDC (AGORA_SOLANA_TOKENS)
+
+
+def solana_address():
+    """A fresh Solana public key in base58 (32 random bytes: nobody holds its secret key, and nobody needs to)."""
+    data = secrets.token_bytes(32)
+    number, text = int.from_bytes(data, "big"), ""
+    while number:
+        number, digit = divmod(number, 58)
+        text = BASE58[digit] + text
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
+
+
+def decode_qr_svg(markup):
+    """The text of a QR code drawn by Public/app/qr.js: its SVG (a viewBox of the symbol and its quiet zone, in
+    modules, and one path of `M x y h w v1 h -w z` runs of dark modules) rasterised with Pillow at 4 pixels a module,
+    then read by zxing-cpp as a phone's scanner would."""
+    try:
+        import zxingcpp
+        from PIL import Image, ImageDraw
+    except ImportError as error:
+        raise AssertionError(f"the QR decoder is missing ({error}): pip install zxing-cpp Pillow") from error
+    extent = int(re.search(r'viewBox="0 0 (\d+) \1"', markup).group(1))
+    path = re.search(r'<path[^>]* d="([^"]*)"', markup).group(1)
+    runs = re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", path)
+    if not runs or "".join(f"M{x} {y}h{w}v1h-{w}z" for x, y, w in runs) != path:
+        raise AssertionError(f"the QR code's path is not runs of unit squares: {path[:200]}")
+    scale = 4
+    image = Image.new("L", (extent * scale, extent * scale), 255)
+    draw = ImageDraw.Draw(image)
+    for x, y, width in ((int(x), int(y), int(w)) for x, y, w in runs):
+        draw.rectangle([x * scale, y * scale, (x + width) * scale - 1, (y + 1) * scale - 1], fill=0)
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    if not found:
+        raise AssertionError("zxing-cpp found no QR code in the page's SVG")
+    return found[0].text
+
+
+def solana_control(action, body):
+    """The Solana RPC stand-in's control API (scripts/e2e.sh starts it): e.g. `pay` lands a signed transfer."""
+    request = urllib.request.Request(f"{os.environ['AGORA_E2E_SOLANA']}/control/{action}", method="POST",
+                                     data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def mailed_link(email, page="verify-email"):
@@ -821,6 +871,129 @@ class MarketplaceJourney(unittest.TestCase):
         other.find("section p", f"Discord: connected as Linker{tag}")
         other.click("[data-testid=unlink-discord]", "Unlink")
         other.find("section p", "Discord: not connected")
+
+    def test_a_buyer_pays_two_sellers_with_solana_pay_by_qr_code(self):
+        tag = secrets.token_hex(2)
+        crafts_wallet, vinyl_wallet = solana_address(), solana_address()
+
+        # -- One seller sets a wallet on the dashboard: a wrong address is refused by the field, then USDC is accepted.
+        crafts = self.open("solana-seller")
+        crafts.login("karoo_crafts@demo.agora.local")
+        crafts.go("/sell/payouts")
+        crafts.find("h2", "Solana wallet")
+        crafts.find("[data-testid=wallet-status]", "No wallet yet")
+        crafts.fill("[data-testid=wallet-address]", "not-a-wallet-0OIl")
+        Select(crafts.find("[data-testid=wallet-token]")).select_by_value("USDC")
+        crafts.click("[data-testid=wallet-save]")
+        self.assertIn("Solana public key", crafts.find("#wallet-address-error").text)
+        self.assertEqual(crafts.find("[data-testid=wallet-address]").get_attribute("aria-invalid"), "true")
+        crafts.fill("[data-testid=wallet-address]", crafts_wallet)
+        crafts.click("[data-testid=wallet-save]")
+        crafts.text_becomes("[data-testid=wallet-status]", crafts_wallet)
+        self.assertIn("USDC", crafts.find("[data-testid=wallet-status]").text)
+        crafts.find("[data-testid=wallet-remove]")
+        crafts.shot("solana-seller-wallet")
+
+        # -- The other sets one through the API, in SOL.
+        vinyl = self.open("solana-seller-2")
+        vinyl.login("vinyl_vault@demo.agora.local")
+        wallet = vinyl.fetch("PUT", "/api/seller/wallet", {"address": vinyl_wallet, "token": "SOL"})
+        self.assertEqual((wallet["address"], wallet["token"], wallet.get("mint"), wallet["decimals"]), (vinyl_wallet, "SOL", None, 9))
+
+        # -- A product of each in the buyer's cart.
+        products = {}
+        for seller, title, price in ((crafts, f"Clay teapot {tag}", 25000), (vinyl, f"Jazz LP {tag}", 12000)):
+            product = seller.fetch("POST", "/api/products", {"title": title, "description": "For the Solana Pay test", "price": {"amount": price, "currency": "ZAR"},
+                                                             "stock": 3, "condition": "new", "type": "physical"})
+            seller.fetch("POST", f"/api/products/{product['id']}/publish")
+            products[title] = product
+        buyer = self.open("solana-buyer")
+        buyer.login("demo_buyer@demo.agora.local")  # has a default address: checkout ships there
+        buyer.fetch("DELETE", "/api/cart")
+        for product in products.values():
+            buyer.fetch("POST", "/api/cart/items", {"productId": product["id"], "quantity": 1})
+
+        # -- At checkout the card is chosen; Solana Pay shows each seller's quote at the configured rate.
+        options = buyer.fetch("GET", "/api/checkout/options")["solanaPay"]
+        self.assertTrue(options["available"], options)
+        quotes = {quote["token"]: quote for quote in options["quotes"]}
+        self.assertEqual(set(quotes), {"USDC", "SOL"}, options)
+        for token, rate, decimals in (("USDC", "0.055", 6), ("SOL", "0.0003", 9)):
+            expected = (Decimal(quotes[token]["total"]["amount"]) / 100 * Decimal(rate)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_CEILING)
+            self.assertEqual(Decimal(quotes[token]["amount"]), expected, quotes[token])
+            self.assertEqual(quotes[token]["amountAtomic"], int(expected.scaleb(decimals)), quotes[token])
+        buyer.go("/cart")
+        self.assertTrue(buyer.find("[data-testid=pay-provider]").is_selected())
+        buyer.click("[data-testid=pay-solana]")
+        for token, quote in quotes.items():
+            shown = buyer.find("[data-testid=solana-quote]", f"{quote['amount']} {token}").text
+            self.assertIn(f"Rate {quote['rate']} {token} per ZAR · e2e fixed rate · ", shown)
+        buyer.find("[data-testid=solana-quote]", f"Clay teapot {tag}")
+        buyer.driver.execute_script("document.getElementById('solana-quotes').scrollIntoView({block: 'center'})")
+        buyer.shot("solana-checkout")
+
+        # -- Checkout lands on the order's page: a QR code and a wallet link per seller.
+        buyer.click("form.checkout button[type=submit]", "Checkout and pay")
+        order_id = re.search(r"/orders/([0-9a-fA-F-]{36})$", buyer.wait_url(r"/orders/[0-9a-fA-F-]{36}$")).group(1)
+        buyer.find("h3", "Pay Karoo Crafts")
+        buyer.find("h3", "Pay Vinyl Vault")
+        wait(buyer.driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=solana-qr] svg")) == 2)
+        order = buyer.fetch("GET", f"/api/orders/{order_id}")
+        self.assertEqual(order["payment"]["provider"], "solana_pay")
+        transfers = {t["sellerOrderId"]: t for t in order["payment"]["solanaPay"]}
+        cards = buyer.driver.execute_script("""
+            return [...document.querySelectorAll("[data-testid=solana-transfer]")].map((card) => ({
+              sellerOrder: card.dataset.sellerOrder, svg: card.querySelector("[data-testid=solana-qr] svg").outerHTML,
+              href: card.querySelector("[data-testid=solana-link]").getAttribute("href"),
+              status: card.querySelector("[data-testid=solana-status]").textContent }));
+        """)
+        self.assertEqual({card["sellerOrder"] for card in cards}, set(transfers))
+        for card in cards:
+            transfer = transfers[card["sellerOrder"]]
+            decoded = decode_qr_svg(card["svg"])
+            self.assertEqual(decoded, card["href"])
+            self.assertEqual(decoded, transfer["url"])
+            recipient = crafts_wallet if transfer["token"] == "USDC" else vinyl_wallet
+            self.assertTrue(decoded.startswith(f"solana:{recipient}?amount={transfer['amount']}"), decoded)
+            self.assertEqual((transfer["amount"], transfer.get("mint")), (quotes[transfer["token"]]["amount"], USDC_MINT if transfer["token"] == "USDC" else None))
+            self.assertIn(f"reference={transfer['reference']}", decoded)
+            self.assertIn("Waiting for payment", card["status"])
+        buyer.find("[data-testid=solana-rate]", "e2e fixed rate")
+        buyer.shot("solana-order-qr")
+
+        # -- Each transfer lands on the chain and the page follows without a reload: the first is seen `confirmed`
+        #    (no event says so: the page's poll shows it), then finalized; the second lands finalized at once.
+        buyer.driver.execute_script("window.__sameDocument = true")
+
+        def status_of(seller_order):
+            return buyer.driver.execute_script(
+                "return document.querySelector(`[data-seller-order='${arguments[0]}'] [data-testid=solana-status]`)?.textContent ?? ''", seller_order)
+
+        def statuses_become(expected):
+            try:
+                wait(buyer.driver).until(lambda _: all(word in status_of(so) for so, word in expected.items()))
+            except TimeoutException:
+                buyer.shot("FAILED-solana-status")
+                raise AssertionError(f"the transfers never read {expected}: {[status_of(so) for so in transfers]}\nconsole: {buyer.console()}")
+
+        first, second = transfers
+        pay = {so: {"recipient": t["recipient"], "amount": str(t["amountAtomic"]), "splToken": t.get("mint"), "reference": t["reference"]}
+               for so, t in transfers.items()}
+        landed = {first: solana_control("pay", {**pay[first], "stage": "confirmed"})}
+        statuses_become({first: "Confirming", second: "Waiting for payment"})
+        self.assertIn(landed[first]["signature"], buyer.find(f"[data-seller-order='{first}'] [data-testid=solana-signature]").text)
+        self.assertEqual(buyer.driver.find_elements(By.CSS_SELECTOR, f"[data-seller-order='{first}'] [data-testid=solana-qr]"), [],
+                         "a transfer on its way still shows its QR code")
+        solana_control("finalize", {"signature": landed[first]["signature"]})
+        statuses_become({first: "Paid", second: "Waiting for payment"})
+        landed[second] = solana_control("pay", {**pay[second], "stage": "finalized"})
+        statuses_become({first: "Paid", second: "Paid"})
+        for seller_order, transaction in landed.items():
+            self.assertIn(transaction["signature"], buyer.find(f"[data-seller-order='{seller_order}'] [data-testid=solana-signature]").text)
+        buyer.status_becomes("[data-testid=order-status]", "paid")
+        self.assertEqual(len(buyer.driver.find_elements(By.CSS_SELECTOR, "[data-testid=solana-qr]")), 0, "a paid transfer still shows its QR code")
+        self.assertTrue(buyer.driver.execute_script("return window.__sameDocument === true"), "the order page was reloaded")
+        buyer.shot("solana-order-paid")
 
     def test_a_socket_whose_host_goes_silent_is_left_and_resumed_elsewhere(self):
         # No close and no answer: the PWA's ping (every 25 s, 10 s to answer; 1 s each here) must notice.

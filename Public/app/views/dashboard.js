@@ -1,7 +1,8 @@
 // The seller dashboard: my products (with the reason of a takedown), incoming orders (live: a toast and a badge
-// when one arrives; ship with tracking, cancel, refund part) with the disputes to answer, and the balance with payouts.
+// when one arrives; ship with tracking, cancel, refund part) with the disputes to answer, and the balance with payouts
+// and the shop's Solana wallet (where buyers who pay with Solana Pay send the money).
 import { api } from "../api.js";
-import { h, money, ago, failure, toast, statusLabel, productImage, infinite, mount } from "../ui.js";
+import { h, money, ago, failure, toast, statusLabel, productImage, infinite, mount, field, showErrors } from "../ui.js";
 import { disputePanel, minorUnits } from "./disputes.js";
 
 export async function render({ params, view, session, socket, refreshAccount }) {
@@ -161,6 +162,12 @@ async function products(body) {
 }
 
 async function payouts(body) {
+  const balances = h("div", {});
+  mount(body, balances, walletPanel());
+  await balancePanel(balances);
+}
+
+async function balancePanel(body) {
   mount(body, h("p", { class: "loading" }, "Loading…"));
   try {
     const [balance, history] = await Promise.all([api("/api/seller/balance"), api("/api/seller/payouts", { query: { limit: 50 } })]);
@@ -170,10 +177,10 @@ async function payouts(body) {
       h("td", {}, h("button", { type: "button", disabled: b.available <= 0, onclick: async () => {
         try {
           await api("/api/seller/payouts", { method: "POST", body: { currency: b.currency } });
-          payouts(body);
+          balancePanel(body);
         } catch (error) { status.textContent = error.message; }
       } }, "Request payout")))) : [h("tr", {}, h("td", { colspan: 4 }, "No earnings yet."))];
-    mount(body, 
+    mount(body,
       h("h2", {}, "Balance"),
       h("table", {},
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Currency"), h("th", { scope: "col" }, "Pending"),
@@ -184,5 +191,83 @@ async function payouts(body) {
       history.items.length ? h("ul", { class: "list" }, history.items.map((p) => h("li", { class: "row-item" }, money(p.amount),
         h("span", { class: `status status-${p.status}` }, p.status), h("small", { class: "muted" }, ago(p.requestedAt)))))
         : h("p", { class: "muted" }, "No payouts yet."));
-  } catch (error) { mount(body, failure(error, () => payouts(body))); }
+  } catch (error) { mount(body, failure(error, () => balancePanel(body))); }
+}
+
+/** The tokens a wallet may take; a wallet set to another configured token (by its mint) is added to the list. */
+const WALLET_TOKENS = [["SOL", "SOL"], ["USDC", "USDC"]];
+
+/**
+ * The shop's Solana wallet: the address buyers paying with Solana Pay send to, and the token it takes (the order's
+ * price is converted at checkout). Set, replaced or removed here; hidden when the marketplace does not offer Solana Pay.
+ */
+function walletPanel() {
+  const panel = h("section", { class: "panel wallet", "aria-labelledby": "wallet-title", "data-testid": "wallet" });
+  const title = h("h2", { id: "wallet-title" }, "Solana wallet");
+  const notOffered = () => mount(panel, title,
+    h("p", { class: "muted", "data-testid": "wallet-status" }, "Solana Pay is not offered on this marketplace."));
+
+  const draw = (wallet) => {
+    const state = h("p", { class: "wallet-state", role: "status", "data-testid": "wallet-status" }, wallet
+      ? ["Buyers can pay you with Solana Pay: ", h("strong", {}, wallet.token), " to ", h("code", {}, wallet.address), "."]
+      : "No wallet yet: buyers of your products cannot pay with Solana Pay.");
+    const status = h("p", { class: "form-status", role: "alert" });
+    const tokens = [...WALLET_TOKENS];
+    if (wallet && !tokens.some(([value]) => value === wallet.token)) tokens.push([wallet.mint ?? wallet.token, wallet.token]);
+    const form = h("form", { class: "form wallet-form", novalidate: true, "aria-labelledby": "wallet-title" },
+      field("Wallet address", {
+        name: "address", id: "wallet-address", "data-testid": "wallet-address", value: wallet?.address ?? "", required: true,
+        autocomplete: "off", autocapitalize: "off", spellcheck: "false", maxlength: 64,
+      }, { hint: "Your wallet's public address (base58, 32 to 44 characters), as your wallet app shows it. Never your secret phrase." }),
+      field("Token you accept", { name: "token", id: "wallet-token", "data-testid": "wallet-token", value: wallet?.token ?? "USDC" },
+        { control: "select", options: tokens, hint: "Buyers pay the order's total in this token, at the marketplace's rate of the day." }),
+      status,
+      h("p", { class: "row" },
+        h("button", { type: "submit", "data-testid": "wallet-save" }, wallet ? "Save wallet" : "Add wallet"),
+        wallet ? h("button", { type: "button", class: "secondary", "data-testid": "wallet-remove", onclick: remove }, "Remove wallet") : null));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const saved = await api("/api/seller/wallet", {
+          method: "PUT", body: { address: form.elements.address.value.trim(), token: form.elements.token.value },
+        });
+        draw(saved);
+        toast("Wallet saved.", { kind: "success" });
+      } catch (error) {
+        button.disabled = false;
+        if (error.code === "solana_pay_unavailable") notOffered();
+        else showErrors(form, error, status);
+      }
+    });
+    mount(panel, title,
+      h("p", { class: "muted" }, "Buyers who choose Solana Pay at checkout send your order's total straight to this wallet; ",
+        "the order is paid once the transfer is final on the chain. Orders already placed keep the wallet they were placed with."),
+      state, form);
+  };
+
+  async function remove() {
+    if (!confirm("Remove this wallet? Buyers of your products can then no longer pay with Solana Pay.")) return;
+    try {
+      await api("/api/seller/wallet", { method: "DELETE" });
+      draw(null);
+      toast("Wallet removed.");
+    } catch (error) { toast(error.message, { kind: "error" }); }
+  }
+
+  const load = async () => {
+    mount(panel, title, h("p", { class: "loading" }, "Loading…"));
+    try {
+      const [wallet, options] = await Promise.all([
+        api("/api/seller/wallet").catch((error) => { if (error.code === "no_wallet") return null; throw error; }),
+        api("/api/checkout/options").catch(() => null),
+      ]);
+      // Solana Pay switched off: a wallet set while it was on may still be removed.
+      if (options?.solanaPay?.reason === "disabled" && !wallet) notOffered();
+      else draw(wallet);
+    } catch (error) { mount(panel, title, failure(error, load)); }
+  };
+  load();
+  return panel;
 }
