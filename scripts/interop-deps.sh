@@ -10,7 +10,8 @@
 #            document, scripts/schemathesis.sh), extruct (reads the share pages' OpenGraph and JSON-LD as crawlers
 #            do), http_ece and py_vapid (the local Web Push service decrypts and verifies with them), moto (the S3
 #            server), Pillow (checks stored images), authlib and flask (the local OAuth 2 provider of the login
-#            tests), for the python3 on PATH
+#            tests), solders (signs the transactions of the local Solana RPC node), segno and zxing-cpp (check the
+#            PWA's QR codes: encoded as segno does, decoded by zxing), for the python3 on PATH
 #
 # When pip may not install into that python (Debian marks its python3 "externally managed", PEP 668), the PyPI
 # packages go into a virtualenv in .local/venv instead. Either way the last line on stdout is the python to use, so:
@@ -22,7 +23,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.local/venv"
-pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9" "moto[server]>=5,<6" "Pillow>=10" "authlib>=1.3" "flask>=3")
+pypi_packages=("websockets>=13" "websocket-client" "aiosmtpd>=1.4" "stripe>=7" "selenium>=4.10" "schemathesis>=4.32,<5" "extruct>=0.16" "http_ece>=1.2" "py_vapid>=1.9" "moto[server]>=5,<6" "Pillow>=10" "authlib>=1.3" "flask>=3" "solders>=0.29" "segno>=1.6" "zxing-cpp>=2")
 
 log() { printf '[interop-deps] %s\n' "$*" >&2; }
 
@@ -43,7 +44,7 @@ apt_install() {
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Exactly the imports the scripts need.
-has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify; import moto.server, boto3, botocore.auth; moto.server.ThreadedMotoServer; import PIL.Image, PIL.features; assert PIL.features.check("webp"); import authlib.integrations.flask_oauth2, authlib.oauth2.rfc7636, flask' >/dev/null 2>&1; }
+has_pypi_packages() { "$1" -c 'import websockets.asyncio.client, websocket, aiosmtpd.controller, stripe, selenium.webdriver, schemathesis, extruct, http_ece, py_vapid; websocket.ABNF; stripe.WebhookSignature; schemathesis.hook; extruct.extract; py_vapid.Vapid02.verify; import moto.server, boto3, botocore.auth; moto.server.ThreadedMotoServer; import PIL.Image, PIL.features; assert PIL.features.check("webp"); import authlib.integrations.flask_oauth2, authlib.oauth2.rfc7636, flask; import solders.keypair, solders.transaction, segno, zxingcpp' >/dev/null 2>&1; }
 
 # MARK: node and ws
 

@@ -28,6 +28,8 @@ export AGORA_PUBLIC_URL="http://localhost:$port" AGORA_ALLOWED_ORIGINS="http://l
 # Thousands of requests from one address in a few minutes: the limits would answer most of them with 429 and hide
 # the code behind them (RateLimitTests cover the limits). bcrypt at cost 4, as in the Swift tests.
 export AGORA_RATE_LIMITS=0 AGORA_BCRYPT_COST=4
+# Solana Pay on (wallets, quotes and Solana Pay checkouts are then reachable), with a node nobody answers at.
+export AGORA_SOLANA_RPC_URL=http://127.0.0.1:9 AGORA_SOLANA_RATES=ZAR/USDC=0.055,ZAR/SOL=0.0003
 export AGORA_LOG_LEVEL="${AGORA_LOG_LEVEL:-warning}"
 
 server=""

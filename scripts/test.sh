@@ -40,6 +40,10 @@ if [ $# -eq 0 ]; then
     swift run --skip-build FrameParserFuzz Fuzz/corpus
     swift run --skip-build HTTPEdgeFuzz Fuzz/corpus-http
     if [ "${AGORA_FUZZ_SECONDS:-20}" -gt 0 ]; then scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"; fi
+    # The PWA's QR encoder (Public/app/qr.js) module for module against segno, each symbol decoded by zxing-cpp; and
+    # the Solana RPC stand-in's own check of its transactions (signed by solders) and answers.
+    "$AGORA_INTEROP_PYTHON" Tests/interop/qr_check.py --quick
+    "$AGORA_INTEROP_PYTHON" Tests/interop/solana_rpc.py --self-test
 fi
 swift test --skip-build "$@"
 # The HTTP API against its OpenAPI document with schemathesis, as every role (Tests/schemathesis,
