@@ -34,7 +34,7 @@ struct SolanaPayTests {
         /// One round with every payment due now (rounds otherwise wait out the poll interval).
         @discardableResult
         func round() async throws -> SolanaPayWatcher.Round {
-            try await shop.services.db.execute("UPDATE solana_payments SET next_check_at = now()", logger: shop.market.logger)
+            try await shop.services.db.execute("UPDATE solana_payments SET next_check_at = now() WHERE next_check_at < 'infinity'", logger: shop.market.logger)
             return try await watcher.check(logger: shop.market.logger)
         }
 
@@ -160,10 +160,13 @@ struct SolanaPayTests {
             let ledger = try await h.int("SELECT coalesce(sum(amount_minor), 0)::int FROM seller_ledger WHERE seller_id = \(UUID(uuidString: alice.accountID)!)")
             #expect(ledger == 0, "what the platform owes Alice for this order: nothing")
 
-            // Bob is paid straight to finalized: the order is paid.
+            // Bob is paid straight to finalized (twice, by a buyer who pressed twice): the order is paid, and the
+            // second transfer is recorded as a duplicate and raised, for the seller to send back.
             try await h.pay(toBob)
+            let twice = try await h.pay(toBob)
             round = try await h.round()
-            #expect(round.paid == 1, "\(round)")
+            #expect(round.paid == 1 && round.refused == 1, "\(round)")
+            #expect(try await h.int("SELECT count(*)::int FROM solana_transfers WHERE signature = \(twice) AND reason = 'duplicate'") == 1)
             shown = try await h.shown(order, as: buyer)
             #expect(shown["status"] as? String == "paid" && shown.sellerOrders.allSatisfy { $0["status"] as? String == "paid" }, "\(shown.raw)")
             now = try await h.transfers(order, as: buyer)
@@ -270,6 +273,11 @@ struct SolanaPayTests {
             #expect(try await h.int("SELECT count(*)::int FROM domain_events WHERE type = 'admin.alert' AND payload->>'reason' = 'late' AND subject_id = \(orderID)") == 1)
             #expect(try await h.shop.stock(product) == (5, 0))
             #expect(try await h.shown(order, as: buyer)["status"] as? String == "cancelled")
+
+            // Past its watch, the reference leaves the queue for good.
+            try await h.shop.services.db.execute("UPDATE solana_payments SET watch_until = now() WHERE order_id = \(orderID)", logger: h.shop.market.logger)
+            #expect(try await h.round().checked == 0)
+            #expect(try await h.int("SELECT count(*)::int FROM solana_payments WHERE order_id = \(orderID) AND next_check_at = 'infinity'") == 1)
         }
     }
 

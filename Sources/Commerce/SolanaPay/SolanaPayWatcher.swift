@@ -78,7 +78,11 @@ package struct SolanaPayWatcher: Service {
         let interval = Double(settings.pollInterval.components.seconds) + Double(settings.pollInterval.components.attoseconds) / 1e18
         let rows = try await checkout.db.query(
             """
-            WITH due AS (
+            WITH retired AS (
+                -- Expired payments past their watch leave the queue for good.
+                UPDATE solana_payments SET next_check_at = 'infinity'
+                WHERE next_check_at <= now() AND status = 'expired' AND watch_until <= now()
+            ), due AS (
                 SELECT seller_order_id FROM solana_payments
                 WHERE next_check_at <= now() AND (status IN ('pending', 'confirming') OR (status = 'expired' AND watch_until > now()))
                 ORDER BY next_check_at LIMIT \(settings.batch)
@@ -127,6 +131,7 @@ package struct SolanaPayWatcher: Service {
     func inspect(_ due: Due, round: inout Round, logger: Logger) async throws {
         let listed = try await rpc.signatures(for: due.reference, limit: settings.signaturesPerReference, commitment: .confirmed)
         var paying: String?
+        var alsoPaying: [(signature: String, slot: UInt64)] = []
         for info in listed.reversed() where !due.judged.contains(info.signature) {
             // Signatures come from the node: bounded before they reach a row or a log.
             guard (1...100).contains(info.signature.utf8.count), info.signature.utf8.allSatisfy({ Base58.digits[Int($0)] != 0xFF }) else { continue }
@@ -144,6 +149,8 @@ package struct SolanaPayWatcher: Service {
                                      slot: transaction.slot, alert: true, logger: logger)
                 } else if paying == nil {
                     paying = info.signature
+                } else {
+                    alsoPaying.append((info.signature, transaction.slot))
                 }
             case .refused(let reason, let received, let token):
                 if reason != .failed { round.refused += 1 }
@@ -158,6 +165,12 @@ package struct SolanaPayWatcher: Service {
                 TransferCheck.check(final, recipient: due.recipient, token: due.token, amount: due.amount, reference: due.reference) == .pays
             {
                 if try await fulfil(due, signature: signature, slot: final.slot, logger: logger) { round.paid += 1 } else { round.late += 1 }
+                // Any other transaction that pays the same request paid it twice: the seller holds the buyer's money.
+                for other in alsoPaying where other.signature != signature {
+                    round.refused += 1
+                    try await record(due, signature: other.signature, outcome: "refused", reason: .duplicate, received: due.amount, token: due.token.key,
+                                     slot: other.slot, alert: true, logger: logger)
+                }
                 return
             }
             if paying != nil {

@@ -17,6 +17,8 @@ package enum TransferCheck: Equatable, Sendable {
         case wrongToken = "wrong_token"
         /// The recipient received nothing.
         case wrongRecipient = "wrong_recipient"
+        /// It pays, but another transaction already paid the same request (the buyer paid twice).
+        case duplicate
     }
 
     /// Checks `transaction` against what was asked: `amount` of `token` to `recipient`, mentioning `reference`.
