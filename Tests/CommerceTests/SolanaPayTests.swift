@@ -14,7 +14,7 @@ import Testing
 struct SolanaPayTests {
     static func overrides(_ node: LocalSolanaRPC, _ extra: [String: String] = [:]) -> [String: String] {
         Shop.overrides.merging([
-            "AGORA_SOLANA_RPC_URL": node.url, "AGORA_SOLANA_RATES": "ZAR/USDC=0.055,ZAR/SOL=0.0003", "AGORA_SOLANA_RATE_SOURCE": "test desk",
+            "AGORA_SOLANA_RPC_URL": node.url + "/?api-key=test-key", "AGORA_SOLANA_RATES": "ZAR/USDC=0.055,ZAR/SOL=0.0003", "AGORA_SOLANA_RATE_SOURCE": "test desk",
             "AGORA_SOLANA_RATE_AT": "2026-12-07T09:00:00Z", "AGORA_SOLANA_POLL_MS": "600000", "AGORA_SOLANA_RPC_TIMEOUT_SECONDS": "1",
         ].merging(extra) { _, new in new }) { _, new in new }
     }
@@ -83,7 +83,8 @@ struct SolanaPayTests {
             try await TestApp.withApplication(overrides(node, extra)) { app, services in
                 try await app.test(.router) { client in
                     let shop = Shop(market: Market(api: API(client: client), services: services))
-                    let rpc = try SolanaRPC(url: node.url, caFile: nil, timeout: .seconds(1))
+                    // An API key in the endpoint's query, as RPC providers hand them out, is kept on every call.
+                    let rpc = try SolanaRPC(url: node.url + "/?api-key=test-key", caFile: nil, timeout: .seconds(1))
                     try await body(Harness(shop: shop, node: node, watcher: SolanaPayWatcher(commerce: services.commerce, rpc: rpc, logger: shop.market.logger)))
                 }
             }

@@ -52,11 +52,18 @@ package struct SolanaRPC: Sendable {
     }
 
     let client: HTTPSClient
+    /// What every call posts to: `/`, with the endpoint's query when it has one (RPC providers put API keys there).
+    let target: String
 
+    /// - Parameter url: the endpoint; an API key in its path or query is kept out of every log.
     /// - Throws: `HTTPClientError` for a URL it cannot use or a CA file it cannot read (start-up stops on it).
     package init(url: String, caFile: String?, timeout: Duration) throws {
-        client = try HTTPSClient(baseURL: url, caFile: caFile, connectTimeout: min(timeout, .seconds(5)), timeout: timeout, maxResponseBytes: 4 << 20,
-                                 keepAlive: true, maxConnections: 4)
+        var base = URLComponents(string: url)
+        let query = base?.percentEncodedQuery
+        base?.percentEncodedQuery = nil
+        target = query.map { "/?\($0)" } ?? "/"
+        client = try HTTPSClient(baseURL: base?.string ?? url, caFile: caFile, connectTimeout: min(timeout, .seconds(5)), timeout: timeout,
+                                 maxResponseBytes: 4 << 20, keepAlive: true, maxConnections: 4)
     }
 
     /// The newest `limit` transactions that mention `address`, newest first.
@@ -80,7 +87,7 @@ package struct SolanaRPC: Sendable {
         do { body = Array(try JSONSerialization.data(withJSONObject: request)) } catch { throw .malformed }
         let response: HTTPSClient.Response
         do {
-            response = try await client.send(.post, "/", headers: [.init("Content-Type", "application/json")], body: body)
+            response = try await client.send(.post, target, headers: [.init("Content-Type", "application/json")], body: body)
         } catch {
             throw .unreachable(error.message)
         }
