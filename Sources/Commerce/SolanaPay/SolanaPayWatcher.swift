@@ -112,10 +112,13 @@ package struct SolanaPayWatcher: Service {
             do {
                 try await inspect(due, round: &round, logger: logger)
             } catch let failure as SolanaRPC.Failure {
+                // A node that fails one call most likely fails the next: the round ends here rather than wait out a
+                // timeout per payment, and the payments it claimed are asked again next round.
                 round.unreachable += 1
-                logger.warning("Solana RPC call failed; the payment is checked again next round", metadata: [
-                    "agora.seller_order_id": "\(due.sellerOrder)", "error": "\(failure)",
+                logger.warning("Solana RPC call failed; the round ends and its payments are checked again next round", metadata: [
+                    "agora.seller_order_id": "\(due.sellerOrder)", "agora.claimed": "\(rows.count)", "error": "\(failure)",
                 ])
+                break
             }
         }
         if round.paid + round.refused + round.late + round.dropped + round.confirming > 0 {
