@@ -1,4 +1,5 @@
 import AgoraCore
+import AgoraCrypto
 import AgoraPostgres
 import Foundation
 import Logging
@@ -60,8 +61,7 @@ extension CheckoutService {
             guard amount > 0 else {
                 throw AgoraError(.validation, code: "solana_amount_zero", "Nothing to pay: a free order needs no Solana Pay transfer")
             }
-            var random = SystemRandomNumberGenerator()
-            guard let reference = SolanaPublicKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }) else { continue }
+            guard let reference = SolanaPublicKey(bytes: SecureRandom.bytes(32)) else { continue }
             let request = TransferRequest(
                 recipient: wallet.address, amount: amount, token: wallet.token, reference: reference, label: solana.label,
                 message: "Order \(orderText.prefix(8))", memo: "agora:\(entry.sellerOrder.uuidString.lowercased().prefix(8))"

@@ -237,23 +237,21 @@ package struct SolanaPayWatcher: Service {
                 """
             )
             guard let row = rows.first else { return false }
-            let claimed = try await tx.execute(
-                """
-                INSERT INTO solana_transfers (signature, seller_order_id, outcome, received_amount, received_token, slot)
-                VALUES (\(signature), \(due.sellerOrder), 'paid', \(due.amount), \(due.token.key), \(Int64(clamping: slot)))
-                ON CONFLICT DO NOTHING
-                """
-            )
-            guard claimed.affectedRows == 1 else { return false }  // judged by another instance: nothing to do
             let order = CheckoutService.LockedOrder(
                 id: due.order, buyerID: try row.decode("buyer_id"), status: try OrderRecords.enumValue(row, "status"), total: try row.decode("total_minor"),
                 refunded: 0, currency: try row.decode("currency"), session: nil, reference: nil
             )
             let sellerStatus: String = try row.decode("seller_status")
-            guard order.status == .pendingPayment, sellerStatus == SellerOrderStatus.pendingPayment.rawValue else {
-                try await tx.execute(
-                    "UPDATE solana_transfers SET outcome = 'late' WHERE signature = \(signature) AND seller_order_id = \(due.sellerOrder)"
-                )
+            let waiting = order.status == .pendingPayment && sellerStatus == SellerOrderStatus.pendingPayment.rawValue
+            let claimed = try await tx.execute(
+                """
+                INSERT INTO solana_transfers (signature, seller_order_id, outcome, received_amount, received_token, slot)
+                VALUES (\(signature), \(due.sellerOrder), \(waiting ? "paid" : "late"), \(due.amount), \(due.token.key), \(Int64(clamping: slot)))
+                ON CONFLICT DO NOTHING
+                """
+            )
+            guard claimed.affectedRows == 1 else { return false }  // judged by another instance: nothing to do
+            guard waiting else {
                 try await raiseAlert(due, signature: signature, reason: "late", received: due.amount, token: due.token.key, in: tx)
                 return true
             }
